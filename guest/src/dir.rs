@@ -1,0 +1,87 @@
+//! The storage the session logic needs, as a small trait, so the same logic
+//! runs over the WASI preopened directory (in the component) and over
+//! cap-std's `Dir` (native, for the performance baseline and fuzzing).
+//!
+//! Names are plain file names inside the one session directory; the logic only
+//! ever passes names built from a validated key and the prefix.
+
+use crate::time::Time;
+use std::io;
+
+/// What `metadata` tells about a directory entry (symlinks not followed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Metadata {
+    /// Size in bytes.
+    pub len: u64,
+    /// Last data modification.
+    pub modified: Time,
+    /// A regular file (not a directory, symlink, FIFO or device).
+    pub is_file: bool,
+}
+
+/// An open file in the session directory.
+pub trait File {
+    /// Metadata of the open file.
+    fn metadata(&self) -> io::Result<Metadata>;
+    /// Reads from offset 0 until end of file, at most `limit` bytes.
+    fn read_up_to(&self, limit: usize) -> io::Result<Vec<u8>>;
+    /// Writes all of `buf` at offset 0.
+    fn write_all(&self, buf: &[u8]) -> io::Result<()>;
+    /// Flushes the file's data to stable storage.
+    fn sync_data(&self) -> io::Result<()>;
+}
+
+/// The one session directory.
+pub trait Dir {
+    /// The file handle type.
+    type File: File;
+    /// Opens an existing regular file for reading; a symlink is not followed.
+    fn open(&self, name: &str) -> io::Result<Self::File>;
+    /// Creates a file that must not exist yet (O_CREAT|O_EXCL), for writing;
+    /// `AlreadyExists` when it does.
+    fn create_new(&self, name: &str) -> io::Result<Self::File>;
+    /// Metadata of an entry, without following a symlink; `NotFound` when
+    /// missing.
+    fn metadata(&self, name: &str) -> io::Result<Metadata>;
+    /// Atomically renames `from` to `to`, replacing `to`.
+    fn rename(&self, from: &str, to: &str) -> io::Result<()>;
+    /// Removes a file; `NotFound` when missing.
+    fn remove_file(&self, name: &str) -> io::Result<()>;
+    /// The names of all entries.
+    fn entries(&self) -> io::Result<Vec<String>>;
+    /// Flushes the directory itself (so a rename survives a power loss).
+    fn sync(&self) -> io::Result<()>;
+}
+
+/// The clock and the random source.
+pub trait System {
+    /// The wall-clock time now.
+    fn now(&self) -> Time;
+    /// Fills `buf` from a cryptographically secure generator.
+    fn fill_random(&self, buf: &mut [u8]);
+}
+
+impl<T: Dir> Dir for &T {
+    type File = T::File;
+    fn open(&self, name: &str) -> io::Result<Self::File> {
+        (**self).open(name)
+    }
+    fn create_new(&self, name: &str) -> io::Result<Self::File> {
+        (**self).create_new(name)
+    }
+    fn metadata(&self, name: &str) -> io::Result<Metadata> {
+        (**self).metadata(name)
+    }
+    fn rename(&self, from: &str, to: &str) -> io::Result<()> {
+        (**self).rename(from, to)
+    }
+    fn remove_file(&self, name: &str) -> io::Result<()> {
+        (**self).remove_file(name)
+    }
+    fn entries(&self) -> io::Result<Vec<String>> {
+        (**self).entries()
+    }
+    fn sync(&self) -> io::Result<()> {
+        (**self).sync()
+    }
+}

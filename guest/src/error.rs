@@ -1,0 +1,46 @@
+//! The error of every store operation; mirrors the WIT `error` variant.
+
+use std::fmt;
+
+/// Why a store operation failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Error {
+    /// The key is shorter than 8 characters or has a character outside `[a-z0-9]`.
+    InvalidKey,
+    /// `save` with `must_create`: the session already exists.
+    AlreadyExists,
+    /// `save` without `must_create`: the session does not exist (deleted
+    /// elsewhere); it is not recreated.
+    NotFound,
+    /// The session is larger than the configured maximum.
+    TooLarge,
+    /// The session data is not a JSON object.
+    InvalidData(String),
+    /// The settings cannot work (for example a file prefix with a `/`).
+    InvalidSettings(String),
+    /// The filesystem refused an operation.
+    Io(String),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::InvalidKey => f.write_str("invalid session key: it must be at least 8 characters of [a-z0-9]"),
+            Error::AlreadyExists => f.write_str("a session with this key already exists"),
+            Error::NotFound => f.write_str("no session with this key (deleted elsewhere?); it was not recreated"),
+            Error::TooLarge => f.write_str("session data is larger than the configured max session size"),
+            Error::InvalidData(why) => write!(f, "invalid session data: {why}"),
+            Error::InvalidSettings(why) => write!(f, "invalid settings: {why}"),
+            Error::Io(why) => write!(f, "I/O error: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl Error {
+    /// An I/O error, saying what was being done.
+    pub(crate) fn io(doing: &str, name: &str, err: std::io::Error) -> Error {
+        Error::Io(format!("{doing} {name}: {err}"))
+    }
+}

@@ -1,0 +1,41 @@
+//! sessionbox-guest: Django's file session store logic.
+//!
+//! Built for `wasm32-wasip2` this crate is the sessionbox component: it
+//! exports the `sessionbox:store/sessions` interface (see `wit/`) and stores
+//! sessions through the directory its host preopens. Built natively it is a
+//! plain library: the same [`SessionStore`] over any [`Dir`] (with the
+//! `native` feature, over cap-std), plus the codec, JSON and expiry pieces the
+//! host library reuses.
+//!
+//! ```
+//! use sessionbox_guest::codec::Codec;
+//! let codec = Codec::new("test-secret", &[], "django.contrib.sessions.SessionStore");
+//! assert_eq!(
+//!     codec.encode(r#"{"a":1}"#, 1_700_000_000),
+//!     "eyJhIjoxfQ:1r31eq:VDoz3q_CPuIfX082QS3lXvNvB9Hqf_apspxKtUHkO_o"
+//! );
+//! ```
+
+pub mod base62;
+pub mod codec;
+pub mod dir;
+mod error;
+pub mod expiry;
+pub mod iso8601;
+pub mod json_parse;
+pub mod json_python;
+pub mod key;
+mod settings;
+mod store;
+pub mod time;
+
+#[cfg(feature = "native")]
+pub mod native;
+#[cfg(target_os = "wasi")]
+mod wasi;
+
+pub use dir::{Dir, File, Metadata, System};
+pub use error::Error;
+pub use settings::{Durability, Settings, DEFAULT_COOKIE_AGE, DEFAULT_FILE_PREFIX, DEFAULT_KEY_SALT, DEFAULT_MAX_SESSION_SIZE};
+pub use store::{Loaded, SessionStore, SweepReport, TEMP_FILE_MAX_AGE_SECS};
+pub use time::Time;

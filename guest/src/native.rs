@@ -1,0 +1,106 @@
+//! [`Dir`] over cap-std, so the session logic runs natively (no wasm): the
+//! baseline the component is measured against, and the target for fuzzing.
+
+use crate::dir::{Dir, File, Metadata, System};
+use crate::time::Time;
+use cap_std::fs::OpenOptions;
+use std::io::{self, Read, Write};
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// A session directory opened natively; capability-confined like a preopen.
+pub struct NativeDir(cap_std::fs::Dir);
+
+/// The OS clock and CSPRNG.
+pub struct NativeSystem;
+
+fn time_of(t: SystemTime) -> Time {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => Time::new(d.as_secs() as i64, d.subsec_nanos()),
+        Err(before) => {
+            let d = before.duration();
+            Time::new(-(d.as_secs() as i64), 0).plus_secs_f64(-(d.subsec_nanos() as f64) / 1e9)
+        }
+    }
+}
+
+fn to_metadata(m: cap_std::fs::Metadata) -> io::Result<Metadata> {
+    Ok(Metadata { len: m.len(), modified: time_of(m.modified()?.into_std()), is_file: m.is_file() })
+}
+
+impl NativeDir {
+    /// Opens the directory at `path`.
+    pub fn open(path: impl AsRef<Path>) -> io::Result<NativeDir> {
+        cap_std::fs::Dir::open_ambient_dir(path, cap_std::ambient_authority()).map(NativeDir)
+    }
+
+    /// Wraps an already-open directory.
+    pub fn from_cap_std(dir: cap_std::fs::Dir) -> NativeDir {
+        NativeDir(dir)
+    }
+}
+
+impl File for cap_std::fs::File {
+    fn metadata(&self) -> io::Result<Metadata> {
+        to_metadata(cap_std::fs::File::metadata(self)?)
+    }
+
+    fn read_up_to(&self, limit: usize) -> io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        let file = self;
+        file.take(limit as u64).read_to_end(&mut out)?;
+        Ok(out)
+    }
+
+    fn write_all(&self, buf: &[u8]) -> io::Result<()> {
+        let mut file = self;
+        Write::write_all(&mut file, buf)
+    }
+
+    fn sync_data(&self) -> io::Result<()> {
+        cap_std::fs::File::sync_data(self)
+    }
+}
+
+impl Dir for NativeDir {
+    type File = cap_std::fs::File;
+
+    fn open(&self, name: &str) -> io::Result<cap_std::fs::File> {
+        self.0.open(name)
+    }
+
+    fn create_new(&self, name: &str) -> io::Result<cap_std::fs::File> {
+        self.0.open_with(name, OpenOptions::new().write(true).create_new(true))
+    }
+
+    fn metadata(&self, name: &str) -> io::Result<Metadata> {
+        to_metadata(self.0.symlink_metadata(name)?)
+    }
+
+    fn rename(&self, from: &str, to: &str) -> io::Result<()> {
+        self.0.rename(from, &self.0, to)
+    }
+
+    fn remove_file(&self, name: &str) -> io::Result<()> {
+        self.0.remove_file(name)
+    }
+
+    fn entries(&self) -> io::Result<Vec<String>> {
+        self.0.entries()?.map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned())).collect()
+    }
+
+    fn sync(&self) -> io::Result<()> {
+        self.0.open(".")?.sync_all()
+    }
+}
+
+impl System for NativeSystem {
+    fn now(&self) -> Time {
+        time_of(SystemTime::now())
+    }
+
+    fn fill_random(&self, buf: &mut [u8]) {
+        // The OS CSPRNG failing leaves no safe way to make keys.
+        getrandom::fill(buf).expect("the operating system's random source failed");
+    }
+}

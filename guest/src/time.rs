@@ -1,0 +1,56 @@
+//! Points in time, as the WASI wall clock and file mtimes report them.
+
+/// A point in time: seconds and nanoseconds since the Unix epoch (UTC).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Time {
+    /// Whole seconds since 1970-01-01T00:00:00Z (negative before it).
+    pub secs: i64,
+    /// Nanoseconds into that second, below 1_000_000_000.
+    pub nanos: u32,
+}
+
+impl Time {
+    /// A time from seconds and nanoseconds; nanoseconds past a second carry over.
+    pub fn new(secs: i64, nanos: u32) -> Time {
+        Time { secs: secs.saturating_add((nanos / 1_000_000_000) as i64), nanos: nanos % 1_000_000_000 }
+    }
+
+    /// This time moved by `secs` seconds (saturating).
+    pub fn plus_secs(self, secs: i64) -> Time {
+        Time { secs: self.secs.saturating_add(secs), nanos: self.nanos }
+    }
+
+    /// This time moved by a fractional number of seconds (a Python float
+    /// `_session_expiry`).
+    pub fn plus_secs_f64(self, secs: f64) -> Time {
+        let whole = secs.floor();
+        let nanos = ((secs - whole) * 1e9) as u32;
+        // `as` saturates for huge or non-finite values.
+        self.plus_secs(whole as i64).plus_nanos(nanos)
+    }
+
+    fn plus_nanos(self, nanos: u32) -> Time {
+        Time::new(self.secs, self.nanos + nanos)
+    }
+
+    /// Whole seconds from `self` until `later`, rounded down (Python's
+    /// `delta.days * 86400 + delta.seconds`); negative when `later` is earlier.
+    pub fn whole_secs_until(self, later: Time) -> i64 {
+        let diff = (later.secs as i128 - self.secs as i128) * 1_000_000_000 + (later.nanos as i128 - self.nanos as i128);
+        diff.div_euclid(1_000_000_000).clamp(i64::MIN as i128, i64::MAX as i128) as i64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_seconds_round_down() {
+        let now = Time::new(100, 500_000_000);
+        assert_eq!(now.whole_secs_until(Time::new(101, 400_000_000)), 0);
+        assert_eq!(now.whole_secs_until(Time::new(101, 500_000_000)), 1);
+        assert_eq!(now.whole_secs_until(Time::new(100, 0)), -1);
+        assert_eq!(now.plus_secs_f64(0.75), Time::new(101, 250_000_000));
+    }
+}
