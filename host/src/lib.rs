@@ -1,1 +1,50 @@
+//! sessionbox: Django's file-based session store, run as a sandboxed WASI
+//! 0.2 component inside wasmtime.
+//!
+//! The component (built from `guest/`) holds all session logic; this crate
+//! embeds it, gives it exactly one directory, and offers a [`Store`] (the raw
+//! operations) and a Django-style [`Session`] on top. Files are
+//! byte-compatible with Django's `django.contrib.sessions.backends.file`.
+//!
+//! ```no_run
+//! use sessionbox::{Settings, Store, Loaded};
+//! use serde_json::json;
+//!
+//! let store = Store::open("./sessions", Settings::new("a long random secret"))?;
+//! let data = json!({"_auth_user_id": "42"}).as_object().cloned().unwrap_or_default();
+//! let key = store.create(&data)?;
+//! assert_eq!(store.load(&key)?, Loaded::Found(data));
+//! store.delete(&key)?;
+//! # Ok::<(), sessionbox::Error>(())
+//! ```
 
+mod compile_cache;
+mod directory;
+mod error;
+mod expiry;
+mod instance;
+mod runtime;
+mod session;
+mod store;
+
+pub use compile_cache::cache_dir;
+pub use error::{Error, Result};
+pub use expiry::Expiry;
+pub use session::{Session, TEST_COOKIE_NAME, TEST_COOKIE_VALUE};
+pub use sessionbox_guest::{Durability, Settings, DEFAULT_COOKIE_AGE, DEFAULT_FILE_PREFIX, DEFAULT_KEY_SALT, DEFAULT_MAX_SESSION_SIZE};
+pub use store::{Loaded, Options, Store, SweepReport};
+
+/// Session data: a JSON object, keys in insertion order.
+pub type Data = serde_json::Map<String, serde_json::Value>;
+
+/// Parses JSON object text as session data, accepting what Python's `json`
+/// writes (`NaN`, `Infinity`, integers of any size).
+pub fn parse_data(text: &str) -> Result<Data> {
+    sessionbox_guest::json_parse::parse_object(text).map_err(|e| Error::InvalidData(e.to_string()))
+}
+
+/// The embedded component's bytes (the `.wasm` the build produced), for
+/// running it in another WASI 0.2 host.
+pub fn guest_component() -> &'static [u8] {
+    compile_cache::GUEST_WASM
+}

@@ -1,0 +1,100 @@
+//! The process-wide wasm runtime: one engine, the compiled guest component,
+//! and a pre-linked instance template that every `Store` shares.
+
+use crate::compile_cache;
+use crate::error::Error;
+use std::sync::OnceLock;
+use std::time::Duration;
+use wasmtime::component::{Linker, ResourceTable};
+use wasmtime::{Config, Engine};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+/// Bindings generated from `wit/sessionbox.wit`.
+pub(crate) mod bindings {
+    wasmtime::component::bindgen!({ path: "../wit", world: "session-store" });
+    pub(crate) use exports::sessionbox::store::sessions as wit;
+}
+
+/// How often the engine's epoch advances; execution deadlines are counted in
+/// these ticks.
+pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// The state one guest instance owns.
+pub(crate) struct HostState {
+    pub(crate) wasi: WasiCtx,
+    pub(crate) table: ResourceTable,
+    pub(crate) limiter: MemoryLimiter,
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+/// Caps guest memory, and remembers when it said no so a resulting trap can
+/// be reported as what it is.
+pub(crate) struct MemoryLimiter {
+    pub(crate) max_bytes: usize,
+    pub(crate) refused: bool,
+}
+
+impl wasmtime::ResourceLimiter for MemoryLimiter {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        self.refused |= desired > self.max_bytes;
+        Ok(desired <= self.max_bytes)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= 100_000)
+    }
+}
+
+/// The engine and the pre-linked component.
+pub(crate) struct Runtime {
+    pub(crate) engine: Engine,
+    pub(crate) pre: bindings::SessionStorePre<HostState>,
+}
+
+static RUNTIME: OnceLock<Result<Runtime, String>> = OnceLock::new();
+
+/// The shared runtime, set up on first use (compiling or loading the
+/// component once per process).
+pub(crate) fn runtime() -> Result<&'static Runtime, Error> {
+    RUNTIME
+        .get_or_init(|| Runtime::new().map_err(|e| format!("{e:#}")))
+        .as_ref()
+        .map_err(|e| Error::Runtime(e.clone()))
+}
+
+impl Runtime {
+    fn new() -> wasmtime::Result<Runtime> {
+        // Epoch interruption gives every call a deadline at almost no cost.
+        let mut config = Config::new();
+        config.epoch_interruption(true);
+        let engine = Engine::new(&config)?;
+        let component = compile_cache::load_component(&engine)?;
+        // The guest gets the synchronous WASI implementation; we never run
+        // it on an async executor (see `Store`'s tokio note).
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        let pre = bindings::SessionStorePre::new(linker.instantiate_pre(&component)?)?;
+        start_epoch_ticker(&engine);
+        Ok(Runtime { engine, pre })
+    }
+}
+
+/// Advances the epoch every tick for as long as the engine lives.
+fn start_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    let ticker = move || {
+        while let Some(engine) = weak.upgrade() {
+            engine.increment_epoch();
+            drop(engine);
+            std::thread::sleep(EPOCH_TICK);
+        }
+    };
+    if let Err(e) = std::thread::Builder::new().name("sessionbox-epoch".into()).spawn(ticker) {
+        log::warn!("no epoch thread ({e}): execution deadlines will not fire");
+    }
+}

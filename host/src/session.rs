@@ -1,0 +1,294 @@
+//! [`Session`]: Django's `SessionBase` over a [`Store`]: a lazily loaded
+//! dict with accessed/modified flags, expiry helpers and key cycling.
+
+use crate::error::{Error, Result};
+use crate::expiry::{to_system_time, to_time, Expiry};
+use crate::store::{Loaded, Store};
+use crate::Data;
+use serde_json::Value;
+use sessionbox_guest::expiry::{self as rules, EXPIRY_KEY};
+use sessionbox_guest::{iso8601, key};
+use std::time::SystemTime;
+
+/// Django's `TEST_COOKIE_NAME`.
+pub const TEST_COOKIE_NAME: &str = "testcookie";
+/// Django's `TEST_COOKIE_VALUE`.
+pub const TEST_COOKIE_VALUE: &str = "worked";
+
+/// One user's session, loaded on first use.
+///
+/// ```no_run
+/// use sessionbox::{Settings, Store};
+/// let store = Store::open("./sessions", Settings::new("a long random secret"))?;
+/// let mut session = store.session(None);
+/// session.insert("user_id", 42)?;
+/// session.save(false)?; // creates it: the key is new
+/// let key = session.key().unwrap().to_owned();
+/// assert_eq!(store.session(Some(&key)).get("user_id")?, Some(42.into()));
+/// # Ok::<(), sessionbox::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Session {
+    store: Store,
+    key: Option<String>,
+    cache: Option<Data>,
+    accessed: bool,
+    modified: bool,
+}
+
+impl Session {
+    /// A session for `key`; a key shorter than 8 characters counts as no key.
+    pub fn new(store: &Store, key: Option<&str>) -> Session {
+        let key = key.filter(|k| k.len() >= key::MIN_KEY_LEN).map(str::to_owned);
+        Session { store: store.clone(), key, cache: None, accessed: false, modified: false }
+    }
+
+    /// The session key, if the session has one (read-only: it changes only by
+    /// saving, cycling or flushing).
+    pub fn key(&self) -> Option<&str> {
+        self.key.as_deref()
+    }
+
+    /// Whether the data was read or written.
+    pub fn accessed(&self) -> bool {
+        self.accessed
+    }
+
+    /// Whether the data was changed since it was loaded.
+    pub fn modified(&self) -> bool {
+        self.modified
+    }
+
+    /// The data, loading it on first use. A missing, expired, tampered or
+    /// corrupt session loads as empty and loses its key.
+    fn data(&mut self) -> Result<&mut Data> {
+        self.accessed = true;
+        if self.cache.is_none() {
+            let data = match &self.key {
+                None => Data::new(),
+                Some(key) => self.load_key(&key.clone())?,
+            };
+            self.cache = Some(data);
+        }
+        Ok(self.cache.get_or_insert_with(Data::new))
+    }
+
+    fn load_key(&mut self, key: &str) -> Result<Data> {
+        let found = match self.store.load(key)? {
+            Loaded::Found(data) => return Ok(data),
+            Loaded::BadSignature => {
+                log::warn!(target: "sessionbox::security", "Session data corrupted: bad signature");
+                None
+            }
+            Loaded::Corrupt => {
+                log::warn!(target: "sessionbox", "Session data could not be decoded; starting a new session");
+                None
+            }
+            Loaded::Missing | Loaded::Expired => None,
+        };
+        self.key = found;
+        Ok(Data::new())
+    }
+
+    /// Loads (if not yet loaded) and returns a copy of all the data.
+    pub fn load(&mut self) -> Result<Data> {
+        self.data().cloned()
+    }
+
+    /// The value under `k`.
+    pub fn get(&mut self, k: &str) -> Result<Option<Value>> {
+        Ok(self.data()?.get(k).cloned())
+    }
+
+    /// Whether `k` is set.
+    pub fn contains_key(&mut self, k: &str) -> Result<bool> {
+        Ok(self.data()?.contains_key(k))
+    }
+
+    /// Sets `k` to `v`; returns the previous value.
+    pub fn insert(&mut self, k: impl Into<String>, v: impl Into<Value>) -> Result<Option<Value>> {
+        let old = self.data()?.insert(k.into(), v.into());
+        self.modified = true;
+        Ok(old)
+    }
+
+    /// Removes `k` (Django's `del session[k]`, which raises `KeyError` when
+    /// missing: here `None`). Marks the session modified either way.
+    pub fn remove(&mut self, k: &str) -> Result<Option<Value>> {
+        let old = self.data()?.shift_remove(k);
+        self.modified = true;
+        Ok(old)
+    }
+
+    /// Removes and returns `k`; modified only when `k` was there.
+    pub fn pop(&mut self, k: &str) -> Result<Option<Value>> {
+        let old = self.data()?.shift_remove(k);
+        self.modified |= old.is_some();
+        Ok(old)
+    }
+
+    /// Removes and returns `k`, or `default` when missing (then unmodified).
+    pub fn pop_or(&mut self, k: &str, default: impl Into<Value>) -> Result<Value> {
+        Ok(self.pop(k)?.unwrap_or_else(|| default.into()))
+    }
+
+    /// The value under `k`, after setting it to `v` if it was missing.
+    pub fn setdefault(&mut self, k: &str, v: impl Into<Value>) -> Result<Value> {
+        if let Some(existing) = self.data()?.get(k) {
+            return Ok(existing.clone());
+        }
+        let v = v.into();
+        self.data()?.insert(k.to_owned(), v.clone());
+        self.modified = true;
+        Ok(v)
+    }
+
+    /// Sets every key of `other`.
+    pub fn update(&mut self, other: impl IntoIterator<Item = (String, Value)>) -> Result<()> {
+        self.data()?.extend(other);
+        self.modified = true;
+        Ok(())
+    }
+
+    /// Empties the data without loading it.
+    pub fn clear(&mut self) {
+        self.cache = Some(Data::new());
+        self.accessed = true;
+        self.modified = true;
+    }
+
+    /// The keys, in insertion order.
+    pub fn keys(&mut self) -> Result<Vec<String>> {
+        Ok(self.data()?.keys().cloned().collect())
+    }
+
+    /// The values, in insertion order.
+    pub fn values(&mut self) -> Result<Vec<Value>> {
+        Ok(self.data()?.values().cloned().collect())
+    }
+
+    /// The key/value pairs, in insertion order.
+    pub fn items(&mut self) -> Result<Vec<(String, Value)>> {
+        Ok(self.data()?.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+    }
+
+    /// No key and no data held (does not load).
+    pub fn is_empty(&self) -> bool {
+        self.key.is_none() && self.cache.as_ref().is_none_or(Data::is_empty)
+    }
+
+    /// Sets when the session expires (Django's `set_expiry`).
+    pub fn set_expiry(&mut self, expiry: Expiry) -> Result<()> {
+        let value: Value = match expiry {
+            Expiry::Default => {
+                self.remove(EXPIRY_KEY)?;
+                return Ok(());
+            }
+            Expiry::BrowserClose => 0.into(),
+            Expiry::Seconds(secs) => secs.into(),
+            Expiry::At(at) => iso8601::format(to_time(at)).into(),
+            Expiry::In(d) => iso8601::format(to_time(SystemTime::now() + d)).into(),
+        };
+        self.insert(EXPIRY_KEY, value)?;
+        Ok(())
+    }
+
+    /// When the session expires, counted from now (Django's
+    /// `get_expiry_date`).
+    pub fn expiry_date(&mut self) -> Result<SystemTime> {
+        let now = to_time(SystemTime::now());
+        let cookie_age = self.store.settings().cookie_age;
+        Ok(to_system_time(rules::expires_at(self.data()?, now, cookie_age)))
+    }
+
+    /// Whole seconds until the session expires (Django's `get_expiry_age`).
+    pub fn expiry_age(&mut self) -> Result<i64> {
+        let now = to_time(SystemTime::now());
+        let cookie_age = self.store.settings().cookie_age;
+        Ok(rules::age(rules::expires_at(self.data()?, now, cookie_age), now))
+    }
+
+    /// Whether the session cookie should expire when the browser closes.
+    pub fn expire_at_browser_close(&mut self) -> Result<bool> {
+        let default = self.store.options().expire_at_browser_close;
+        Ok(match self.data()?.get(EXPIRY_KEY) {
+            None | Some(Value::Null) => default,
+            Some(v) => v.as_f64() == Some(0.0),
+        })
+    }
+
+    /// Saves the data: under a fresh key when there is none, else over the
+    /// existing session ([`Error::NotFound`] if it was deleted elsewhere; with
+    /// `must_create`, [`Error::AlreadyExists`] if it exists).
+    pub fn save(&mut self, must_create: bool) -> Result<()> {
+        let Some(key) = self.key.clone() else { return self.create() };
+        if must_create && self.cache.is_none() {
+            self.cache = Some(Data::new());
+        }
+        let data = self.data()?.clone();
+        self.store.save(&key, &data, must_create)
+    }
+
+    /// Saves the data under a fresh key.
+    pub fn create(&mut self) -> Result<()> {
+        if self.cache.is_none() {
+            self.cache = Some(Data::new());
+        }
+        let data = self.data()?.clone();
+        self.key = Some(self.store.create(&data)?);
+        self.modified = true;
+        Ok(())
+    }
+
+    /// Moves the data to a new key and deletes the old session (call at
+    /// login: the session-fixation defence). Loads the data first if needed.
+    pub fn cycle_key(&mut self) -> Result<()> {
+        let data = self.data()?.clone();
+        self.key = Some(match &self.key {
+            Some(old) => self.store.cycle_key(old, &data)?,
+            None => self.store.create(&data)?,
+        });
+        Ok(())
+    }
+
+    /// Deletes the session file, empties the data and forgets the key
+    /// (logout). No new file is written.
+    pub fn flush(&mut self) -> Result<()> {
+        self.clear();
+        self.delete()?;
+        self.key = None;
+        Ok(())
+    }
+
+    /// Deletes this session's file (keeps the data in memory).
+    pub fn delete(&mut self) -> Result<()> {
+        match &self.key {
+            Some(key) if key::is_valid(key) => self.store.delete(key),
+            // A key with bad characters can name no file: nothing to delete.
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether a session `key` exists in the store.
+    pub fn exists(&self, key: &str) -> Result<bool> {
+        match self.store.exists(key) {
+            Err(Error::InvalidKey) => Ok(false),
+            other => other,
+        }
+    }
+
+    /// Sets the test cookie value (Django's `set_test_cookie`).
+    pub fn set_test_cookie(&mut self) -> Result<()> {
+        self.insert(TEST_COOKIE_NAME, TEST_COOKIE_VALUE).map(drop)
+    }
+
+    /// Whether the test cookie value is set.
+    pub fn test_cookie_worked(&mut self) -> Result<bool> {
+        Ok(self.get(TEST_COOKIE_NAME)?.as_ref().and_then(Value::as_str) == Some(TEST_COOKIE_VALUE))
+    }
+
+    /// Removes the test cookie value.
+    pub fn delete_test_cookie(&mut self) -> Result<()> {
+        self.remove(TEST_COOKIE_NAME).map(drop)
+    }
+}
