@@ -1,0 +1,108 @@
+//! The command line, as clap reads it.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Django's file-based session store, sandboxed in a WASI component.
+///
+/// Sessions live as files in one directory, byte-compatible with Django's
+/// `django.contrib.sessions.backends.file`: point --dir at Django's
+/// SESSION_FILE_PATH and use the same secret to share them.
+#[derive(Debug, Parser)]
+#[command(
+    name = "sessionbox",
+    version,
+    after_help = "SECRET KEY:\n  --secret-key-file FILE, else $SESSIONBOX_SECRET_KEY; with neither, a key is\n  generated once, kept (mode 0600) in the user's config directory\n  (sessionbox/secret-key), and announced on stderr.\n\nEXIT CODES:\n  0  success\n  1  failure (I/O error, invalid key or data, component failure)\n  2  the command line was not understood\n  3  no such session (missing, expired, tampered or corrupt)"
+)]
+pub struct Cli {
+    /// The session directory (Django's SESSION_FILE_PATH); created 0700 when
+    /// missing.
+    #[arg(long, global = true, default_value = "./sessions")]
+    pub dir: PathBuf,
+    /// A file holding the secret key (Django's SECRET_KEY).
+    #[arg(long, global = true)]
+    pub secret_key_file: Option<PathBuf>,
+    /// A file of older secret keys still accepted when reading, one per line
+    /// (Django's SECRET_KEY_FALLBACKS).
+    #[arg(long, global = true)]
+    pub fallback_keys_file: Option<PathBuf>,
+    /// Seconds a session without its own expiry lives after its last save
+    /// (Django's SESSION_COOKIE_AGE).
+    #[arg(long, global = true, default_value_t = sessionbox::DEFAULT_COOKIE_AGE)]
+    pub cookie_age: u64,
+    /// Session file name prefix (Django's SESSION_COOKIE_NAME).
+    #[arg(long, global = true, default_value = sessionbox::DEFAULT_FILE_PREFIX)]
+    pub prefix: String,
+    /// Signing salt (django.contrib.sessions. + the store class name).
+    #[arg(long, global = true, default_value = sessionbox::DEFAULT_KEY_SALT)]
+    pub key_salt: String,
+    /// Largest session accepted, in bytes of JSON.
+    #[arg(long, global = true, default_value_t = sessionbox::DEFAULT_MAX_SESSION_SIZE)]
+    pub max_session_size: u32,
+    /// Fsync policy for writes: none (Django's), file, or full (also the
+    /// directory).
+    #[arg(long, global = true, value_enum, default_value_t = DurabilityArg::File)]
+    pub durability: DurabilityArg,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The durability levels, as spelled on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DurabilityArg {
+    /// No fsync.
+    None,
+    /// Fsync the file before renaming it into place.
+    File,
+    /// Fsync the file and the directory.
+    Full,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a session; prints {"key": KEY}.
+    Create {
+        /// The session data as a JSON object ("-" reads it from stdin).
+        #[arg(default_value = "{}")]
+        json: String,
+    },
+    /// Print a session's data as a JSON object.
+    Get {
+        /// The session key.
+        key: String,
+    },
+    /// Merge JSON keys into an existing session; prints the new data.
+    Set {
+        /// The session key.
+        key: String,
+        /// The keys to set, as a JSON object ("-" reads it from stdin).
+        json: String,
+    },
+    /// Delete a session (a missing one is not an error); prints
+    /// {"key": KEY, "deleted": true|false}.
+    Delete {
+        /// The session key.
+        key: String,
+    },
+    /// Print {"key": KEY, "exists": true|false}; exit code 3 when it does not.
+    Exists {
+        /// The session key.
+        key: String,
+    },
+    /// Move a session to a new key and delete the old one; prints
+    /// {"key": NEW, "old_key": OLD}.
+    CycleKey {
+        /// The session key.
+        key: String,
+    },
+    /// Delete expired sessions and stale temporary files (Django's
+    /// clearsessions); prints {"scanned", "deleted", "skipped"}.
+    ClearExpired,
+    /// Print the keys of all session files as a JSON array (files are not
+    /// opened, so expired sessions are listed too).
+    List,
+    /// Print counts and sizes of the files in the session directory.
+    Stats,
+}

@@ -1,0 +1,107 @@
+//! The store settings from the command line, and where the secret key comes
+//! from: --secret-key-file, else $SESSIONBOX_SECRET_KEY, else a key generated
+//! once and kept (mode 0600) in the user's config directory.
+
+use super::args::{Cli, DurabilityArg};
+use super::Failure;
+use sessionbox::{Durability, Settings};
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+/// The environment variable holding the secret key.
+pub const SECRET_ENV: &str = "SESSIONBOX_SECRET_KEY";
+
+/// Characters of generated secrets (Django's `get_random_secret_key`).
+const SECRET_CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789!@#$%^&*(-_=+)";
+
+/// The settings the command line asks for.
+pub fn settings(cli: &Cli) -> Result<Settings, Failure> {
+    let mut settings = Settings::new(secret_key(cli)?);
+    if let Some(path) = &cli.fallback_keys_file {
+        settings.fallback_keys = read_secret_file(path)?.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect();
+    }
+    settings.cookie_age = cli.cookie_age;
+    settings.file_prefix = cli.prefix.clone();
+    settings.key_salt = cli.key_salt.clone();
+    settings.max_session_size = cli.max_session_size;
+    settings.durability = match cli.durability {
+        DurabilityArg::None => Durability::None,
+        DurabilityArg::File => Durability::File,
+        DurabilityArg::Full => Durability::Full,
+    };
+    Ok(settings)
+}
+
+fn secret_key(cli: &Cli) -> Result<String, Failure> {
+    if let Some(path) = &cli.secret_key_file {
+        let key = read_secret_file(path)?.trim_end_matches(['\r', '\n']).to_owned();
+        if key.is_empty() {
+            return Err(Failure::Error(format!("the secret key file {} is empty", path.display())));
+        }
+        return Ok(key);
+    }
+    match std::env::var(SECRET_ENV) {
+        Ok(key) if !key.is_empty() => Ok(key),
+        _ => generated_key(&cli.dir),
+    }
+}
+
+fn read_secret_file(path: &Path) -> Result<String, Failure> {
+    let text = std::fs::read_to_string(path).map_err(|e| Failure::Error(format!("reading {}: {e}", path.display())))?;
+    if let Ok(meta) = std::fs::metadata(path) {
+        if meta.permissions().mode() & 0o077 != 0 {
+            log::warn!("{} can be read by other users; chmod 600 it", path.display());
+        }
+    }
+    Ok(text)
+}
+
+/// Where the generated secret is kept.
+fn generated_key_path() -> Result<PathBuf, Failure> {
+    dirs::config_dir()
+        .map(|d| d.join("sessionbox").join("secret-key"))
+        .ok_or_else(|| Failure::Error(format!("no secret key: set {SECRET_ENV} or pass --secret-key-file (no config directory to keep a generated one in)")))
+}
+
+fn generated_key(session_dir: &Path) -> Result<String, Failure> {
+    let path = generated_key_path()?;
+    if path.exists() {
+        return read_secret_file(&path).map(|k| k.trim_end_matches(['\r', '\n']).to_owned());
+    }
+    // Never inside the session directory: that is the one place the guest
+    // (and anyone who can read sessions) can see.
+    let session_dir = session_dir.canonicalize().unwrap_or_else(|_| session_dir.to_path_buf());
+    if path.starts_with(&session_dir) {
+        return Err(Failure::Error(format!("refusing to keep the secret key inside the session directory ({})", path.display())));
+    }
+    let key = random_secret()?;
+    let fail = |e: std::io::Error| Failure::Error(format!("keeping the generated secret key at {}: {e}", path.display()));
+    if let Some(parent) = path.parent() {
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(parent).map_err(fail)?;
+    }
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path).map_err(fail)?;
+    file.write_all(key.as_bytes()).map_err(fail)?;
+    eprintln!(
+        "sessionbox: generated a new secret key and saved it to {} (mode 0600); set {SECRET_ENV} or pass --secret-key-file to use your own",
+        path.display()
+    );
+    Ok(key)
+}
+
+/// 50 characters drawn uniformly from `SECRET_CHARS` (rejection sampling:
+/// a plain modulo would favour the first characters).
+fn random_secret() -> Result<String, Failure> {
+    let limit = 256 - 256 % SECRET_CHARS.len();
+    let mut key = String::with_capacity(50);
+    let mut buf = [0u8; 64];
+    while key.len() < 50 {
+        getrandom::fill(&mut buf).map_err(|e| Failure::Error(format!("the OS random source failed: {e}")))?;
+        for &b in buf.iter().filter(|&&b| (b as usize) < limit) {
+            if key.len() < 50 {
+                key.push(SECRET_CHARS[b as usize % SECRET_CHARS.len()] as char);
+            }
+        }
+    }
+    Ok(key)
+}
