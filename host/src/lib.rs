@@ -23,6 +23,7 @@ mod directory;
 mod error;
 mod expiry;
 mod instance;
+mod linker;
 mod runtime;
 mod session;
 mod store;

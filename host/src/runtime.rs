@@ -74,10 +74,9 @@ impl Runtime {
         config.epoch_interruption(true);
         let engine = Engine::new(&config)?;
         let component = compile_cache::load_component(&engine)?;
-        // The guest gets the synchronous WASI implementation; we never run
-        // it on an async executor (see `Store`'s tokio note).
+        // Only the WASI interfaces the guest needs: no sockets, no http.
         let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        crate::linker::add_wasi(&mut linker)?;
         let pre = bindings::SessionStorePre::new(linker.instantiate_pre(&component)?)?;
         start_epoch_ticker(&engine);
         Ok(Runtime { engine, pre })
@@ -98,3 +97,4 @@ fn start_epoch_ticker(engine: &Engine) {
         log::warn!("no epoch thread ({e}): execution deadlines will not fire");
     }
 }
+
