@@ -6,11 +6,13 @@
 //! operations) and a Django-style [`Session`] on top. Files are
 //! byte-compatible with Django's `django.contrib.sessions.backends.file`.
 //!
-//! ```no_run
+//! ```
 //! use sessionbox::{Settings, Store, Loaded};
 //! use serde_json::json;
 //!
-//! let store = Store::open("./sessions", Settings::new("a long random secret"))?;
+//! # let tmp = tempfile::tempdir().unwrap();
+//! # let sessions = tmp.path().join("sessions");
+//! let store = Store::open(&sessions, Settings::new("a long random secret"))?;
 //! let data = json!({"_auth_user_id": "42"}).as_object().cloned().unwrap_or_default();
 //! let key = store.create(&data)?;
 //! assert_eq!(store.load(&key)?, Loaded::Found(data));
@@ -49,3 +51,8 @@ pub fn parse_data(text: &str) -> Result<Data> {
 pub fn guest_component() -> &'static [u8] {
     compile_cache::GUEST_WASM
 }
+
+/// The README's Rust examples, compiled as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

@@ -17,9 +17,11 @@ pub const TEST_COOKIE_VALUE: &str = "worked";
 
 /// One user's session, loaded on first use.
 ///
-/// ```no_run
+/// ```
 /// use sessionbox::{Settings, Store};
-/// let store = Store::open("./sessions", Settings::new("a long random secret"))?;
+/// # let tmp = tempfile::tempdir().unwrap();
+/// # let sessions = tmp.path().join("sessions");
+/// let store = Store::open(&sessions, Settings::new("a long random secret"))?;
 /// let mut session = store.session(None);
 /// session.insert("user_id", 42)?;
 /// session.save(false)?; // creates it: the key is new
