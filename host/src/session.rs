@@ -92,9 +92,13 @@ impl Session {
         Ok(Data::new())
     }
 
-    /// Loads (if not yet loaded) and returns a copy of all the data.
+    /// Reads the data from the store now (Django's `load`), without touching
+    /// what this session holds in memory. A session that is gone loses its key.
     pub fn load(&mut self) -> Result<Data> {
-        self.data().cloned()
+        match self.key.clone() {
+            Some(key) => self.load_key(&key),
+            None => Ok(Data::new()),
+        }
     }
 
     /// The value under `k`.
@@ -115,11 +119,9 @@ impl Session {
     }
 
     /// Removes `k` (Django's `del session[k]`, which raises `KeyError` when
-    /// missing: here `None`). Marks the session modified either way.
+    /// missing: here `None`, and the session stays unmodified).
     pub fn remove(&mut self, k: &str) -> Result<Option<Value>> {
-        let old = self.data()?.shift_remove(k);
-        self.modified = true;
-        Ok(old)
+        self.pop(k)
     }
 
     /// Removes and returns `k`; modified only when `k` was there.

@@ -1,0 +1,68 @@
+//! The guest memory limit and the execution deadline: a call that breaks
+//! either fails with a clear error, and the next call on the same `Store`
+//! works (the broken instance was discarded).
+
+use sessionbox::{Error, Loaded, Options, Settings, Store};
+use std::time::Duration;
+
+/// Session data with one string value of `len` bytes that does not compress
+/// to nothing (so every stage of encoding has real work to do).
+fn big_data(len: usize) -> sessionbox::Data {
+    let mut x: u32 = 12345;
+    let blob: String = (0..len)
+        .map(|_| {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            (b'a' + (x >> 16) as u8 % 26) as char
+        })
+        .collect();
+    let mut data = sessionbox::Data::new();
+    data.insert("blob".into(), blob.into());
+    data
+}
+
+fn settings() -> Settings {
+    let mut s = Settings::new("secret");
+    s.max_session_size = 64 << 20;
+    s
+}
+
+fn small_round_trip(store: &Store) {
+    let data = sessionbox::parse_data(r#"{"ok":true}"#).unwrap();
+    let key = store.create(&data).unwrap();
+    assert_eq!(store.load(&key).unwrap(), Loaded::Found(data));
+}
+
+#[test]
+fn memory_limit_fails_the_call_not_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = Options { memory_limit: 4 << 20, ..Options::default() };
+    let store = Store::open_with(dir.path(), settings(), options).unwrap();
+    let err = store.create(&big_data(3 << 20)).unwrap_err();
+    assert_eq!(err, Error::MemoryLimit(4 << 20));
+    assert!(err.to_string().contains("memory limit"), "{err}");
+    // No partial file and no temp file were left behind.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    small_round_trip(&store);
+}
+
+#[test]
+fn deadline_stops_a_long_call_and_the_next_call_works() {
+    let dir = tempfile::tempdir().unwrap();
+    // 1 ms: shorter than one epoch tick, so the call is stopped at the first
+    // tick; a 16 MiB session takes far longer than that to encode.
+    let options = Options { deadline: Duration::from_millis(1), ..Options::default() };
+    let store = Store::open_with(dir.path(), settings(), options).unwrap();
+    let err = store.create(&big_data(16 << 20)).unwrap_err();
+    assert_eq!(err, Error::Deadline(Duration::from_millis(1)));
+
+    // The same directory through a store with the default deadline: the
+    // interrupted call left nothing half-written.
+    let relaxed = Store::open(dir.path(), settings()).unwrap();
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        assert!(!name.contains("_out_"), "temp file {name} left behind");
+        let key = name.trim_start_matches("sessionid");
+        assert!(matches!(relaxed.load(key).unwrap(), Loaded::Found(d) if d.is_empty()), "{name} is not an empty placeholder");
+    }
+    small_round_trip(&relaxed);
+}

@@ -1,0 +1,107 @@
+//! `Store::open`: the directory it prepares, the settings it refuses, and
+//! what it shows of itself.
+
+use sessionbox::{Error, Settings, Store};
+use std::os::unix::fs::PermissionsExt;
+use std::sync::Mutex;
+
+/// Collects log records so warnings can be asserted.
+struct Capture(Mutex<Vec<String>>);
+
+impl log::Log for Capture {
+    fn enabled(&self, _: &log::Metadata) -> bool {
+        true
+    }
+    fn log(&self, record: &log::Record) {
+        self.0.lock().unwrap().push(format!("{} {}: {}", record.level(), record.target(), record.args()));
+    }
+    fn flush(&self) {}
+}
+
+static LOGS: Capture = Capture(Mutex::new(Vec::new()));
+
+fn logs() -> Vec<String> {
+    let _ = log::set_logger(&LOGS);
+    log::set_max_level(log::LevelFilter::Trace);
+    LOGS.0.lock().unwrap().clone()
+}
+
+const SECRET: &str = "s3cr3t-never-shown";
+
+fn mode(path: &std::path::Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn creates_a_missing_directory_private() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("sessions");
+    let store = Store::open(&dir, Settings::new(SECRET)).unwrap();
+    assert_eq!(mode(&dir), 0o700);
+    assert_eq!(store.dir(), dir.canonicalize().unwrap());
+}
+
+#[test]
+fn warns_about_a_directory_others_can_reach() {
+    logs();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("shared");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    Store::open(&dir, Settings::new(SECRET)).unwrap();
+    let shown = dir.display().to_string();
+    assert!(logs().iter().any(|l| l.starts_with("WARN") && l.contains(&shown) && l.contains("755")), "{:?}", logs());
+    assert_eq!(mode(&dir), 0o755, "an existing directory's mode is the owner's business");
+}
+
+#[test]
+fn configuration_errors_are_clear() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing_parent = tmp.path().join("no/such/parent/sessions");
+    match Store::open(&missing_parent, Settings::new(SECRET)) {
+        Err(Error::Config(why)) => assert!(why.contains("does not exist"), "{why}"),
+        other => panic!("expected a configuration error, got {other:?}"),
+    }
+    let file = tmp.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    assert!(matches!(Store::open(&file, Settings::new(SECRET)), Err(Error::Config(why)) if why.contains("not a directory")));
+
+    let mut bad = Settings::new(SECRET);
+    bad.file_prefix = "../escape".into();
+    assert!(matches!(Store::open(tmp.path(), bad), Err(Error::InvalidSettings(_))));
+    assert!(matches!(Store::open(tmp.path(), Settings::new("")), Err(Error::InvalidSettings(_))));
+}
+
+#[test]
+fn store_is_clone_send_sync() {
+    fn assert_shareable<T: Clone + Send + Sync + 'static>() {}
+    assert_shareable::<Store>();
+}
+
+#[test]
+fn the_secret_never_shows() {
+    logs();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut settings = Settings::new(SECRET);
+    settings.fallback_keys = vec!["older-s3cr3t".into()];
+    let store = Store::open(tmp.path(), settings).unwrap();
+    let mut session = store.session(None);
+    session.insert("k", "v").unwrap();
+    session.save(false).unwrap();
+    let key = session.key().unwrap().to_owned();
+    // A tampered file makes the store log a security warning.
+    let file = tmp.path().join(format!("sessionid{key}"));
+    let content = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, content.replacen(':', "x:", 1)).unwrap();
+    assert!(store.session(Some(&key)).get("k").unwrap().is_none());
+    let errors = [store.save("bad/key", &Default::default(), false).unwrap_err(), store.save(&key, &Default::default(), true).unwrap_err()];
+
+    let shown = format!("{store:?} {session:?} {:?} {errors:?} {}", store.settings(), logs().join("\n"));
+    assert!(logs().iter().any(|l| l.contains("sessionbox::security")), "{:?}", logs());
+    assert!(!shown.contains("s3cr3t"), "{shown}");
+    // Nor in the session directory.
+    for entry in std::fs::read_dir(tmp.path()).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        assert!(!String::from_utf8_lossy(&bytes).contains("s3cr3t"));
+    }
+}
