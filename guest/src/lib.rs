@@ -29,7 +29,7 @@ mod settings;
 mod store;
 pub mod time;
 
-#[cfg(feature = "native")]
+#[cfg(any(feature = "native", test))]
 pub mod native;
 #[cfg(target_os = "wasi")]
 mod wasi;

@@ -6,6 +6,8 @@ mod create;
 mod delete;
 mod load;
 mod save;
+#[cfg(test)]
+mod tests;
 
 pub use clear_expired::SweepReport;
 pub use load::Loaded;

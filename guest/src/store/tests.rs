@@ -1,0 +1,117 @@
+//! The store operations over the native directory: the same logic the
+//! component runs, exercised without wasm.
+
+use crate::native::{NativeDir, NativeSystem};
+use crate::{Error, Loaded, SessionStore, Settings, SweepReport};
+use std::fs;
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+fn settings() -> Settings {
+    Settings::new("test-secret")
+}
+
+fn with_store(settings: &Settings, f: impl FnOnce(&SessionStore<NativeDir, NativeSystem>, &Path)) {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = SessionStore::new(NativeDir::open(tmp.path()).unwrap(), NativeSystem, settings).unwrap();
+    f(&store, tmp.path());
+}
+
+fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    v.sort();
+    v
+}
+
+fn age_file(path: &Path, secs: u64) {
+    let f = fs::File::options().write(true).open(path).unwrap();
+    f.set_modified(SystemTime::now() - Duration::from_secs(secs)).unwrap();
+}
+
+#[test]
+fn save_probes_then_replaces_atomically() {
+    with_store(&settings(), |store, dir| {
+        let key = store.create(r#"{"a":1}"#).unwrap();
+        assert_eq!(names(dir), [format!("sessionid{key}")]);
+        assert_eq!(store.save(&key, "{}", true), Err(Error::AlreadyExists));
+        store.save(&key, r#"{"a":2}"#, false).unwrap();
+        assert_eq!(store.load(&key).unwrap(), Loaded::Found(r#"{"a":2}"#.into()));
+        store.delete(&key).unwrap();
+        assert_eq!(store.save(&key, "{}", false), Err(Error::NotFound));
+        assert!(names(dir).is_empty(), "a save must never resurrect a deleted session");
+    });
+}
+
+#[test]
+fn refusals_leave_no_file() {
+    let mut s = settings();
+    s.max_session_size = 10;
+    with_store(&s, |store, dir| {
+        assert_eq!(store.create(r#"{"long":"0123456789"}"#), Err(Error::TooLarge));
+        assert!(matches!(store.create("[1]"), Err(Error::InvalidData(_))));
+        assert!(matches!(store.save("abcdefgh", "{", true), Err(Error::InvalidData(_))));
+        assert!(names(dir).is_empty());
+    });
+}
+
+#[test]
+fn sweep_rules() {
+    let mut s = settings();
+    s.cookie_age = 100;
+    with_store(&s, |store, dir| {
+        let live = store.create("{}").unwrap();
+        let old = store.create("{}").unwrap();
+        age_file(&dir.join(format!("sessionid{old}")), 101);
+        let long_lived = store.create(r#"{"_session_expiry":1000}"#).unwrap();
+        age_file(&dir.join(format!("sessionid{long_lived}")), 500);
+        // Empty placeholders and undecodable files go once older than cookie_age.
+        for (name, content, age) in [("sessionidemptyold1", "", 200), ("sessionidemptynew1", "", 10), ("sessionidgarbage01", "x:y:z", 200)] {
+            fs::write(dir.join(name), content).unwrap();
+            age_file(&dir.join(name), age);
+        }
+        // Temporary files go after an hour.
+        for (name, age) in [("sessionidabcdefgh_out_stale123", 3700), ("sessionidabcdefgh_out_fresh123", 60)] {
+            fs::write(dir.join(name), "partial").unwrap();
+            age_file(&dir.join(name), age);
+        }
+        fs::create_dir(dir.join("sessioniddirectory")).unwrap();
+        fs::write(dir.join("sessionidBAD-KEY"), "").unwrap();
+        fs::write(dir.join("other-file"), "").unwrap();
+
+        let report = store.clear_expired().unwrap();
+        assert_eq!(report, SweepReport { scanned: 10, deleted: 4, skipped: 2 });
+        let mut want = vec![
+            format!("sessionid{live}"),
+            format!("sessionid{long_lived}"),
+            "other-file".to_owned(),
+            "sessionidBAD-KEY".to_owned(),
+            "sessionidabcdefgh_out_fresh123".to_owned(),
+            "sessioniddirectory".to_owned(),
+            "sessionidemptynew1".to_owned(),
+        ];
+        want.sort();
+        assert_eq!(names(dir), want);
+    });
+}
+
+#[test]
+fn expired_on_load_is_deleted_and_reported() {
+    with_store(&settings(), |store, dir| {
+        let key = store.create(r#"{"_session_expiry":-1}"#).unwrap();
+        assert_eq!(store.load(&key).unwrap(), Loaded::Expired);
+        assert!(names(dir).is_empty());
+        assert_eq!(store.load(&key).unwrap(), Loaded::Missing);
+    });
+}
+
+#[test]
+fn cycle_key_moves_data_and_removes_the_old_file() {
+    with_store(&settings(), |store, dir| {
+        let old = store.create(r#"{"user":"1"}"#).unwrap();
+        let new = store.cycle_key(&old, r#"{"user":"1","more":true}"#).unwrap();
+        assert_ne!(old, new);
+        assert_eq!(names(dir), [format!("sessionid{new}")]);
+        assert_eq!(store.load(&new).unwrap(), Loaded::Found(r#"{"user":"1","more":true}"#.into()));
+        assert_eq!(store.cycle_key("bad/key!", "{}"), Err(Error::InvalidKey));
+    });
+}
