@@ -8,6 +8,9 @@ pub const DEFAULT_COOKIE_AGE: u64 = 1_209_600;
 pub const DEFAULT_FILE_PREFIX: &str = "sessionid";
 /// The salt Django's file backend signs with.
 pub const DEFAULT_KEY_SALT: &str = "django.contrib.sessions.SessionStore";
+/// Longest file prefix: leaves room for a 32-character key and a temporary
+/// file's `_out_` suffix within a 255-byte file name.
+pub const MAX_FILE_PREFIX_LEN: usize = 200;
 /// Default largest session, in bytes of JSON: 1 MiB.
 pub const DEFAULT_MAX_SESSION_SIZE: u32 = 1 << 20;
 
@@ -71,6 +74,9 @@ impl Settings {
         if self.file_prefix.chars().any(|c| c == '/' || c == '\\' || c.is_control()) {
             return bad("the file prefix may not contain '/', '\\' or control characters");
         }
+        if self.file_prefix.len() > MAX_FILE_PREFIX_LEN {
+            return bad("the file prefix is too long: session file names must fit in 255 bytes");
+        }
         if self.max_session_size == 0 {
             return bad("the max session size must be at least 1 byte");
         }
@@ -109,7 +115,7 @@ mod tests {
     fn validation() {
         assert!(Settings::new("s").validate().is_ok());
         assert!(Settings::new("").validate().is_err());
-        for prefix in ["", "a/b", "..", "a\\b", "a\0"] {
+        for prefix in ["", "a/b", "..", "a\\b", "a\0", &"p".repeat(MAX_FILE_PREFIX_LEN + 1)] {
             let mut s = Settings::new("s");
             s.file_prefix = prefix.into();
             assert!(s.validate().is_err(), "{prefix:?}");

@@ -3,7 +3,7 @@
 use super::SessionStore;
 use crate::codec::DecodeError;
 use crate::dir::{Dir, File, System};
-use crate::{expiry, key, Error};
+use crate::{expiry, Error};
 use std::io::ErrorKind;
 
 /// What `load` found; mirrors the WIT `loaded` variant.
@@ -24,10 +24,9 @@ pub enum Loaded {
 impl<D: Dir, S: System> SessionStore<'_, D, S> {
     /// Reads session `key`. Never creates a file; deletes an expired one.
     pub fn load(&self, key: &str) -> Result<Loaded, Error> {
-        if !key::is_valid(key) {
+        let Ok(name) = self.valid_file_name(key) else {
             return Ok(Loaded::Missing);
-        }
-        let name = self.file_name(key);
+        };
         // Stat before opening: a FIFO named like a session must not block us.
         let meta = match self.dir.metadata(&name) {
             Ok(meta) => meta,

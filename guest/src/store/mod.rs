@@ -18,6 +18,10 @@ use crate::{json_parse, json_python, key, Error, Settings};
 
 /// Marks a temporary file: `<prefix><key>_out_<random>` (as Django's mkstemp).
 pub(crate) const TEMP_MARKER: &str = "_out_";
+/// Random characters that make a temporary file name unique.
+const TEMP_SUFFIX_LEN: usize = 8;
+/// The longest file name common filesystems accept, in bytes.
+const MAX_NAME_LEN: usize = 255;
 /// Temporary files older than this are debris from a crash and get swept.
 pub const TEMP_FILE_MAX_AGE_SECS: i64 = 3600;
 
@@ -46,8 +50,12 @@ impl<'s, D: Dir, S: System> SessionStore<'s, D, S> {
         format!("{}{key}", self.settings.file_prefix)
     }
 
+    /// The file name of session `key`, or `InvalidKey` when the key has a
+    /// bad character or is so long that its file (or its temporary file,
+    /// `_out_` plus 8 characters longer) would pass the 255-byte name limit.
     fn valid_file_name(&self, key: &str) -> Result<String, Error> {
-        if key::is_valid(key) {
+        let longest = self.settings.file_prefix.len() + key.len() + TEMP_MARKER.len() + TEMP_SUFFIX_LEN;
+        if key::is_valid(key) && longest <= MAX_NAME_LEN {
             Ok(self.file_name(key))
         } else {
             Err(Error::InvalidKey)

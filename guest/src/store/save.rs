@@ -1,7 +1,7 @@
 //! `save`: probe, then write a temporary file and rename it over the session
 //! file, so a reader sees the old content or the new, never a mix.
 
-use super::{SessionStore, TEMP_MARKER};
+use super::{SessionStore, TEMP_MARKER, TEMP_SUFFIX_LEN};
 use crate::dir::{Dir, File, System};
 use crate::{Durability, Error};
 use std::io::ErrorKind;
@@ -63,7 +63,7 @@ impl<D: Dir, S: System> SessionStore<'_, D, S> {
     fn create_temp(&self, name: &str) -> Result<(String, D::File), Error> {
         let mut last = None;
         for _ in 0..8 {
-            let temp = format!("{name}{TEMP_MARKER}{}", self.random_key(8));
+            let temp = format!("{name}{TEMP_MARKER}{}", self.random_key(TEMP_SUFFIX_LEN));
             match self.dir.create_new(&temp) {
                 Ok(file) => return Ok((temp, file)),
                 Err(e) if e.kind() == ErrorKind::AlreadyExists => last = Some(e),

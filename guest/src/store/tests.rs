@@ -115,3 +115,19 @@ fn cycle_key_moves_data_and_removes_the_old_file() {
         assert_eq!(store.cycle_key("bad/key!", "{}"), Err(Error::InvalidKey));
     });
 }
+
+#[test]
+fn keys_too_long_for_a_file_name_are_invalid() {
+    with_store(&settings(), |store, dir| {
+        // "sessionid" + key + "_out_" + 8 must fit in 255 bytes.
+        let longest = "a".repeat(255 - 9 - 13);
+        let too_long = "a".repeat(longest.len() + 1);
+        store.save(&longest, "{}", true).unwrap();
+        assert_eq!(store.load(&longest).unwrap(), Loaded::Found("{}".into()));
+        assert_eq!(store.load(&too_long).unwrap(), Loaded::Missing);
+        assert_eq!(store.exists(&too_long), Err(Error::InvalidKey));
+        assert_eq!(store.delete(&too_long), Err(Error::InvalidKey));
+        assert_eq!(store.save(&too_long, "{}", true), Err(Error::InvalidKey));
+        assert_eq!(names(dir).len(), 1);
+    });
+}
