@@ -6,7 +6,7 @@ use crate::time::Time;
 use cap_std::fs::OpenOptions;
 use std::io::{self, Read, Write};
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 /// A session directory opened natively; capability-confined like a preopen.
 pub struct NativeDir(cap_std::fs::Dir);
@@ -14,18 +14,8 @@ pub struct NativeDir(cap_std::fs::Dir);
 /// The OS clock and CSPRNG.
 pub struct NativeSystem;
 
-fn time_of(t: SystemTime) -> Time {
-    match t.duration_since(UNIX_EPOCH) {
-        Ok(d) => Time::new(d.as_secs() as i64, d.subsec_nanos()),
-        Err(before) => {
-            let d = before.duration();
-            Time::new(-(d.as_secs() as i64), 0).plus_secs_f64(-(d.subsec_nanos() as f64) / 1e9)
-        }
-    }
-}
-
 fn to_metadata(m: cap_std::fs::Metadata) -> io::Result<Metadata> {
-    Ok(Metadata { len: m.len(), modified: time_of(m.modified()?.into_std()), is_file: m.is_file() })
+    Ok(Metadata { len: m.len(), modified: Time::from_system_time(m.modified()?.into_std()), is_file: m.is_file() })
 }
 
 impl NativeDir {
@@ -96,7 +86,7 @@ impl Dir for NativeDir {
 
 impl System for NativeSystem {
     fn now(&self) -> Time {
-        time_of(SystemTime::now())
+        Time::from_system_time(SystemTime::now())
     }
 
     fn fill_random(&self, buf: &mut [u8]) {

@@ -15,6 +15,22 @@ impl Time {
         Time { secs: secs.saturating_add((nanos / 1_000_000_000) as i64), nanos: nanos % 1_000_000_000 }
     }
 
+    /// A `SystemTime` (the OS clock, a file's mtime) as a `Time`.
+    pub fn from_system_time(t: std::time::SystemTime) -> Time {
+        match t.duration_since(std::time::UNIX_EPOCH) {
+            Ok(d) => Time::new(d.as_secs() as i64, d.subsec_nanos()),
+            Err(before) => Time::default().plus_secs_f64(-before.duration().as_secs_f64()),
+        }
+    }
+
+    /// This time as a `SystemTime`.
+    pub fn to_system_time(self) -> std::time::SystemTime {
+        use std::time::{Duration, UNIX_EPOCH};
+        let whole = Duration::from_secs(self.secs.unsigned_abs());
+        let base = if self.secs >= 0 { UNIX_EPOCH + whole } else { UNIX_EPOCH - whole };
+        base + Duration::from_nanos(self.nanos as u64)
+    }
+
     /// This time moved by `secs` seconds (saturating).
     pub fn plus_secs(self, secs: i64) -> Time {
         Time { secs: self.secs.saturating_add(secs), nanos: self.nanos }
@@ -52,5 +68,12 @@ mod tests {
         assert_eq!(now.whole_secs_until(Time::new(101, 500_000_000)), 1);
         assert_eq!(now.whole_secs_until(Time::new(100, 0)), -1);
         assert_eq!(now.plus_secs_f64(0.75), Time::new(101, 250_000_000));
+    }
+
+    #[test]
+    fn system_time_round_trip() {
+        for t in [Time::new(1_700_000_000, 123), Time::new(-5, 500_000_000), Time::new(0, 0)] {
+            assert_eq!(Time::from_system_time(t.to_system_time()), t);
+        }
     }
 }

@@ -1,7 +1,6 @@
 //! [`Expiry`]: the values Django's `set_expiry` takes.
 
-use sessionbox_guest::Time;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 /// How long a session lives; what [`Session::set_expiry`](crate::Session::set_expiry) takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,22 +16,4 @@ pub enum Expiry {
     At(SystemTime),
     /// This long from now (Django's `timedelta`; stored as a moment).
     In(Duration),
-}
-
-/// A `SystemTime` as sessionbox's [`Time`].
-pub(crate) fn to_time(t: SystemTime) -> Time {
-    match t.duration_since(UNIX_EPOCH) {
-        Ok(d) => Time::new(d.as_secs() as i64, d.subsec_nanos()),
-        Err(e) => Time::new(0, 0).plus_secs_f64(-e.duration().as_secs_f64()),
-    }
-}
-
-/// A [`Time`] as a `SystemTime`.
-pub(crate) fn to_system_time(t: Time) -> SystemTime {
-    let base = if t.secs >= 0 {
-        UNIX_EPOCH + Duration::from_secs(t.secs as u64)
-    } else {
-        UNIX_EPOCH - Duration::from_secs(t.secs.unsigned_abs())
-    };
-    base + Duration::from_nanos(t.nanos as u64)
 }

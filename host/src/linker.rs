@@ -16,28 +16,6 @@ use wasmtime_wasi::p2::bindings::{cli, clocks, filesystem, random, sync};
 use wasmtime_wasi::random::{WasiRandom, WasiRandomView};
 use wasmtime_wasi::WasiView;
 
-/// Every WASI interface name (without version) the host offers.
-pub(crate) const OFFERED: &[&str] = &[
-    "wasi:cli/environment",
-    "wasi:cli/exit",
-    "wasi:cli/stdin",
-    "wasi:cli/stdout",
-    "wasi:cli/stderr",
-    "wasi:cli/terminal-input",
-    "wasi:cli/terminal-output",
-    "wasi:cli/terminal-stdin",
-    "wasi:cli/terminal-stdout",
-    "wasi:cli/terminal-stderr",
-    "wasi:clocks/wall-clock",
-    "wasi:clocks/monotonic-clock",
-    "wasi:filesystem/types",
-    "wasi:filesystem/preopens",
-    "wasi:io/error",
-    "wasi:io/poll",
-    "wasi:io/streams",
-    "wasi:random/random",
-    "wasi:random/insecure-seed",
-];
 
 struct HasIo;
 
@@ -45,7 +23,7 @@ impl HasData for HasIo {
     type Data<'a> = &'a mut ResourceTable;
 }
 
-/// Adds the [`OFFERED`] interfaces, synchronous flavour, to `linker`.
+/// Adds the interfaces the guest imports, synchronous flavour, to `linker`.
 pub(crate) fn add_wasi(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
     type T = HostState;
     wasmtime_wasi_io::bindings::wasi::io::error::add_to_linker::<T, HasIo>(l, |t| t.ctx().table)?;
@@ -73,6 +51,29 @@ pub(crate) fn add_wasi(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every WASI interface name (without version) `add_wasi` links.
+    const OFFERED: &[&str] = &[
+        "wasi:cli/environment",
+        "wasi:cli/exit",
+        "wasi:cli/stdin",
+        "wasi:cli/stdout",
+        "wasi:cli/stderr",
+        "wasi:cli/terminal-input",
+        "wasi:cli/terminal-output",
+        "wasi:cli/terminal-stdin",
+        "wasi:cli/terminal-stdout",
+        "wasi:cli/terminal-stderr",
+        "wasi:clocks/wall-clock",
+        "wasi:clocks/monotonic-clock",
+        "wasi:filesystem/types",
+        "wasi:filesystem/preopens",
+        "wasi:io/error",
+        "wasi:io/poll",
+        "wasi:io/streams",
+        "wasi:random/random",
+        "wasi:random/insecure-seed",
+    ];
 
     fn unversioned(name: &str) -> &str {
         name.split('@').next().unwrap_or(name)

@@ -2,12 +2,12 @@
 //! dict with accessed/modified flags, expiry helpers and key cycling.
 
 use crate::error::{Error, Result};
-use crate::expiry::{to_system_time, to_time, Expiry};
+use crate::expiry::Expiry;
 use crate::store::{Loaded, Store};
 use crate::Data;
 use serde_json::Value;
 use sessionbox_guest::expiry::{self as rules, EXPIRY_KEY};
-use sessionbox_guest::{iso8601, key};
+use sessionbox_guest::{iso8601, key, Time};
 use std::time::SystemTime;
 
 /// Django's `TEST_COOKIE_NAME`.
@@ -190,8 +190,8 @@ impl Session {
             }
             Expiry::BrowserClose => 0.into(),
             Expiry::Seconds(secs) => secs.into(),
-            Expiry::At(at) => iso8601::format(to_time(at)).into(),
-            Expiry::In(d) => iso8601::format(to_time(SystemTime::now() + d)).into(),
+            Expiry::At(at) => iso8601::format(Time::from_system_time(at)).into(),
+            Expiry::In(d) => iso8601::format(Time::from_system_time(SystemTime::now() + d)).into(),
         };
         self.insert(EXPIRY_KEY, value)?;
         Ok(())
@@ -200,14 +200,14 @@ impl Session {
     /// When the session expires, counted from now (Django's
     /// `get_expiry_date`).
     pub fn expiry_date(&mut self) -> Result<SystemTime> {
-        let now = to_time(SystemTime::now());
+        let now = Time::from_system_time(SystemTime::now());
         let cookie_age = self.store.settings().cookie_age;
-        Ok(to_system_time(rules::expires_at(self.data()?, now, cookie_age)))
+        Ok(rules::expires_at(self.data()?, now, cookie_age).to_system_time())
     }
 
     /// Whole seconds until the session expires (Django's `get_expiry_age`).
     pub fn expiry_age(&mut self) -> Result<i64> {
-        let now = to_time(SystemTime::now());
+        let now = Time::from_system_time(SystemTime::now());
         let cookie_age = self.store.settings().cookie_age;
         Ok(rules::age(rules::expires_at(self.data()?, now, cookie_age), now))
     }

@@ -122,7 +122,7 @@ impl Store {
 
     /// Creates a session holding `data` under a fresh key; returns the key.
     pub fn create(&self, data: &Data) -> Result<String> {
-        let data = to_json(data);
+        let data = to_json(data)?;
         self.call(|api, store, settings| api.call_create(store, settings, &data))
     }
 
@@ -145,7 +145,7 @@ impl Store {
     /// session must be new ([`Error::AlreadyExists`]); without, it must exist
     /// ([`Error::NotFound`]).
     pub fn save(&self, key: &str, data: &Data, must_create: bool) -> Result<()> {
-        let data = to_json(data);
+        let data = to_json(data)?;
         self.call(|api, store, settings| api.call_save(store, settings, key, &data, must_create))
     }
 
@@ -161,7 +161,7 @@ impl Store {
 
     /// Moves `data` to a new key and deletes session `key`; returns the new key.
     pub fn cycle_key(&self, key: &str, data: &Data) -> Result<String> {
-        let data = to_json(data);
+        let data = to_json(data)?;
         self.call(|api, store, settings| api.call_cycle_key(store, settings, key, &data))
     }
 
@@ -210,10 +210,8 @@ impl Store {
     }
 }
 
-fn to_json(data: &Data) -> String {
-    // With arbitrary_precision every number keeps its text; this cannot fail
-    // for string-keyed maps.
-    serde_json::to_string(data).unwrap_or_else(|_| "{}".to_owned())
+fn to_json(data: &Data) -> Result<String> {
+    serde_json::to_string(data).map_err(|e| Error::InvalidData(e.to_string()))
 }
 
 fn to_wit(s: &Settings) -> wit::Settings {
