@@ -1,0 +1,63 @@
+//! Shared set-up for the interop tests: where outside tools are cached, and
+//! how they are installed once per machine.
+//!
+//! Tools live in `$SESSIONBOX_TOOLS_DIR`, else `~/.cache/sessionbox-tools`:
+//! outside the clone, so CI runs on the same machine reuse them, and a fresh
+//! machine installs them on the first run.
+
+#![allow(dead_code)]
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The cache directory for outside tools.
+pub fn tools_dir() -> PathBuf {
+    let dir = match std::env::var_os("SESSIONBOX_TOOLS_DIR") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => dirs_home().join(".cache").join("sessionbox-tools"),
+    };
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
+    dir
+}
+
+fn dirs_home() -> PathBuf {
+    std::env::var_os("HOME").map(PathBuf::from).expect("HOME is set")
+}
+
+/// The guest component exactly as the build produced it (the file the host
+/// embeds), not a special test build.
+pub fn guest_wasm() -> PathBuf {
+    PathBuf::from(env!("SESSIONBOX_GUEST_WASM"))
+}
+
+/// Runs `install` unless `done` already exists, holding an exclusive lock on
+/// `<tools>/<name>.lock` so parallel tests and processes install only once.
+/// `install` must create `done` last, only when everything it needs is in
+/// place.
+pub fn install_once(name: &str, done: &Path, install: impl FnOnce()) {
+    if done.exists() {
+        return;
+    }
+    let lock_path = tools_dir().join(format!("{name}.lock"));
+    let lock = File::create(&lock_path).unwrap_or_else(|e| panic!("creating {}: {e}", lock_path.display()));
+    lock.lock().unwrap_or_else(|e| panic!("locking {}: {e}", lock_path.display()));
+    if !done.exists() {
+        eprintln!("sessionbox tests: installing {name} into {} (once per machine)", tools_dir().display());
+        install();
+        assert!(done.exists(), "installing {name} did not produce {}", done.display());
+    }
+}
+
+/// Runs `cmd`, panicking with its output when it fails.
+pub fn run_ok(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed ({}):\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
