@@ -1,0 +1,151 @@
+//! The sessionbox benchmark: the component beside the same logic natively,
+//! the raw syscall floor, and Django's file backend, in one run.
+//!
+//! ```text
+//! cargo bench -p sessionbox --bench sessions            # full run, writes BENCHMARKS.md
+//! cargo bench -p sessionbox --bench sessions -- --quick # small smoke run, writes nothing
+//! ```
+//!
+//! Ratios, not absolute numbers, are the claims: file create/rename cost on
+//! shared VMs drifts several-fold between runs, so every workload runs its
+//! variants interleaved, round by round, on fresh directories, and reports
+//! the median round.
+
+mod django;
+mod oneshot;
+mod report;
+mod variants;
+mod workloads;
+
+pub use workloads::median;
+
+use report::{Report, Row};
+use sessionbox::Durability;
+use variants::Payload;
+use workloads::{Kind, Op};
+
+/// How much work each measurement does.
+struct Plan {
+    ops: usize,
+    ops_synced: usize,
+    rounds: usize,
+    sweep_sizes: Vec<usize>,
+    sweep_rounds: usize,
+    quick: bool,
+}
+
+fn main() {
+    if let Some(dir) = std::env::args().skip_while(|a| a != "--rss-probe").nth(1) {
+        return oneshot::rss_probe(std::path::Path::new(&dir));
+    }
+    let quick = std::env::args().any(|a| a == "--quick");
+    let plan = if quick {
+        Plan { ops: 200, ops_synced: 50, rounds: 3, sweep_sizes: vec![2_000], sweep_rounds: 1, quick }
+    } else {
+        Plan { ops: 2_000, ops_synced: 300, rounds: 5, sweep_sizes: vec![10_000, 100_000], sweep_rounds: 3, quick }
+    };
+    let django = django::python();
+    if django.is_none() {
+        eprintln!("Django venv not found (run the interop tests once to install it): the Django column stays empty");
+    }
+    let mut report = Report::new();
+    let payloads = [("~200 B", Payload::new(auth_session(0))), ("4 KB", Payload::new(big_session(0)))];
+    let updates = [Payload::new(auth_session(1)), Payload::new(big_session(1))];
+
+    for durability in [Durability::None, Durability::File] {
+        let n = if durability == Durability::None { plan.ops } else { plan.ops_synced };
+        for ((size, data), update) in payloads.iter().zip(&updates) {
+            for op in Op::ALL {
+                let mut per_kind = [Vec::new(), Vec::new(), Vec::new()];
+                let mut djangos = Vec::new();
+                for _ in 0..plan.rounds {
+                    for (i, kind) in Kind::ALL.into_iter().enumerate() {
+                        per_kind[i].push(workloads::time_op(kind, op, durability, n, data, update));
+                    }
+                    if let (Some(py), Durability::None) = (&django, durability) {
+                        let dir = tempfile::tempdir().expect("tempdir");
+                        djangos.push(django::run(py, dir.path(), op.name(), n, &data.json));
+                    }
+                }
+                let [floor, native, component] = per_kind.map(median);
+                let row = Row::new(op.name(), size, durability, floor, native, component, (!djangos.is_empty()).then(|| median(djangos)));
+                eprintln!("{}", row.line());
+                report.rows.push(row);
+            }
+        }
+    }
+
+    for &n in &plan.sweep_sizes {
+        let fixture = tempfile::tempdir().expect("tempdir");
+        let base = fixture.path().join("base");
+        std::fs::create_dir(&base).expect("mkdir");
+        workloads::sweep_fixture(&base, n, &payloads[0].1);
+        let mut per_kind = [Vec::new(), Vec::new(), Vec::new()];
+        let mut djangos = Vec::new();
+        for round in 0..plan.sweep_rounds {
+            for (i, kind) in Kind::ALL.into_iter().enumerate() {
+                let copy = fixture.path().join(format!("r{round}-{i}"));
+                workloads::link_copy(&base, &copy);
+                let mut v = kind.open(&copy, Durability::None);
+                let start = std::time::Instant::now();
+                let deleted = v.clear_expired();
+                per_kind[i].push(start.elapsed().as_secs_f64() * 1e6);
+                assert_eq!(deleted as usize, n / 10, "{kind:?} swept the wrong number of files");
+                std::fs::remove_dir_all(&copy).expect("cleanup");
+            }
+            if let Some(py) = &django {
+                let copy = fixture.path().join(format!("r{round}-django"));
+                workloads::link_copy(&base, &copy);
+                djangos.push(django::run(py, &copy, "clear-expired", 0, "{}"));
+            }
+        }
+        let [floor, native, component] = per_kind.map(median);
+        let label = format!("clear-expired {}k", n / 1000);
+        let row = Row::new(&label, "~200 B", Durability::None, floor, native, component, (!djangos.is_empty()).then(|| median(djangos)));
+        eprintln!("{}", row.line());
+        report.rows.push(row);
+    }
+
+    report.threads = [1, 2].map(|t| workloads::load_throughput(Kind::Component, t, std::time::Duration::from_secs(if quick { 1 } else { 3 }), &payloads[0].1));
+    report.native_threads = [1, 2].map(|t| workloads::load_throughput(Kind::Native, t, std::time::Duration::from_secs(if quick { 1 } else { 3 }), &payloads[0].1));
+    report.cli = oneshot::cli_times(if quick { 5 } else { 20 });
+    report.rss_kb = oneshot::rss_of_probe();
+
+    print!("{}", report.markdown(plan.quick));
+    if !plan.quick {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../BENCHMARKS.md");
+        std::fs::write(path, report.markdown(false)).expect("write BENCHMARKS.md");
+        eprintln!("wrote {path}");
+    }
+}
+
+/// An authenticated user's session, about 200 bytes of JSON.
+fn auth_session(version: u32) -> String {
+    format!(
+        r#"{{"_auth_user_id":"{}","_auth_user_backend":"django.contrib.auth.backends.ModelBackend","_auth_user_hash":"{}","visits":{version}}}"#,
+        4200 + version,
+        hex(64, version)
+    )
+}
+
+/// A 4 KB session: the auth keys plus a cart of items with varied text (so
+/// it compresses like real data, not like a run of one byte).
+fn big_session(version: u32) -> String {
+    let items: Vec<String> = (0..48).map(|i| format!(r#"{{"sku":"{}","qty":{},"note":"{}"}}"#, hex(16, i * 7 + version), i % 5 + 1, hex(40, i + 100 * version))).collect();
+    let json = format!(r#"{{"_auth_user_id":"42","cart":[{}],"visits":{version}}}"#, items.join(","));
+    debug_assert!((3900..4300).contains(&json.len()), "{}", json.len());
+    json
+}
+
+/// `len` pseudo-random hex digits, fixed by `seed`.
+fn hex(len: usize, seed: u32) -> String {
+    let mut x = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            char::from_digit(x % 16, 16).expect("a hex digit")
+        })
+        .collect()
+}

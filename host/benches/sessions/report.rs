@@ -1,0 +1,142 @@
+//! The results table, the targets, and BENCHMARKS.md.
+
+use crate::oneshot::CliTimes;
+use sessionbox::Durability;
+use std::fmt::Write;
+
+/// One workload's medians, in µs per op (per sweep for clear-expired).
+pub struct Row {
+    workload: String,
+    size: String,
+    durability: Durability,
+    floor: f64,
+    native: f64,
+    component: f64,
+    django: Option<f64>,
+}
+
+impl Row {
+    pub fn new(workload: &str, size: &str, durability: Durability, floor: f64, native: f64, component: f64, django: Option<f64>) -> Row {
+        Row { workload: workload.into(), size: size.into(), durability, floor, native, component, django }
+    }
+
+    fn durability(&self) -> &'static str {
+        match self.durability {
+            Durability::None => "none",
+            Durability::File => "file",
+            Durability::Full => "full",
+        }
+    }
+
+    fn django_over_component(&self) -> Option<f64> {
+        self.django.map(|d| d / self.component)
+    }
+
+    /// One markdown table line.
+    pub fn line(&self) -> String {
+        let us = |x: f64| if x >= 10_000.0 { format!("{:.1} ms", x / 1e3) } else { format!("{x:.1}") };
+        format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {:.0} | {:.2}× | {:.2}× | {} |",
+            self.workload,
+            self.size,
+            self.durability(),
+            us(self.floor),
+            us(self.native),
+            us(self.component),
+            self.django.map_or("–".into(), us),
+            1e6 / self.component,
+            self.component / self.native,
+            self.native / self.floor,
+            self.django_over_component().map_or("–".into(), |r| format!("{r:.1}×")),
+        )
+    }
+}
+
+/// Everything one run measured.
+pub struct Report {
+    pub rows: Vec<Row>,
+    pub threads: [f64; 2],
+    pub native_threads: [f64; 2],
+    pub cli: CliTimes,
+    pub rss_kb: u64,
+}
+
+impl Report {
+    pub fn new() -> Report {
+        Report { rows: Vec::new(), threads: [0.0; 2], native_threads: [0.0; 2], cli: CliTimes::default(), rss_kb: 0 }
+    }
+
+    fn rows_where(&self, f: impl Fn(&Row) -> bool) -> impl Iterator<Item = &Row> {
+        self.rows.iter().filter(move |r| f(r))
+    }
+
+    /// The issue's targets, each with the worst figure that decides it.
+    fn targets(&self) -> Vec<(String, String, bool)> {
+        let worst = |f: &dyn Fn(&Row) -> bool, m: &dyn Fn(&Row) -> f64| self.rows_where(f).map(m).fold(f64::NAN, f64::max);
+        let least = |f: &dyn Fn(&Row) -> bool, m: &dyn Fn(&Row) -> Option<f64>| self.rows_where(f).filter_map(m).fold(f64::NAN, f64::min);
+        let is = |name: &'static str| move |r: &Row| r.workload == name;
+        let ops = |r: &Row| !r.workload.starts_with("clear");
+        let mut t = Vec::new();
+        let mut push = |what: &str, value: f64, limit: f64, higher_is_better: bool, unit: &str| {
+            let ok = if higher_is_better { value >= limit } else { value <= limit };
+            t.push((what.to_owned(), format!("{value:.2}{unit} (target {}{limit}{unit})", if higher_is_better { "≥ " } else { "≤ " }), ok && !value.is_nan()));
+        };
+        push("component load / native", worst(&is("load"), &|r| r.component / r.native), 1.5, false, "×");
+        push("component create / native", worst(&is("create"), &|r| r.component / r.native), 1.25, false, "×");
+        push("component update-save / native", worst(&is("update-save"), &|r| r.component / r.native), 1.25, false, "×");
+        push("native / syscall floor (create, load, save, cycle)", worst(&ops, &|r| r.native / r.floor), 1.2, false, "×");
+        for op in ["create", "load", "update-save"] {
+            push(&format!("Django / component, {op}"), least(&is(op), &Row::django_over_component), 10.0, true, "×");
+        }
+        push("Django / component, clear-expired 100k", least(&|r: &Row| r.workload == "clear-expired 100k", &Row::django_over_component), 20.0, true, "×");
+        push("one-shot CLI, warm cache", self.cli.warm_ms, 20.0, false, " ms");
+        push("2 threads / 1 thread, component load", self.threads[1] / self.threads[0], 1.7, true, "×");
+        push("host peak RSS", self.rss_kb as f64 / 1024.0, 50.0, false, " MB");
+        t
+    }
+
+    /// The whole report as markdown.
+    pub fn markdown(&self, quick: bool) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "# sessionbox benchmarks\n");
+        let _ = writeln!(s, "{}", machine());
+        let command = if quick { "cargo bench -p sessionbox --bench sessions -- --quick" } else { "cargo bench -p sessionbox --bench sessions" };
+        let _ = writeln!(s, "Command: `{command}`. Medians of interleaved rounds on fresh directories; µs per operation (per sweep for clear-expired). Ratios are the claims: absolute figures on this VM drift between runs.\n");
+        let _ = writeln!(s, "| workload | session | durability | floor µs | native µs | component µs | Django µs | component ops/s | component/native | native/floor | Django/component |");
+        let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|---|---|");
+        for row in &self.rows {
+            let _ = writeln!(s, "{}", row.line());
+        }
+        let _ = writeln!(s, "\nDjango runs only with durability `none` (it never fsyncs).\n");
+        let _ = writeln!(s, "| whole-process figure | value |\n|---|---|");
+        let _ = writeln!(s, "| `sessionbox get KEY`, cold compile cache | {:.1} ms |", self.cli.cold_ms);
+        let _ = writeln!(s, "| `sessionbox get KEY`, warm compile cache | {:.1} ms |", self.cli.warm_ms);
+        let _ = writeln!(s, "| component load, 1 thread | {:.0} ops/s |", self.threads[0]);
+        let _ = writeln!(s, "| component load, 2 threads (one shared Store) | {:.0} ops/s ({:.2}×) |", self.threads[1], self.threads[1] / self.threads[0]);
+        let _ = writeln!(s, "| native load, 1 → 2 threads | {:.0} → {:.0} ops/s ({:.2}×) |", self.native_threads[0], self.native_threads[1], self.native_threads[1] / self.native_threads[0]);
+        let _ = writeln!(s, "| host peak RSS (2 threads × 2000 create+load, 4 KB) | {:.1} MB |", self.rss_kb as f64 / 1024.0);
+        let _ = writeln!(s, "\n## Targets\n\n| target | measured | met |\n|---|---|---|");
+        for (what, value, ok) in self.targets() {
+            let _ = writeln!(s, "| {what} | {value} | {} |", if ok { "yes" } else { "**no**" });
+        }
+        s
+    }
+}
+
+/// The machine, the date and the toolchain, for the report header.
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| c.lines().find_map(|l| l.strip_prefix("model name").map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())))
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let run = |cmd: &str, args: &[&str]| {
+        std::process::Command::new(cmd).args(args).output().ok().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned()).unwrap_or_default()
+    };
+    format!(
+        "Machine: {cpu}, {cores} cores, kernel {}. Date: {}. {}.\n",
+        run("uname", &["-r"]),
+        run("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
+        run("rustc", &["--version"])
+    )
+}

@@ -1,0 +1,169 @@
+//! The implementations under test, behind one small trait: the component
+//! (through the host library), the same logic natively, and the syscall floor.
+
+use sessionbox::{Data, Durability, Settings, Store};
+use sessionbox_guest::native::{NativeDir, NativeSystem};
+use sessionbox_guest::SessionStore;
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// One implementation of the store operations over one directory.
+pub trait Variant {
+    /// Creates a session, returns its key.
+    fn create(&mut self, data: &Payload) -> String;
+    /// Loads a session (asserting it is there).
+    fn load(&mut self, key: &str);
+    /// Overwrites an existing session.
+    fn save(&mut self, key: &str, data: &Payload);
+    /// Moves a session to a new key.
+    fn cycle(&mut self, key: &str, data: &Payload) -> String;
+    /// Sweeps the directory; returns how many files were deleted.
+    fn clear_expired(&mut self) -> u32;
+}
+
+/// Session data in the forms the variants take.
+pub struct Payload {
+    pub json: String,
+    pub data: Data,
+}
+
+impl Payload {
+    pub fn new(json: String) -> Payload {
+        let data = sessionbox::parse_data(&json).expect("benchmark payloads are objects");
+        Payload { json, data }
+    }
+}
+
+/// The benchmark's settings: Django defaults, the given durability.
+pub fn settings(durability: Durability) -> Settings {
+    let mut s = Settings::new("benchmark-secret-key-benchmark-secret-key-0123456789");
+    s.durability = durability;
+    s
+}
+
+/// The component, through `sessionbox::Store`.
+pub struct Component(pub Store);
+
+impl Component {
+    pub fn open(dir: &Path, durability: Durability) -> Component {
+        Component(Store::open(dir, settings(durability)).expect("open store"))
+    }
+}
+
+impl Variant for Component {
+    fn create(&mut self, p: &Payload) -> String {
+        self.0.create(&p.data).expect("create")
+    }
+    fn load(&mut self, key: &str) {
+        assert!(matches!(self.0.load(key), Ok(sessionbox::Loaded::Found(_))));
+    }
+    fn save(&mut self, key: &str, p: &Payload) {
+        self.0.save(key, &p.data, false).expect("save")
+    }
+    fn cycle(&mut self, key: &str, p: &Payload) -> String {
+        self.0.cycle_key(key, &p.data).expect("cycle")
+    }
+    fn clear_expired(&mut self) -> u32 {
+        self.0.clear_expired().expect("sweep").deleted
+    }
+}
+
+/// The guest's session logic compiled natively over cap-std: no wasm.
+pub struct Native(SessionStore<'static, NativeDir, NativeSystem>);
+
+impl Native {
+    pub fn open(dir: &Path, durability: Durability) -> Native {
+        let settings: &'static Settings = Box::leak(Box::new(settings(durability)));
+        Native(SessionStore::new(NativeDir::open(dir).expect("open dir"), NativeSystem, settings).expect("store"))
+    }
+}
+
+impl Variant for Native {
+    fn create(&mut self, p: &Payload) -> String {
+        self.0.create(&p.json).expect("create")
+    }
+    fn load(&mut self, key: &str) {
+        assert!(matches!(self.0.load(key), Ok(sessionbox_guest::Loaded::Found(_))));
+    }
+    fn save(&mut self, key: &str, p: &Payload) {
+        self.0.save(key, &p.json, false).expect("save")
+    }
+    fn cycle(&mut self, key: &str, p: &Payload) -> String {
+        self.0.cycle_key(key, &p.json).expect("cycle")
+    }
+    fn clear_expired(&mut self) -> u32 {
+        self.0.clear_expired().expect("sweep").deleted
+    }
+}
+
+/// The same filesystem operations with no encoding, signing or key drawing:
+/// the floor any implementation pays.
+pub struct Floor {
+    dir: PathBuf,
+    sync: bool,
+    next: u64,
+    cookie_age: std::time::Duration,
+}
+
+impl Floor {
+    pub fn open(dir: &Path, durability: Durability) -> Floor {
+        Floor { dir: dir.to_owned(), sync: durability != Durability::None, next: 0, cookie_age: std::time::Duration::from_secs(1_209_600) }
+    }
+
+    fn path(&self, key: &str) -> PathBuf {
+        self.dir.join(format!("sessionid{key}"))
+    }
+
+    /// Temp file, write, optional fsync, rename: what every save does.
+    fn replace(&mut self, key: &str, content: &[u8]) {
+        let temp = self.dir.join(format!("sessionid{key}_out_{}", self.next));
+        self.next += 1;
+        let mut f = OpenOptions::new().write(true).create_new(true).open(&temp).expect("temp");
+        f.write_all(content).expect("write");
+        if self.sync {
+            f.sync_data().expect("sync");
+        }
+        drop(f);
+        fs::rename(&temp, self.path(key)).expect("rename");
+    }
+}
+
+impl Variant for Floor {
+    fn create(&mut self, p: &Payload) -> String {
+        let key = format!("{:032}", self.next);
+        self.next += 1;
+        OpenOptions::new().write(true).create_new(true).open(self.path(&key)).expect("probe");
+        self.replace(&key, p.json.as_bytes());
+        key
+    }
+    fn load(&mut self, key: &str) {
+        let path = self.path(key);
+        let meta = fs::symlink_metadata(&path).expect("stat");
+        assert!(meta.is_file());
+        assert!(!fs::read(&path).expect("read").is_empty());
+    }
+    fn save(&mut self, key: &str, p: &Payload) {
+        fs::symlink_metadata(self.path(key)).expect("probe");
+        self.replace(key, p.json.as_bytes());
+    }
+    fn cycle(&mut self, key: &str, p: &Payload) -> String {
+        let new = self.create(p);
+        fs::remove_file(self.path(key)).expect("unlink");
+        new
+    }
+    fn clear_expired(&mut self) -> u32 {
+        let mut deleted = 0;
+        let now = std::time::SystemTime::now();
+        for entry in fs::read_dir(&self.dir).expect("readdir") {
+            let path = entry.expect("entry").path();
+            let meta = fs::symlink_metadata(&path).expect("stat");
+            let _content = fs::read(&path).expect("read");
+            if meta.modified().expect("mtime") + self.cookie_age < now {
+                fs::remove_file(&path).expect("unlink");
+                deleted += 1;
+            }
+        }
+        deleted
+    }
+}
