@@ -21,6 +21,8 @@ pub mod codec;
 pub mod dir;
 mod error;
 pub mod expiry;
+#[cfg(not(target_os = "wasi"))]
+pub mod fuzz;
 pub mod iso8601;
 pub mod json_parse;
 pub mod json_python;

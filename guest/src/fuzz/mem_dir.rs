@@ -1,0 +1,106 @@
+//! An in-memory [`Dir`], so `load` can be fuzzed at memory speed.
+
+use crate::dir::{Dir, File, Metadata, System};
+use crate::time::Time;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::io::{self, ErrorKind};
+use std::rc::Rc;
+
+type Files = Rc<RefCell<BTreeMap<String, (Vec<u8>, Time)>>>;
+
+/// A directory held in memory; every file has the same mtime, `now`.
+#[derive(Default, Clone)]
+pub struct MemDir {
+    files: Files,
+    now: Time,
+}
+
+/// A file of a [`MemDir`].
+pub struct MemFile {
+    files: Files,
+    name: String,
+}
+
+fn missing() -> io::Error {
+    io::Error::from(ErrorKind::NotFound)
+}
+
+impl MemDir {
+    /// An empty directory whose clock stands at `now`.
+    pub fn new(now: Time) -> MemDir {
+        MemDir { files: Files::default(), now }
+    }
+
+    /// Puts a file in place.
+    pub fn insert(&self, name: &str, content: &[u8]) {
+        self.files.borrow_mut().insert(name.to_owned(), (content.to_vec(), self.now));
+    }
+}
+
+impl File for MemFile {
+    fn metadata(&self) -> io::Result<Metadata> {
+        let files = self.files.borrow();
+        let (content, modified) = files.get(&self.name).ok_or_else(missing)?;
+        Ok(Metadata { len: content.len() as u64, modified: *modified, is_file: true })
+    }
+    fn read_up_to(&self, limit: usize) -> io::Result<Vec<u8>> {
+        let files = self.files.borrow();
+        let (content, _) = files.get(&self.name).ok_or_else(missing)?;
+        Ok(content[..content.len().min(limit)].to_vec())
+    }
+    fn write_all(&self, buf: &[u8]) -> io::Result<()> {
+        let mut files = self.files.borrow_mut();
+        files.get_mut(&self.name).ok_or_else(missing)?.0 = buf.to_vec();
+        Ok(())
+    }
+    fn sync_data(&self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Dir for MemDir {
+    type File = MemFile;
+    fn open(&self, name: &str) -> io::Result<MemFile> {
+        self.files.borrow().get(name).ok_or_else(missing)?;
+        Ok(MemFile { files: self.files.clone(), name: name.to_owned() })
+    }
+    fn create_new(&self, name: &str) -> io::Result<MemFile> {
+        let mut files = self.files.borrow_mut();
+        if files.contains_key(name) {
+            return Err(ErrorKind::AlreadyExists.into());
+        }
+        files.insert(name.to_owned(), (Vec::new(), self.now));
+        Ok(MemFile { files: self.files.clone(), name: name.to_owned() })
+    }
+    fn metadata(&self, name: &str) -> io::Result<Metadata> {
+        MemFile { files: self.files.clone(), name: name.to_owned() }.metadata()
+    }
+    fn rename(&self, from: &str, to: &str) -> io::Result<()> {
+        let mut files = self.files.borrow_mut();
+        let file = files.remove(from).ok_or_else(missing)?;
+        files.insert(to.to_owned(), file);
+        Ok(())
+    }
+    fn remove_file(&self, name: &str) -> io::Result<()> {
+        self.files.borrow_mut().remove(name).map(drop).ok_or_else(missing)
+    }
+    fn entries(&self) -> io::Result<Vec<String>> {
+        Ok(self.files.borrow().keys().cloned().collect())
+    }
+    fn sync(&self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl System for MemDir {
+    fn now(&self) -> Time {
+        self.now
+    }
+    fn fill_random(&self, buf: &mut [u8]) {
+        // Deterministic: fuzz runs must be reproducible.
+        for (i, b) in buf.iter_mut().enumerate() {
+            *b = (i as u8).wrapping_mul(37).wrapping_add(self.files.borrow().len() as u8);
+        }
+    }
+}
