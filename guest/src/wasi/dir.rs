@@ -104,10 +104,7 @@ impl Dir for WasiDir {
     }
 
     fn entries(&self) -> io::Result<Vec<String>> {
-        // jco cannot list a preopen itself; a descriptor opened from "." works
-        // everywhere.
-        let dot = self.0.open_at(PathFlags::empty(), ".", OpenFlags::DIRECTORY, DescriptorFlags::READ).map_err(to_io)?;
-        let stream = dot.read_directory().map_err(to_io)?;
+        let stream = self.dot()?.read_directory().map_err(to_io)?;
         let mut names = Vec::new();
         while let Some(entry) = stream.read_directory_entry().map_err(to_io)? {
             names.push(entry.name);
@@ -116,7 +113,22 @@ impl Dir for WasiDir {
     }
 
     fn sync(&self) -> io::Result<()> {
-        self.0.sync().map_err(to_io)
+        // Not `self.0.sync()`: jco's shim refuses `sync` on a preopen itself
+        // ("invalid"), which made every save with durability `full` fail
+        // under Node. Syncing a descriptor opened from "." flushes the same
+        // directory, everywhere.
+        self.dot()?.sync().map_err(to_io)
+    }
+}
+
+impl WasiDir {
+    /// A fresh read-only descriptor for the preopened directory, opened from
+    /// "." through the preopen. jco's preview2-shim (checked with 0.26.1)
+    /// treats a preopen descriptor as a bare path: `read-directory`, `sync`
+    /// and `stat` on it fail (`bad-descriptor` / `invalid`), while the same
+    /// calls on a descriptor opened from it work. wasmtime accepts both.
+    fn dot(&self) -> io::Result<Descriptor> {
+        self.0.open_at(PathFlags::empty(), ".", OpenFlags::DIRECTORY, DescriptorFlags::READ).map_err(to_io)
     }
 }
 
