@@ -7,6 +7,9 @@
 
 #![allow(dead_code)]
 
+pub mod django;
+pub mod runtimes;
+
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::Command;

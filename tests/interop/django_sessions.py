@@ -1,0 +1,223 @@
+"""Drive Django's own file session backend for the sessionbox interop tests.
+
+usage: python django_sessions.py < REQUESTS
+
+stdin is JSON, one value per line. The first line configures Django:
+
+    {"secret_key": S, "fallback_keys": [..], "dir": D,
+     "cookie_name": "sessionid", "cookie_age": 1209600}
+
+Every further line is one op object, or a list of them; each op prints one
+JSON result line, flushed at once, so a test can run a whole batch in one
+process or interleave Django's steps with its own (importing Django is slow;
+this process is started once per test).
+
+Every op may carry:
+  "store_class": NAME  the store is a subclass of Django's file SessionStore
+                       with that class name, so its key_salt is
+                       "django.contrib.sessions.NAME" (Django derives key_salt
+                       from the class's __qualname__). Default: Django's
+                       SessionStore itself.
+  "settings": {...}    Django settings overridden for this op only
+                       (django.test.utils.override_settings), e.g.
+                       {"SECRET_KEY": .., "SECRET_KEY_FALLBACKS": [..],
+                        "SESSION_FILE_PATH": .., "SESSION_COOKIE_NAME": ..}.
+
+Ops and their results (besides "ok": true; a Python exception gives
+{"ok": false, "error": "<Type>: <message>"} and the next op still runs):
+
+    info                                  -> django_version, key_salt
+    create      [data], [expiry]          -> key       (session[k] = v for each
+                                                        key, then create())
+    load        key                       -> data, data_json, key_after
+    save        key, [data], [replace], [expiry], [must_create]
+                                          -> key       (loads, replace clears,
+                                                        session[k] = v, save())
+    set_expiry  key, expiry               -> key, stored (set_expiry + save)
+    expiry      key                       -> age, date, browser_close
+    cycle_key   key                       -> key, old_key
+    exists      key                       -> exists
+    delete      key                       -> -
+    clear_expired                         -> -         (SessionStore.clear_expired)
+    decode      text                      -> data, data_json
+    encode      data                      -> text
+    payload     text                      -> json, compressed (the signed JSON
+                                             inside a stored session, unpacked
+                                             as django.core.signing does; the
+                                             signature is not checked)
+
+An expiry is an int or float (seconds), null (set_expiry(None)),
+{"timedelta": seconds}, or {"datetime": ISO} (a datetime from fromisoformat,
+naive or aware as written).
+
+Data is printed with json.dumps(separators=(",", ":")), exactly as Django's
+JSONSerializer writes it, so numbers and strings keep Python's own form;
+"data_json" repeats it as a string for byte-exact comparisons. Every result
+carries "corrupted": whether Django logged "Session data corrupted" on
+django.security.SuspiciousSession during the op.
+"""
+
+import datetime
+import json
+import logging
+import sys
+import zlib
+
+
+def main():
+    cfg = json.loads(sys.stdin.readline())
+
+    from django.conf import settings
+
+    settings.configure(
+        SECRET_KEY=cfg["secret_key"],
+        SECRET_KEY_FALLBACKS=cfg.get("fallback_keys", []),
+        SESSION_ENGINE="django.contrib.sessions.backends.file",
+        SESSION_FILE_PATH=cfg["dir"],
+        SESSION_COOKIE_NAME=cfg.get("cookie_name", "sessionid"),
+        SESSION_COOKIE_AGE=cfg.get("cookie_age", 1209600),
+        SESSION_SERIALIZER="django.contrib.sessions.serializers.JSONSerializer",
+        USE_TZ=True,
+        INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.sessions"],
+        LOGGING_CONFIG=None,
+    )
+    import django
+
+    django.setup()
+
+    from django.contrib.sessions.backends.file import SessionStore
+    from django.test.utils import override_settings
+
+    class Recorder(logging.Handler):
+        """Keeps Django's security warnings ("Session data corrupted")."""
+
+        def __init__(self):
+            super().__init__(logging.WARNING)
+            self.messages = []
+
+        def emit(self, record):
+            self.messages.append(record.getMessage())
+
+    recorder = Recorder()
+    security = logging.getLogger("django.security.SuspiciousSession")
+    security.addHandler(recorder)
+    security.propagate = False
+
+    classes = {"SessionStore": SessionStore}
+
+    def store_class(op):
+        name = op.get("store_class") or "SessionStore"
+        if name not in classes:
+            # As if written `class NAME(SessionStore): pass` at module level.
+            classes[name] = type(name, (SessionStore,), {"__qualname__": name, "__module__": __name__})
+        return classes[name]
+
+    def forget_storage_paths():
+        # The file backend caches SESSION_FILE_PATH on the class.
+        for cls in classes.values():
+            if "_storage_path" in vars(cls):
+                delattr(cls, "_storage_path")
+
+    def expiry_value(spec):
+        if isinstance(spec, dict):
+            if "timedelta" in spec:
+                return datetime.timedelta(seconds=spec["timedelta"])
+            if "datetime" in spec:
+                return datetime.datetime.fromisoformat(spec["datetime"])
+            raise ValueError("unknown expiry %r" % (spec,))
+        return spec
+
+    def data_fields(data):
+        return {"data": data, "data_json": json.dumps(data, separators=(",", ":"))}
+
+    def fill(s, op):
+        if op.get("replace"):
+            s.clear()
+        for k, v in op.get("data", {}).items():
+            s[k] = v
+        if "expiry" in op:
+            s.set_expiry(expiry_value(op["expiry"]))
+
+    def run(op):
+        kind = op["op"]
+        cls = store_class(op)
+        if kind == "info":
+            return {"django_version": django.get_version(), "key_salt": cls().key_salt}
+        if kind == "create":
+            s = cls()
+            fill(s, op)
+            s.create()
+            return {"key": s.session_key}
+        if kind == "load":
+            s = cls(op["key"])
+            data = s.load()
+            return dict(data_fields(data), key_after=s.session_key)
+        if kind == "save":
+            s = cls(op["key"])
+            fill(s, op)
+            s.save(must_create=op.get("must_create", False))
+            return {"key": s.session_key}
+        if kind == "set_expiry":
+            s = cls(op["key"])
+            s.set_expiry(expiry_value(op["expiry"]))
+            s.save()
+            return {"key": s.session_key, "stored": s.get("_session_expiry")}
+        if kind == "expiry":
+            s = cls(op["key"])
+            return {
+                "age": s.get_expiry_age(),
+                "date": s.get_expiry_date().isoformat(),
+                "browser_close": s.get_expire_at_browser_close(),
+            }
+        if kind == "cycle_key":
+            s = cls(op["key"])
+            s.cycle_key()
+            return {"key": s.session_key, "old_key": op["key"]}
+        if kind == "exists":
+            return {"exists": cls().exists(op["key"])}
+        if kind == "delete":
+            cls().delete(op["key"])
+            return {}
+        if kind == "clear_expired":
+            cls.clear_expired()
+            return {}
+        if kind == "decode":
+            return data_fields(cls().decode(op["text"]))
+        if kind == "encode":
+            return {"text": cls().encode(op["data"])}
+        if kind == "payload":
+            from django.core import signing
+
+            payload = op["text"].rsplit(":", 2)[0]
+            compressed = payload.startswith(".")
+            raw = signing.b64_decode(payload.lstrip(".").encode())
+            if compressed:
+                raw = zlib.decompress(raw)
+            return {"json": raw.decode("latin-1"), "compressed": compressed}
+        raise ValueError("unknown op %r" % (kind,))
+
+    def run_one(op):
+        recorder.messages.clear()
+        try:
+            with override_settings(**op.get("settings", {})):
+                forget_storage_paths()
+                try:
+                    result = {"ok": True}
+                    result.update(run(op))
+                finally:
+                    forget_storage_paths()
+        except Exception as e:  # reported to the test, which decides
+            result = {"ok": False, "error": "%s: %s" % (type(e).__name__, e)}
+        result["corrupted"] = any("Session data corrupted" in m for m in recorder.messages)
+        print(json.dumps(result, separators=(",", ":")), flush=True)
+
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        request = json.loads(line)
+        for op in request if isinstance(request, list) else [request]:
+            run_one(op)
+
+
+if __name__ == "__main__":
+    main()
