@@ -12,7 +12,8 @@ use base64::{alphabet, Engine};
 use hmac::{Hmac, Mac};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
-use std::io::{Read, Write};
+use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
+use std::cell::RefCell;
 use subtle::ConstantTimeEq;
 
 /// Python's `urlsafe_b64decode` accepts missing padding and stray low bits.
@@ -35,6 +36,15 @@ pub enum DecodeError {
     TooLarge,
 }
 
+/// A verified session: its JSON text, and its `_session_expiry` if set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decoded {
+    /// The JSON object as stored.
+    pub json: String,
+    /// The top-level `_session_expiry` value.
+    pub expiry: Option<Value>,
+}
+
 /// Signs and verifies with one secret plus its fallbacks.
 #[derive(Clone)]
 pub struct Codec {
@@ -44,6 +54,23 @@ pub struct Codec {
 }
 
 impl Codec {
+    /// The codec for these secrets, reusing the last one built on this thread
+    /// when they match: a component instance serves many calls with the same
+    /// settings, and this skips re-deriving the keys each time.
+    pub fn cached(secret: &str, fallbacks: &[String], key_salt: &str) -> Codec {
+        thread_local! {
+            static LAST: std::cell::RefCell<Option<(String, Vec<String>, String, Codec)>> = const { std::cell::RefCell::new(None) };
+        }
+        LAST.with_borrow_mut(|last| match last {
+            Some((s, f, k, codec)) if s == secret && f == fallbacks && k == key_salt => codec.clone(),
+            _ => {
+                let codec = Codec::new(secret, fallbacks, key_salt);
+                *last = Some((secret.to_owned(), fallbacks.to_vec(), key_salt.to_owned(), codec.clone()));
+                codec
+            }
+        })
+    }
+
     /// Derives the signing keys: `SHA256(key_salt + "signer" + secret)`.
     pub fn new(secret: &str, fallbacks: &[String], key_salt: &str) -> Codec {
         let macs = std::iter::once(secret)
@@ -89,9 +116,24 @@ impl Codec {
     }
 
     /// Decodes stored bytes into the session data, refusing any payload whose
-    /// JSON would exceed `max_json` bytes.
-    /// Returns the JSON text as stored and its parsed form.
+    /// JSON would exceed `max_json` bytes. Returns the JSON text as stored and
+    /// its parsed form.
     pub fn decode(&self, stored: &[u8], max_json: usize) -> Result<(String, Map<String, Value>), DecodeError> {
+        let json = self.unsign(stored, max_json)?;
+        let data = crate::json_parse::parse_object(&json).map_err(|_| DecodeError::Corrupt)?;
+        Ok((json, data))
+    }
+
+    /// Like [`decode`](Self::decode) but builds no tree: checks the JSON and
+    /// returns its text with the `_session_expiry` value, all `load` needs.
+    pub fn decode_session(&self, stored: &[u8], max_json: usize) -> Result<Decoded, DecodeError> {
+        let json = self.unsign(stored, max_json)?;
+        let expiry = crate::json_scan::object_field(&json, crate::expiry::EXPIRY_KEY).map_err(|_| DecodeError::Corrupt)?;
+        Ok(Decoded { json, expiry })
+    }
+
+    /// Verifies the signature and unpacks the payload to JSON text.
+    fn unsign(&self, stored: &[u8], max_json: usize) -> Result<String, DecodeError> {
         let text = std::str::from_utf8(stored).map_err(|_| DecodeError::Corrupt)?;
         if !text.is_ascii() {
             return Err(DecodeError::Corrupt);
@@ -117,10 +159,13 @@ impl Codec {
         if bytes.len() > max_json {
             return Err(DecodeError::TooLarge);
         }
-        // Django decodes the JSON bytes as Latin-1.
-        let json: String = bytes.iter().map(|&b| b as char).collect();
-        let data = crate::json_parse::parse_object(&json).map_err(|_| DecodeError::Corrupt)?;
-        Ok((json, data))
+        // Django decodes the JSON bytes as Latin-1; ASCII (what Django
+        // writes) needs no conversion.
+        Ok(match String::from_utf8(bytes) {
+            Ok(ascii) if ascii.is_ascii() => ascii,
+            Ok(text) => text.bytes().map(|b| b as char).collect(),
+            Err(e) => e.into_bytes().iter().map(|&b| b as char).collect(),
+        })
     }
 
     /// Constant-time check against every secret; all are tried, so timing does
@@ -134,25 +179,50 @@ impl Codec {
     }
 }
 
+thread_local! {
+    /// zlib streams reused across calls: setting one up allocates and zeroes
+    /// tens of kilobytes, more than compressing a small session costs.
+    static DEFLATE: RefCell<Compress> = RefCell::new(Compress::new(Compression::default(), true));
+    static INFLATE: RefCell<Decompress> = RefCell::new(Decompress::new(true));
+}
+
+/// zlib-compresses `data` at Python's default level (6).
 fn compress(data: &[u8]) -> Option<Vec<u8>> {
-    let mut z = flate2::write::ZlibEncoder::new(Vec::with_capacity(data.len() / 2 + 16), flate2::Compression::default());
-    z.write_all(data).ok()?;
-    z.finish().ok()
+    DEFLATE.with_borrow_mut(|z| {
+        z.reset();
+        // zlib's own bound for incompressible input: never needs a second pass.
+        let mut out = Vec::with_capacity(data.len() + data.len() / 1000 + 64);
+        match z.compress_vec(data, &mut out, FlushCompress::Finish).ok()? {
+            Status::StreamEnd => Some(out),
+            _ => None,
+        }
+    })
 }
 
 /// Inflates at most `limit + 1` bytes, so a decompression bomb costs no more
-/// memory than the limit.
+/// memory than the limit. Bytes after the end of the zlib stream are
+/// ignored, as Python's `zlib.decompress` does.
 fn decompress(data: &[u8], limit: usize) -> Result<Vec<u8>, DecodeError> {
-    let mut out = Vec::new();
-    let cap = limit as u64 + 1;
-    flate2::read::ZlibDecoder::new(data)
-        .take(cap)
-        .read_to_end(&mut out)
-        .map_err(|_| DecodeError::Corrupt)?;
-    if out.len() as u64 >= cap {
-        return Err(DecodeError::TooLarge);
-    }
-    Ok(out)
+    INFLATE.with_borrow_mut(|z| {
+        z.reset(true);
+        let mut out = Vec::with_capacity((data.len() * 4).clamp(256, limit + 1));
+        loop {
+            let (read, written) = (z.total_in(), out.len());
+            let status = z.decompress_vec(&data[read as usize..], &mut out, FlushDecompress::Finish).map_err(|_| DecodeError::Corrupt)?;
+            if out.len() > limit {
+                return Err(DecodeError::TooLarge);
+            }
+            if status == Status::StreamEnd {
+                return Ok(out);
+            }
+            if out.len() == out.capacity() {
+                out.reserve((out.capacity()).min(limit + 1 - out.len()).max(1));
+            } else if z.total_in() == read && out.len() == written {
+                // No progress with room to spare: the stream is truncated.
+                return Err(DecodeError::Corrupt);
+            }
+        }
+    })
 }
 
 #[cfg(test)]
@@ -184,6 +254,21 @@ mod tests {
         let stored = old.encode("{}", 5);
         assert!(codec().decode(stored.as_bytes(), 100).is_ok());
         assert_ne!(codec().encode("{}", 5), stored);
+    }
+
+    #[test]
+    fn truncated_and_trailing_zlib() {
+        let json = format!(r#"{{"k":"{}"}}"#, "ab".repeat(3000));
+        let z = compress(json.as_bytes()).unwrap();
+        assert_eq!(decompress(&z, 10_000).unwrap(), json.as_bytes());
+        for cut in [0, 1, 2, z.len() / 2, z.len() - 1] {
+            assert_eq!(decompress(&z[..cut], 10_000), Err(DecodeError::Corrupt), "cut at {cut}");
+        }
+        let mut trailing = z.clone();
+        trailing.extend_from_slice(b"junk");
+        assert_eq!(decompress(&trailing, 10_000).unwrap(), json.as_bytes());
+        assert_eq!(decompress(&z, json.len()).unwrap(), json.as_bytes());
+        assert_eq!(decompress(&z, json.len() - 1), Err(DecodeError::TooLarge));
     }
 
     #[test]

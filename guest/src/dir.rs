@@ -23,12 +23,31 @@ pub struct Metadata {
 pub trait File {
     /// Metadata of the open file.
     fn metadata(&self) -> io::Result<Metadata>;
-    /// Reads from offset 0 until end of file, at most `limit` bytes.
-    fn read_up_to(&self, limit: usize) -> io::Result<Vec<u8>>;
+    /// Reads up to `len` bytes at `offset`; fewer means the end of the file
+    /// was reached (none: at or past the end).
+    fn read_at(&self, len: usize, offset: u64) -> io::Result<Vec<u8>>;
     /// Writes all of `buf` at offset 0.
     fn write_all(&self, buf: &[u8]) -> io::Result<()>;
     /// Flushes the file's data to stable storage.
     fn sync_data(&self) -> io::Result<()>;
+}
+
+/// Reads a whole file, at most `limit` bytes, asking first for one byte more
+/// than the `expected` size (what stat said): a session file then takes one
+/// read, and a file that grew meanwhile (replaced between stat and open) is
+/// still read whole.
+pub fn read_to_end(file: &impl File, expected: u64, limit: usize) -> io::Result<Vec<u8>> {
+    let mut asked = (expected as usize).saturating_add(1).min(limit);
+    let mut out = file.read_at(asked, 0)?;
+    let mut last = out.len();
+    // Only a full read can have stopped short of the end.
+    while last == asked && out.len() < limit {
+        asked = (limit - out.len()).min(1 << 16);
+        let chunk = file.read_at(asked, out.len() as u64)?;
+        last = chunk.len();
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
 }
 
 /// The one session directory.
@@ -83,5 +102,23 @@ impl<T: Dir> Dir for &T {
     }
     fn sync(&self) -> io::Result<()> {
         (**self).sync()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fuzz::MemDir;
+
+    #[test]
+    fn read_to_end_reads_files_that_grew_since_stat() {
+        let dir = MemDir::new(Time::default());
+        let content: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        dir.insert("f", &content);
+        let file = dir.open("f").unwrap();
+        assert_eq!(read_to_end(&file, 10, usize::MAX).unwrap(), content);
+        assert_eq!(read_to_end(&file, content.len() as u64, usize::MAX).unwrap(), content);
+        assert_eq!(read_to_end(&file, 10, 1000).unwrap(), content[..1000]);
+        assert_eq!(read_to_end(&file, 500_000, 300_000).unwrap(), content);
     }
 }

@@ -243,6 +243,10 @@ impl Parser<'_> {
 
     fn hex4(&mut self) -> Result<u32, ParseError> {
         let digits = self.s.get(self.i..self.i + 4).ok_or_else(|| self.err("short \\u escape"))?;
+        // Exactly four hex digits: from_str_radix alone would take "+123".
+        if !digits.iter().all(u8::is_ascii_hexdigit) {
+            return Err(self.err("bad \\u escape"));
+        }
         let text = std::str::from_utf8(digits).map_err(|_| self.err("bad \\u escape"))?;
         let code = u32::from_str_radix(text, 16).map_err(|_| self.err("bad \\u escape"))?;
         self.i += 4;
@@ -279,7 +283,7 @@ mod tests {
 
     #[test]
     fn refuses_malformed_and_too_deep_input() {
-        for bad in ["", "{", "{\"a\":}", "[1,]", "01", "1.", "-", "\"\u{1}\"", "{} x", "nul", "\"\\x\""] {
+        for bad in ["", "{", "{\"a\":}", "[1,]", "01", "1.", "-", "\"\u{1}\"", "{} x", "nul", "\"\\x\"", "\"\\u+123\""] {
             assert!(parse(bad).is_err(), "{bad:?} should fail");
         }
         let deep = "[".repeat(MAX_DEPTH + 2) + &"]".repeat(MAX_DEPTH + 2);

@@ -25,6 +25,7 @@ pub mod expiry;
 pub mod fuzz;
 pub mod iso8601;
 pub mod json_parse;
+pub mod json_scan;
 pub mod json_python;
 pub mod key;
 mod settings;

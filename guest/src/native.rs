@@ -4,7 +4,7 @@
 use crate::dir::{Dir, File, Metadata, System};
 use crate::time::Time;
 use cap_std::fs::OpenOptions;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::Path;
 use std::time::SystemTime;
 
@@ -35,11 +35,19 @@ impl File for cap_std::fs::File {
         to_metadata(cap_std::fs::File::metadata(self)?)
     }
 
-    fn read_up_to(&self, limit: usize) -> io::Result<Vec<u8>> {
-        let mut out = Vec::new();
-        let file = self;
-        file.take(limit as u64).read_to_end(&mut out)?;
-        Ok(out)
+    fn read_at(&self, len: usize, offset: u64) -> io::Result<Vec<u8>> {
+        let mut buf = vec![0; len];
+        let mut filled = 0;
+        while filled < len {
+            match cap_std::fs::FileExt::read_at(self, &mut buf[filled..], offset + filled as u64) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        buf.truncate(filled);
+        Ok(buf)
     }
 
     fn write_all(&self, buf: &[u8]) -> io::Result<()> {

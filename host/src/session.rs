@@ -202,14 +202,14 @@ impl Session {
     pub fn expiry_date(&mut self) -> Result<SystemTime> {
         let now = Time::from_system_time(SystemTime::now());
         let cookie_age = self.store.settings().cookie_age;
-        Ok(rules::expires_at(self.data()?, now, cookie_age).to_system_time())
+        Ok(rules::expires_at(self.data()?.get(EXPIRY_KEY), now, cookie_age).to_system_time())
     }
 
     /// Whole seconds until the session expires (Django's `get_expiry_age`).
     pub fn expiry_age(&mut self) -> Result<i64> {
         let now = Time::from_system_time(SystemTime::now());
         let cookie_age = self.store.settings().cookie_age;
-        Ok(rules::age(rules::expires_at(self.data()?, now, cookie_age), now))
+        Ok(rules::age(rules::expires_at(self.data()?.get(EXPIRY_KEY), now, cookie_age), now))
     }
 
     /// Whether the session cookie should expire when the browser closes.

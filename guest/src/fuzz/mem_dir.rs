@@ -44,10 +44,11 @@ impl File for MemFile {
         let (content, modified) = files.get(&self.name).ok_or_else(missing)?;
         Ok(Metadata { len: content.len() as u64, modified: *modified, is_file: true })
     }
-    fn read_up_to(&self, limit: usize) -> io::Result<Vec<u8>> {
+    fn read_at(&self, len: usize, offset: u64) -> io::Result<Vec<u8>> {
         let files = self.files.borrow();
         let (content, _) = files.get(&self.name).ok_or_else(missing)?;
-        Ok(content[..content.len().min(limit)].to_vec())
+        let start = (offset as usize).min(content.len());
+        Ok(content[start..content.len().min(start.saturating_add(len))].to_vec())
     }
     fn write_all(&self, buf: &[u8]) -> io::Result<()> {
         let mut files = self.files.borrow_mut();

@@ -4,7 +4,7 @@
 use super::MemDir;
 use crate::codec::Codec;
 use crate::time::Time;
-use crate::{iso8601, json_parse, json_python, key, SessionStore, Settings};
+use crate::{iso8601, json_parse, json_python, json_scan, key, SessionStore, Settings};
 
 /// A named fuzz target.
 pub struct Target {
@@ -47,9 +47,17 @@ fn signed_payload(input: &[u8]) {
     let _ = codec().decode(codec().encode(&text, 1_700_000_000).as_bytes(), LIMIT);
 }
 
-/// The JSON reader and the Python-style writer: writing is idempotent.
+/// The JSON reader and the Python-style writer: writing is idempotent, and
+/// the one-pass fast paths agree with the tree.
 fn json(input: &[u8]) {
     let Ok(text) = std::str::from_utf8(input) else { return };
+    let tree = json_parse::parse_object(text);
+    let fast = json_scan::canonical_object(text);
+    assert_eq!(fast.is_ok(), tree.is_ok(), "fast and tree paths disagree on {text:?}");
+    if let (Ok(map), Ok(fast)) = (&tree, &fast) {
+        assert_eq!(&json_python::to_string(&serde_json::Value::Object(map.clone())), fast);
+        assert_eq!(json_scan::object_field(text, "_session_expiry").expect("valid"), map.get("_session_expiry").cloned());
+    }
     if let Ok(value) = json_parse::parse(text) {
         let written = json_python::to_string(&value);
         assert!(written.is_ascii(), "ensure_ascii output must be ASCII");
@@ -83,7 +91,7 @@ fn load(input: &[u8]) {
     settings.max_session_size = LIMIT as u32;
     let key = "abcdefgh12345678";
     dir.insert(&format!("sessionid{key}"), input);
-    let store = SessionStore::new(dir.clone(), dir.clone(), &settings).expect("settings are valid");
+    let store = SessionStore::new(dir.clone(), dir.clone(), settings).expect("settings are valid");
     let _ = store.load(key);
     let _ = store.clear_expired();
 }

@@ -2,10 +2,9 @@
 
 use super::{SessionStore, TEMP_FILE_MAX_AGE_SECS, TEMP_MARKER};
 use crate::codec::DecodeError;
-use crate::dir::{Dir, File, System};
+use crate::dir::{read_to_end, Dir, System};
 use crate::time::Time;
 use crate::{expiry, key, Error};
-use serde_json::Map;
 use std::io::ErrorKind;
 
 /// What a sweep did; mirrors the WIT `sweep-report` record.
@@ -26,7 +25,7 @@ enum Verdict {
     Skip,
 }
 
-impl<D: Dir, S: System> SessionStore<'_, D, S> {
+impl<D: Dir, S: System> SessionStore<D, S> {
     /// Deletes every expired session, every empty or undecodable session file
     /// older than the cookie age, and every temporary file older than an hour.
     pub fn clear_expired(&self) -> Result<SweepReport, Error> {
@@ -72,16 +71,16 @@ impl<D: Dir, S: System> SessionStore<'_, D, S> {
             Ok(meta) if meta.is_file && meta.len <= self.max_file_len() as u64 => meta,
             _ => return Verdict::Skip,
         };
-        let content = match self.dir.open(name).and_then(|f| f.read_up_to(self.max_file_len())) {
+        let content = match self.dir.open(name).and_then(|f| read_to_end(&f, meta.len, self.max_file_len())) {
             Ok(content) => content,
             Err(_) => return Verdict::Skip,
         };
-        let data = match self.codec.decode(&content, self.settings.max_session_size as usize) {
-            Ok((_, data)) => data,
+        let expiry = match self.codec.decode_session(&content, self.settings.max_session_size as usize) {
+            Ok(decoded) => decoded.expiry,
             Err(DecodeError::TooLarge) => return Verdict::Skip,
-            Err(DecodeError::BadSignature | DecodeError::Corrupt) => Map::new(),
+            Err(DecodeError::BadSignature | DecodeError::Corrupt) => None,
         };
-        let expires = expiry::expires_at(&data, meta.modified, self.settings.cookie_age);
+        let expires = expiry::expires_at(expiry.as_ref(), meta.modified, self.settings.cookie_age);
         if expiry::is_expired(expires, now) {
             Verdict::Delete
         } else {

@@ -2,7 +2,7 @@
 
 use super::SessionStore;
 use crate::codec::DecodeError;
-use crate::dir::{Dir, File, System};
+use crate::dir::{read_to_end, Dir, System};
 use crate::{expiry, Error};
 use std::io::ErrorKind;
 
@@ -21,7 +21,7 @@ pub enum Loaded {
     Corrupt,
 }
 
-impl<D: Dir, S: System> SessionStore<'_, D, S> {
+impl<D: Dir, S: System> SessionStore<D, S> {
     /// Reads session `key`. Never creates a file; deletes an expired one.
     pub fn load(&self, key: &str) -> Result<Loaded, Error> {
         let Ok(name) = self.valid_file_name(key) else {
@@ -39,7 +39,7 @@ impl<D: Dir, S: System> SessionStore<'_, D, S> {
         if meta.len > self.max_file_len() as u64 {
             return Err(Error::TooLarge);
         }
-        let content = match self.dir.open(&name).and_then(|f| f.read_up_to(self.max_file_len() + 1)) {
+        let content = match self.dir.open(&name).and_then(|f| read_to_end(&f, meta.len, self.max_file_len() + 1)) {
             Ok(content) => content,
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Loaded::Missing),
             Err(e) => return Err(Error::io("read", &name, e)),
@@ -51,13 +51,13 @@ impl<D: Dir, S: System> SessionStore<'_, D, S> {
             // A placeholder between create's probe and its rename.
             return Ok(Loaded::Found("{}".to_owned()));
         }
-        let (json, data) = match self.codec.decode(&content, self.settings.max_session_size as usize) {
+        let decoded = match self.codec.decode_session(&content, self.settings.max_session_size as usize) {
             Ok(decoded) => decoded,
             Err(DecodeError::BadSignature) => return Ok(Loaded::BadSignature),
             Err(DecodeError::Corrupt) => return Ok(Loaded::Corrupt),
             Err(DecodeError::TooLarge) => return Err(Error::TooLarge),
         };
-        let expires = expiry::expires_at(&data, meta.modified, self.settings.cookie_age);
+        let expires = expiry::expires_at(decoded.expiry.as_ref(), meta.modified, self.settings.cookie_age);
         if expiry::is_expired(expires, self.system.now()) {
             match self.dir.remove_file(&name) {
                 Ok(()) => {}
@@ -66,6 +66,6 @@ impl<D: Dir, S: System> SessionStore<'_, D, S> {
             }
             return Ok(Loaded::Expired);
         }
-        Ok(Loaded::Found(json))
+        Ok(Loaded::Found(decoded.json))
     }
 }

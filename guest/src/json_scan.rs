@@ -1,0 +1,417 @@
+//! The fast paths: a one-pass JSON reader that accepts exactly what
+//! [`json_parse`](crate::json_parse) accepts but builds no tree. It either
+//! rewrites an object in Python's compact form (what `save` stores) or checks
+//! an object and finds one top-level field (what `load` needs for expiry).
+//!
+//! The tree path stays the reference: the fuzzer checks that both agree.
+
+use crate::json_parse::{self, ParseError, MAX_DEPTH};
+use crate::json_python::write_float_repr;
+use serde_json::Value;
+use std::fmt::Write;
+
+/// `text` (a JSON object) in Python's compact `json.dumps` form; the same
+/// as parsing it and writing it with [`json_python`](crate::json_python).
+pub fn canonical_object(text: &str) -> Result<String, ParseError> {
+    let mut scan = Scan { s: text.as_bytes(), i: 0, out: Some(String::with_capacity(text.len() + 16)), keys: Vec::new(), wanted: None };
+    match scan.document() {
+        Ok(()) => Ok(scan.out.unwrap_or_default()),
+        // Repeated keys collapse (the last value wins, in the first key's
+        // place): rare, so the tree path handles them.
+        Err(Failure::DuplicateKey) => {
+            let map = json_parse::parse_object(text)?;
+            Ok(crate::json_python::to_string(&Value::Object(map)))
+        }
+        Err(Failure::Invalid(e)) => Err(e),
+    }
+}
+
+/// Checks that `text` is a JSON object and returns the value of its
+/// top-level field `key`, if present (the last one, if repeated).
+pub fn object_field(text: &str, key: &str) -> Result<Option<Value>, ParseError> {
+    let mut scan = Scan { s: text.as_bytes(), i: 0, out: None, keys: Vec::new(), wanted: Some((key, None)) };
+    match scan.document() {
+        Ok(()) | Err(Failure::DuplicateKey) => {}
+        Err(Failure::Invalid(e)) => return Err(e),
+    }
+    match scan.wanted.and_then(|(_, span)| span) {
+        Some((start, end)) => json_parse::parse(&text[start..end]).map(Some),
+        None => Ok(None),
+    }
+}
+
+enum Failure {
+    Invalid(ParseError),
+    DuplicateKey,
+}
+
+type Result<T, E = Failure> = std::result::Result<T, E>;
+
+struct Scan<'a, 'k> {
+    s: &'a [u8],
+    i: usize,
+    /// Where the canonical form goes; `None` when only checking.
+    out: Option<String>,
+    /// Output ranges of the keys of the objects being written, innermost
+    /// last, to spot repeated keys.
+    keys: Vec<(usize, usize)>,
+    /// The top-level field to find, and the input span of its value.
+    wanted: Option<(&'k str, Option<(usize, usize)>)>,
+}
+
+impl Scan<'_, '_> {
+    fn fail<T>(&self, what: &str) -> Result<T> {
+        Err(Failure::Invalid(ParseError(format!("{what} at byte {}", self.i))))
+    }
+
+    fn push(&mut self, s: &str) {
+        if let Some(out) = &mut self.out {
+            out.push_str(s);
+        }
+    }
+
+    fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.s.get(self.i) {
+            self.i += 1;
+        }
+    }
+
+    fn eat(&mut self, word: &str) -> bool {
+        let found = self.s[self.i..].starts_with(word.as_bytes());
+        if found {
+            self.i += word.len();
+        }
+        found
+    }
+
+    fn document(&mut self) -> Result<()> {
+        self.skip_ws();
+        if self.s.get(self.i) != Some(&b'{') {
+            return self.fail("expected a JSON object");
+        }
+        self.value(0)?;
+        self.skip_ws();
+        if self.i != self.s.len() {
+            return self.fail("trailing characters");
+        }
+        Ok(())
+    }
+
+    fn value(&mut self, depth: usize) -> Result<()> {
+        if depth > MAX_DEPTH {
+            return self.fail("nesting too deep");
+        }
+        self.skip_ws();
+        match self.s.get(self.i) {
+            Some(b'{') => self.object(depth),
+            Some(b'[') => self.array(depth),
+            Some(b'"') => self.string(),
+            Some(b'-' | b'0'..=b'9' | b'N' | b'I') => self.number(),
+            _ => {
+                for word in ["null", "true", "false"] {
+                    if self.eat(word) {
+                        self.push(word);
+                        return Ok(());
+                    }
+                }
+                self.fail("expected a value")
+            }
+        }
+    }
+
+    fn object(&mut self, depth: usize) -> Result<()> {
+        self.i += 1;
+        self.push("{");
+        let keys_from = self.keys.len();
+        self.skip_ws();
+        if !self.eat("}") {
+            loop {
+                self.skip_ws();
+                if self.s.get(self.i) != Some(&b'"') {
+                    return self.fail("expected a string key");
+                }
+                let key_in = self.i;
+                let key_out = self.out.as_ref().map_or(0, String::len);
+                self.string()?;
+                self.note_key(keys_from, key_out)?;
+                self.skip_ws();
+                if !self.eat(":") {
+                    return self.fail("expected ':'");
+                }
+                self.push(":");
+                self.skip_ws();
+                let value_in = self.i;
+                self.value(depth + 1)?;
+                if depth == 0 {
+                    self.note_wanted(key_in, value_in);
+                }
+                self.skip_ws();
+                if self.eat(",") {
+                    self.push(",");
+                    continue;
+                }
+                if self.eat("}") {
+                    break;
+                }
+                return self.fail("expected ',' or '}'");
+            }
+        }
+        self.keys.truncate(keys_from);
+        self.push("}");
+        Ok(())
+    }
+
+    /// Records the key just written at `out[key_out..]`; a repeat of an
+    /// earlier key of the same object stops the fast path.
+    fn note_key(&mut self, keys_from: usize, key_out: usize) -> Result<()> {
+        let Some(out) = &self.out else { return Ok(()) };
+        let new = &out.as_bytes()[key_out..];
+        if self.keys[keys_from..].iter().any(|&(a, b)| &out.as_bytes()[a..b] == new) {
+            return Err(Failure::DuplicateKey);
+        }
+        self.keys.push((key_out, out.len()));
+        Ok(())
+    }
+
+    fn note_wanted(&mut self, key_in: usize, value_in: usize) {
+        let Some((wanted, span)) = &mut self.wanted else { return };
+        let raw = &self.s[key_in + 1..];
+        // Keys with escapes are compared after decoding; plain ones directly.
+        let matches = raw.starts_with(wanted.as_bytes()) && raw.get(wanted.len()) == Some(&b'"')
+            || (raw.contains(&b'\\') && decoded_key(self.s, key_in).as_deref() == Some(*wanted));
+        if matches {
+            *span = Some((value_in, self.i));
+        }
+    }
+
+    fn array(&mut self, depth: usize) -> Result<()> {
+        self.i += 1;
+        self.push("[");
+        self.skip_ws();
+        if !self.eat("]") {
+            loop {
+                self.value(depth + 1)?;
+                self.skip_ws();
+                if self.eat(",") {
+                    self.push(",");
+                    continue;
+                }
+                if self.eat("]") {
+                    break;
+                }
+                return self.fail("expected ',' or ']'");
+            }
+        }
+        self.push("]");
+        Ok(())
+    }
+
+    fn number(&mut self) -> Result<()> {
+        for word in ["NaN", "Infinity", "-Infinity"] {
+            if self.eat(word) {
+                self.push(word);
+                return Ok(());
+            }
+        }
+        let start = self.i;
+        self.eat("-");
+        let int_start = self.i;
+        let int_len = self.digits();
+        if int_len == 0 || (int_len > 1 && self.s[int_start] == b'0') {
+            return self.fail("malformed number");
+        }
+        let mut float = false;
+        if self.eat(".") {
+            float = true;
+            if self.digits() == 0 {
+                return self.fail("malformed number");
+            }
+        }
+        if matches!(self.s.get(self.i), Some(b'e' | b'E')) {
+            float = true;
+            self.i += 1;
+            if matches!(self.s.get(self.i), Some(b'+' | b'-')) {
+                self.i += 1;
+            }
+            if self.digits() == 0 {
+                return self.fail("malformed number");
+            }
+        }
+        // Only ASCII digits, signs, '.', 'e' and 'E' were consumed.
+        let text = std::str::from_utf8(&self.s[start..self.i]).unwrap_or("0");
+        if let Some(out) = &mut self.out {
+            if float {
+                write_float_repr(out, text.parse().unwrap_or(f64::NAN));
+            } else {
+                out.push_str(if text == "-0" { "0" } else { text });
+            }
+        }
+        Ok(())
+    }
+
+    fn digits(&mut self) -> usize {
+        let start = self.i;
+        while matches!(self.s.get(self.i), Some(b'0'..=b'9')) {
+            self.i += 1;
+        }
+        self.i - start
+    }
+
+    /// A string, re-escaped as Python's `ensure_ascii` does.
+    fn string(&mut self) -> Result<()> {
+        self.i += 1;
+        self.push("\"");
+        loop {
+            let run = self.i;
+            while matches!(self.s.get(self.i), Some(&b) if (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\') {
+                self.i += 1;
+            }
+            if let Some(out) = &mut self.out {
+                // Printable ASCII only: always valid UTF-8.
+                out.push_str(std::str::from_utf8(&self.s[run..self.i]).unwrap_or_default());
+            }
+            match self.s.get(self.i) {
+                Some(b'"') => {
+                    self.i += 1;
+                    self.push("\"");
+                    return Ok(());
+                }
+                Some(b'\\') => {
+                    self.i += 1;
+                    let c = self.escape()?;
+                    self.write_char(c);
+                }
+                Some(&b) if b >= 0x7f => {
+                    // A raw non-ASCII character (or DEL): decode one UTF-8 sequence.
+                    let rest = &self.s[self.i..self.s.len().min(self.i + 4)];
+                    let valid = match std::str::from_utf8(rest) {
+                        Ok(s) => s,
+                        Err(e) => std::str::from_utf8(&rest[..e.valid_up_to()]).unwrap_or_default(),
+                    };
+                    let Some(c) = valid.chars().next() else { return self.fail("bad UTF-8") };
+                    self.i += c.len_utf8();
+                    self.write_char(c);
+                }
+                Some(_) => return self.fail("control character in string"),
+                None => return self.fail("unterminated string"),
+            }
+        }
+    }
+
+    /// After a backslash: the character the escape stands for.
+    fn escape(&mut self) -> Result<char> {
+        let Some(&c) = self.s.get(self.i) else { return self.fail("unterminated escape") };
+        self.i += 1;
+        Ok(match c {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => {
+                let hi = self.hex4()?;
+                if (0xD800..0xDC00).contains(&hi) && self.s[self.i..].starts_with(b"\\u") {
+                    let save = self.i;
+                    self.i += 2;
+                    let lo = self.hex4()?;
+                    if (0xDC00..0xE000).contains(&lo) {
+                        return Ok(char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)).unwrap_or('\u{FFFD}'));
+                    }
+                    self.i = save;
+                }
+                char::from_u32(hi).unwrap_or('\u{FFFD}')
+            }
+            _ => return self.fail("unknown escape"),
+        })
+    }
+
+    fn hex4(&mut self) -> Result<u32> {
+        let code = self
+            .s
+            .get(self.i..self.i + 4)
+            .and_then(|d| std::str::from_utf8(d).ok())
+            .and_then(|t| u32::from_str_radix(t, 16).ok().filter(|_| t.bytes().all(|b| b.is_ascii_hexdigit())));
+        match code {
+            Some(code) => {
+                self.i += 4;
+                Ok(code)
+            }
+            None => self.fail("bad \\u escape"),
+        }
+    }
+
+    fn write_char(&mut self, c: char) {
+        let Some(out) = &mut self.out else { return };
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            ' '..='~' => out.push(c),
+            _ => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    let _ = write!(out, "\\u{unit:04x}");
+                }
+            }
+        }
+    }
+}
+
+/// The decoded text of the key whose opening quote is at `at`.
+fn decoded_key(s: &[u8], at: usize) -> Option<String> {
+    let end = (at + 1..s.len()).find(|&j| s[j] == b'"' && s[at + 1..j].iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 0)?;
+    match json_parse::parse(std::str::from_utf8(&s[at..=end]).ok()?) {
+        Ok(Value::String(k)) => Some(k),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn slow(text: &str) -> Result<String, ParseError> {
+        json_parse::parse_object(text).map(|m| crate::json_python::to_string(&Value::Object(m)))
+    }
+
+    #[test]
+    fn agrees_with_the_tree_path() {
+        for text in [
+            r#"{}"#,
+            r#" { "a" : 1 , "b":[ true,false,null,-0,1.0,1E5,1e-7,12345678901234567890,NaN,-Infinity ] } "#,
+            r#"{"s":"\u00e9\ud83d\ude00\u0041\/\"\\\b\f\n\r\t\u0001\u007f\ud800x é😀"}"#,
+            r#"{"nested":{"z":{"y":[{"x":{}}]}},"a":"mid"}"#,
+            r#"{"dup":1,"other":2,"dup":3}"#,
+            r#"{"\u0064up":1,"dup":2}"#,
+            r#"{"a":{"k":1,"k":2}}"#,
+        ] {
+            assert_eq!(canonical_object(text).map_err(|e| e.0), slow(text).map_err(|e| e.0), "{text}");
+        }
+    }
+
+    #[test]
+    fn refuses_what_the_tree_path_refuses() {
+        for bad in ["", "[]", "1", "{", r#"{"a":}"#, r#"{"a":01}"#, r#"{"a":1.}"#, "{\"a\":\"\u{1}\"}", r#"{"a":1} x"#, r#"{"a":"\x"}"#, r#"{"a":"\u12"}"#, r#"{"a":"\u+123"}"#] {
+            assert!(canonical_object(bad).is_err(), "{bad:?}");
+            assert!(object_field(bad, "a").is_err(), "{bad:?}");
+        }
+        let deep = format!("{{\"a\":{}{}}}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
+        assert!(canonical_object(&deep).is_err() && slow(&deep).is_err());
+    }
+
+    #[test]
+    fn finds_top_level_fields_only() {
+        let text = r#"{"x":{"_session_expiry":1},"_session_expiry":"2030-01-01","y":2}"#;
+        assert_eq!(object_field(text, "_session_expiry").unwrap(), Some(Value::String("2030-01-01".into())));
+        assert_eq!(object_field(r#"{"x":{"_session_expiry":1}}"#, "_session_expiry").unwrap(), None);
+        assert_eq!(object_field(r#"{"k":1,"k":-5}"#, "k").unwrap().map(|v| v.to_string()), Some("-5".into()));
+        assert_eq!(object_field(r#"{"\u006b":7}"#, "k").unwrap().map(|v| v.to_string()), Some("7".into()));
+    }
+}
