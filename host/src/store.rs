@@ -10,6 +10,7 @@ use sessionbox_guest::{Durability, Settings};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use wasmtime::component::ResourceAny;
 
 /// Host-side limits and defaults of a [`Store`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,7 +65,7 @@ pub struct Store {
 struct Inner {
     dir: PathBuf,
     settings: Settings,
-    /// The settings as the WIT record, built once rather than per call.
+    /// The settings as the WIT record, for opening each instance's `store`.
     wit_settings: wit::Settings,
     options: Options,
     idle: Mutex<Vec<Instance>>,
@@ -95,7 +96,7 @@ impl Store {
         let store = Store { inner: Arc::new(Inner { dir, settings, wit_settings, options, idle: Mutex::new(Vec::new()) }) };
         // Start one instance now, so a bad directory or a broken runtime shows
         // up here rather than at the first request.
-        let instance = Instance::new(&store.inner.dir, store.inner.options.memory_limit)?;
+        let instance = Instance::new(&store.inner.dir, store.inner.options.memory_limit, &store.inner.wit_settings)?;
         store.release(instance);
         Ok(store)
     }
@@ -123,12 +124,12 @@ impl Store {
     /// Creates a session holding `data` under a fresh key; returns the key.
     pub fn create(&self, data: &Data) -> Result<String> {
         let data = to_json(data)?;
-        self.call(|api, store, settings| api.call_create(store, settings, &data))
+        self.call(|api, store, handle| api.call_create(store, handle, &data))
     }
 
     /// Reads session `key`; never creates a file, deletes an expired one.
     pub fn load(&self, key: &str) -> Result<Loaded> {
-        let loaded = self.call(|api, store, settings| api.call_load(store, settings, key))?;
+        let loaded = self.call(|api, store, handle| api.call_load(store, handle, key))?;
         Ok(match loaded {
             wit::Loaded::Found(json) => Loaded::Found(
                 sessionbox_guest::json_parse::parse_object(&json)
@@ -146,28 +147,28 @@ impl Store {
     /// ([`Error::NotFound`]).
     pub fn save(&self, key: &str, data: &Data, must_create: bool) -> Result<()> {
         let data = to_json(data)?;
-        self.call(|api, store, settings| api.call_save(store, settings, key, &data, must_create))
+        self.call(|api, store, handle| api.call_save(store, handle, key, &data, must_create))
     }
 
     /// Whether a file for session `key` exists.
     pub fn exists(&self, key: &str) -> Result<bool> {
-        self.call(|api, store, settings| api.call_exists(store, settings, key))
+        self.call(|api, store, handle| api.call_exists(store, handle, key))
     }
 
     /// Deletes session `key`; a missing session is not an error.
     pub fn delete(&self, key: &str) -> Result<()> {
-        self.call(|api, store, settings| api.call_delete(store, settings, key))
+        self.call(|api, store, handle| api.call_delete(store, handle, key))
     }
 
     /// Moves `data` to a new key and deletes session `key`; returns the new key.
     pub fn cycle_key(&self, key: &str, data: &Data) -> Result<String> {
         let data = to_json(data)?;
-        self.call(|api, store, settings| api.call_cycle_key(store, settings, key, &data))
+        self.call(|api, store, handle| api.call_cycle_key(store, handle, key, &data))
     }
 
     /// Deletes every expired session (Django's `clearsessions`).
     pub fn clear_expired(&self) -> Result<SweepReport> {
-        let r = self.call(|api, store, settings| api.call_clear_expired(store, settings))?;
+        let r = self.call(|api, store, handle| api.call_clear_expired(store, handle))?;
         Ok(SweepReport { scanned: r.scanned, deleted: r.deleted, skipped: r.skipped })
     }
 
@@ -177,7 +178,7 @@ impl Store {
     /// plain thread.
     fn call<T: Send>(
         &self,
-        f: impl FnOnce(&wit::Guest, &mut wasmtime::Store<crate::runtime::HostState>, &wit::Settings) -> wasmtime::Result<Result<T, wit::Error>> + Send,
+        f: impl FnOnce(&wit::GuestStore, &mut wasmtime::Store<crate::runtime::HostState>, ResourceAny) -> wasmtime::Result<Result<T, wit::Error>> + Send,
     ) -> Result<T> {
         if tokio::runtime::Handle::try_current().is_ok() {
             return std::thread::scope(|s| s.spawn(|| self.call_here(f)).join())
@@ -188,15 +189,14 @@ impl Store {
 
     fn call_here<T>(
         &self,
-        f: impl FnOnce(&wit::Guest, &mut wasmtime::Store<crate::runtime::HostState>, &wit::Settings) -> wasmtime::Result<Result<T, wit::Error>>,
+        f: impl FnOnce(&wit::GuestStore, &mut wasmtime::Store<crate::runtime::HostState>, ResourceAny) -> wasmtime::Result<Result<T, wit::Error>>,
     ) -> Result<T> {
         let mut instance = match self.inner.idle.lock().ok().and_then(|mut idle| idle.pop()) {
             Some(instance) => instance,
-            None => Instance::new(&self.inner.dir, self.inner.options.memory_limit)?,
+            None => Instance::new(&self.inner.dir, self.inner.options.memory_limit, &self.inner.wit_settings)?,
         };
-        let settings = &self.inner.wit_settings;
         // A trap drops the instance here: its state may be inconsistent.
-        let result = instance.call(self.inner.options.deadline, |api, store| f(api, store, settings))?;
+        let result = instance.call(self.inner.options.deadline, f)?;
         self.release(instance);
         result.map_err(from_wit)
     }
@@ -227,6 +227,12 @@ fn to_wit(s: &Settings) -> wit::Settings {
             Durability::File => wit::Durability::File,
             Durability::Full => wit::Durability::Full,
         },
+    }
+}
+
+impl From<wit::Error> for Error {
+    fn from(e: wit::Error) -> Error {
+        from_wit(e)
     }
 }
 

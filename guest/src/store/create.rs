@@ -9,7 +9,7 @@ use crate::Error;
 /// a single collision is already astronomically unlikely.
 const MAX_KEY_ATTEMPTS: usize = 16;
 
-impl<D: Dir, S: System> SessionStore<'_, D, S> {
+impl<D: Dir, S: System> SessionStore<D, S> {
     /// Creates a session holding `data` under a fresh key and returns the key.
     pub fn create(&self, data: &str) -> Result<String, Error> {
         let encoded = self.encode(data)?;

@@ -5,7 +5,7 @@ use crate::dir::{Dir, System};
 use crate::Error;
 use std::io::ErrorKind;
 
-impl<D: Dir, S: System> SessionStore<'_, D, S> {
+impl<D: Dir, S: System> SessionStore<D, S> {
     /// Whether a file for session `key` exists (expired or not).
     pub fn exists(&self, key: &str) -> Result<bool, Error> {
         let name = self.valid_file_name(key)?;

@@ -14,7 +14,7 @@ pub use load::Loaded;
 
 use crate::codec::Codec;
 use crate::dir::{Dir, System};
-use crate::{json_parse, json_python, key, Error, Settings};
+use crate::{json_scan, key, Error, Settings};
 
 /// Marks a temporary file: `<prefix><key>_out_<random>` (as Django's mkstemp).
 pub(crate) const TEMP_MARKER: &str = "_out_";
@@ -26,18 +26,18 @@ const MAX_NAME_LEN: usize = 255;
 pub const TEMP_FILE_MAX_AGE_SECS: i64 = 3600;
 
 /// Django's file session store over one directory.
-pub struct SessionStore<'s, D, S> {
+pub struct SessionStore<D, S> {
     dir: D,
     system: S,
-    settings: &'s Settings,
+    settings: Settings,
     codec: Codec,
 }
 
-impl<'s, D: Dir, S: System> SessionStore<'s, D, S> {
+impl<D: Dir, S: System> SessionStore<D, S> {
     /// A store over `dir`, after checking `settings`.
-    pub fn new(dir: D, system: S, settings: &'s Settings) -> Result<Self, Error> {
+    pub fn new(dir: D, system: S, settings: Settings) -> Result<Self, Error> {
         settings.validate()?;
-        let codec = Codec::new(&settings.secret_key, &settings.fallback_keys, &settings.key_salt);
+        let codec = Codec::cached(&settings.secret_key, &settings.fallback_keys, &settings.key_salt);
         Ok(SessionStore { dir, system, settings, codec })
     }
 
@@ -76,8 +76,7 @@ impl<'s, D: Dir, S: System> SessionStore<'s, D, S> {
     /// Validates `data` as a JSON object and encodes it for storage, signed
     /// now with the current secret.
     fn encode(&self, data: &str) -> Result<String, Error> {
-        let value = json_parse::parse_object(data).map_err(|e| Error::InvalidData(e.to_string()))?;
-        let json = json_python::to_string(&serde_json::Value::Object(value));
+        let json = json_scan::canonical_object(data).map_err(|e| Error::InvalidData(e.to_string()))?;
         if json.len() > self.settings.max_session_size as usize {
             return Err(Error::TooLarge);
         }

@@ -6,7 +6,7 @@ use crate::dir::{Dir, File, System};
 use crate::{Durability, Error};
 use std::io::ErrorKind;
 
-impl<D: Dir, S: System> SessionStore<'_, D, S> {
+impl<D: Dir, S: System> SessionStore<D, S> {
     /// Saves `data` (a JSON object) as session `key`. With `must_create` the
     /// session must not exist yet; without it, it must exist.
     pub fn save(&self, key: &str, data: &str, must_create: bool) -> Result<(), Error> {

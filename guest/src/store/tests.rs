@@ -13,7 +13,7 @@ fn settings() -> Settings {
 
 fn with_store(settings: &Settings, f: impl FnOnce(&SessionStore<NativeDir, NativeSystem>, &Path)) {
     let tmp = tempfile::tempdir().unwrap();
-    let store = SessionStore::new(NativeDir::open(tmp.path()).unwrap(), NativeSystem, settings).unwrap();
+    let store = SessionStore::new(NativeDir::open(tmp.path()).unwrap(), NativeSystem, settings.clone()).unwrap();
     f(&store, tmp.path());
 }
 

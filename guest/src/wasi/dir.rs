@@ -47,16 +47,9 @@ impl File for Descriptor {
         self.stat().map(to_metadata).map_err(to_io)
     }
 
-    fn read_up_to(&self, limit: usize) -> io::Result<Vec<u8>> {
-        let mut out = Vec::new();
-        while out.len() < limit {
-            let (chunk, end) = self.read((limit - out.len()).min(1 << 16) as u64, out.len() as u64).map_err(to_io)?;
-            out.extend_from_slice(&chunk);
-            if end || chunk.is_empty() {
-                break;
-            }
-        }
-        Ok(out)
+    fn read_at(&self, len: usize, offset: u64) -> io::Result<Vec<u8>> {
+        // The host allocates `len` bytes: callers ask for what they expect.
+        self.read(len as u64, offset).map(|(bytes, _end)| bytes).map_err(to_io)
     }
 
     fn write_all(&self, mut buf: &[u8]) -> io::Result<()> {

@@ -1,7 +1,7 @@
 //! The WIT exports: convert the WIT types, run the operation, convert back.
 
 use super::{WasiDir, WasiSystem};
-use crate::{Durability, Error, Loaded, SessionStore, Settings};
+use crate::{Durability, Error, Loaded, SessionStore, Settings, SweepReport};
 use std::cell::OnceCell;
 
 wit_bindgen::generate!({ path: "../wit", world: "session-store" });
@@ -14,32 +14,71 @@ export!(Component);
 thread_local! {
     /// The preopen, fetched once per instance: hosts that reuse an instance
     /// save a `get-directories` call (and a descriptor) per operation.
-    static DIR: OnceCell<Result<WasiDir, String>> = const { OnceCell::new() };
+    static DIR: OnceCell<Result<&'static WasiDir, String>> = const { OnceCell::new() };
 }
 
-/// Runs `op` on a store over the preopened directory.
-fn with_store<T>(settings: wit::Settings, op: impl FnOnce(&SessionStore<&WasiDir, WasiSystem>) -> Result<T, Error>) -> Result<T, wit::Error> {
-    let settings = Settings::from(settings);
-    DIR.with(|cell| {
-        let dir = cell.get_or_init(|| WasiDir::preopened().map_err(|e| e.to_string())).as_ref().map_err(|e| wit::Error::Io(e.clone()))?;
-        let store = SessionStore::new(dir, WasiSystem, &settings)?;
-        Ok(op(&store)?)
-    })
+/// The session store the WIT operations run on.
+type Store = SessionStore<&'static WasiDir, WasiSystem>;
+
+/// A store over the preopened directory with `settings`.
+fn open(settings: wit::Settings) -> Result<Store, wit::Error> {
+    // Leaked once per instance: the descriptor lives as long as the instance.
+    let dir = DIR.with(|cell| cell.get_or_init(|| WasiDir::preopened().map(|d| &*Box::leak(Box::new(d))).map_err(|e| e.to_string())).clone());
+    let dir = dir.map_err(wit::Error::Io)?;
+    Ok(SessionStore::new(dir, WasiSystem, Settings::from(settings))?)
+}
+
+/// Runs `op` on a store opened for this one call.
+fn with_store<T>(settings: wit::Settings, op: impl FnOnce(&Store) -> Result<T, Error>) -> Result<T, wit::Error> {
+    Ok(op(&open(settings)?)?)
+}
+
+/// The `store` resource: a store opened once, used for many calls.
+pub struct StoreResource(Store);
+
+impl wit::GuestStore for StoreResource {
+    fn open(settings: wit::Settings) -> Result<wit::Store, wit::Error> {
+        Ok(wit::Store::new(StoreResource(open(settings)?)))
+    }
+
+    fn create(&self, data: String) -> Result<String, wit::Error> {
+        Ok(self.0.create(&data)?)
+    }
+
+    fn load(&self, key: String) -> Result<wit::Loaded, wit::Error> {
+        Ok(self.0.load(&key)?.into())
+    }
+
+    fn save(&self, key: String, data: String, must_create: bool) -> Result<(), wit::Error> {
+        Ok(self.0.save(&key, &data, must_create)?)
+    }
+
+    fn exists(&self, key: String) -> Result<bool, wit::Error> {
+        Ok(self.0.exists(&key)?)
+    }
+
+    fn delete(&self, key: String) -> Result<(), wit::Error> {
+        Ok(self.0.delete(&key)?)
+    }
+
+    fn cycle_key(&self, key: String, data: String) -> Result<String, wit::Error> {
+        Ok(self.0.cycle_key(&key, &data)?)
+    }
+
+    fn clear_expired(&self) -> Result<wit::SweepReport, wit::Error> {
+        Ok(self.0.clear_expired()?.into())
+    }
 }
 
 impl wit::Guest for Component {
+    type Store = StoreResource;
+
     fn create(settings: wit::Settings, data: String) -> Result<String, wit::Error> {
         with_store(settings, |s| s.create(&data))
     }
 
     fn load(settings: wit::Settings, key: String) -> Result<wit::Loaded, wit::Error> {
-        with_store(settings, |s| s.load(&key)).map(|loaded| match loaded {
-            Loaded::Found(data) => wit::Loaded::Found(data),
-            Loaded::Missing => wit::Loaded::Missing,
-            Loaded::Expired => wit::Loaded::Expired,
-            Loaded::BadSignature => wit::Loaded::BadSignature,
-            Loaded::Corrupt => wit::Loaded::Corrupt,
-        })
+        with_store(settings, |s| s.load(&key)).map(Into::into)
     }
 
     fn save(settings: wit::Settings, key: String, data: String, must_create: bool) -> Result<(), wit::Error> {
@@ -59,8 +98,25 @@ impl wit::Guest for Component {
     }
 
     fn clear_expired(settings: wit::Settings) -> Result<wit::SweepReport, wit::Error> {
-        with_store(settings, |s| s.clear_expired())
-            .map(|r| wit::SweepReport { scanned: r.scanned, deleted: r.deleted, skipped: r.skipped })
+        with_store(settings, |s| s.clear_expired()).map(Into::into)
+    }
+}
+
+impl From<Loaded> for wit::Loaded {
+    fn from(loaded: Loaded) -> wit::Loaded {
+        match loaded {
+            Loaded::Found(data) => wit::Loaded::Found(data),
+            Loaded::Missing => wit::Loaded::Missing,
+            Loaded::Expired => wit::Loaded::Expired,
+            Loaded::BadSignature => wit::Loaded::BadSignature,
+            Loaded::Corrupt => wit::Loaded::Corrupt,
+        }
+    }
+}
+
+impl From<SweepReport> for wit::SweepReport {
+    fn from(r: SweepReport) -> wit::SweepReport {
+        wit::SweepReport { scanned: r.scanned, deleted: r.deleted, skipped: r.skipped }
     }
 }
 
