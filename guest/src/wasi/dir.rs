@@ -99,10 +99,16 @@ impl Dir for WasiDir {
     fn entries(&self) -> io::Result<Vec<String>> {
         let stream = self.dot()?.read_directory().map_err(to_io)?;
         let mut names = Vec::new();
-        while let Some(entry) = stream.read_directory_entry().map_err(to_io)? {
-            names.push(entry.name);
+        loop {
+            match stream.read_directory_entry() {
+                Ok(Some(entry)) => names.push(entry.name),
+                Ok(None) => return Ok(names),
+                // Hosts stat each entry while listing (wasmtime does); one
+                // deleted meanwhile is simply gone, not a failed listing.
+                Err(ErrorCode::NoEntry) => continue,
+                Err(code) => return Err(to_io(code)),
+            }
         }
-        Ok(names)
     }
 
     fn sync(&self) -> io::Result<()> {

@@ -32,11 +32,17 @@ impl Row {
         self.django.map(|d| d / self.component)
     }
 
+    /// The best Django/sessionbox ratio possible here: Django over the bare
+    /// filesystem operations, i.e. a sessionbox that cost nothing else.
+    fn django_over_floor(&self) -> Option<f64> {
+        self.django.map(|d| d / self.floor)
+    }
+
     /// One markdown table line.
     pub fn line(&self) -> String {
         let us = |x: f64| if x >= 10_000.0 { format!("{:.1} ms", x / 1e3) } else { format!("{x:.1}") };
         format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {:.0} | {:.2}× | {:.2}× | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {:.2}× | {:.2}× | {} |",
             self.workload,
             self.size,
             self.durability(),
@@ -44,7 +50,7 @@ impl Row {
             us(self.native),
             us(self.component),
             self.django.map_or("–".into(), us),
-            1e6 / self.component,
+            if self.workload.starts_with("clear") { "–".to_owned() } else { format!("{:.0}", 1e6 / self.component) },
             self.component / self.native,
             self.native / self.floor,
             self.django_over_component().map_or("–".into(), |r| format!("{r:.1}×")),
@@ -70,28 +76,32 @@ impl Report {
         self.rows.iter().filter(move |r| f(r))
     }
 
-    /// The targets, each with the worst figure that decides it.
-    fn targets(&self) -> Vec<(String, String, bool)> {
+    /// The targets, each with the worst figure that decides it and,
+    /// where the machine itself sets one, the best any implementation could
+    /// reach.
+    fn targets(&self) -> Vec<(String, String, bool, String)> {
         let worst = |f: &dyn Fn(&Row) -> bool, m: &dyn Fn(&Row) -> f64| self.rows_where(f).map(m).fold(f64::NAN, f64::max);
         let least = |f: &dyn Fn(&Row) -> bool, m: &dyn Fn(&Row) -> Option<f64>| self.rows_where(f).filter_map(m).fold(f64::NAN, f64::min);
         let is = |name: &'static str| move |r: &Row| r.workload == name;
         let ops = |r: &Row| !r.workload.starts_with("clear");
         let mut t = Vec::new();
-        let mut push = |what: &str, value: f64, limit: f64, higher_is_better: bool, unit: &str| {
+        let mut push = |what: &str, value: f64, limit: f64, higher_is_better: bool, unit: &str, bound: Option<f64>| {
             let ok = if higher_is_better { value >= limit } else { value <= limit };
-            t.push((what.to_owned(), format!("{value:.2}{unit} (target {}{limit}{unit})", if higher_is_better { "≥ " } else { "≤ " }), ok && !value.is_nan()));
+            let bound = bound.filter(|b| !b.is_nan()).map_or(String::new(), |b| format!("{b:.2}{unit}"));
+            t.push((what.to_owned(), format!("{value:.2}{unit} (target {}{limit}{unit})", if higher_is_better { "≥ " } else { "≤ " }), ok && !value.is_nan(), bound));
         };
-        push("component load / native", worst(&is("load"), &|r| r.component / r.native), 1.5, false, "×");
-        push("component create / native", worst(&is("create"), &|r| r.component / r.native), 1.25, false, "×");
-        push("component update-save / native", worst(&is("update-save"), &|r| r.component / r.native), 1.25, false, "×");
-        push("native / syscall floor (create, load, save, cycle)", worst(&ops, &|r| r.native / r.floor), 1.2, false, "×");
+        push("component load / native", worst(&is("load"), &|r| r.component / r.native), 1.5, false, "×", None);
+        push("component create / native", worst(&is("create"), &|r| r.component / r.native), 1.25, false, "×", None);
+        push("component update-save / native", worst(&is("update-save"), &|r| r.component / r.native), 1.25, false, "×", None);
+        push("native / syscall floor (create, load, save, cycle)", worst(&ops, &|r| r.native / r.floor), 1.2, false, "×", None);
         for op in ["create", "load", "update-save"] {
-            push(&format!("Django / component, {op}"), least(&is(op), &Row::django_over_component), 10.0, true, "×");
+            push(&format!("Django / component, {op}"), least(&is(op), &Row::django_over_component), 10.0, true, "×", Some(least(&is(op), &Row::django_over_floor)));
         }
-        push("Django / component, clear-expired 100k", least(&|r: &Row| r.workload == "clear-expired 100k", &Row::django_over_component), 20.0, true, "×");
-        push("one-shot CLI, warm cache", self.cli.warm_ms, 20.0, false, " ms");
-        push("2 threads / 1 thread, component load", self.threads[1] / self.threads[0], 1.7, true, "×");
-        push("host peak RSS", self.rss_kb as f64 / 1024.0, 50.0, false, " MB");
+        let sweep = |r: &Row| r.workload == "clear-expired 100k";
+        push("Django / component, clear-expired 100k", least(&sweep, &Row::django_over_component), 20.0, true, "×", Some(least(&sweep, &Row::django_over_floor)));
+        push("one-shot CLI, warm cache", self.cli.warm_ms, 20.0, false, " ms", None);
+        push("2 threads / 1 thread, component load", self.threads[1] / self.threads[0], 1.7, true, "×", None);
+        push("host peak RSS", self.rss_kb as f64 / 1024.0, 50.0, false, " MB", None);
         t
     }
 
@@ -115,9 +125,9 @@ impl Report {
         let _ = writeln!(s, "| component load, 2 threads (one shared Store) | {:.0} ops/s ({:.2}×) |", self.threads[1], self.threads[1] / self.threads[0]);
         let _ = writeln!(s, "| native load, 1 → 2 threads | {:.0} → {:.0} ops/s ({:.2}×) |", self.native_threads[0], self.native_threads[1], self.native_threads[1] / self.native_threads[0]);
         let _ = writeln!(s, "| host peak RSS (2 threads × 2000 create+load, 4 KB) | {:.1} MB |", self.rss_kb as f64 / 1024.0);
-        let _ = writeln!(s, "\n## Targets\n\n| target | measured | met |\n|---|---|---|");
-        for (what, value, ok) in self.targets() {
-            let _ = writeln!(s, "| {what} | {value} | {} |", if ok { "yes" } else { "**no**" });
+        let _ = writeln!(s, "\n## Targets\n\nThe last column is the best any implementation could reach on this machine: Django's time over the bare filesystem operations alone.\n\n| target | measured | met | bound here |\n|---|---|---|---|");
+        for (what, value, ok, bound) in self.targets() {
+            let _ = writeln!(s, "| {what} | {value} | {} | {bound} |", if ok { "yes" } else { "**no**" });
         }
         s
     }

@@ -1,0 +1,88 @@
+//! A full disk (ENOSPC) on a tiny tmpfs mounted for the test: saves fail
+//! with an I/O error, the previous content survives, no temporary file is
+//! left, and the store works again once space is freed. Needs root (or
+//! CAP_SYS_ADMIN) to mount; where mounting is impossible the test says so
+//! and does nothing.
+
+use sessionbox::{Data, Durability, Error, Loaded, Settings, Store};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A tmpfs mounted at a temporary directory, unmounted on drop.
+struct TinyDisk {
+    mount: PathBuf,
+    _root: tempfile::TempDir,
+}
+
+impl TinyDisk {
+    fn mount(size: &str) -> Result<TinyDisk, String> {
+        let root = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let mount = root.path().join("disk");
+        std::fs::create_dir(&mount).map_err(|e| e.to_string())?;
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size},mode=0700"), "tmpfs"])
+            .arg(&mount)
+            .output()
+            .map_err(|e| format!("cannot run mount: {e}"))?;
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).trim().to_owned());
+        }
+        Ok(TinyDisk { mount, _root: root })
+    }
+}
+
+impl Drop for TinyDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.mount).status();
+    }
+}
+
+/// Fills the disk completely; returns the filler file's path.
+fn fill(dir: &Path) -> PathBuf {
+    let path = dir.join("filler");
+    let mut f = std::fs::File::create(&path).unwrap();
+    let block = vec![0u8; 4096];
+    while f.write_all(&block).is_ok() {}
+    let _ = f.sync_all();
+    path
+}
+
+fn data(fill: usize) -> Data {
+    sessionbox::parse_data(&format!(r#"{{"user":"42","blob":"{}"}}"#, "x7".repeat(fill))).unwrap()
+}
+
+fn temp_files(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).filter(|n| n.contains("_out_")).collect()
+}
+
+#[test]
+fn full_disk_fails_the_save_and_keeps_the_old_session() {
+    let disk = match TinyDisk::mount("1m") {
+        Ok(disk) => disk,
+        Err(why) => {
+            eprintln!("SKIPPED full_disk_fails_the_save_and_keeps_the_old_session: cannot mount a tmpfs here ({why})");
+            return;
+        }
+    };
+    for durability in [Durability::None, Durability::File, Durability::Full] {
+        let sessions = disk.mount.join(format!("sessions-{durability:?}"));
+        let mut settings = Settings::new("secret");
+        settings.durability = durability;
+        let store = Store::open(&sessions, settings).unwrap();
+        let key = store.create(&data(10)).unwrap();
+        let filler = fill(&disk.mount);
+
+        let err = store.save(&key, &data(20_000), false).unwrap_err();
+        assert!(matches!(&err, Error::Io(why) if why.to_lowercase().contains("space")), "{durability:?}: {err:?}");
+        assert_eq!(store.load(&key).unwrap(), Loaded::Found(data(10)), "{durability:?}: the old content must survive");
+        assert!(matches!(store.create(&data(20_000)), Err(Error::Io(_))), "{durability:?}");
+        assert!(temp_files(&sessions).is_empty(), "{durability:?}: temp files left: {:?}", temp_files(&sessions));
+        assert_eq!(std::fs::read_dir(&sessions).unwrap().count(), 1, "{durability:?}: a failed create left a file");
+
+        std::fs::remove_file(filler).unwrap();
+        store.save(&key, &data(20_000), false).unwrap();
+        assert_eq!(store.load(&key).unwrap(), Loaded::Found(data(20_000)));
+        std::fs::remove_dir_all(&sessions).unwrap();
+    }
+}
