@@ -50,7 +50,27 @@ fn a_fifo_named_like_a_session_never_hangs() {
 }
 
 #[test]
-fn a_device_node_named_like_a_session_is_not_read() {
+fn a_real_device_node_named_like_a_session_is_not_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = Store::open(tmp.path(), Settings::new("secret")).unwrap();
+    let path = tmp.path().join(format!("sessionid{KEY}"));
+    let c = CString::new(path.as_os_str().as_bytes()).unwrap();
+    // /dev/zero's numbers (1, 5); creating device nodes needs root.
+    // SAFETY: a valid NUL-terminated path.
+    if unsafe { libc::mknod(c.as_ptr(), libc::S_IFCHR | 0o600, libc::makedev(1, 5)) } != 0 {
+        eprintln!("SKIPPED a_real_device_node_named_like_a_session_is_not_read: mknod needs root here");
+        return;
+    }
+    let s = store.clone();
+    assert_eq!(within_10s("load of a device node", move || s.load(KEY).unwrap()), Loaded::Corrupt);
+    let s = store.clone();
+    assert!(within_10s("save over a device node", move || s.save(KEY, &data("{}"), false)).is_err());
+    let s = store.clone();
+    assert_eq!(within_10s("sweep with a device node", move || s.clear_expired().unwrap()).skipped, 1);
+}
+
+#[test]
+fn a_symlink_to_a_device_named_like_a_session_is_not_read() {
     let tmp = tempfile::tempdir().unwrap();
     let store = Store::open(tmp.path(), Settings::new("secret")).unwrap();
     // A symlink to a device is what an unprivileged attacker could plant.

@@ -64,6 +64,9 @@ pub trait Dir {
     fn metadata(&self, name: &str) -> io::Result<Metadata>;
     /// Atomically renames `from` to `to`, replacing `to`.
     fn rename(&self, from: &str, to: &str) -> io::Result<()>;
+    /// Makes `to` a second name (hard link) for the file `from`, atomically
+    /// failing with `AlreadyExists` when `to` exists; symlinks not followed.
+    fn hard_link(&self, from: &str, to: &str) -> io::Result<()>;
     /// Removes a file; `NotFound` when missing.
     fn remove_file(&self, name: &str) -> io::Result<()>;
     /// The names of all entries.
@@ -93,6 +96,9 @@ impl<T: Dir> Dir for &T {
     }
     fn rename(&self, from: &str, to: &str) -> io::Result<()> {
         (**self).rename(from, to)
+    }
+    fn hard_link(&self, from: &str, to: &str) -> io::Result<()> {
+        (**self).hard_link(from, to)
     }
     fn remove_file(&self, name: &str) -> io::Result<()> {
         (**self).remove_file(name)

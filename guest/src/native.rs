@@ -79,6 +79,10 @@ impl Dir for NativeDir {
         self.0.rename(from, &self.0, to)
     }
 
+    fn hard_link(&self, from: &str, to: &str) -> io::Result<()> {
+        self.0.hard_link(from, &self.0, to)
+    }
+
     fn remove_file(&self, name: &str) -> io::Result<()> {
         self.0.remove_file(name)
     }

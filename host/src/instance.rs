@@ -3,9 +3,9 @@
 
 use crate::error::Error;
 use crate::runtime::{bindings, runtime, HostState, MemoryLimiter, EPOCH_TICK};
+use crate::runtime::bindings::wit;
 use std::path::Path;
 use std::time::Duration;
-use crate::runtime::bindings::wit;
 use wasmtime::component::{ResourceAny, ResourceTable};
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
@@ -18,22 +18,28 @@ pub(crate) struct Instance {
     handle: ResourceAny,
 }
 
+/// What one instance may reach: `dir` preopened as `.`, and nothing else
+/// (no environment, arguments, stdio, network or other directories).
+fn host_state(dir: &Path, memory_limit: usize) -> Result<HostState, Error> {
+    let wasi = WasiCtxBuilder::new()
+        .allow_blocking_current_thread(true)
+        .allow_tcp(false)
+        .allow_udp(false)
+        .allow_ip_name_lookup(false)
+        .preopened_dir(dir, ".", FsPerms::ReadWrite)
+        .map_err(|e| Error::Config(format!("cannot open session directory {}: {e:#}", dir.display())))?
+        .build();
+    let limiter = MemoryLimiter { max_bytes: memory_limit, refused: false };
+    Ok(HostState { wasi, table: ResourceTable::new(), limiter })
+}
+
 impl Instance {
     /// A fresh instance that sees `dir` as `.` and nothing else (no
     /// environment, arguments, stdio or network), with a `store` resource
     /// opened with `settings`.
     pub(crate) fn new(dir: &Path, memory_limit: usize, settings: &wit::Settings) -> Result<Instance, Error> {
         let rt = runtime()?;
-        let wasi = WasiCtxBuilder::new()
-            .allow_blocking_current_thread(true)
-            .allow_tcp(false)
-            .allow_udp(false)
-            .allow_ip_name_lookup(false)
-            .preopened_dir(dir, ".", FsPerms::ReadWrite)
-            .map_err(|e| Error::Config(format!("cannot open session directory {}: {e:#}", dir.display())))?
-            .build();
-        let limiter = MemoryLimiter { max_bytes: memory_limit, refused: false };
-        let mut store = wasmtime::Store::new(&rt.engine, HostState { wasi, table: ResourceTable::new(), limiter });
+        let mut store = wasmtime::Store::new(&rt.engine, host_state(dir, memory_limit)?);
         store.limiter(|state| &mut state.limiter);
         store.set_epoch_deadline(u64::MAX / 2);
         let api = rt.pre.instantiate(&mut store).map_err(|e| Error::Runtime(format!("instantiating: {e:#}")))?;
@@ -66,5 +72,28 @@ impl Instance {
                 Error::Runtime(format!("{e:#}"))
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasmtime_wasi::cli::WasiCliView;
+    use wasmtime_wasi::filesystem::WasiFilesystemView;
+    use wasmtime_wasi::p2::bindings::cli::environment;
+    use wasmtime_wasi::p2::bindings::filesystem::preopens;
+
+    /// The guest's whole view of the world: one directory, nothing else.
+    #[test]
+    fn the_guest_sees_one_directory_and_nothing_else() {
+        // Something the guest must not see, in the host's own environment.
+        std::env::set_var("SESSIONBOX_TEST_LEAK", "must-not-reach-the-guest");
+        let dir = tempfile::tempdir().unwrap();
+        let mut state = host_state(dir.path(), 1 << 20).unwrap();
+        assert_eq!(environment::Host::get_environment(&mut state.cli()).unwrap(), vec![]);
+        assert_eq!(environment::Host::get_arguments(&mut state.cli()).unwrap(), Vec::<String>::new());
+        assert_eq!(environment::Host::initial_cwd(&mut state.cli()).unwrap(), None);
+        let preopens = preopens::Host::get_directories(&mut state.filesystem()).unwrap();
+        assert_eq!(preopens.iter().map(|(_, name)| name.as_str()).collect::<Vec<_>>(), ["."]);
     }
 }

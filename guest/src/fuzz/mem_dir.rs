@@ -83,6 +83,15 @@ impl Dir for MemDir {
         files.insert(to.to_owned(), file);
         Ok(())
     }
+    fn hard_link(&self, from: &str, to: &str) -> io::Result<()> {
+        let mut files = self.files.borrow_mut();
+        if files.contains_key(to) {
+            return Err(ErrorKind::AlreadyExists.into());
+        }
+        let file = files.get(from).ok_or_else(missing)?.clone();
+        files.insert(to.to_owned(), file);
+        Ok(())
+    }
     fn remove_file(&self, name: &str) -> io::Result<()> {
         self.files.borrow_mut().remove(name).map(drop).ok_or_else(missing)
     }

@@ -1,5 +1,7 @@
-//! `save`: probe, then write a temporary file and rename it over the session
-//! file, so a reader sees the old content or the new, never a mix.
+//! `save`: write a temporary file, then give it the session's name in one
+//! step: a rename over the existing session (update), or a hard link that
+//! fails when the name is taken (create). A reader sees the old content or the
+//! new, never a mix, and a crash never leaves an empty or partial session.
 
 use super::{SessionStore, TEMP_MARKER, TEMP_SUFFIX_LEN};
 use crate::dir::{Dir, File, System};
@@ -15,49 +17,79 @@ impl<D: Dir, S: System> SessionStore<D, S> {
         self.write(&name, encoded.as_bytes(), must_create)
     }
 
-    /// Probes for `name` as `must_create` asks, then replaces its content.
+    /// Writes `content` as `name`: a new session with `must_create`, else an
+    /// existing one. The content goes to a temporary file first (fsynced as
+    /// the durability asks) and only then takes the session's name.
     pub(super) fn write(&self, name: &str, content: &[u8], must_create: bool) -> Result<(), Error> {
-        if must_create {
-            match self.dir.create_new(name) {
-                Ok(_placeholder) => {}
-                Err(e) if e.kind() == ErrorKind::AlreadyExists => return Err(Error::AlreadyExists),
-                Err(e) => return Err(Error::io("create", name, e)),
-            }
+        if !must_create {
+            self.probe_existing(name)?;
+        }
+        let temp = self.write_temp(name, content)?;
+        let placed = if must_create {
+            self.place_new(&temp, name)
         } else {
-            match self.dir.metadata(name) {
-                Ok(meta) if meta.is_file => {}
-                Ok(_) => return Err(Error::Io(format!("{name} is not a regular file"))),
-                // Deleted elsewhere (logged out): never resurrect it.
-                Err(e) if e.kind() == ErrorKind::NotFound => return Err(Error::NotFound),
-                Err(e) => return Err(Error::io("stat", name, e)),
-            }
-        }
-        let written = self.replace(name, content);
-        if written.is_err() && must_create {
-            // Our own empty placeholder: leave no trace of a failed create.
-            let _ = self.dir.remove_file(name);
-        }
-        written
-    }
-
-    /// Writes `content` to a fresh temporary file and renames it to `name`.
-    fn replace(&self, name: &str, content: &[u8]) -> Result<(), Error> {
-        let (temp, file) = self.create_temp(name)?;
-        let durability = self.settings.durability;
-        let result = file
-            .write_all(content)
-            .and_then(|()| if durability == Durability::None { Ok(()) } else { file.sync_data() })
-            .map_err(|e| Error::io("write", &temp, e));
-        drop(file);
-        let result = result.and_then(|()| self.dir.rename(&temp, name).map_err(|e| Error::io("rename to", name, e)));
-        if result.is_err() {
+            self.dir.rename(&temp, name).map_err(|e| Error::io("rename to", name, e))
+        };
+        if placed.is_err() {
             let _ = self.dir.remove_file(&temp);
-            return result;
+            return placed;
         }
-        if durability == Durability::Full {
+        if self.settings.durability == Durability::Full {
             self.dir.sync().map_err(|e| Error::io("sync directory after writing", name, e))?;
         }
         Ok(())
+    }
+
+    /// An update needs the session to exist: one deleted elsewhere (logged
+    /// out) is never resurrected.
+    fn probe_existing(&self, name: &str) -> Result<(), Error> {
+        match self.dir.metadata(name) {
+            Ok(meta) if meta.is_file => Ok(()),
+            Ok(_) => Err(Error::Io(format!("{name} is not a regular file"))),
+            Err(e) if e.kind() == ErrorKind::NotFound => Err(Error::NotFound),
+            Err(e) => Err(Error::io("stat", name, e)),
+        }
+    }
+
+    /// Gives the written `temp` file the name `name` only if no file has it.
+    /// A hard link does that atomically, so a crash never leaves an empty
+    /// placeholder. Where the filesystem has no hard links, Django's way:
+    /// an exclusive empty placeholder, then a rename over it.
+    fn place_new(&self, temp: &str, name: &str) -> Result<(), Error> {
+        match self.dir.hard_link(temp, name) {
+            Ok(()) => {
+                // A leftover (if this fails) is swept after an hour.
+                let _ = self.dir.remove_file(temp);
+                return Ok(());
+            }
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => return Err(Error::AlreadyExists),
+            Err(_) => {}
+        }
+        match self.dir.create_new(name) {
+            Ok(_placeholder) => {}
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => return Err(Error::AlreadyExists),
+            Err(e) => return Err(Error::io("create", name, e)),
+        }
+        self.dir.rename(temp, name).map_err(|e| {
+            // Our own empty placeholder: leave no trace of a failed create.
+            let _ = self.dir.remove_file(name);
+            Error::io("rename to", name, e)
+        })
+    }
+
+    /// Writes `content` to a fresh temporary file beside `name`.
+    fn write_temp(&self, name: &str, content: &[u8]) -> Result<String, Error> {
+        let (temp, file) = self.create_temp(name)?;
+        let written = file
+            .write_all(content)
+            .and_then(|()| if self.settings.durability == Durability::None { Ok(()) } else { file.sync_data() })
+            .map_err(|e| Error::io("write", &temp, e));
+        drop(file);
+        if let Err(e) = written {
+            let _ = self.dir.remove_file(&temp);
+            return Err(e);
+        }
+        Ok(temp)
     }
 
     fn create_temp(&self, name: &str) -> Result<(String, D::File), Error> {

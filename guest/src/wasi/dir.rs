@@ -92,6 +92,10 @@ impl Dir for WasiDir {
         self.0.rename_at(from, &self.0, to).map_err(to_io)
     }
 
+    fn hard_link(&self, from: &str, to: &str) -> io::Result<()> {
+        self.0.link_at(PathFlags::empty(), from, &self.0, to).map_err(to_io)
+    }
+
     fn remove_file(&self, name: &str) -> io::Result<()> {
         self.0.unlink_file_at(name).map_err(to_io)
     }
