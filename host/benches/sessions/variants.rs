@@ -119,8 +119,8 @@ impl Floor {
         self.dir.join(format!("sessionid{key}"))
     }
 
-    /// Temp file, write, optional fsync, rename: what every save does.
-    fn replace(&mut self, key: &str, content: &[u8]) {
+    /// Temp file, write, optional fsync: how every write starts.
+    fn write_temp(&mut self, key: &str, content: &[u8]) -> PathBuf {
         let temp = self.dir.join(format!("sessionid{key}_out_{}", self.next));
         self.next += 1;
         let mut f = OpenOptions::new().write(true).create_new(true).open(&temp).expect("temp");
@@ -128,17 +128,19 @@ impl Floor {
         if self.sync {
             f.sync_data().expect("sync");
         }
-        drop(f);
-        fs::rename(&temp, self.path(key)).expect("rename");
+        temp
     }
 }
 
 impl Variant for Floor {
+    /// As sessionbox creates: write a temp file, hard-link it to the new
+    /// name (fails if taken), unlink the temp name.
     fn create(&mut self, p: &Payload) -> String {
         let key = format!("{:032}", self.next);
         self.next += 1;
-        OpenOptions::new().write(true).create_new(true).open(self.path(&key)).expect("probe");
-        self.replace(&key, p.json.as_bytes());
+        let temp = self.write_temp(&key, p.json.as_bytes());
+        fs::hard_link(&temp, self.path(&key)).expect("link");
+        fs::remove_file(&temp).expect("unlink temp");
         key
     }
     fn load(&mut self, key: &str) {
@@ -149,7 +151,8 @@ impl Variant for Floor {
     }
     fn save(&mut self, key: &str, p: &Payload) {
         fs::symlink_metadata(self.path(key)).expect("probe");
-        self.replace(key, p.json.as_bytes());
+        let temp = self.write_temp(key, p.json.as_bytes());
+        fs::rename(&temp, self.path(key)).expect("rename");
     }
     fn cycle(&mut self, key: &str, p: &Payload) -> String {
         let new = self.create(p);
