@@ -207,51 +207,54 @@ impl Parser<'_> {
     }
 
     fn escape(&mut self, out: &mut String) -> Result<(), ParseError> {
-        let c = *self.s.get(self.i).ok_or_else(|| self.err("unterminated escape"))?;
-        self.i += 1;
-        let ch = match c {
-            b'"' => '"',
-            b'\\' => '\\',
-            b'/' => '/',
-            b'b' => '\u{8}',
-            b'f' => '\u{c}',
-            b'n' => '\n',
-            b'r' => '\r',
-            b't' => '\t',
-            b'u' => {
-                let hi = self.hex4()?;
-                if (0xD800..0xDC00).contains(&hi) && self.s[self.i..].starts_with(b"\\u") {
-                    let save = self.i;
-                    self.i += 2;
-                    let lo = self.hex4()?;
-                    if (0xDC00..0xE000).contains(&lo) {
-                        let code = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
-                        out.push(char::from_u32(code).unwrap_or('\u{FFFD}'));
-                        return Ok(());
-                    }
-                    self.i = save;
-                }
-                // Python keeps a lone surrogate; Rust strings cannot, so it
-                // becomes U+FFFD rather than losing the whole session.
-                char::from_u32(hi).unwrap_or('\u{FFFD}')
-            }
-            _ => return Err(self.err("unknown escape")),
-        };
-        out.push(ch);
+        let c = decode_escape(self.s, &mut self.i).map_err(|what| self.err(what))?;
+        out.push(c);
         Ok(())
     }
+}
 
-    fn hex4(&mut self) -> Result<u32, ParseError> {
-        let digits = self.s.get(self.i..self.i + 4).ok_or_else(|| self.err("short \\u escape"))?;
-        // Exactly four hex digits: from_str_radix alone would take "+123".
-        if !digits.iter().all(u8::is_ascii_hexdigit) {
-            return Err(self.err("bad \\u escape"));
+/// Decodes the escape after a backslash at `s[*i..]`, moving `*i` past it.
+/// Shared by the tree parser and the one-pass reader so both accept the same.
+pub(crate) fn decode_escape(s: &[u8], i: &mut usize) -> Result<char, &'static str> {
+    let c = *s.get(*i).ok_or("unterminated escape")?;
+    *i += 1;
+    Ok(match c {
+        b'"' => '"',
+        b'\\' => '\\',
+        b'/' => '/',
+        b'b' => '\u{8}',
+        b'f' => '\u{c}',
+        b'n' => '\n',
+        b'r' => '\r',
+        b't' => '\t',
+        b'u' => {
+            let hi = hex4(s, i)?;
+            if (0xD800..0xDC00).contains(&hi) && s[*i..].starts_with(b"\\u") {
+                let save = *i;
+                *i += 2;
+                let lo = hex4(s, i)?;
+                if (0xDC00..0xE000).contains(&lo) {
+                    return Ok(char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)).unwrap_or('\u{FFFD}'));
+                }
+                *i = save;
+            }
+            // Python keeps a lone surrogate; Rust strings cannot, so it
+            // becomes U+FFFD rather than losing the whole session.
+            char::from_u32(hi).unwrap_or('\u{FFFD}')
         }
-        let text = std::str::from_utf8(digits).map_err(|_| self.err("bad \\u escape"))?;
-        let code = u32::from_str_radix(text, 16).map_err(|_| self.err("bad \\u escape"))?;
-        self.i += 4;
-        Ok(code)
+        _ => return Err("unknown escape"),
+    })
+}
+
+/// Exactly four hex digits (`from_str_radix` alone would take "+123").
+fn hex4(s: &[u8], i: &mut usize) -> Result<u32, &'static str> {
+    let digits = s.get(*i..*i + 4).ok_or("short \\u escape")?;
+    if !digits.iter().all(u8::is_ascii_hexdigit) {
+        return Err("bad \\u escape");
     }
+    let code = digits.iter().fold(0, |n, d| n * 16 + (*d as char).to_digit(16).unwrap_or(0));
+    *i += 4;
+    Ok(code)
 }
 
 #[cfg(test)]

@@ -8,7 +8,6 @@
 use crate::json_parse::{self, ParseError, MAX_DEPTH};
 use crate::json_python::write_float_repr;
 use serde_json::Value;
-use std::fmt::Write;
 
 /// `text` (a JSON object) in Python's compact `json.dumps` form; the same
 /// as parsing it and writing it with [`json_python`](crate::json_python).
@@ -300,66 +299,12 @@ impl Scan<'_, '_> {
 
     /// After a backslash: the character the escape stands for.
     fn escape(&mut self) -> Result<char> {
-        let Some(&c) = self.s.get(self.i) else { return self.fail("unterminated escape") };
-        self.i += 1;
-        Ok(match c {
-            b'"' => '"',
-            b'\\' => '\\',
-            b'/' => '/',
-            b'b' => '\u{8}',
-            b'f' => '\u{c}',
-            b'n' => '\n',
-            b'r' => '\r',
-            b't' => '\t',
-            b'u' => {
-                let hi = self.hex4()?;
-                if (0xD800..0xDC00).contains(&hi) && self.s[self.i..].starts_with(b"\\u") {
-                    let save = self.i;
-                    self.i += 2;
-                    let lo = self.hex4()?;
-                    if (0xDC00..0xE000).contains(&lo) {
-                        return Ok(char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)).unwrap_or('\u{FFFD}'));
-                    }
-                    self.i = save;
-                }
-                char::from_u32(hi).unwrap_or('\u{FFFD}')
-            }
-            _ => return self.fail("unknown escape"),
-        })
-    }
-
-    fn hex4(&mut self) -> Result<u32> {
-        let code = self
-            .s
-            .get(self.i..self.i + 4)
-            .and_then(|d| std::str::from_utf8(d).ok())
-            .and_then(|t| u32::from_str_radix(t, 16).ok().filter(|_| t.bytes().all(|b| b.is_ascii_hexdigit())));
-        match code {
-            Some(code) => {
-                self.i += 4;
-                Ok(code)
-            }
-            None => self.fail("bad \\u escape"),
-        }
+        json_parse::decode_escape(self.s, &mut self.i).or_else(|what| self.fail(what))
     }
 
     fn write_char(&mut self, c: char) {
-        let Some(out) = &mut self.out else { return };
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            ' '..='~' => out.push(c),
-            _ => {
-                let mut units = [0u16; 2];
-                for unit in c.encode_utf16(&mut units) {
-                    let _ = write!(out, "\\u{unit:04x}");
-                }
-            }
+        if let Some(out) = &mut self.out {
+            crate::json_python::write_escaped(out, c);
         }
     }
 }
