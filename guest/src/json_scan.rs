@@ -132,6 +132,7 @@ impl Scan<'_, '_> {
                 let key_in = self.i;
                 let key_out = self.out.as_ref().map_or(0, String::len);
                 self.string()?;
+                let key_end = self.i;
                 self.note_key(keys_from, key_out)?;
                 self.skip_ws();
                 if !self.eat(":") {
@@ -142,7 +143,7 @@ impl Scan<'_, '_> {
                 let value_in = self.i;
                 self.value(depth + 1)?;
                 if depth == 0 {
-                    self.note_wanted(key_in, value_in);
+                    self.note_wanted(key_in..key_end, value_in);
                 }
                 self.skip_ws();
                 if self.eat(",") {
@@ -172,12 +173,12 @@ impl Scan<'_, '_> {
         Ok(())
     }
 
-    fn note_wanted(&mut self, key_in: usize, value_in: usize) {
+    fn note_wanted(&mut self, key: std::ops::Range<usize>, value_in: usize) {
         let Some((wanted, span)) = &mut self.wanted else { return };
-        let raw = &self.s[key_in + 1..];
+        // The key as written, without its quotes.
+        let raw = &self.s[key.start + 1..key.end - 1];
         // Keys with escapes are compared after decoding; plain ones directly.
-        let matches = raw.starts_with(wanted.as_bytes()) && raw.get(wanted.len()) == Some(&b'"')
-            || (raw.contains(&b'\\') && decoded_key(self.s, key_in).as_deref() == Some(*wanted));
+        let matches = raw == wanted.as_bytes() || (raw.contains(&b'\\') && decoded_key(&self.s[key]).as_deref() == Some(*wanted));
         if matches {
             *span = Some((value_in, self.i));
         }
@@ -262,9 +263,7 @@ impl Scan<'_, '_> {
         self.push("\"");
         loop {
             let run = self.i;
-            while matches!(self.s.get(self.i), Some(&b) if (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\') {
-                self.i += 1;
-            }
+            self.i = plain_run_end(self.s, run);
             if let Some(out) = &mut self.out {
                 // Printable ASCII only: always valid UTF-8.
                 out.push_str(std::str::from_utf8(&self.s[run..self.i]).unwrap_or_default());
@@ -309,10 +308,32 @@ impl Scan<'_, '_> {
     }
 }
 
-/// The decoded text of the key whose opening quote is at `at`.
-fn decoded_key(s: &[u8], at: usize) -> Option<String> {
-    let end = (at + 1..s.len()).find(|&j| s[j] == b'"' && s[at + 1..j].iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 0)?;
-    match json_parse::parse(std::str::from_utf8(&s[at..=end]).ok()?) {
+/// Where the run of bytes a string copies unchanged (printable ASCII other
+/// than `"` and `\`) that starts at `i` ends. Eight bytes per step: most of
+/// a session is such runs, and a word test is as cheap in wasm as natively.
+fn plain_run_end(s: &[u8], mut i: usize) -> usize {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const HIGH: u64 = ONES * 0x80;
+    // Nonzero when some byte of `v` is zero (exact as a yes/no answer).
+    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    while let Some(chunk) = s.get(i..i + 8) {
+        let x = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+        let below_space = x.wrapping_sub(ONES * 0x20) & !x & HIGH;
+        let special = below_space | (x & HIGH) | has_zero(x ^ (ONES * 0x7f)) | has_zero(x ^ (ONES * u64::from(b'"'))) | has_zero(x ^ (ONES * u64::from(b'\\')));
+        if special != 0 {
+            break;
+        }
+        i += 8;
+    }
+    while matches!(s.get(i), Some(&b) if (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\') {
+        i += 1;
+    }
+    i
+}
+
+/// The decoded text of `quoted`, a JSON string with its quotes.
+fn decoded_key(quoted: &[u8]) -> Option<String> {
+    match json_parse::parse(std::str::from_utf8(quoted).ok()?) {
         Ok(Value::String(k)) => Some(k),
         _ => None,
     }
@@ -349,6 +370,19 @@ mod tests {
         }
         let deep = format!("{{\"a\":{}{}}}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
         assert!(canonical_object(&deep).is_err() && slow(&deep).is_err());
+    }
+
+    #[test]
+    fn plain_runs_stop_at_every_special_byte() {
+        for special in (0u8..0x20).chain([b'"', b'\\', 0x7f, 0x80, 0xc3, 0xff]) {
+            for at in 0..20 {
+                let mut s = vec![b'a'; 24];
+                s[at] = special;
+                assert_eq!(plain_run_end(&s, 0), at, "byte {special:#x} at {at}");
+                assert_eq!(plain_run_end(&s, at + 1), 24);
+            }
+        }
+        assert_eq!(plain_run_end(b" !#[]~~~~~~~~~~~~", 0), 17);
     }
 
     #[test]
