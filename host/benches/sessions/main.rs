@@ -11,6 +11,7 @@
 //! variants interleaved, round by round, on fresh directories, and reports
 //! the median round.
 
+mod bounds;
 mod django;
 mod oneshot;
 mod report;
@@ -106,6 +107,11 @@ fn main() {
         report.rows.push(row);
     }
 
+    report.bounds = bounds::measure(plan.ops * 5, plan.rounds, &payloads);
+    eprintln!(
+        "bounds: bare call {:.2} µs, empty load native {:.2} / component {:.2} µs, decode {:?}",
+        report.bounds.bare_call, report.bounds.native_empty_load, report.bounds.component_empty_load, report.bounds.decode
+    );
     report.threads = [1, 2].map(|t| workloads::load_throughput(Kind::Component, t, std::time::Duration::from_secs(if quick { 1 } else { 3 }), &payloads[0].1));
     report.native_threads = [1, 2].map(|t| workloads::load_throughput(Kind::Native, t, std::time::Duration::from_secs(if quick { 1 } else { 3 }), &payloads[0].1));
     report.cli = oneshot::cli_times(if quick { 5 } else { 20 });
