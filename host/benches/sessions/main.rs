@@ -53,10 +53,11 @@ fn main() {
     let payloads = [("~200 B", Payload::new(auth_session(0))), ("4 KB", Payload::new(big_session(0)))];
     let updates = [Payload::new(auth_session(1)), Payload::new(big_session(1))];
 
-    for durability in [Durability::None, Durability::File] {
+    for durability in [Durability::None, Durability::File, Durability::Full] {
         let n = if durability == Durability::None { plan.ops } else { plan.ops_synced };
         for ((size, data), update) in payloads.iter().zip(&updates) {
-            for op in Op::ALL {
+            // A load reads the same way at every durability: `full` times writes only.
+            for op in Op::ALL.into_iter().filter(|&op| !(durability == Durability::Full && op == Op::Load)) {
                 let mut per_kind = [Vec::new(), Vec::new(), Vec::new()];
                 let mut djangos = Vec::new();
                 for _ in 0..plan.rounds {

@@ -121,7 +121,7 @@ impl Report {
         for row in &self.rows {
             let _ = writeln!(s, "{}", row.line());
         }
-        let _ = writeln!(s, "\nDjango runs only with durability `none` (it never fsyncs).\n");
+        let _ = writeln!(s, "\nDjango runs only with durability `none` (it never fsyncs). `file` fsyncs each file before it takes its name; `full` also fsyncs the directory after, and times writes only (a load reads the same way at every durability).\n");
         let _ = writeln!(s, "| whole-process figure | value |\n|---|---|");
         let _ = writeln!(s, "| `sessionbox get KEY`, cold compile cache | {:.1} ms |", self.cli.cold_ms);
         let _ = writeln!(s, "| `sessionbox get KEY`, warm compile cache | {:.1} ms |", self.cli.warm_ms);

@@ -106,13 +106,27 @@ impl Variant for Native {
 pub struct Floor {
     dir: PathBuf,
     sync: bool,
+    sync_dir: bool,
     next: u64,
     cookie_age: std::time::Duration,
 }
 
 impl Floor {
     pub fn open(dir: &Path, durability: Durability) -> Floor {
-        Floor { dir: dir.to_owned(), sync: durability != Durability::None, next: 0, cookie_age: std::time::Duration::from_secs(1_209_600) }
+        Floor {
+            dir: dir.to_owned(),
+            sync: durability != Durability::None,
+            sync_dir: durability == Durability::Full,
+            next: 0,
+            cookie_age: std::time::Duration::from_secs(1_209_600),
+        }
+    }
+
+    /// With durability `full`, fsyncs the directory once a file has its name.
+    fn sync_dir(&self) {
+        if self.sync_dir {
+            fs::File::open(&self.dir).and_then(|d| d.sync_all()).expect("sync directory");
+        }
     }
 
     fn path(&self, key: &str) -> PathBuf {
@@ -141,6 +155,7 @@ impl Variant for Floor {
         let temp = self.write_temp(&key, p.json.as_bytes());
         fs::hard_link(&temp, self.path(&key)).expect("link");
         fs::remove_file(&temp).expect("unlink temp");
+        self.sync_dir();
         key
     }
     fn load(&mut self, key: &str) {
@@ -153,6 +168,7 @@ impl Variant for Floor {
         fs::symlink_metadata(self.path(key)).expect("probe");
         let temp = self.write_temp(key, p.json.as_bytes());
         fs::rename(&temp, self.path(key)).expect("rename");
+        self.sync_dir();
     }
     fn cycle(&mut self, key: &str, p: &Payload) -> String {
         let new = self.create(p);
