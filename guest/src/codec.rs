@@ -170,10 +170,21 @@ impl Codec {
 
     /// Constant-time check against every secret; all are tried, so timing does
     /// not reveal which one matched.
+    ///
+    /// Django compares base64 text; this compares the raw MACs instead, which
+    /// is the same test because the strict decoder accepts only the one
+    /// canonical spelling of 32 bytes (43 characters, no padding, zero
+    /// trailing bits). It saves encoding every candidate.
     fn verify(&self, value: &str, signature: &str) -> bool {
+        let mut given = [0u8; 32];
+        if URL_SAFE_NO_PAD.decode_slice(signature, &mut given) != Ok(given.len()) {
+            return false;
+        }
         let mut ok = subtle::Choice::from(0);
         for mac in &self.macs {
-            ok |= Self::signature(mac, value).as_bytes().ct_eq(signature.as_bytes());
+            let mut mac = mac.clone();
+            mac.update(value.as_bytes());
+            ok |= mac.finalize().into_bytes().as_slice().ct_eq(&given);
         }
         ok.into()
     }
@@ -281,5 +292,31 @@ mod tests {
         }
         assert_eq!(codec().decode(b"Zmxhc2tkajphbGtkamY=", 100), Err(DecodeError::BadSignature));
         assert_eq!(codec().decode(&[0xff, b':', b'a'], 100), Err(DecodeError::Corrupt));
+    }
+
+    /// Django compares signature text, so only the exact text Django writes
+    /// may pass: not another spelling of the same 32 bytes, and not the
+    /// signature with padding, a different alphabet or an extra character.
+    #[test]
+    fn only_the_canonical_signature_text_verifies() {
+        let good = codec().encode(r#"{"a":1}"#, 1_700_000_000);
+        assert!(codec().decode(good.as_bytes(), 100).is_ok());
+        let (value, signature) = good.rsplit_once(':').unwrap();
+        let last = signature.chars().last().unwrap();
+        // The last of 43 characters carries 4 bits and 2 zero bits: setting
+        // the lowest spells the same bytes with non-zero trailing bits.
+        let alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let index = alphabet.find(last).unwrap();
+        assert_eq!(index % 4, 0, "canonical trailing bits are zero");
+        let other_spelling = &alphabet[index + 1..index + 2];
+        let stem = &signature[..signature.len() - 1];
+        let mut variants = vec![format!("{stem}{other_spelling}"), format!("{signature}="), format!("{signature}A"), stem.to_owned()];
+        if signature.contains(['-', '_']) {
+            variants.push(signature.replace('-', "+").replace('_', "/"));
+        }
+        for variant in variants {
+            let stored = format!("{value}:{variant}");
+            assert_eq!(codec().decode(stored.as_bytes(), 100), Err(DecodeError::BadSignature), "{variant}");
+        }
     }
 }
