@@ -113,8 +113,12 @@ fn main() {
 
     report.bounds = bounds::measure(plan.ops * 5, plan.rounds, &payloads);
     eprintln!(
-        "bounds: bare call {:.2} µs, empty load native {:.2} / component {:.2} µs, decode {:?}",
-        report.bounds.bare_call, report.bounds.native_empty_load, report.bounds.component_empty_load, report.bounds.decode
+        "bounds: bare call {:.2} µs, empty load native {:.2} / component {:.2} µs, decode {:?}, bad-signature load (native, component) {:?}",
+        report.bounds.bare_call,
+        report.bounds.native_empty_load,
+        report.bounds.component_empty_load,
+        report.bounds.decode,
+        report.bounds.bad_signature_load
     );
     report.threads = [1, 2].map(|t| workloads::load_throughput(Kind::Component, t, std::time::Duration::from_secs(if quick { 1 } else { 3 }), &payloads[0].1));
     report.native_threads = [1, 2].map(|t| workloads::load_throughput(Kind::Native, t, std::time::Duration::from_secs(if quick { 1 } else { 3 }), &payloads[0].1));

@@ -67,7 +67,7 @@ pub fn time_op(kind: Kind, op: Op, durability: Durability, n: usize, data: &Payl
 
 /// Flushes dirty pages so writeback of the set-up's files does not land in
 /// the timed section of whichever variant happens to run next.
-fn settle() {
+pub fn settle() {
     let _ = std::process::Command::new("sync").status();
 }
 
