@@ -69,7 +69,10 @@ fn configuration_errors_are_clear() {
     let mut bad = Settings::new(SECRET);
     bad.file_prefix = "../escape".into();
     assert!(matches!(Store::open(tmp.path(), bad), Err(Error::InvalidSettings(_))));
-    assert!(matches!(Store::open(tmp.path(), Settings::new("")), Err(Error::InvalidSettings(_))));
+    let empty_secret = Store::open(tmp.path(), Settings::new("")).err().expect("an empty secret is refused");
+    assert!(matches!(empty_secret, Error::InvalidSettings(_)));
+    // Said once, with the reason: not "invalid settings: invalid settings: ...".
+    assert_eq!(empty_secret.to_string(), "invalid settings: the secret key is empty");
 }
 
 #[test]

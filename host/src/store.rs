@@ -17,7 +17,8 @@ use wasmtime::component::ResourceAny;
 pub struct Options {
     /// Most linear memory one guest instance may use (default 64 MiB).
     pub memory_limit: usize,
-    /// Longest one call may run before it is stopped (default 10 s).
+    /// Longest one call may run before it is stopped (default 10 s; checked
+    /// every 10 ms, so a call may run up to 20 ms past it).
     pub deadline: Duration,
     /// Django's `SESSION_EXPIRE_AT_BROWSER_CLOSE`: what
     /// [`Session::expire_at_browser_close`] says when a session sets no expiry.
@@ -90,7 +91,11 @@ impl Store {
 
     /// Opens the store over `dir` with explicit [`Options`].
     pub fn open_with(dir: impl AsRef<Path>, settings: Settings, options: Options) -> Result<Store> {
-        settings.validate().map_err(|e| Error::InvalidSettings(e.to_string()))?;
+        settings.validate().map_err(|e| match e {
+            // The guest's message already starts with "invalid settings".
+            sessionbox_guest::Error::InvalidSettings(why) => Error::InvalidSettings(why),
+            other => Error::InvalidSettings(other.to_string()),
+        })?;
         let dir = directory::prepare(dir.as_ref())?;
         let wit_settings = to_wit(&settings);
         let store = Store { inner: Arc::new(Inner { dir, settings, wit_settings, options, idle: Mutex::new(Vec::new()) }) };
