@@ -5,7 +5,8 @@ use std::fmt;
 /// Why a store operation failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Error {
-    /// The key is shorter than 8 characters or has a character outside `[a-z0-9]`.
+    /// The key is shorter than 8 characters, has a character outside
+    /// `[a-z0-9]`, or is too long for its file name to fit in 255 bytes.
     InvalidKey,
     /// `save` with `must_create`: the session already exists.
     AlreadyExists,

@@ -7,7 +7,8 @@ use std::time::Duration;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The key is shorter than 8 characters or has a character outside `[a-z0-9]`.
+    /// The key is shorter than 8 characters, has a character outside
+    /// `[a-z0-9]`, or is too long for its file name to fit in 255 bytes.
     #[error("invalid session key: it must be at least 8 characters of [a-z0-9]")]
     InvalidKey,
     /// A session with this key already exists (`save` with `must_create`).
@@ -29,8 +30,8 @@ pub enum Error {
     /// The filesystem refused an operation.
     #[error("I/O error: {0}")]
     Io(String),
-    /// The store could not be set up: the session directory is missing, not a
-    /// directory, or cannot be opened.
+    /// The store could not be set up: the session directory's parent is
+    /// missing, or the directory is not a directory or cannot be opened.
     #[error("configuration error: {0}")]
     Config(String),
     /// The call ran past its execution deadline and was stopped.

@@ -10,7 +10,8 @@ pub enum Expiry {
     /// Until the browser closes (`0` in Django); server-side it behaves like
     /// the default.
     BrowserClose,
-    /// This many seconds after the last save; zero or less is already expired.
+    /// This many seconds after the last save. Negative is already expired; 0
+    /// is Django's browser-close value, the default age server-side.
     Seconds(i64),
     /// At this moment (stored as an ISO-8601 string, like a Django `datetime`).
     At(SystemTime),

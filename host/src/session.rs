@@ -46,7 +46,8 @@ impl Session {
     }
 
     /// The session key, if the session has one (read-only: it changes only by
-    /// saving, cycling or flushing).
+    /// saving, cycling or flushing, and is cleared by loading a session that is
+    /// missing, expired, tampered or corrupt).
     pub fn key(&self) -> Option<&str> {
         self.key.as_deref()
     }

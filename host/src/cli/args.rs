@@ -12,7 +12,7 @@ use std::path::PathBuf;
 #[command(
     name = "sessionbox",
     version,
-    after_help = "SECRET KEY:\n  --secret-key-file FILE, else $SESSIONBOX_SECRET_KEY; with neither, a key is\n  generated once, kept (mode 0600) in the user's config directory\n  (sessionbox/secret-key), and announced on stderr.\n\nEXIT CODES:\n  0  success\n  1  failure (I/O error, invalid key or data, component failure)\n  2  the command line was not understood\n  3  no such session (missing, expired, tampered or corrupt)"
+    after_help = "SECRET KEY:\n  --secret-key-file FILE, else $SESSIONBOX_SECRET_KEY; with neither, a key is\n  generated once, kept (mode 0600) in the user's config directory\n  (sessionbox/secret-key), and announced on stderr.\n\nEXIT CODES:\n  0  success\n  1  failure (I/O error, invalid key or data, configuration or settings, component\n     failure)\n  2  the command line was not understood\n  3  no such session (get, set, cycle-key: missing, expired, tampered or corrupt;\n     exists: no file)"
 )]
 pub struct Cli {
     /// The session directory (Django's SESSION_FILE_PATH); created 0700 when
@@ -86,7 +86,9 @@ pub enum Command {
         /// The session key.
         key: String,
     },
-    /// Print {"key": KEY, "exists": true|false}; exit code 3 when it does not.
+    /// Print {"key": KEY, "exists": true} when a file for KEY is there (expired
+    /// or tampered ones count, as in Django); exit code 3 and nothing on
+    /// stdout when it is not.
     Exists {
         /// The session key.
         key: String,
@@ -100,9 +102,11 @@ pub enum Command {
     /// Delete expired sessions and stale temporary files (Django's
     /// clearsessions); prints {"scanned", "deleted", "skipped"}.
     ClearExpired,
-    /// Print the keys of all session files as a JSON array (files are not
-    /// opened, so expired sessions are listed too).
+    /// Print the keys of all entries named like session files as a JSON
+    /// array (files are not opened, so expired sessions are listed too).
     List,
-    /// Print counts and sizes of the files in the session directory.
+    /// Print counts of session, temporary and other entries in the session
+    /// directory, the total bytes of session files, and the oldest and newest
+    /// modification times.
     Stats,
 }
