@@ -177,19 +177,24 @@ impl Store {
         Ok(SweepReport { scanned: r.scanned, deleted: r.deleted, skipped: r.skipped })
     }
 
-    /// Runs one export on a warm instance (or a new one). wasmtime-wasi's
-    /// synchronous bindings block on a tokio runtime of their own and panic
-    /// inside another one, so from within tokio the call moves to a short-lived
-    /// plain thread.
+    /// Runs one export on a warm instance (or a new one).
+    ///
+    /// wasmtime-wasi's synchronous bindings `block_on` the current tokio
+    /// runtime, which panics inside a task. On a multi-thread runtime,
+    /// `block_in_place` makes blocking legal on this very thread (and is a
+    /// no-op on a `spawn_blocking` thread). A current-thread runtime offers no
+    /// such escape, so there the call moves to a short-lived plain thread.
     fn call<T: Send>(
         &self,
         f: impl FnOnce(&wit::GuestStore, &mut wasmtime::Store<crate::runtime::HostState>, ResourceAny) -> wasmtime::Result<Result<T, wit::Error>> + Send,
     ) -> Result<T> {
-        if tokio::runtime::Handle::try_current().is_ok() {
-            return std::thread::scope(|s| s.spawn(|| self.call_here(f)).join())
-                .unwrap_or_else(|_| Err(Error::Runtime("the session store call panicked".into())));
+        use tokio::runtime::{Handle, RuntimeFlavor};
+        match Handle::try_current().map(|handle| handle.runtime_flavor()) {
+            Err(_) => self.call_here(f),
+            Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(|| self.call_here(f)),
+            Ok(_) => std::thread::scope(|s| s.spawn(|| self.call_here(f)).join())
+                .unwrap_or_else(|_| Err(Error::Runtime("the session store call panicked".into()))),
         }
-        self.call_here(f)
     }
 
     fn call_here<T>(
