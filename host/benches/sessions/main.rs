@@ -13,6 +13,7 @@
 
 mod bounds;
 mod django;
+mod in_tokio;
 mod oneshot;
 mod report;
 mod variants;
@@ -122,6 +123,7 @@ fn main() {
     );
     report.threads = [1, 2].map(|t| workloads::load_throughput(Kind::Component, t, std::time::Duration::from_secs(if quick { 1 } else { 3 }), &payloads[0].1));
     report.native_threads = [1, 2].map(|t| workloads::load_throughput(Kind::Native, t, std::time::Duration::from_secs(if quick { 1 } else { 3 }), &payloads[0].1));
+    report.in_tokio = in_tokio::measure(plan.ops * 5, plan.rounds, &payloads[0].1);
     report.cli = oneshot::cli_times(if quick { 5 } else { 20 });
     report.rss_kb = oneshot::rss_of_probe();
 

@@ -1,6 +1,7 @@
 //! The results table, the targets, and BENCHMARKS.md.
 
 use crate::bounds::Bounds;
+use crate::in_tokio::InTokio;
 use crate::oneshot::CliTimes;
 use sessionbox::Durability;
 use std::fmt::Write;
@@ -67,11 +68,12 @@ pub struct Report {
     pub cli: CliTimes,
     pub rss_kb: u64,
     pub bounds: Bounds,
+    pub in_tokio: InTokio,
 }
 
 impl Report {
     pub fn new() -> Report {
-        Report { rows: Vec::new(), threads: [0.0; 2], native_threads: [0.0; 2], cli: CliTimes::default(), rss_kb: 0, bounds: Bounds::default() }
+        Report { rows: Vec::new(), threads: [0.0; 2], native_threads: [0.0; 2], cli: CliTimes::default(), rss_kb: 0, bounds: Bounds::default(), in_tokio: InTokio::default() }
     }
 
     fn rows_where(&self, f: impl Fn(&Row) -> bool) -> impl Iterator<Item = &Row> {
@@ -128,6 +130,11 @@ impl Report {
         let _ = writeln!(s, "| component load, 1 thread | {:.0} ops/s |", self.threads[0]);
         let _ = writeln!(s, "| component load, 2 threads (one shared Store) | {:.0} ops/s ({:.2}×) |", self.threads[1], self.threads[1] / self.threads[0]);
         let _ = writeln!(s, "| native load, 1 → 2 threads | {:.0} → {:.0} ops/s ({:.2}×) |", self.native_threads[0], self.native_threads[1], self.native_threads[1] / self.native_threads[0]);
+        let t = &self.in_tokio;
+        let _ = writeln!(s, "| component load (~200 B) outside tokio | {:.1} µs |", t.outside);
+        let _ = writeln!(s, "| … from a task on a multi-thread tokio runtime (runs in place) | {:.1} µs |", t.task);
+        let _ = writeln!(s, "| … through `tokio::task::spawn_blocking` | {:.1} µs |", t.spawn_blocking);
+        let _ = writeln!(s, "| … from a current-thread tokio runtime (moves to a new thread) | {:.1} µs |", t.current_thread);
         let _ = writeln!(s, "| host peak RSS (2 threads × 2000 create+load, 4 KB) | {:.1} MB |", self.rss_kb as f64 / 1024.0);
         let b = &self.bounds;
         let _ = writeln!(s, "\n## What no guest code removes\n");
