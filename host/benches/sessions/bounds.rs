@@ -68,8 +68,8 @@ pub fn measure(n: usize, rounds: usize, payloads: &[(&str, Payload)]) -> Bounds 
     let mut bad_signature = vec![(Vec::new(), Vec::new()); payloads.len()];
     let signed_elsewhere: Vec<String> = payloads.iter().map(|(_, p)| signed_with_another_secret(p)).collect();
     for _ in 0..rounds {
-        native.push(loads_of(n, b"", |dir| Box::new(Native::open(dir, Durability::None)) as Box<dyn Variant>, |v, key| v.load(key)));
-        component.push(loads_of(n, b"", |dir| Box::new(Component::open(dir, Durability::None)) as Box<dyn Variant>, |v, key| v.load(key)));
+        native.push(loads_of(n, b"", |dir| Native::open(dir, Durability::None), |v, key| v.load(key)));
+        component.push(loads_of(n, b"", |dir| Component::open(dir, Durability::None), |v, key| v.load(key)));
         bare.push(bare_calls(n));
         for (times, (_, payload)) in decode.iter_mut().zip(payloads) {
             times.push(decode_only(n, payload));
