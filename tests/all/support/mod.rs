@@ -5,9 +5,10 @@
 //! outside the clone, so CI runs on the same machine reuse them, and a fresh
 //! machine installs them on the first run.
 
-#![allow(dead_code)]
+
 
 pub mod django;
+pub mod logs;
 pub mod runtimes;
 
 use std::fs::File;

@@ -11,12 +11,12 @@
 //! cycle-key, delete, clear-expired), and files written by one runtime are
 //! read by the others and by the host library.
 
-mod support;
+
 
 use serde_json::{json, Value};
 use sessionbox::{Durability, Loaded, Settings, Store};
 use std::path::Path;
-use support::runtimes::{parse_wave, settings_wave, wave_string, NodeJco, WasmtimeCli};
+use crate::support::runtimes::{parse_wave, settings_wave, wave_string, NodeJco, WasmtimeCli};
 
 const SECRET: &str = "runtimes-test-secret-\u{e9}\u{2713}";
 

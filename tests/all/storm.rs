@@ -46,7 +46,7 @@ fn check(data: &Data) -> Result<(), String> {
 /// Runs this test binary as a worker process.
 fn spawn_worker(mode: &str, dir: &Path, id: u64, secs: f64, durability: &str) -> std::process::Child {
     Command::new(std::env::current_exe().unwrap())
-        .args(["worker", "--exact", "--nocapture", "--test-threads=1"])
+        .args(["storm::worker", "--exact", "--nocapture", "--test-threads=1"])
         .env(WORKER_ENV, format!("{mode}|{}|{id}|{secs}|{durability}", dir.display()))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

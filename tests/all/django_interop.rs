@@ -15,7 +15,7 @@
 //! Where sessionbox deliberately differs from Django (SPEC §5), the test says
 //! so in its name and asserts both behaviours: Django's and sessionbox's.
 
-mod support;
+
 
 use serde_json::{json, Value};
 use sessionbox::{Data, Expiry, Loaded, Settings, Store};
@@ -27,7 +27,7 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Output, Stdio};
 use std::time::{Duration, SystemTime};
-use support::django;
+use crate::support::django;
 
 // ---------------------------------------------------------------------------
 // Set-up: one directory, one configuration, both sides

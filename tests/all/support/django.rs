@@ -4,7 +4,7 @@
 //! Django 5.2's session format (signing, JSON serializer, file backend) is the
 //! one 6.x still writes, and 5.2 runs on Python 3.10+, which CI machines have.
 
-#![allow(dead_code)]
+
 
 use super::{install_once, run_ok, tools_dir};
 use std::path::PathBuf;

@@ -3,28 +3,8 @@
 
 use sessionbox::{Error, Settings, Store};
 use std::os::unix::fs::PermissionsExt;
-use std::sync::Mutex;
 
-/// Collects log records so warnings can be asserted.
-struct Capture(Mutex<Vec<String>>);
-
-impl log::Log for Capture {
-    fn enabled(&self, _: &log::Metadata) -> bool {
-        true
-    }
-    fn log(&self, record: &log::Record) {
-        self.0.lock().unwrap().push(format!("{} {}: {}", record.level(), record.target(), record.args()));
-    }
-    fn flush(&self) {}
-}
-
-static LOGS: Capture = Capture(Mutex::new(Vec::new()));
-
-fn logs() -> Vec<String> {
-    let _ = log::set_logger(&LOGS);
-    log::set_max_level(log::LevelFilter::Trace);
-    LOGS.0.lock().unwrap().clone()
-}
+use crate::support::logs;
 
 const SECRET: &str = "s3cr3t-never-shown";
 
@@ -43,14 +23,13 @@ fn creates_a_missing_directory_private() {
 
 #[test]
 fn warns_about_a_directory_others_can_reach() {
-    logs();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("shared");
     std::fs::create_dir(&dir).unwrap();
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-    Store::open(&dir, Settings::new(SECRET)).unwrap();
+    let ((), logs) = logs::capture(|| drop(Store::open(&dir, Settings::new(SECRET)).unwrap()));
     let shown = dir.display().to_string();
-    assert!(logs().iter().any(|l| l.starts_with("WARN") && l.contains(&shown) && l.contains("755")), "{:?}", logs());
+    assert!(logs.iter().any(|(level, _, msg)| *level == log::Level::Warn && msg.contains(&shown) && msg.contains("755")), "{logs:?}");
     assert_eq!(mode(&dir), 0o755, "an existing directory's mode is the owner's business");
 }
 
@@ -83,7 +62,6 @@ fn store_is_clone_send_sync() {
 
 #[test]
 fn the_secret_never_shows() {
-    logs();
     let tmp = tempfile::tempdir().unwrap();
     let mut settings = Settings::new(SECRET);
     settings.fallback_keys = vec!["older-s3cr3t".into()];
@@ -96,11 +74,13 @@ fn the_secret_never_shows() {
     let file = tmp.path().join(format!("sessionid{key}"));
     let content = std::fs::read_to_string(&file).unwrap();
     std::fs::write(&file, content.replacen(':', "x:", 1)).unwrap();
-    assert!(store.session(Some(&key)).get("k").unwrap().is_none());
+    let (value, logs) = logs::capture(|| store.session(Some(&key)).get("k").unwrap());
+    assert!(value.is_none());
+    let logs: Vec<String> = logs.iter().map(|(level, target, msg)| format!("{level} {target}: {msg}")).collect();
     let errors = [store.save("bad/key", &Default::default(), false).unwrap_err(), store.save(&key, &Default::default(), true).unwrap_err()];
 
-    let shown = format!("{store:?} {session:?} {:?} {errors:?} {}", store.settings(), logs().join("\n"));
-    assert!(logs().iter().any(|l| l.contains("sessionbox::security")), "{:?}", logs());
+    let shown = format!("{store:?} {session:?} {:?} {errors:?} {}", store.settings(), logs.join("\n"));
+    assert!(logs.iter().any(|l| l.contains("sessionbox::security")), "{logs:?}");
     assert!(!shown.contains("s3cr3t"), "{shown}");
     // Nor in the session directory.
     for entry in std::fs::read_dir(tmp.path()).unwrap() {

@@ -26,9 +26,7 @@ use sessionbox::{
     TEST_COOKIE_VALUE,
 };
 use sessionbox_guest::codec::Codec;
-use std::cell::{Cell, RefCell};
 use std::path::PathBuf;
-use std::sync::Once;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tempfile::TempDir;
 
@@ -109,48 +107,7 @@ fn is_valid_new_key(key: &str) -> bool {
     key.len() == 32 && key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
 }
 
-/// One captured log record: level, target, message.
-type Record = (log::Level, String, String);
-
-/// Records log records of the current thread while `CAPTURING` is set. The
-/// library logs on the calling thread (we are not inside tokio), so each test
-/// sees only its own records.
-struct CaptureLogger;
-
-thread_local! {
-    static CAPTURING: Cell<bool> = const { Cell::new(false) };
-    static RECORDS: RefCell<Vec<Record>> = const { RefCell::new(Vec::new()) };
-}
-
-impl log::Log for CaptureLogger {
-    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
-        CAPTURING.with(Cell::get)
-    }
-    fn log(&self, record: &log::Record<'_>) {
-        // The wasm runtime's own tracing is not what these tests look at.
-        let runtime = ["wasmtime", "cranelift", "wasmtime_wasi"].iter().any(|t| record.target().starts_with(t));
-        if CAPTURING.with(Cell::get) && !runtime {
-            RECORDS.with(|r| r.borrow_mut().push((record.level(), record.target().to_owned(), record.args().to_string())));
-        }
-    }
-    fn flush(&self) {}
-}
-
-static LOGGER: CaptureLogger = CaptureLogger;
-
-/// Runs `f`, returning its result and the log records it produced.
-fn capture_logs<T>(f: impl FnOnce() -> T) -> (T, Vec<Record>) {
-    static INIT: Once = Once::new();
-    INIT.call_once(|| {
-        log::set_logger(&LOGGER).expect("no other logger in this test binary");
-        log::set_max_level(log::LevelFilter::Debug);
-    });
-    RECORDS.with(|r| r.borrow_mut().clear());
-    CAPTURING.with(|c| c.set(true));
-    let out = f();
-    CAPTURING.with(|c| c.set(false));
-    (out, RECORDS.with(|r| r.take()))
-}
+use crate::support::logs::{capture as capture_logs, Record};
 
 /// Whether `records` hold Django's security warning: a warning (or worse) on a
 /// security target saying "Session data corrupted".

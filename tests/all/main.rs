@@ -1,0 +1,22 @@
+//! sessionbox's integration tests, one binary with a module per subject
+//! (as wasmtime's `tests/all`): one link of wasmtime instead of one per file.
+//! Every test here goes through the embedded component, the CLI binary, or
+//! an outside runtime; the native build alone proves nothing about WASI.
+
+#![allow(dead_code)]
+
+mod support;
+
+mod bad_input;
+mod cli;
+mod concurrency;
+mod conformance;
+mod disk_full;
+mod django_interop;
+mod limits;
+mod runtimes;
+mod sandbox;
+mod store_open;
+mod storm;
+mod tokio_runtime;
+mod vectors;
