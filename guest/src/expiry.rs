@@ -50,7 +50,7 @@ mod tests {
     use super::*;
 
     fn data(expiry: &str) -> Option<Value> {
-        Some(crate::json_parse::parse(expiry).unwrap())
+        Some(crate::json::parse(expiry).unwrap())
     }
 
     #[test]

@@ -19,7 +19,7 @@
 
 use serde_json::{json, Value};
 use sessionbox::{Data, Expiry, Loaded, Settings, Store};
-use sessionbox_guest::{iso8601, json_python};
+use sessionbox_guest::{iso8601, json as json_python};
 use std::collections::BTreeSet;
 use std::fs::{self, File};
 use std::io::{BufRead, BufReader, Write};
