@@ -24,7 +24,7 @@ mod tree;
 
 pub use canonical::canonical_object;
 pub use python::{object_to_string, to_string, write_float_repr};
-pub use tree::{object_field, parse, parse_object, parse_object_within};
+pub use tree::{has_non_finite, object_field, parse, parse_object, parse_object_within};
 
 /// Why a text is not acceptable JSON.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -135,6 +135,17 @@ pub fn object_field(text: &str, key: &str) -> Result<Option<Value>, ParseError> 
     Ok(found)
 }
 
+/// Whether `text` (one JSON value) holds `NaN`, `Infinity` or `-Infinity`,
+/// which Python writes but strict JSON (RFC 8259) has no words for.
+pub fn has_non_finite(text: &str) -> Result<bool, ParseError> {
+    let mut reader = Reader::new(text);
+    let mut found = false;
+    while let Some(token) = reader.next()? {
+        found |= matches!(token, Token::Word("NaN" | "Infinity" | "-Infinity"));
+    }
+    Ok(found)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,6 +181,12 @@ mod tests {
         // Unlimited: deeper than any recursive parser could go. Dropping it
         // would recurse, so it is leaked on purpose.
         std::mem::forget(parse_object(&nested(200_000)).unwrap());
+    }
+
+    #[test]
+    fn spots_non_finite_numbers_outside_strings() {
+        assert_eq!(has_non_finite(r#"{"a":[1,{"b":-Infinity}]}"#), Ok(true));
+        assert_eq!(has_non_finite(r#"{"NaN":"Infinity","x":1e308}"#), Ok(false));
     }
 
     #[test]
