@@ -16,6 +16,8 @@ mod django_interop;
 mod limits;
 mod runtimes;
 mod sandbox;
+mod sizes;
+mod sweep;
 mod store_open;
 mod storm;
 mod tokio_runtime;

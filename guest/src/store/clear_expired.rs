@@ -56,29 +56,45 @@ impl<D: Dir, S: System> SessionStore<D, S> {
 
     /// One batch of [`clear_expired`](Self::clear_expired): the entries whose
     /// names sort after `cursor` (all of them for `None`), in byte order,
-    /// until `budget_nanos` have passed (at least one entry per batch, so a
-    /// sweep always progresses). Entries created meanwhile before the cursor
-    /// wait for the next sweep; entries whose names are not UTF-8 are
-    /// counted as skipped by the first batch.
+    /// until `budget_nanos` have passed after listing them (at least one entry
+    /// per batch, so a sweep always progresses). Entries created meanwhile
+    /// before the cursor wait for the next sweep; entries whose names are not
+    /// UTF-8 are counted as skipped by the first batch. The listing is kept
+    /// for the next batch from the cursor this one returns.
     pub fn sweep(&self, cursor: Option<&str>, budget_nanos: Option<u64>) -> Result<SweepBatch, Error> {
-        let started = self.system.monotonic_nanos();
-        let listing = self.dir.entries().map_err(|e| Error::io("list", "the session directory", e))?;
-        let mut names = listing.names;
         let mut batch = SweepBatch::default();
-        if let Some(cursor) = cursor {
-            names.retain(|name| name.as_str() > cursor);
-        } else {
-            batch.report.skipped = listing.not_utf8;
-        }
-        names.sort_unstable();
+        let cached = self.sweep_rest.lock().ok().and_then(|mut rest| rest.take());
+        let mut names = match (cursor, cached) {
+            (Some(cursor), Some((at, rest))) if at == cursor => rest,
+            _ => {
+                let listing = self.dir.entries().map_err(|e| Error::io("list", "the session directory", e))?;
+                let mut names = listing.names;
+                match cursor {
+                    Some(cursor) => names.retain(|name| name.as_str() > cursor),
+                    None => batch.report.skipped = listing.not_utf8,
+                }
+                names.sort_unstable();
+                names
+            }
+        };
+        let started = self.system.monotonic_nanos();
         let now = self.system.now();
+        let mut done = names.len();
         for (i, name) in names.iter().enumerate() {
             let out_of_time = budget_nanos.is_some_and(|budget| self.system.monotonic_nanos().saturating_sub(started) >= budget);
             if i > 0 && out_of_time {
-                batch.cursor = Some(names[i - 1].clone());
+                done = i;
                 break;
             }
             self.sweep_one(name, now, &mut batch.report);
+        }
+        if done < names.len() {
+            let rest = names.split_off(done);
+            let at = names.pop().unwrap_or_default();
+            batch.cursor = Some(at.clone());
+            if let Ok(mut slot) = self.sweep_rest.lock() {
+                *slot = Some((at, rest));
+            }
         }
         Ok(batch)
     }

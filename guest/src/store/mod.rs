@@ -31,6 +31,11 @@ pub struct SessionStore<D, S> {
     system: S,
     settings: Settings,
     codec: Codec,
+    /// The rest of the listing after a sweep batch stopped, and the cursor
+    /// it stopped at: the next batch from that cursor continues without
+    /// listing the directory again (a listing of 100k entries is 100k host
+    /// calls).
+    sweep_rest: std::sync::Mutex<Option<(String, Vec<String>)>>,
 }
 
 impl<D: Dir, S: System> SessionStore<D, S> {
@@ -38,7 +43,7 @@ impl<D: Dir, S: System> SessionStore<D, S> {
     pub fn new(dir: D, system: S, settings: Settings) -> Result<Self, Error> {
         settings.validate()?;
         let codec = Codec::cached(&settings.secret_key, &settings.fallback_keys, &settings.key_salt);
-        Ok(SessionStore { dir, system, settings, codec })
+        Ok(SessionStore { dir, system, settings, codec, sweep_rest: Default::default() })
     }
 
     /// The directory this store works in.
