@@ -682,3 +682,16 @@ fn the_store_still_works_after_all_of_it() {
     assert_eq!(f.store.load(&new), Ok(Loaded::Found(good)));
     f.assert_outside_untouched("after everything");
 }
+
+/// I/O errors say what failed on which file in plain words (they used to
+/// end in WASI's "…, similar to `EISDIR` in POSIX").
+#[test]
+fn io_errors_name_the_operation_and_the_file() {
+    let f = fixture();
+    let key = "adirectory000000000000000000000a";
+    std::fs::create_dir(f.path(key)).unwrap();
+    let err = f.store.delete(key).unwrap_err();
+    assert_eq!(err.to_string(), format!("I/O error: delete sessionid{key}: is a directory"));
+    let err = f.store.save(key, &data(json!({"a": 1})), false).unwrap_err();
+    assert_eq!(err.to_string(), format!("I/O error: sessionid{key} is not a regular file"));
+}
