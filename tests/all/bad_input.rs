@@ -230,7 +230,7 @@ fn short(v: &impl std::fmt::Debug) -> String {
 #[test]
 fn a_very_long_key_is_no_session() {
     // 10 KB of valid characters: no file can have this name (NAME_MAX is 255),
-    // so it is a missing session. SPEC §3: load of a missing file is "no
+    // so it is a missing session. docs/SPEC.md §3: load of a missing file is "no
     // session", and decode never fails loudly; Django's load catches the
     // OSError (ENAMETOOLONG) and starts a new session.
     let f = fixture();

@@ -1,4 +1,4 @@
-//! `load`: read a session, strictly (SPEC §3).
+//! `load`: read a session, strictly (docs/SPEC.md §3).
 
 use super::SessionStore;
 use crate::codec::DecodeError;

@@ -1,5 +1,5 @@
 //! The session store over any [`Dir`]: Django's file backend operations
-//! (SPEC §3), one file per operation.
+//! (docs/SPEC.md §3), one file per operation.
 
 mod clear_expired;
 mod create;
