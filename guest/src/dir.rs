@@ -59,6 +59,32 @@ pub fn read_to_end(file: &impl File, expected: u64, limit: usize) -> io::Result<
     Ok(out)
 }
 
+/// What a host's open says when the entry was not a regular file: the
+/// sessionbox host opens without blocking and refuses FIFOs and devices
+/// (one may be swapped in after the guest's stat).
+#[derive(Debug)]
+pub struct NotAFile;
+
+impl std::fmt::Display for NotAFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("not a regular file")
+    }
+}
+
+impl std::error::Error for NotAFile {}
+
+impl NotAFile {
+    /// As an I/O error.
+    pub fn error() -> io::Error {
+        io::Error::new(io::ErrorKind::InvalidInput, NotAFile)
+    }
+
+    /// Whether `e` is this error.
+    pub fn is(e: &io::Error) -> bool {
+        e.get_ref().is_some_and(|inner| inner.is::<NotAFile>())
+    }
+}
+
 /// The entries of a directory, by name.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Listing {

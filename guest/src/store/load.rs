@@ -2,7 +2,7 @@
 
 use super::SessionStore;
 use crate::codec::DecodeError;
-use crate::dir::{read_to_end, Dir, Metadata, System};
+use crate::dir::{read_to_end, Dir, Metadata, NotAFile, System};
 use crate::{expiry, Error};
 use std::io::ErrorKind;
 
@@ -112,7 +112,8 @@ impl<D: Dir, S: System> SessionStore<D, S> {
         let content = match self.dir.open(name).and_then(|f| read_to_end(&f, meta.len, self.read_limit().saturating_add(1))) {
             Ok(content) => content,
             Err(e) if e.kind() == ErrorKind::NotFound => return Err(Unread::Missing),
-            // Swapped for something else since the stat?
+            // Swapped for something else since the stat.
+            Err(e) if NotAFile::is(&e) => return Err(Unread::NotAFile),
             Err(_) if self.dir.metadata(name).is_ok_and(|now| !now.is_file) => return Err(Unread::NotAFile),
             Err(e) => return Err(Unread::Io(Error::io("read", name, e))),
         };

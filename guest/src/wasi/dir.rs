@@ -2,7 +2,7 @@
 //! descriptors only (no std::fs path lookups): what jco and every other WASI
 //! 0.2 host support.
 
-use crate::dir::{Dir, File, Listing, Metadata, System};
+use crate::dir::{Dir, File, Listing, Metadata, NotAFile, System};
 use crate::time::Time;
 use std::io;
 use wasip2::filesystem::preopens::get_directories;
@@ -119,7 +119,11 @@ impl Dir for WasiDir {
     type File = Descriptor;
 
     fn open(&self, name: &str) -> io::Result<Descriptor> {
-        self.0.open_at(PathFlags::empty(), name, OpenFlags::empty(), DescriptorFlags::READ).map_err(to_io)
+        self.0.open_at(PathFlags::empty(), name, OpenFlags::empty(), DescriptorFlags::READ).map_err(|code| match code {
+            // The sessionbox host's answer to a FIFO or device (ENXIO).
+            ErrorCode::NoSuchDevice => NotAFile::error(),
+            code => to_io(code),
+        })
     }
 
     fn create_new(&self, name: &str) -> io::Result<Descriptor> {
