@@ -248,6 +248,60 @@ impl Django {
     fn exists(&mut self, key: &str) -> bool {
         self.ok(json!({"op": "exists", "key": key}))["exists"].as_bool().unwrap()
     }
+
+    /// Runs an op given as JSON text that must succeed.
+    fn ok_text(&mut self, op: &str) -> Value {
+        let result = self.op_text(op);
+        assert_eq!(result["ok"], json!(true), "Django op {} failed: {result}", short(op));
+        result
+    }
+
+    /// Django creates a session holding `data_json` (object text, which may
+    /// hold what a `Value` cannot: lone surrogates, any depth), with
+    /// `set_expiry(<datetime>)` when `expiry` is an ISO time; returns the key.
+    fn create_text(&mut self, data_json: &str, expiry: Option<&str>) -> String {
+        let expiry = expiry.map(|iso| format!(r#","expiry":{{"datetime":"{iso}"}}"#)).unwrap_or_default();
+        let op = format!(r#"{{"op":"create","store_class":{},"data":{data_json}{expiry}}}"#, json!(self.store_class));
+        self.ok_text(&op)["key"].as_str().unwrap().to_owned()
+    }
+
+    /// Django's load of `key`, the data as `data_json` only.
+    fn load_text(&mut self, key: &str) -> Value {
+        self.ok(json!({"op": "load", "key": key, "text_only": true}))
+    }
+
+    /// Django's decoder on a session file's text, the data as `data_json` only.
+    fn decode_text(&mut self, stored: &str) -> Value {
+        self.ok(json!({"op": "decode", "text": stored, "text_only": true}))
+    }
+
+    /// Django's `encode` of `data_json`: what its file backend writes.
+    fn encode_text(&mut self, data_json: &str) -> String {
+        let op = format!(r#"{{"op":"encode","store_class":{},"data":{data_json}}}"#, json!(self.store_class));
+        self.ok_text(&op)["text"].as_str().unwrap().to_owned()
+    }
+
+    /// The sizes of Django's encodings (its session files) of each of
+    /// `data_jsons`, in one request line.
+    fn encoded_sizes(&mut self, data_jsons: &[String]) -> Vec<usize> {
+        let class = json!(self.store_class);
+        let ops: Vec<String> =
+            data_jsons.iter().map(|d| format!(r#"{{"op":"encode","store_class":{class},"size_only":true,"data":{d}}}"#)).collect();
+        let line = format!("[{}]", ops.join(","));
+        self.send_text(&line);
+        (0..ops.len())
+            .map(|i| {
+                let r = self.answer(&short(&ops[i]));
+                assert_eq!(r["ok"], json!(true), "Django op {} failed: {r}", short(&ops[i]));
+                r["size"].as_u64().unwrap() as usize
+            })
+            .collect()
+    }
+
+    /// The JSON Django's signing code unpacks from a session file's text.
+    fn payload_json(&mut self, stored: &str) -> String {
+        self.ok(json!({"op": "payload", "text": stored}))["json"].as_str().unwrap().to_owned()
+    }
 }
 
 impl Drop for Django {
@@ -275,7 +329,7 @@ fn data(text: &str) -> Data {
 
 /// The text Python's `json.dumps(d, separators=(",", ":"))` gives.
 fn py(d: &Data) -> String {
-    json_python::to_string(&Value::Object(d.clone()))
+    json_python::object_to_string(d)
 }
 
 /// Asserts that Django's op result holds exactly `expected`: the same text in
@@ -303,6 +357,75 @@ fn found(store: &Store, key: &str) -> Data {
     match store.load(key).unwrap() {
         Loaded::Found(d) => d,
         other => panic!("sessionbox could not load {key}: {other:?}"),
+    }
+}
+
+/// A long text shortened for a failure message.
+fn short(text: &str) -> String {
+    if text.len() <= 300 {
+        return text.to_owned();
+    }
+    let end = (0..=300).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+    format!("{}… ({} bytes)", &text[..end], text.len())
+}
+
+/// The `data_json` of a Django op result.
+#[track_caller]
+fn text_of(result: &Value) -> &str {
+    result["data_json"].as_str().unwrap_or_else(|| panic!("no data_json in {}", short(&result.to_string())))
+}
+
+/// Asserts two texts are equal, showing where they part (they may be a
+/// mebibyte long).
+#[track_caller]
+fn assert_same_text(got: &str, expected: &str, what: &str) {
+    if got == expected {
+        return;
+    }
+    let at = got.bytes().zip(expected.bytes()).position(|(a, b)| a != b).unwrap_or(got.len().min(expected.len()));
+    let around = |t: &str| String::from_utf8_lossy(&t.as_bytes()[at.saturating_sub(40)..(at + 40).min(t.len())]).into_owned();
+    panic!(
+        "{what}: the texts differ at byte {at} (lengths {} and {expected_len}):\n  got      …{:?}…\n  expected …{:?}…",
+        got.len(),
+        around(got),
+        around(expected),
+        expected_len = expected.len()
+    );
+}
+
+/// Asserts `load_json` gives exactly `expected`.
+#[track_caller]
+fn assert_load_json(store: &Store, key: &str, expected: &str, what: &str) {
+    match store.load_json(key).unwrap() {
+        Loaded::Found(text) => assert_same_text(&text, expected, &format!("{what}: load_json")),
+        other => panic!("{what}: load_json gave {other:?}"),
+    }
+}
+
+/// Asserts `load_json` gives exactly `expected`, and `load` the same as
+/// `Data` (or, deeper than `MAX_DATA_DEPTH`, refuses it, pointing to
+/// `load_json`).
+#[track_caller]
+fn assert_loads_text(store: &Store, key: &str, expected: &str, what: &str) {
+    assert_load_json(store, key, expected, what);
+    match sessionbox_guest::json::parse_object_within(expected, sessionbox::MAX_DATA_DEPTH) {
+        Ok(expected) => {
+            let ours = found(store, key);
+            assert_same_text(&py(&ours), &py(&expected), &format!("{what}: load"));
+            assert!(ours == expected, "{what}: load gives other data");
+        }
+        Err(_) => match store.load(key) {
+            Err(sessionbox::Error::InvalidData(why)) => assert!(why.contains("load_json"), "{what}: {why}"),
+            other => panic!("{what}: load of data deeper than MAX_DATA_DEPTH gave {:?}", summary(&other)),
+        },
+    }
+}
+
+/// A `load` result without the (possibly huge) data.
+fn summary(loaded: &sessionbox::Result<Loaded<Data>>) -> String {
+    match loaded {
+        Ok(Loaded::Found(d)) => format!("Found({} keys)", d.len()),
+        other => format!("{other:?}"),
     }
 }
 

@@ -26,10 +26,11 @@ Every op may carry:
 Ops and their results (besides "ok": true; a Python exception gives
 {"ok": false, "error": "<Type>: <message>"} and the next op still runs):
 
-    info                                  -> django_version, key_salt
+    info                                  -> django_version, key_salt,
+                                             python_version, recursion_limit
     create      [data], [expiry]          -> key       (session[k] = v for each
                                                         key, then create())
-    load        key                       -> data, data_json, key_after
+    load        key, [text_only]          -> data, data_json, key_after
     save        key, [data], [replace], [expiry], [must_create]
                                           -> key       (loads, replace clears,
                                                         session[k] = v, save())
@@ -39,8 +40,10 @@ Ops and their results (besides "ok": true; a Python exception gives
     exists      key                       -> exists
     delete      key                       -> -
     clear_expired                         -> -         (SessionStore.clear_expired)
-    decode      text                      -> data, data_json
-    encode      data                      -> text
+    decode      text, [text_only]         -> data, data_json
+    encode      data, [size_only]         -> text      (or, with size_only, only
+                                                        size: len(text), the
+                                                        size of the file)
     payload     text                      -> json, compressed (the signed JSON
                                              inside a stored session, unpacked
                                              as django.core.signing does; the
@@ -52,16 +55,38 @@ naive or aware as written).
 
 Data is printed with json.dumps(separators=(",", ":")), exactly as Django's
 JSONSerializer writes it, so numbers and strings keep Python's own form;
-"data_json" repeats it as a string for byte-exact comparisons. Every result
+"data_json" repeats it as a string for byte-exact comparisons; with
+"text_only": true, "data" is left out (for data nested deeper than the test's
+own JSON parser takes, or too big to be worth sending twice). Every result
 carries "corrupted": whether Django logged "Session data corrupted" on
 django.security.SuspiciousSession during the op.
+
+Nesting: this script's own JSON reading and writing (the request lines, the
+printed results, "data_json") runs with a raised recursion limit, Django's
+code never does: every op runs under Python's default limit, so a test
+measuring how deep Django reads or writes measures Django, not this script.
 """
 
 import datetime
 import json
 import logging
+import platform
 import sys
 import zlib
+
+# Enough for the deepest data the tests send through this script (a few
+# thousand levels); Django's ops run under the default limit (see above).
+HARNESS_RECURSION_LIMIT = 20000
+
+
+def harness(fn, *args, **kwargs):
+    """Runs the script's own (de)serialization with the raised limit."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, HARNESS_RECURSION_LIMIT))
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 def main():
@@ -127,8 +152,9 @@ def main():
             raise ValueError("unknown expiry %r" % (spec,))
         return spec
 
-    def data_fields(data):
-        return {"data": data, "data_json": json.dumps(data, separators=(",", ":"))}
+    def data_fields(data, op):
+        text = harness(json.dumps, data, separators=(",", ":"))
+        return {"data_json": text} if op.get("text_only") else {"data": data, "data_json": text}
 
     def fill(s, op):
         if op.get("replace"):
@@ -142,7 +168,12 @@ def main():
         kind = op["op"]
         cls = store_class(op)
         if kind == "info":
-            return {"django_version": django.get_version(), "key_salt": cls().key_salt}
+            return {
+                "django_version": django.get_version(),
+                "key_salt": cls().key_salt,
+                "python_version": platform.python_version(),
+                "recursion_limit": sys.getrecursionlimit(),
+            }
         if kind == "create":
             s = cls()
             fill(s, op)
@@ -151,7 +182,7 @@ def main():
         if kind == "load":
             s = cls(op["key"])
             data = s.load()
-            return dict(data_fields(data), key_after=s.session_key)
+            return dict(data_fields(data, op), key_after=s.session_key)
         if kind == "save":
             s = cls(op["key"])
             fill(s, op)
@@ -182,9 +213,10 @@ def main():
             cls.clear_expired()
             return {}
         if kind == "decode":
-            return data_fields(cls().decode(op["text"]))
+            return data_fields(cls().decode(op["text"]), op)
         if kind == "encode":
-            return {"text": cls().encode(op["data"])}
+            text = cls().encode(op["data"])
+            return {"size": len(text)} if op.get("size_only") else {"text": text}
         if kind == "payload":
             from django.core import signing
 
@@ -209,12 +241,12 @@ def main():
         except Exception as e:  # reported to the test, which decides
             result = {"ok": False, "error": "%s: %s" % (type(e).__name__, e)}
         result["corrupted"] = any("Session data corrupted" in m for m in recorder.messages)
-        print(json.dumps(result, separators=(",", ":")), flush=True)
+        print(harness(json.dumps, result, separators=(",", ":")), flush=True)
 
     for line in sys.stdin:
         if not line.strip():
             continue
-        request = json.loads(line)
+        request = harness(json.loads, line)
         for op in request if isinstance(request, list) else [request]:
             run_one(op)
 
