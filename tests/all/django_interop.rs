@@ -621,16 +621,78 @@ fn payloads_match_djangos_encoder_byte_for_byte() {
     }
 }
 
-/// README: a lone UTF-16 surrogate (which Python writes and reads) is read by
-/// sessionbox as U+FFFD.
+/// Lone UTF-16 surrogates, which Python's `json` reads and writes as `\udXXX`
+/// escapes: sessionbox's text path (`*_json`) carries them exactly both ways,
+/// and signs the same JSON bytes as Django. `Data` cannot hold one (Rust
+/// strings are Unicode scalar values): there it is U+FFFD, by design.
 #[test]
-fn lone_surrogate_from_django_reads_as_replacement_character() {
+fn lone_surrogates_cross_both_ways_exactly_as_text_and_as_replacement_in_data() {
     let sb = Sandbox::new(Config::default());
+    let store = sb.store();
     let mut dj = sb.django();
-    let created = dj.op_text(r#"{"op":"create","data":{"s":"a\ud800b"}}"#);
-    let key = created["key"].as_str().unwrap_or_else(|| panic!("{created}")).to_owned();
-    assert_eq!(dj.load(&key)["data_json"], json!(r#"{"s":"a\ud800b"}"#), "Python keeps the lone surrogate");
-    assert_same_data(&found(&sb.store(), &key), &data(r#"{"s":"a\ufffdb"}"#), "lone surrogate");
+    // (what, the JSON sent, Python's json.dumps of what it reads back)
+    let cases = [
+        ("lone high and low surrogates in a string", r#"{"s":"\ud800 x \udfff"}"#, r#"{"s":"\ud800 x \udfff"}"#),
+        (
+            "lone surrogates as keys, beside a U+FFFD key",
+            r#"{"\ud800":1,"\ufffd":2,"k\udc00":"\udbff"}"#,
+            r#"{"\ud800":1,"\ufffd":2,"k\udc00":"\udbff"}"#,
+        ),
+        (
+            "a high surrogate before a non-low escape, an escaped backslash, a reversed pair; a real pair in capitals",
+            r#"{"a":"\ud800\u0041","b":"\ud83d\u00e9","c":"\udbff\ud800","d":"\ud800\\udc00","e":"\udc00\ud800","f":"\uD83D\uDE00"}"#,
+            r#"{"a":"\ud800A","b":"\ud83d\u00e9","c":"\udbff\ud800","d":"\ud800\\udc00","e":"\udc00\ud800","f":"\ud83d\ude00"}"#,
+        ),
+        ("a lone-surrogate key repeated (the last value wins, in the first place)", r#"{"\ud800":1,"\udc00":2,"\ud800":3}"#, r#"{"\ud800":3,"\udc00":2}"#),
+    ];
+    for (what, sent, python) in cases {
+        // Django → sessionbox.
+        let key = dj.create_text(sent, None);
+        assert_same_text(text_of(&dj.load_text(&key)), python, &format!("{what}: Python's json keeps the surrogates"));
+        assert_same_text(&dj.payload_json(&sb.content(&key)), python, &format!("{what}: Django's file"));
+        assert_loads_text(&store, &key, python, &format!("{what}: written by Django"));
+        // Data: each lone surrogate is U+FFFD (a lone-surrogate key and a
+        // U+FFFD key become one key).
+        assert_same_data(&found(&store, &key), &data(python), what);
+
+        // Django updates it: the surrogates stay, the new key goes last.
+        dj.ok(json!({"op": "save", "key": key, "data": {"n": 1}}));
+        let updated = format!(r#"{},"n":1}}"#, &python[..python.len() - 1]);
+        assert_loads_text(&store, &key, &updated, &format!("{what}: updated by Django"));
+
+        // sessionbox → Django, by every text write.
+        let created = store.create_json(sent).unwrap();
+        let saved = store.create_json("{}").unwrap();
+        store.save_json(&saved, sent, false).unwrap();
+        let cycled = store.cycle_key_json(&store.create_json("{}").unwrap(), sent).unwrap();
+        for (how, key) in [("create_json", &created), ("save_json", &saved), ("cycle_key_json", &cycled)] {
+            let what = format!("{what}: sessionbox {how}");
+            let loaded = dj.load_text(key);
+            assert_same_text(text_of(&loaded), python, &what);
+            assert_eq!(loaded["corrupted"], json!(false), "{what}");
+            assert_same_text(text_of(&dj.decode_text(&sb.content(key))), python, &what);
+            assert_loads_text(&store, key, python, &what);
+        }
+
+        // The same payload as Django's encoder: the same JSON bytes signed,
+        // the same compression choice, the same base64 when uncompressed.
+        let theirs = dj.encode_text(sent);
+        let ours = sb.content(&created);
+        assert_eq!(is_compressed(&ours), is_compressed(&theirs), "{what}: Django {theirs} vs sessionbox {ours}");
+        if !is_compressed(&ours) {
+            assert_eq!(payload(&ours), payload(&theirs), "{what}");
+        }
+        assert_same_text(&dj.payload_json(&theirs), python, &format!("{what}: Django's encoder"));
+        assert_same_text(&dj.payload_json(&ours), python, &format!("{what}: sessionbox signs the same JSON bytes as Django"));
+    }
+
+    // Explicitly: Data reads U+FFFD, and writes it (the text path is for
+    // what Data cannot hold).
+    let key = dj.create_text(r#"{"s":"a\ud800b"}"#, None);
+    assert_loads_text(&store, &key, r#"{"s":"a\ud800b"}"#, "load_json");
+    assert_eq!(found(&store, &key)["s"], json!("a\u{fffd}b"), "load: Data holds U+FFFD");
+    let key = store.create(&data(r#"{"s":"a\ud800b"}"#)).unwrap();
+    assert_eq!(text_of(&dj.load_text(&key)), r#"{"s":"a\ufffdb"}"#, "create from Data writes U+FFFD");
 }
 
 // ---------------------------------------------------------------------------
