@@ -696,6 +696,359 @@ fn lone_surrogates_cross_both_ways_exactly_as_text_and_as_replacement_in_data() 
 }
 
 // ---------------------------------------------------------------------------
+// Sizes: no session lost at any size Django writes (issue 10)
+// ---------------------------------------------------------------------------
+
+/// wasmtime hands a guest at most this much per read; the old guest stopped
+/// after one read, so a session file any bigger read as garbage (and was
+/// swept when its mtime was old).
+const ONE_READ: usize = 64 * 1024;
+/// The default `max_session_size`, in bytes of JSON (Python's form).
+const MAX_SIZE: usize = sessionbox::DEFAULT_MAX_SESSION_SIZE as usize;
+const FAR_FUTURE: &str = "2099-01-01T00:00:00+00:00";
+const PAST: &str = "2001-01-01T00:00:00+00:00";
+
+fn file_len(sb: &Sandbox, key: &str) -> usize {
+    fs::metadata(sb.file(key)).unwrap().len() as usize
+}
+
+/// xorshift64*: test data that looks random to zlib, the same in every run.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) % n
+    }
+}
+
+/// `n` random characters of printable ASCII other than `"` and `\`: one byte
+/// each in Python's JSON, about 6.5 bits of entropy each, so zlib gains
+/// little. (A little: text of 93 symbols still compresses to about 82%, so
+/// such sessions are stored compressed; base64 makes the file about 1.1
+/// times the JSON.)
+fn noise(seed: u64, n: usize) -> String {
+    let chars: Vec<u8> = (b' '..=b'~').filter(|c| !matches!(c, b'"' | b'\\')).collect();
+    let mut rng = Rng(seed);
+    (0..n).map(|_| chars[rng.below(chars.len() as u64) as usize] as char).collect()
+}
+
+/// A session holding the first `n` characters of `blob` (`noise`).
+fn noise_session(blob: &str, n: usize) -> String {
+    format!(r#"{{"_auth_user_id":"42","blob":"{}"}}"#, &blob[..n])
+}
+
+const NOISE_FRAME: usize = r#"{"_auth_user_id":"42","blob":""}"#.len();
+
+/// A shopping cart of exactly `size` bytes of JSON (Python's form, padded
+/// with `x`s): repetitive, so zlib shrinks it several-fold.
+fn cart_session(size: usize) -> String {
+    let mut rng = Rng(7);
+    let mut s = String::from(r#"{"_auth_user_id":"42","cart":["#);
+    let tail = r#"],"pad":""}"#.len();
+    for i in 0.. {
+        let sep = if i == 0 { "" } else { "," };
+        let item = format!(
+            r#"{sep}{{"id":{i},"sku":"SKU-{:05}","name":"item \u00e9 {i}","qty":{},"price":{}.25}}"#,
+            rng.below(100_000),
+            1 + rng.below(9),
+            rng.below(1000)
+        );
+        if s.len() + item.len() + tail > size {
+            break;
+        }
+        s.push_str(&item);
+    }
+    s.push_str(r#"],"pad":""#);
+    let pad = size - s.len() - 2;
+    s.extend(std::iter::repeat_n('x', pad));
+    s.push_str(r#""}"#);
+    assert_eq!(s.len(), size);
+    s
+}
+
+/// The blob length whose session file is exactly `target` bytes, or, where
+/// none is (a compressed payload's base64 cannot end on every length), the
+/// shortest file above it: (blob length, file length). `file_lens` measures
+/// the files of several blob lengths at once. A file grows about 1.09 bytes
+/// per random character, with some jitter from zlib: a few secant steps,
+/// then the whole neighbourhood.
+fn fit_file_len(target: usize, mut file_lens: impl FnMut(&[usize]) -> Vec<usize>) -> (usize, usize) {
+    let mut n = target * 9 / 10;
+    for _ in 0..20 {
+        let miss = target as i64 - file_lens(&[n])[0] as i64;
+        if miss.abs() <= 8 {
+            break;
+        }
+        n = n.checked_add_signed((miss * 9 / 10) as isize).unwrap();
+    }
+    let around: Vec<usize> = (n - 16..=n + 16).collect();
+    let lens = file_lens(&around);
+    around
+        .into_iter()
+        .zip(lens)
+        .filter(|&(_, len)| len >= target)
+        .min_by_key(|&(n, len)| (len, n))
+        .unwrap_or_else(|| panic!("no session file of {target} bytes or more near a blob of {n} characters"))
+}
+
+/// One session size to cross: its JSON and, where fitted, its file's size.
+struct SizeCase {
+    what: String,
+    json: String,
+    file_len: Option<usize>,
+}
+
+/// Random sessions whose files (as `file_lens` measures them for a list of
+/// JSON texts) are just under, at and just over one read (65,535, 65,536,
+/// and 65,537 or the next size a file can have), 70,000 and 200,000 bytes;
+/// then the largest JSON `max_session_size` takes, random and repetitive,
+/// and repetitive ones of 70 KB and 200 KB of JSON.
+fn size_cases(blob: &str, mut file_lens: impl FnMut(&[String]) -> Vec<usize>) -> Vec<SizeCase> {
+    let mut cases = Vec::new();
+    for target in [ONE_READ - 1, ONE_READ, ONE_READ + 1, 70_000, 200_000] {
+        let (n, len) = fit_file_len(target, |ns| file_lens(&ns.iter().map(|&n| noise_session(blob, n)).collect::<Vec<_>>()));
+        // 65,535 and 65,536 are sizes a compressed file can have (with a
+        // 6-character timestamp); 65,537 is not, 65,538 is.
+        assert!(len <= target + 1, "fitted a file of {len} bytes for {target}");
+        cases.push(SizeCase { what: format!("random, a file of {len} bytes"), json: noise_session(blob, n), file_len: Some(len) });
+    }
+    cases.push(SizeCase {
+        what: "random, JSON of exactly max_session_size".into(),
+        json: noise_session(blob, MAX_SIZE - NOISE_FRAME),
+        file_len: None,
+    });
+    for size in [70_000, 200_000, MAX_SIZE] {
+        cases.push(SizeCase { what: format!("repetitive, JSON of {size} bytes"), json: cart_session(size), file_len: None });
+    }
+    cases
+}
+
+/// Django writes sessions of every size up to the largest JSON
+/// `max_session_size` takes; sessionbox reads each exactly, as text and as
+/// Data. (The old guest lost every file over 64 KiB: 65,538 bytes and up.)
+#[test]
+fn django_sessions_of_every_size_up_to_max_session_size_load_exactly_in_sessionbox() {
+    let sb = Sandbox::new(Config::default());
+    let store = sb.store();
+    let mut dj = sb.django();
+    let blob = noise(1, MAX_SIZE);
+    let cases = size_cases(&blob, |jsons| dj.encoded_sizes(jsons));
+    let mut sizes = Vec::new();
+    for case in &cases {
+        let what = format!("{}, written by Django", case.what);
+        let key = dj.create_text(&case.json, None);
+        let len = file_len(&sb, &key);
+        if let Some(want) = case.file_len {
+            assert_eq!(len, want, "{what}: Django's file is the size its encoder gave");
+        }
+        assert!(is_compressed(&sb.content(&key)), "{what}: stored compressed");
+        sizes.push(len);
+        assert_same_text(text_of(&dj.load_text(&key)), &case.json, &format!("{what}: Django's own round trip"));
+        assert_loads_text(&store, &key, &case.json, &what);
+        // And through the Session API.
+        let mut session = store.session(Some(&key));
+        assert_eq!(session.get("_auth_user_id").unwrap(), Some(json!("42")), "{what}");
+        assert_eq!(session.key(), Some(key.as_str()), "{what}");
+    }
+    assert_eq!(sizes.iter().filter(|&&len| len > ONE_READ).count(), 5, "file sizes {sizes:?}");
+    assert!(sizes[cases.len() - 1] > ONE_READ, "the largest repetitive session's file is over 64 KiB too: {sizes:?}");
+    eprintln!("Django session files read by sessionbox: {sizes:?} bytes");
+}
+
+/// sessionbox writes sessions of every size up to the largest JSON
+/// `max_session_size` takes, by `create_json`, `create` (Data), `save_json`
+/// and `save` (Data); Django reads each with identical data, and so does
+/// sessionbox (the old guest lost its own files over 64 KiB too).
+#[test]
+fn sessionbox_sessions_of_every_size_up_to_max_session_size_load_exactly_in_django() {
+    let sb = Sandbox::new(Config::default());
+    let store = sb.store();
+    let mut dj = sb.django();
+    let blob = noise(2, MAX_SIZE);
+    let cases = size_cases(&blob, |jsons| {
+        jsons
+            .iter()
+            .map(|json| {
+                let key = store.create_json(json).unwrap();
+                let len = file_len(&sb, &key);
+                store.delete(&key).unwrap();
+                len
+            })
+            .collect()
+    });
+    let mut sizes = Vec::new();
+    for case in &cases {
+        let d = data(&case.json);
+        let mut written = vec![("create_json", store.create_json(&case.json).unwrap()), ("create (Data)", store.create(&d).unwrap())];
+        let key = store.create_json(r#"{"small":1}"#).unwrap();
+        store.save_json(&key, &case.json, false).unwrap();
+        written.push(("save_json", key));
+        let key = store.create_json(r#"{"small":1}"#).unwrap();
+        store.save(&key, &d, false).unwrap();
+        written.push(("save (Data)", key));
+        for (how, key) in &written {
+            let what = format!("{}, sessionbox {how}", case.what);
+            let len = file_len(&sb, key);
+            // The same JSON compresses the same way whichever call wrote it.
+            assert_eq!(len, case.file_len.unwrap_or(len), "{what}");
+            assert!(is_compressed(&sb.content(key)), "{what}: stored compressed");
+            let loaded = dj.load_text(key);
+            assert_same_text(text_of(&loaded), &case.json, &what);
+            assert_eq!(loaded["key_after"], json!(key), "{what}");
+            assert_eq!(loaded["corrupted"], json!(false), "{what}");
+            assert_load_json(&store, key, &case.json, &what);
+        }
+        // As Data too (once: the files are alike).
+        assert_loads_text(&store, &written[0].1, &case.json, &case.what);
+        sizes.push(file_len(&sb, &written[0].1));
+        if case.json.len() == MAX_SIZE {
+            // The bytes signed are Django's own.
+            let ours = sb.content(&written[0].1);
+            assert_same_text(&dj.payload_json(&ours), &case.json, &format!("{}: sessionbox's payload", case.what));
+            let theirs = dj.encode_text(&case.json);
+            assert_same_text(&dj.payload_json(&theirs), &case.json, &format!("{}: Django's payload", case.what));
+        }
+        for (_, key) in &written {
+            store.delete(key).unwrap();
+        }
+    }
+    assert_eq!(sizes.iter().filter(|&&len| len > ONE_READ).count(), 5, "file sizes {sizes:?}");
+    eprintln!("sessionbox session files read by Django: {sizes:?} bytes");
+}
+
+/// `max_session_size` is exact: JSON (Python's form: what Django signs) of
+/// exactly that many bytes is written and read back by both; one byte more
+/// is `TooLarge` on every write and leaves nothing behind. Django has no
+/// limit (docs/SPEC.md §5): its session one byte over is refused by `load` with
+/// `TooLarge`, left intact, and skipped by the sweep.
+#[test]
+fn a_session_of_exactly_max_session_size_works_and_one_byte_over_is_too_large() {
+    let sb = Sandbox::new(Config::default());
+    let store = sb.store();
+    let mut dj = sb.django();
+    let blob = noise(3, MAX_SIZE + 1);
+    let at = noise_session(&blob, MAX_SIZE - NOISE_FRAME);
+    let over = noise_session(&blob, MAX_SIZE - NOISE_FRAME + 1);
+    assert_eq!((at.len(), over.len()), (MAX_SIZE, MAX_SIZE + 1));
+
+    let key = store.create_json(&at).unwrap();
+    let before = sb.content(&key);
+    assert_eq!(store.create_json(&over), Err(sessionbox::Error::TooLarge));
+    assert_eq!(store.create(&data(&over)), Err(sessionbox::Error::TooLarge));
+    assert_eq!(store.save_json(&key, &over, false), Err(sessionbox::Error::TooLarge));
+    assert_eq!(store.save(&key, &data(&over), false), Err(sessionbox::Error::TooLarge));
+    assert_eq!(store.cycle_key_json(&key, &over), Err(sessionbox::Error::TooLarge));
+    assert_eq!(names(&sb.dir), BTreeSet::from([format!("sessionid{key}")]), "no file from the refused writes");
+    assert_eq!(sb.content(&key), before, "the session is as it was");
+    store.save(&key, &data(&at), false).unwrap();
+    assert_same_text(text_of(&dj.load_text(&key)), &at, "at the limit, read by Django");
+    assert_loads_text(&store, &key, &at, "at the limit");
+
+    // The limit counts the JSON as stored: "é" given raw (2 bytes of UTF-8)
+    // is 6 (\u00e9), as Django writes it.
+    let accented = |extra: usize| format!(r#"{{"s":"{}{}"}}"#, "é".repeat((MAX_SIZE - 10) / 6), "a".repeat(2 + extra));
+    let python = |text: &str| text.replace('é', r"\u00e9");
+    assert_eq!(python(&accented(0)).len(), MAX_SIZE);
+    assert!(accented(1).len() < MAX_SIZE / 2);
+    assert_eq!(store.create_json(&accented(1)), Err(sessionbox::Error::TooLarge));
+    let key = store.create_json(&accented(0)).unwrap();
+    assert_same_text(text_of(&dj.load_text(&key)), &python(&accented(0)), "raw é at the limit, read by Django");
+    assert_loads_text(&store, &key, &python(&accented(0)), "raw é at the limit");
+
+    // Django writes one byte over: Django reads it; sessionbox refuses it
+    // and keeps it, and so does its sweep (it cannot show it expired).
+    let key = dj.create_text(&over, None);
+    assert_same_text(text_of(&dj.load_text(&key)), &over, "over the limit, Django's own round trip");
+    let file = sb.content(&key);
+    assert_eq!(store.load_json(&key), Err(sessionbox::Error::TooLarge));
+    assert!(matches!(store.load(&key), Err(sessionbox::Error::TooLarge)));
+    let report = store.clear_expired().unwrap();
+    assert_eq!((report.deleted, report.skipped), (0, 1), "{report:?}");
+    assert_eq!(sb.content(&key), file, "left intact");
+}
+
+/// A big session with `_session_expiry` far ahead and a file older than the
+/// cookie age is live: both sweeps keep it (the old guest read its first 64
+/// KiB, judged it garbage by its mtime and deleted it). Big sessions that
+/// are shown expired go.
+#[test]
+fn big_sessions_with_a_far_expiry_and_an_old_file_survive_both_sweeps() {
+    let cfg = Config { cookie_age: HOUR, ..Config::default() };
+    let sb = Sandbox::new(cfg.clone());
+    let store = sb.store();
+    let mut dj = sb.django();
+    let blob = noise(4, MAX_SIZE);
+    let expiry_field = format!(r#","_session_expiry":"{FAR_FUTURE}""#).len();
+    let mut expected = Vec::new();
+    let mut keepers = Vec::new();
+    let mut add = |what: String, key: &str, json: String, age: u64, keeps: bool| {
+        if age > 0 {
+            age_file(&sb.file(key), age);
+        }
+        let file = format!("{}{key}", cfg.prefix);
+        expected.push(Expect { what, file, django_keeps: keeps, sessionbox_keeps: keeps });
+        if keeps {
+            keepers.push((key.to_owned(), json));
+        }
+    };
+    for (size, json) in [
+        ("70 KB", noise_session(&blob, 64_000)),
+        ("200 KB", noise_session(&blob, 185_000)),
+        ("max_session_size", noise_session(&blob, MAX_SIZE - NOISE_FRAME - expiry_field)),
+        ("repetitive, max_session_size", cart_session(MAX_SIZE - expiry_field)),
+    ] {
+        let far = with_expiry(&json, FAR_FUTURE);
+        assert!(far.len() <= MAX_SIZE);
+        let key = dj.create_text(&json, Some(FAR_FUTURE));
+        assert!(file_len(&sb, &key) > ONE_READ, "{size}: a file of {} bytes", file_len(&sb, &key));
+        add(format!("Django, {size}, expiry in 2099, saved 2 h ago"), &key, far.clone(), 2 * HOUR, true);
+        let key = store.create_json(&far).unwrap();
+        add(format!("sessionbox, {size}, expiry in 2099, saved 2 h ago"), &key, far.clone(), 2 * HOUR, true);
+    }
+    let json = noise_session(&blob, 185_000);
+    add("Django, 200 KB, default expiry, just saved".into(), &dj.create_text(&json, None), json.clone(), 0, true);
+    add("Django, 200 KB, default expiry, saved 2 h ago".into(), &dj.create_text(&json, None), json.clone(), 2 * HOUR, false);
+    add("Django, 200 KB, expiry in 2001".into(), &dj.create_text(&json, Some(PAST)), json.clone(), 0, false);
+    add("sessionbox, 200 KB, default expiry, saved 2 h ago".into(), &store.create_json(&json).unwrap(), json.clone(), 2 * HOUR, false);
+
+    let ours = library_sweep(&sb);
+    let sweep = sweep_both(&sb, &mut dj);
+    check_sweep(&sweep, &expected);
+    check_library_sweep(&ours, &expected);
+    for (key, json) in &keepers {
+        assert_loads_text(&store, key, json, "after the sweeps");
+    }
+}
+
+/// `Store::clear_expired` (the library) over a copy of the directory made
+/// now (same bytes, same mtimes): its report and the names left.
+fn library_sweep(sb: &Sandbox) -> (sessionbox::SweepReport, BTreeSet<String>) {
+    let copy = sb.root.path().join(format!("library-copy-{}", names(sb.root.path()).len()));
+    copy_dir(&sb.dir, &copy);
+    let report = Store::open(&copy, sb.cfg.settings()).unwrap().clear_expired().unwrap();
+    (report, names(&copy))
+}
+
+fn check_library_sweep((report, left): &(sessionbox::SweepReport, BTreeSet<String>), expected: &[Expect]) {
+    let wrong: Vec<String> = expected
+        .iter()
+        .filter(|e| left.contains(&e.file) != e.sessionbox_keeps)
+        .map(|e| format!("{}: Store::clear_expired {} it", e.what, if e.sessionbox_keeps { "deleted" } else { "kept" }))
+        .collect();
+    assert!(wrong.is_empty(), "unexpected library sweep results:\n  {}", wrong.join("\n  "));
+    assert_eq!(report.deleted as usize, expected.iter().filter(|e| !e.sessionbox_keeps).count(), "{report:?}");
+}
+
+/// `json` (an object's text) with `_session_expiry` set to `iso` last, as
+/// Django's `set_expiry` adds it.
+fn with_expiry(json: &str, iso: &str) -> String {
+    format!(r#"{},"_session_expiry":"{iso}"}}"#, &json[..json.len() - 1])
+}
+
+// ---------------------------------------------------------------------------
 // Expiry values
 // ---------------------------------------------------------------------------
 
