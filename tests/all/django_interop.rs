@@ -1049,6 +1049,272 @@ fn with_expiry(json: &str, iso: &str) -> String {
 }
 
 // ---------------------------------------------------------------------------
+// Depths: no session lost at any depth Django reads (issue 10)
+// ---------------------------------------------------------------------------
+
+/// How the levels of a deep session nest.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Shape {
+    Arrays,
+    Objects,
+    /// Arrays and objects in turn, with values before and after each.
+    Mixed,
+}
+
+const SHAPES: [Shape; 3] = [Shape::Arrays, Shape::Objects, Shape::Mixed];
+
+/// A session nested `depth` levels deep (the session object is level 1, as
+/// for `MAX_DATA_DEPTH`), in Python's compact form.
+fn nested(shape: Shape, depth: usize) -> String {
+    assert!(depth >= 2, "the session object and one level in it at least");
+    let mut open = String::from(r#"{"_auth_user_id":"42","d":"#);
+    let mut close = Vec::with_capacity(depth);
+    close.push("}");
+    for level in 0..depth - 1 {
+        let (o, c) = match shape {
+            Shape::Arrays => ("[", "]"),
+            Shape::Objects => (r#"{"d":"#, "}"),
+            Shape::Mixed if level % 2 == 0 => ("[1,", r#","x"]"#),
+            Shape::Mixed => (r#"{"a":null,"c":"#, r#","z":1.5}"#),
+        };
+        open.push_str(o);
+        close.push(c);
+    }
+    open.push_str(r#""leaf""#);
+    close.iter().rev().for_each(|c| open.push_str(c));
+    open
+}
+
+/// The largest depth at which `works` holds (it holds at 2 and, once it
+/// fails, fails at every greater depth): doubling from 128, then bisecting.
+fn deepest(shape: Shape, mut works: impl FnMut(usize) -> bool) -> usize {
+    assert!(works(2), "{shape:?}: not even 2 levels");
+    let (mut lo, mut hi) = (2, 128);
+    while works(hi) {
+        (lo, hi) = (hi, hi * 2);
+        assert!(nested(shape, hi).len() <= MAX_SIZE, "{shape:?}: Django handles {lo} levels, and no deeper session fits max_session_size");
+    }
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if works(mid) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
+
+/// The deepest session of `shape` Django's `load` reads back, measured on
+/// files sessionbox writes (it writes any depth): beyond it, Python's
+/// `json.loads` raises RecursionError under the default recursion limit,
+/// and Django's `decode` swallows that into an empty session (no security
+/// log; the file and the key stay).
+fn django_read_limit(store: &Store, dj: &mut Django, shape: Shape) -> usize {
+    deepest(shape, |depth| {
+        let json = nested(shape, depth);
+        let key = store.create_json(&json).unwrap();
+        let r = dj.load_text(&key);
+        store.delete(&key).unwrap();
+        let read = text_of(&r) == json;
+        if !read {
+            let what = format!("{shape:?}, {depth} levels, unread by Django");
+            assert_eq!(text_of(&r), "{}", "{what}");
+            assert_eq!(r["key_after"], json!(key), "{what}");
+            assert_eq!(r["corrupted"], json!(false), "{what}");
+        }
+        read
+    })
+}
+
+/// The deepest session of `shape` Django's `create` writes: deeper, its
+/// `json.dumps` raises RecursionError under the default recursion limit.
+/// The files made on the way are deleted.
+fn django_write_limit(dj: &mut Django, shape: Shape) -> usize {
+    let class = json!(dj.store_class);
+    deepest(shape, |depth| {
+        let r = dj.op_text(&format!(r#"{{"op":"create","store_class":{class},"data":{}}}"#, nested(shape, depth)));
+        if r["ok"] == json!(true) {
+            dj.ok(json!({"op": "delete", "key": r["key"]}));
+            return true;
+        }
+        assert!(r["error"].as_str().unwrap_or("").starts_with("RecursionError"), "{shape:?}, {depth} levels: {r}");
+        false
+    })
+}
+
+/// Python and Django as the venv runs them, for messages.
+fn django_and_python(dj: &mut Django) -> String {
+    let info = dj.ok(json!({"op": "info"}));
+    format!("Django {} on Python {}", info["django_version"].as_str().unwrap(), info["python_version"].as_str().unwrap())
+}
+
+/// Django writes sessions nested 200 levels deep and as deep as it can
+/// (measured: 986 levels with Django 5.2.19 on Python 3.11.7, for arrays,
+/// objects and mixed alike; `json.dumps` raises RecursionError at 987);
+/// sessionbox reads each exactly (as text, and as Data: all within
+/// MAX_DATA_DEPTH), and neither sweep deletes them when they carry an
+/// expiry far ahead in a file older than the cookie age. (The old guest read
+/// anything deeper than 128 as corrupt and swept it.)
+#[test]
+fn sessions_django_writes_at_any_depth_load_exactly_in_sessionbox_and_survive_both_sweeps() {
+    let cfg = Config { cookie_age: HOUR, ..Config::default() };
+    let sb = Sandbox::new(cfg.clone());
+    let store = sb.store();
+    let mut dj = sb.django();
+    let versions = django_and_python(&mut dj);
+    let mut expected = Vec::new();
+    let mut keepers = Vec::new();
+    let mut limits = Vec::new();
+    for shape in SHAPES {
+        let limit = django_write_limit(&mut dj, shape);
+        limits.push((shape, limit));
+        assert!(limit > 200, "{versions} writes only {limit} levels of {shape:?}");
+        for depth in [200, limit] {
+            let what = format!("{shape:?}, {depth} levels (Django's deepest write: {limit}, {versions})");
+            let json = nested(shape, depth);
+            let far = with_expiry(&json, FAR_FUTURE);
+            let key = dj.create_text(&json, Some(FAR_FUTURE));
+            assert_same_text(&dj.payload_json(&sb.content(&key)), &far, &format!("{what}: Django's file"));
+            assert_same_text(text_of(&dj.load_text(&key)), &far, &format!("{what}: Django's own round trip"));
+            assert_loads_text(&store, &key, &far, &what);
+            age_file(&sb.file(&key), 2 * HOUR);
+            let file = format!("{}{key}", cfg.prefix);
+            expected.push(Expect { what: format!("{what}, expiry in 2099, saved 2 h ago"), file, django_keeps: true, sessionbox_keeps: true });
+            keepers.push((key, far));
+        }
+        // Controls: without an expiry, the cookie age decides.
+        for (age, keeps) in [(0, true), (2 * HOUR, false)] {
+            let key = dj.create_text(&nested(shape, limit), None);
+            if age > 0 {
+                age_file(&sb.file(&key), age);
+            }
+            let what = format!("{shape:?}, {limit} levels, default expiry, saved {age} s ago");
+            expected.push(Expect { what, file: format!("{}{key}", cfg.prefix), django_keeps: keeps, sessionbox_keeps: keeps });
+        }
+    }
+    let ours = library_sweep(&sb);
+    let sweep = sweep_both(&sb, &mut dj);
+    check_sweep(&sweep, &expected);
+    check_library_sweep(&ours, &expected);
+    for (key, json) in &keepers {
+        assert_loads_text(&store, key, json, "after the sweeps");
+    }
+    eprintln!("{versions}: deepest sessions Django writes: {limits:?}");
+}
+
+/// sessionbox writes sessions nested 200 levels deep and as deep as Django
+/// reads (measured through Django's own `load`: 987 levels with Django
+/// 5.2.19 on Python 3.11.7, for arrays, objects and mixed alike, where
+/// `json.loads` alone reads 993 at the top of a stack; one level more and
+/// Django's decode gives an empty session); Django reads each with identical
+/// data. One level deeper, Django reads nothing, while sessionbox still
+/// returns it exactly.
+#[test]
+fn sessions_sessionbox_writes_at_every_depth_django_reads_load_exactly_in_django() {
+    let sb = Sandbox::new(Config::default());
+    let store = sb.store();
+    let mut dj = sb.django();
+    let versions = django_and_python(&mut dj);
+    let mut limits = Vec::new();
+    for shape in SHAPES {
+        let limit = django_read_limit(&store, &mut dj, shape);
+        limits.push((shape, limit));
+        assert!(limit > 200, "{versions} reads only {limit} levels of {shape:?}");
+        for depth in [200, limit] {
+            let what = format!("{shape:?}, {depth} levels (Django's deepest read: {limit}, {versions})");
+            let json = nested(shape, depth);
+            let mut written = vec![("create_json", store.create_json(&json).unwrap())];
+            let key = store.create_json("{}").unwrap();
+            store.save_json(&key, &json, false).unwrap();
+            written.push(("save_json", key));
+            if depth <= sessionbox::MAX_DATA_DEPTH {
+                written.push(("create (Data)", store.create(&data(&json)).unwrap()));
+            }
+            for (how, key) in &written {
+                let what = format!("{what}, sessionbox {how}");
+                let loaded = dj.load_text(key);
+                assert_same_text(text_of(&loaded), &json, &what);
+                assert_eq!(loaded["key_after"], json!(key), "{what}");
+                assert_same_text(text_of(&dj.decode_text(&sb.content(key))), &json, &format!("{what}: Django's decode"));
+                assert_loads_text(&store, key, &json, &what);
+            }
+        }
+        let json = nested(shape, limit + 1);
+        let key = store.create_json(&json).unwrap();
+        assert_eq!(text_of(&dj.load_text(&key)), "{}", "{shape:?}, {} levels: Django cannot read it ({versions})", limit + 1);
+        assert_loads_text(&store, &key, &json, &format!("{shape:?}, {} levels", limit + 1));
+    }
+    eprintln!("{versions}: deepest sessions Django reads: {limits:?}");
+}
+
+/// Deeper than Django can read, within `max_session_size`: 10,000 levels of
+/// each shape, and the deepest arrays that fit (over half a million levels).
+/// sessionbox stores them and returns them exactly (`load_json`; `load`
+/// refuses them as Data, pointing to `load_json`), saves and cycles them,
+/// and its sweeps keep them while their expiry is ahead. Django has nothing
+/// to compare at these depths: its decode gives an empty session, so its
+/// `clear_expired` deletes them by their old mtime (docs/SPEC.md §5: a
+/// correctly signed file sessionbox cannot decode is skipped, never deleted
+/// unread; here sessionbox can, and sees the expiry ahead). Also the Data
+/// bound itself: MAX_DATA_DEPTH levels load as Data, one more does not.
+#[test]
+fn deviation_sessions_deeper_than_django_reads_are_kept_exactly_and_django_sweeps_them_unread() {
+    let cfg = Config { cookie_age: HOUR, ..Config::default() };
+    let sb = Sandbox::new(cfg.clone());
+    let store = sb.store();
+    let mut dj = sb.django();
+    let deepest_arrays = (MAX_SIZE - nested(Shape::Arrays, 2).len()) / 2 + 2;
+    let mut cases: Vec<(Shape, usize)> = SHAPES.iter().map(|&shape| (shape, 10_000)).collect();
+    cases.push((Shape::Arrays, deepest_arrays));
+    let mut expected = Vec::new();
+    let mut keepers = Vec::new();
+    for (shape, depth) in cases {
+        let what = format!("{shape:?}, {depth} levels");
+        let json = nested(shape, depth);
+        assert!(json.len() <= MAX_SIZE, "{what}");
+        let key = store.create_json(&json).unwrap();
+        assert_loads_text(&store, &key, &json, &what);
+        let r = dj.decode_text(&sb.content(&key));
+        assert_eq!(text_of(&r), "{}", "{what}: Django cannot read it");
+        // Saved over and cycled; then given an expiry far ahead and an old file.
+        let far = with_expiry(&json, FAR_FUTURE);
+        if far.len() > MAX_SIZE {
+            assert_eq!(store.save_json(&key, &far, false), Err(sessionbox::Error::TooLarge), "{what}");
+            assert_loads_text(&store, &key, &json, &format!("{what}, after a refused save"));
+            continue;
+        }
+        store.save_json(&key, &far, false).unwrap();
+        let key = store.cycle_key_json(&key, &far).unwrap();
+        assert_loads_text(&store, &key, &far, &format!("{what}, saved and cycled"));
+        age_file(&sb.file(&key), 2 * HOUR);
+        let file = format!("{}{key}", cfg.prefix);
+        expected.push(Expect { what: format!("{what}, expiry in 2099, saved 2 h ago"), file, django_keeps: false, sessionbox_keeps: true });
+        keepers.push((key, far));
+    }
+    // The deepest arrays leave no room for an expiry; that case is checked
+    // above and has no sweep entry.
+    assert_eq!(keepers.len(), 3);
+    // sessionbox's sweep (the library, here) keeps them, as they were.
+    let report = store.clear_expired().unwrap();
+    assert_eq!((report.deleted, report.skipped), (0, 0), "{report:?}");
+    for (key, json) in &keepers {
+        assert_loads_text(&store, key, json, "after sessionbox's sweep");
+    }
+    // Django's deletes them; the CLI's (over a copy) keeps them.
+    check_sweep(&sweep_both(&sb, &mut dj), &expected);
+
+    // The Data bound.
+    for depth in [sessionbox::MAX_DATA_DEPTH, sessionbox::MAX_DATA_DEPTH + 1] {
+        let json = nested(Shape::Mixed, depth);
+        let key = store.create_json(&json).unwrap();
+        assert_loads_text(&store, &key, &json, &format!("{depth} levels"));
+        let as_data = store.load(&key);
+        assert_eq!(as_data.is_ok(), depth <= sessionbox::MAX_DATA_DEPTH, "{depth} levels: {:?}", summary(&as_data));
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Expiry values
 // ---------------------------------------------------------------------------
 
