@@ -230,8 +230,15 @@ impl Session {
         if must_create && self.cache.is_none() {
             self.cache = Some(Data::new());
         }
-        let data = self.data()?.clone();
-        self.store.save(&key, &data, must_create)
+        self.with_data(|store, data| store.save(&key, data, must_create))
+    }
+
+    /// Runs `f` on the store and the (loaded) data, without cloning the data.
+    fn with_data<T>(&mut self, f: impl FnOnce(&Store, &Data) -> Result<T>) -> Result<T> {
+        let data = std::mem::take(self.data()?);
+        let result = f(&self.store, &data);
+        self.cache = Some(data);
+        result
     }
 
     /// Saves the data under a fresh key.
@@ -239,8 +246,7 @@ impl Session {
         if self.cache.is_none() {
             self.cache = Some(Data::new());
         }
-        let data = self.data()?.clone();
-        self.key = Some(self.store.create(&data)?);
+        self.key = Some(self.with_data(|store, data| store.create(data))?);
         self.modified = true;
         Ok(())
     }
@@ -248,11 +254,11 @@ impl Session {
     /// Moves the data to a new key and deletes the old session (call at
     /// login: the session-fixation defence). Loads the data first if needed.
     pub fn cycle_key(&mut self) -> Result<()> {
-        let data = self.data()?.clone();
-        self.key = Some(match &self.key {
-            Some(old) => self.store.cycle_key(old, &data)?,
-            None => self.store.create(&data)?,
-        });
+        let old = self.key.clone();
+        self.key = Some(self.with_data(|store, data| match &old {
+            Some(old) => store.cycle_key(old, data),
+            None => store.create(data),
+        })?);
         Ok(())
     }
 

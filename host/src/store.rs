@@ -45,11 +45,14 @@ pub use sessionbox_guest::{SweepBatch, SweepReport};
 pub type Loaded<T = Data> = sessionbox_guest::Loaded<T>;
 
 /// Deepest nesting [`Store::load`] turns into [`Data`] (the object itself is
-/// level 1). Python 3.11's `json` reads back 993 levels; deeper data stays
-/// safe in the store and reads through [`Store::load_json`], but a `Data`
-/// tree that deep would overflow a thread's stack in `serde_json`'s own
-/// recursive `Drop`, `Clone` and serializers.
-pub const MAX_DATA_DEPTH: usize = 1000;
+/// level 1). The store keeps sessions of any depth, and
+/// [`Store::load_json`] reads them; but `serde_json`'s own `Clone` recurses
+/// with large frames, and in a debug build cloning `Data` some 975 levels
+/// deep overflows a 2 MiB thread stack (tokio's and the test harness's
+/// default). Half that leaves room for the caller's own frames. Django on
+/// Python 3.11 writes up to 986 levels: such a session reads as
+/// [`Error::InvalidData`] here, never as no session.
+pub const MAX_DATA_DEPTH: usize = 512;
 
 /// Django's file session store over one directory, run inside the sandboxed
 /// component. Cheap to clone; safe to use from many threads at once.
