@@ -9,6 +9,7 @@ mod support;
 
 mod bad_input;
 mod cli;
+mod component;
 mod concurrency;
 mod conformance;
 mod disk_full;
