@@ -15,6 +15,7 @@ mod conformance;
 mod disk_full;
 mod django_interop;
 mod limits;
+mod packaging;
 mod runtimes;
 mod sandbox;
 mod store_open;
