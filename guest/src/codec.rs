@@ -27,10 +27,15 @@ const LENIENT_B64: GeneralPurpose = GeneralPurpose::new(
 /// Why stored text did not decode to a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DecodeError {
-    /// The signature matches neither the secret nor any fallback.
+    /// Not ASCII text, so not something Django wrote; no signature was
+    /// checked. Garbage, like a bad signature.
+    NotAscii,
+    /// The signature matches neither the secret nor any fallback (or there is
+    /// no signature at all).
     BadSignature,
-    /// Signed correctly, or not even well-formed, but not a session: bad
-    /// ASCII, base64, timestamp, zlib or JSON, or JSON that is not an object.
+    /// Signed with a known secret, yet not a readable session: bad
+    /// timestamp, base64, zlib or JSON, or JSON that is not an object. A
+    /// trusted writer made it; it is never treated as garbage.
     Corrupt,
     /// The payload decompresses to more than the size limit.
     TooLarge,
@@ -98,7 +103,7 @@ impl Codec {
     /// current secret at `timestamp` (Unix seconds).
     pub fn encode(&self, json: &str, timestamp: i64) -> String {
         let compressed = compress(json.as_bytes());
-        let mut out = String::with_capacity(json.len() * 4 / 3 + 64);
+        let mut out = String::with_capacity(json.len().saturating_mul(4) / 3 + 64);
         // Django compresses only when that saves more than the '.' it costs.
         match compressed {
             Some(z) if z.len() < json.len().saturating_sub(1) => {
@@ -120,7 +125,7 @@ impl Codec {
     /// its parsed form.
     pub fn decode(&self, stored: &[u8], max_json: usize) -> Result<(String, Map<String, Value>), DecodeError> {
         let json = self.unsign(stored, max_json)?;
-        let data = crate::json_parse::parse_object(&json).map_err(|_| DecodeError::Corrupt)?;
+        let data = crate::json::parse_object(&json).map_err(|_| DecodeError::Corrupt)?;
         Ok((json, data))
     }
 
@@ -128,16 +133,16 @@ impl Codec {
     /// returns its text with the `_session_expiry` value, all `load` needs.
     pub fn decode_session(&self, stored: &[u8], max_json: usize) -> Result<Decoded, DecodeError> {
         let json = self.unsign(stored, max_json)?;
-        let expiry = crate::json_scan::object_field(&json, crate::expiry::EXPIRY_KEY).map_err(|_| DecodeError::Corrupt)?;
+        let expiry = crate::json::object_field(&json, crate::expiry::EXPIRY_KEY).map_err(|_| DecodeError::Corrupt)?;
         Ok(Decoded { json, expiry })
     }
 
     /// Verifies the signature and unpacks the payload to JSON text.
     fn unsign(&self, stored: &[u8], max_json: usize) -> Result<String, DecodeError> {
-        let text = std::str::from_utf8(stored).map_err(|_| DecodeError::Corrupt)?;
-        if !text.is_ascii() {
-            return Err(DecodeError::Corrupt);
+        if !stored.is_ascii() {
+            return Err(DecodeError::NotAscii);
         }
+        let text = std::str::from_utf8(stored).map_err(|_| DecodeError::NotAscii)?;
         // No separator means no signature: Django's signer calls that a bad
         // signature too, and logs it as a security event.
         let (value, signature) = text.rsplit_once(':').ok_or(DecodeError::BadSignature)?;
@@ -216,7 +221,8 @@ fn compress(data: &[u8]) -> Option<Vec<u8>> {
 fn decompress(data: &[u8], limit: usize) -> Result<Vec<u8>, DecodeError> {
     INFLATE.with_borrow_mut(|z| {
         z.reset(true);
-        let mut out = Vec::with_capacity((data.len() * 4).clamp(256, limit + 1));
+        let cap = limit.saturating_add(1);
+        let mut out = Vec::with_capacity(data.len().saturating_mul(4).clamp(256.min(cap), cap));
         loop {
             let (read, written) = (z.total_in(), out.len());
             let status = z.decompress_vec(&data[read as usize..], &mut out, FlushDecompress::Finish).map_err(|_| DecodeError::Corrupt)?;
@@ -227,7 +233,7 @@ fn decompress(data: &[u8], limit: usize) -> Result<Vec<u8>, DecodeError> {
                 return Ok(out);
             }
             if out.len() == out.capacity() {
-                out.reserve((out.capacity()).min(limit + 1 - out.len()).max(1));
+                out.reserve(out.capacity().min(cap - out.len()).max(1));
             } else if z.total_in() == read && out.len() == written {
                 // No progress with room to spare: the stream is truncated.
                 return Err(DecodeError::Corrupt);
@@ -291,7 +297,7 @@ mod tests {
             assert!(codec().decode(bad.as_bytes(), 100).is_err());
         }
         assert_eq!(codec().decode(b"Zmxhc2tkajphbGtkamY=", 100), Err(DecodeError::BadSignature));
-        assert_eq!(codec().decode(&[0xff, b':', b'a'], 100), Err(DecodeError::Corrupt));
+        assert_eq!(codec().decode(&[0xff, b':', b'a'], 100), Err(DecodeError::NotAscii));
     }
 
     /// Django compares signature text, so only the exact text Django writes

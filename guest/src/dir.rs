@@ -32,22 +32,67 @@ pub trait File {
     fn sync_data(&self) -> io::Result<()>;
 }
 
-/// Reads a whole file, at most `limit` bytes, asking first for one byte more
-/// than the `expected` size (what stat said): a session file then takes one
-/// read, and a file that grew meanwhile (replaced between stat and open) is
-/// still read whole.
+/// Reads a whole file, at most `limit` bytes. Hosts may return fewer bytes
+/// than asked (wasmtime returns at most 64 KiB per read), so this reads until
+/// it has the `expected` size (what stat said), the end of the file, or the
+/// limit. It first asks for one byte more than expected: a file replaced by
+/// a larger one between stat and open is still read whole. Session files are
+/// replaced, never changed in place, so the size stat gave is the end.
 pub fn read_to_end(file: &impl File, expected: u64, limit: usize) -> io::Result<Vec<u8>> {
-    let mut asked = (expected as usize).saturating_add(1).min(limit);
-    let mut out = file.read_at(asked, 0)?;
-    let mut last = out.len();
-    // Only a full read can have stopped short of the end.
-    while last == asked && out.len() < limit {
-        asked = (limit - out.len()).min(1 << 16);
-        let chunk = file.read_at(asked, out.len() as u64)?;
-        last = chunk.len();
+    let expected = usize::try_from(expected).unwrap_or(usize::MAX);
+    let mut out = Vec::with_capacity(expected.saturating_add(1).min(limit));
+    while out.len() < limit {
+        let ask = match expected.checked_sub(out.len()) {
+            Some(rest) => rest.saturating_add(1),
+            // Grew past what stat said: read on to the end.
+            None => 1 << 16,
+        };
+        let chunk = file.read_at(ask.min(limit - out.len()), out.len() as u64)?;
+        if chunk.is_empty() {
+            break;
+        }
         out.extend_from_slice(&chunk);
+        if out.len() == expected {
+            break;
+        }
     }
     Ok(out)
+}
+
+/// What a host's open says when the entry was not a regular file: the
+/// sessionbox host opens without blocking and refuses FIFOs and devices
+/// (one may be swapped in after the guest's stat).
+#[derive(Debug)]
+pub struct NotAFile;
+
+impl std::fmt::Display for NotAFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("not a regular file")
+    }
+}
+
+impl std::error::Error for NotAFile {}
+
+impl NotAFile {
+    /// As an I/O error.
+    pub fn error() -> io::Error {
+        io::Error::new(io::ErrorKind::InvalidInput, NotAFile)
+    }
+
+    /// Whether `e` is this error.
+    pub fn is(e: &io::Error) -> bool {
+        e.get_ref().is_some_and(|inner| inner.is::<NotAFile>())
+    }
+}
+
+/// The entries of a directory, by name.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Listing {
+    /// Names that are UTF-8.
+    pub names: Vec<String>,
+    /// Entries whose names are not UTF-8: no session has such a name, and
+    /// WASI cannot pass them as strings.
+    pub not_utf8: u32,
 }
 
 /// The one session directory.
@@ -69,8 +114,8 @@ pub trait Dir {
     fn hard_link(&self, from: &str, to: &str) -> io::Result<()>;
     /// Removes a file; `NotFound` when missing.
     fn remove_file(&self, name: &str) -> io::Result<()>;
-    /// The names of all entries.
-    fn entries(&self) -> io::Result<Vec<String>>;
+    /// All entries.
+    fn entries(&self) -> io::Result<Listing>;
     /// Flushes the directory itself (so a rename survives a power loss).
     fn sync(&self) -> io::Result<()>;
 }
@@ -79,6 +124,8 @@ pub trait Dir {
 pub trait System {
     /// The wall-clock time now.
     fn now(&self) -> Time;
+    /// A monotonic clock in nanoseconds, for time budgets.
+    fn monotonic_nanos(&self) -> u64;
     /// Fills `buf` from a cryptographically secure generator.
     fn fill_random(&self, buf: &mut [u8]);
 }
@@ -103,7 +150,7 @@ impl<T: Dir> Dir for &T {
     fn remove_file(&self, name: &str) -> io::Result<()> {
         (**self).remove_file(name)
     }
-    fn entries(&self) -> io::Result<Vec<String>> {
+    fn entries(&self) -> io::Result<Listing> {
         (**self).entries()
     }
     fn sync(&self) -> io::Result<()> {
@@ -116,15 +163,22 @@ mod tests {
     use super::*;
     use crate::fuzz::MemDir;
 
+    /// MemDir returns at most 4 KiB per read, as wasmtime returns at most
+    /// 64 KiB: every size must still be read whole.
     #[test]
-    fn read_to_end_reads_files_that_grew_since_stat() {
+    fn read_to_end_survives_short_reads_and_growth() {
         let dir = MemDir::new(Time::default());
         let content: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
         dir.insert("f", &content);
         let file = dir.open("f").unwrap();
-        assert_eq!(read_to_end(&file, 10, usize::MAX).unwrap(), content);
+        assert_eq!(read_to_end(&file, 10, usize::MAX).unwrap(), content, "grew since stat");
         assert_eq!(read_to_end(&file, content.len() as u64, usize::MAX).unwrap(), content);
         assert_eq!(read_to_end(&file, 10, 1000).unwrap(), content[..1000]);
-        assert_eq!(read_to_end(&file, 500_000, 300_000).unwrap(), content);
+        assert_eq!(read_to_end(&file, 500_000, 300_000).unwrap(), content, "shrank since stat");
+        for len in [0, 1, 4095, 4096, 4097, 65_536, 70_000] {
+            dir.insert("g", &content[..len]);
+            let file = dir.open("g").unwrap();
+            assert_eq!(read_to_end(&file, len as u64, usize::MAX).unwrap(), content[..len], "{len} bytes");
+        }
     }
 }

@@ -5,8 +5,9 @@ use std::fmt;
 /// Why a store operation failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Error {
-    /// The key is shorter than 8 characters, has a character outside
-    /// `[a-z0-9]`, or is too long for its file name to fit in 255 bytes.
+    /// The key has a character outside `[a-z0-9]`; or a new session was to
+    /// take a key no session may have (shorter than 8 characters, or too
+    /// long for its file name to fit in 255 bytes).
     InvalidKey,
     /// `save` with `must_create`: the session already exists.
     AlreadyExists,
@@ -26,7 +27,7 @@ pub enum Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::InvalidKey => f.write_str("invalid session key: it must be at least 8 characters of [a-z0-9]"),
+            Error::InvalidKey => f.write_str(INVALID_KEY),
             Error::AlreadyExists => f.write_str("a session with this key already exists"),
             Error::NotFound => f.write_str("no session with this key (deleted elsewhere?); it was not recreated"),
             Error::TooLarge => f.write_str("session data is larger than the configured max session size"),
@@ -38,6 +39,10 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// What [`Error::InvalidKey`] says, here and in the host.
+pub const INVALID_KEY: &str =
+    "invalid session key: keys use only the characters a-z and 0-9, and a session's key has 8 or more (its file name at most 255 bytes)";
 
 impl Error {
     /// An I/O error, saying what was being done.

@@ -1,4 +1,4 @@
-//! When a stored session expires (SPEC §4 with the §5 improvements).
+//! When a stored session expires (docs/SPEC.md §4 with the §5 improvements).
 //!
 //! `_session_expiry` in the session data may hold an int (seconds), a float,
 //! or an ISO-8601 string. Absent, `null`, `0` or `false` mean the store-wide
@@ -50,7 +50,7 @@ mod tests {
     use super::*;
 
     fn data(expiry: &str) -> Option<Value> {
-        Some(crate::json_parse::parse(expiry).unwrap())
+        Some(crate::json::parse(expiry).unwrap())
     }
 
     #[test]

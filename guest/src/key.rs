@@ -6,11 +6,18 @@ pub const KEY_LEN: usize = 32;
 pub const MIN_KEY_LEN: usize = 8;
 const ALPHABET: &[u8; 36] = b"abcdefghijklmnopqrstuvwxyz0123456789";
 
-/// Whether `key` may name a session file: at least 8 characters, all in
-/// `[a-z0-9]`. The character check is the path-traversal guard, and keeps the
-/// file-name arithmetic below safe.
+/// Whether `key` is a session key as Django's `SessionBase` accepts one: at
+/// least 8 characters, all in `[a-z0-9]`.
 pub fn is_valid(key: &str) -> bool {
-    key.len() >= MIN_KEY_LEN && key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    key.len() >= MIN_KEY_LEN && has_valid_chars(key)
+}
+
+/// Whether every character of `key` is in `[a-z0-9]`: Django's file backend
+/// refuses any other (`InvalidSessionKey`), and this check is the
+/// path-traversal guard. Length is not its business: a short key simply
+/// names no session.
+pub fn has_valid_chars(key: &str) -> bool {
+    key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
 }
 
 /// Draws `len` characters uniformly from `[a-z0-9]`, pulling bytes from

@@ -24,9 +24,7 @@ pub mod expiry;
 #[cfg(not(target_os = "wasi"))]
 pub mod fuzz;
 pub mod iso8601;
-pub mod json_parse;
-pub mod json_scan;
-pub mod json_python;
+pub mod json;
 pub mod key;
 mod settings;
 mod store;
@@ -37,8 +35,8 @@ pub mod native;
 #[cfg(target_os = "wasi")]
 mod wasi;
 
-pub use dir::{Dir, File, Metadata, System};
-pub use error::Error;
+pub use dir::{Dir, File, Listing, Metadata, NotAFile, System};
+pub use error::{Error, INVALID_KEY};
 pub use settings::{Durability, Settings, DEFAULT_COOKIE_AGE, DEFAULT_FILE_PREFIX, DEFAULT_KEY_SALT, DEFAULT_MAX_SESSION_SIZE};
-pub use store::{Loaded, SessionStore, SweepReport, TEMP_FILE_MAX_AGE_SECS};
+pub use store::{Loaded, SessionStore, SweepBatch, SweepReport, TEMP_FILE_MAX_AGE_SECS};
 pub use time::Time;

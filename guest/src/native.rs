@@ -1,7 +1,7 @@
 //! [`Dir`] over cap-std, so the session logic runs natively (no wasm): the
 //! baseline the component is measured against, and the target for fuzzing.
 
-use crate::dir::{Dir, File, Metadata, System};
+use crate::dir::{Dir, File, Listing, Metadata, System};
 use crate::time::Time;
 use cap_std::fs::OpenOptions;
 use std::io::{self, Write};
@@ -87,8 +87,15 @@ impl Dir for NativeDir {
         self.0.remove_file(name)
     }
 
-    fn entries(&self) -> io::Result<Vec<String>> {
-        self.0.entries()?.map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned())).collect()
+    fn entries(&self) -> io::Result<Listing> {
+        let mut listing = Listing::default();
+        for entry in self.0.entries()? {
+            match entry?.file_name().into_string() {
+                Ok(name) => listing.names.push(name),
+                Err(_) => listing.not_utf8 += 1,
+            }
+        }
+        Ok(listing)
     }
 
     fn sync(&self) -> io::Result<()> {
@@ -99,6 +106,11 @@ impl Dir for NativeDir {
 impl System for NativeSystem {
     fn now(&self) -> Time {
         Time::from_system_time(SystemTime::now())
+    }
+
+    fn monotonic_nanos(&self) -> u64 {
+        static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+        START.get_or_init(std::time::Instant::now).elapsed().as_nanos() as u64
     }
 
     fn fill_random(&self, buf: &mut [u8]) {

@@ -7,9 +7,11 @@ use std::time::Duration;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The key is shorter than 8 characters, has a character outside
-    /// `[a-z0-9]`, or is too long for its file name to fit in 255 bytes.
-    #[error("invalid session key: it must be at least 8 characters of [a-z0-9]")]
+    /// The key has a character outside `[a-z0-9]`; or a new session was to
+    /// take a key no session may have (shorter than 8 characters, or too
+    /// long for its file name to fit in 255 bytes). Elsewhere such a key
+    /// names no session, as in Django.
+    #[error("{}", sessionbox_guest::INVALID_KEY)]
     InvalidKey,
     /// A session with this key already exists (`save` with `must_create`).
     #[error("a session with this key already exists")]
@@ -37,7 +39,8 @@ pub enum Error {
     /// The call ran past its execution deadline and was stopped.
     #[error("the session store call ran past its deadline of {0:?} and was stopped")]
     Deadline(Duration),
-    /// The call needed more guest memory than the limit allows.
+    /// The call needed more guest memory than the limit allows
+    /// ([`Options::memory_limit`](crate::Options::memory_limit)).
     #[error("the session store call needed more than its memory limit of {0} bytes")]
     MemoryLimit(usize),
     /// The component trapped or could not be instantiated. The instance was

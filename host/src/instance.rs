@@ -42,12 +42,12 @@ impl Instance {
         let mut store = wasmtime::Store::new(&rt.engine, host_state(dir, memory_limit)?);
         store.limiter(|state| &mut state.limiter);
         store.set_epoch_deadline(u64::MAX / 2);
-        let api = rt.pre.instantiate(&mut store).map_err(|e| Error::Runtime(format!("instantiating: {e:#}")))?;
+        let api = rt.pre.instantiate(&mut store).map_err(|e| failure(&store, &e, "instantiating"))?;
         let handle = api
             .sessionbox_store_sessions()
             .store()
             .call_open(&mut store, settings)
-            .map_err(|e| Error::Runtime(format!("opening the store: {e:#}")))?
+            .map_err(|e| failure(&store, &e, "opening the store"))?
             .map_err(Error::from)?;
         Ok(Instance { store, api, handle })
     }
@@ -66,13 +66,25 @@ impl Instance {
         result.map_err(|e| {
             if e.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::Interrupt) {
                 Error::Deadline(deadline)
-            } else if self.store.data().limiter.refused {
-                Error::MemoryLimit(self.store.data().limiter.max_bytes)
             } else {
-                Error::Runtime(format!("{e:#}"))
+                failure(&self.store, &e, "running")
             }
         })
     }
+}
+
+/// What a failed call into the guest was, in one line: the memory limit
+/// when the limiter refused memory (the guest then aborts), else the trap or
+/// error itself, without wasmtime's multi-line wasm backtrace.
+fn failure(store: &wasmtime::Store<HostState>, e: &wasmtime::Error, doing: &str) -> Error {
+    if store.data().limiter.refused {
+        return Error::MemoryLimit(store.data().limiter.max_bytes);
+    }
+    let why = match e.downcast_ref::<wasmtime::Trap>() {
+        Some(trap) => trap.to_string(),
+        None => e.root_cause().to_string(),
+    };
+    Error::Runtime(format!("{doing}: {}", why.lines().next().unwrap_or("unknown error")))
 }
 
 #[cfg(test)]

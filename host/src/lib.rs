@@ -24,6 +24,7 @@ mod compile_cache;
 mod directory;
 mod error;
 mod expiry;
+mod filesystem;
 mod instance;
 mod linker;
 mod runtime;
@@ -35,15 +36,18 @@ pub use error::{Error, Result};
 pub use expiry::Expiry;
 pub use session::{Session, TEST_COOKIE_NAME, TEST_COOKIE_VALUE};
 pub use sessionbox_guest::{Durability, Settings, DEFAULT_COOKIE_AGE, DEFAULT_FILE_PREFIX, DEFAULT_KEY_SALT, DEFAULT_MAX_SESSION_SIZE};
-pub use store::{Loaded, Options, Store, SweepReport};
+pub use store::{Loaded, Options, Store, SweepBatch, SweepReport, MAX_DATA_DEPTH};
 
 /// Session data: a JSON object, keys in insertion order.
 pub type Data = serde_json::Map<String, serde_json::Value>;
 
 /// Parses JSON object text as session data, accepting what Python's `json`
-/// writes (`NaN`, `Infinity`, integers of any size).
+/// writes (`NaN`, `Infinity`, integers of any size) up to
+/// [`MAX_DATA_DEPTH`] levels deep. A lone surrogate in a string becomes
+/// U+FFFD (Rust strings cannot hold one; the `*_json` methods of [`Store`]
+/// keep it).
 pub fn parse_data(text: &str) -> Result<Data> {
-    sessionbox_guest::json_parse::parse_object(text).map_err(|e| Error::InvalidData(e.to_string()))
+    sessionbox_guest::json::parse_object_within(text, MAX_DATA_DEPTH).map_err(|e| Error::InvalidData(e.to_string()))
 }
 
 /// The embedded component's bytes (the `.wasm` the build produced), for

@@ -7,6 +7,7 @@
 //! terminal and `wasi:io`; the context gives those an empty environment, no
 //! arguments and no stdio.
 
+use crate::filesystem::{Filesystem, NonBlockingOpen};
 use crate::runtime::HostState;
 use wasmtime::component::{HasData, Linker, ResourceTable};
 use wasmtime_wasi::cli::{WasiCli, WasiCliView};
@@ -41,7 +42,9 @@ pub(crate) fn add_wasi(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
     cli::terminal_stderr::add_to_linker::<T, WasiCli>(l, T::cli)?;
     clocks::wall_clock::add_to_linker::<T, WasiClocks>(l, T::clocks)?;
     clocks::monotonic_clock::add_to_linker::<T, WasiClocks>(l, T::clocks)?;
-    sync::filesystem::types::add_to_linker::<T, WasiFilesystem>(l, T::filesystem)?;
+    // Opens of existing entries never block (a FIFO swapped in): see
+    // crate::filesystem.
+    sync::filesystem::types::add_to_linker::<T, Filesystem>(l, |t| NonBlockingOpen(t.filesystem()))?;
     filesystem::preopens::add_to_linker::<T, WasiFilesystem>(l, T::filesystem)?;
     random::random::add_to_linker::<T, WasiRandom>(l, T::random)?;
     random::insecure_seed::add_to_linker::<T, WasiRandom>(l, T::random)?;

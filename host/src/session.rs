@@ -268,7 +268,7 @@ impl Session {
     /// Deletes this session's file (keeps the data in memory).
     pub fn delete(&mut self) -> Result<()> {
         match &self.key {
-            Some(key) if key::is_valid(key) => self.store.delete(key),
+            Some(key) if key::is_valid(key) => self.store.delete(key).map(drop),
             // A key with bad characters can name no file: nothing to delete.
             _ => Ok(()),
         }

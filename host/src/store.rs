@@ -38,23 +38,18 @@ impl Default for Options {
     }
 }
 
-/// What [`Store::load`] found.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Loaded {
-    /// A live session and its data (empty for a placeholder file).
-    Found(Data),
-    /// No session with this key, or the key is not a valid key.
-    Missing,
-    /// The session had expired; its file has been deleted.
-    Expired,
-    /// The signature matched no secret (tampered, or an unknown secret).
-    BadSignature,
-    /// The file could not be decoded.
-    Corrupt,
-}
+pub use sessionbox_guest::{SweepBatch, SweepReport};
 
-/// What [`Store::clear_expired`] did.
-pub use sessionbox_guest::SweepReport;
+/// What [`Store::load`] found: the guest's own `Loaded`, holding the session
+/// as [`Data`] (or, from [`Store::load_json`], as JSON text).
+pub type Loaded<T = Data> = sessionbox_guest::Loaded<T>;
+
+/// Deepest nesting [`Store::load`] turns into [`Data`] (the object itself is
+/// level 1). Python 3.11's `json` reads back 993 levels; deeper data stays
+/// safe in the store and reads through [`Store::load_json`], but a `Data`
+/// tree that deep would overflow a thread's stack in `serde_json`'s own
+/// recursive `Drop`, `Clone` and serializers.
+pub const MAX_DATA_DEPTH: usize = 1000;
 
 /// Django's file session store over one directory, run inside the sandboxed
 /// component. Cheap to clone; safe to use from many threads at once.
@@ -128,53 +123,99 @@ impl Store {
 
     /// Creates a session holding `data` under a fresh key; returns the key.
     pub fn create(&self, data: &Data) -> Result<String> {
-        let data = to_json(data)?;
-        self.call(|api, store, handle| api.call_create(store, handle, &data))
+        self.create_json(&to_json(data))
+    }
+
+    /// [`create`](Self::create) with the data as JSON object text, which may
+    /// hold what `Data` cannot (lone surrogates, any depth).
+    pub fn create_json(&self, json: &str) -> Result<String> {
+        self.call(|api, store, handle| api.call_create(store, handle, json))
     }
 
     /// Reads session `key`; never creates a file, deletes an expired one.
-    pub fn load(&self, key: &str) -> Result<Loaded> {
-        let loaded = self.call(|api, store, handle| api.call_load(store, handle, key))?;
-        Ok(match loaded {
-            wit::Loaded::Found(json) => Loaded::Found(
-                sessionbox_guest::json_parse::parse_object(&json)
-                    .map_err(|e| Error::Runtime(format!("the component returned unreadable data: {e}")))?,
-            ),
-            wit::Loaded::Missing => Loaded::Missing,
-            wit::Loaded::Expired => Loaded::Expired,
-            wit::Loaded::BadSignature => Loaded::BadSignature,
-            wit::Loaded::Corrupt => Loaded::Corrupt,
+    /// Data nested deeper than [`MAX_DATA_DEPTH`] is an
+    /// [`Error::InvalidData`] here; [`load_json`](Self::load_json) reads it.
+    pub fn load(&self, key: &str) -> Result<Loaded<Data>> {
+        self.load_json(key)?.map(|json| {
+            sessionbox_guest::json::parse_object_within(&json, MAX_DATA_DEPTH)
+                .map_err(|e| Error::InvalidData(format!("session {key} cannot be read as Data ({e}); read it with Store::load_json")))
         })
+    }
+
+    /// [`load`](Self::load) with the data as JSON object text in Python's
+    /// compact `json.dumps` form, exactly as stored.
+    pub fn load_json(&self, key: &str) -> Result<Loaded<String>> {
+        Ok(self.call(|api, store, handle| api.call_load(store, handle, key))?.into())
     }
 
     /// Saves `data` as session `key`, atomically. With `must_create` the
     /// session must be new ([`Error::AlreadyExists`]); without, it must exist
     /// ([`Error::NotFound`]).
     pub fn save(&self, key: &str, data: &Data, must_create: bool) -> Result<()> {
-        let data = to_json(data)?;
-        self.call(|api, store, handle| api.call_save(store, handle, key, &data, must_create))
+        self.save_json(key, &to_json(data), must_create)
     }
 
-    /// Whether a file for session `key` exists.
+    /// [`save`](Self::save) with the data as JSON object text.
+    pub fn save_json(&self, key: &str, json: &str, must_create: bool) -> Result<()> {
+        self.call(|api, store, handle| api.call_save(store, handle, key, json, must_create))
+    }
+
+    /// Whether a file for session `key` exists (a key too short or too long
+    /// to name a session has none).
     pub fn exists(&self, key: &str) -> Result<bool> {
         self.call(|api, store, handle| api.call_exists(store, handle, key))
     }
 
-    /// Deletes session `key`; a missing session is not an error.
-    pub fn delete(&self, key: &str) -> Result<()> {
+    /// Deletes session `key`; returns whether a file was deleted (a missing
+    /// session is not an error).
+    pub fn delete(&self, key: &str) -> Result<bool> {
         self.call(|api, store, handle| api.call_delete(store, handle, key))
     }
 
     /// Moves `data` to a new key and deletes session `key`; returns the new key.
     pub fn cycle_key(&self, key: &str, data: &Data) -> Result<String> {
-        let data = to_json(data)?;
-        self.call(|api, store, handle| api.call_cycle_key(store, handle, key, &data))
+        self.cycle_key_json(key, &to_json(data))
     }
 
-    /// Deletes every expired session (Django's `clearsessions`).
+    /// [`cycle_key`](Self::cycle_key) with the data as JSON object text.
+    pub fn cycle_key_json(&self, key: &str, json: &str) -> Result<String> {
+        self.call(|api, store, handle| api.call_cycle_key(store, handle, key, json))
+    }
+
+    /// Deletes every expired session (Django's `clearsessions`), in batches
+    /// that each stay well inside the deadline, so a directory of any size
+    /// is swept whole. Returns the totals.
     pub fn clear_expired(&self) -> Result<SweepReport> {
-        let r = self.call(|api, store, handle| api.call_clear_expired(store, handle))?;
-        Ok(SweepReport { scanned: r.scanned, deleted: r.deleted, skipped: r.skipped })
+        self.clear_expired_with(|_| {})
+    }
+
+    /// [`clear_expired`](Self::clear_expired), calling `progress` with the
+    /// totals so far after each batch (about once a second).
+    pub fn clear_expired_with(&self, mut progress: impl FnMut(&SweepReport)) -> Result<SweepReport> {
+        let mut total = SweepReport::default();
+        let mut cursor = None;
+        loop {
+            let batch = self.sweep(cursor.as_deref())?;
+            total.add(batch.report);
+            progress(&total);
+            match batch.cursor {
+                Some(next) => cursor = Some(next),
+                None => return Ok(total),
+            }
+        }
+    }
+
+    /// One batch of a sweep: the entries after `cursor` (all for `None`),
+    /// for up to a quarter of the deadline (at most a second). Call again
+    /// with the returned cursor until it is `None`.
+    pub fn sweep(&self, cursor: Option<&str>) -> Result<SweepBatch> {
+        let budget = (self.inner.options.deadline / 4).min(Duration::from_secs(1));
+        let budget_ms = u32::try_from(budget.as_millis()).unwrap_or(u32::MAX).max(1);
+        let batch = self.call(|api, store, handle| api.call_sweep(store, handle, cursor, Some(budget_ms)))?;
+        Ok(SweepBatch {
+            report: SweepReport { scanned: batch.report.scanned, deleted: batch.report.deleted, skipped: batch.report.skipped },
+            cursor: batch.cursor,
+        })
     }
 
     /// Runs one export on a warm instance (or a new one).
@@ -220,8 +261,21 @@ impl Store {
     }
 }
 
-fn to_json(data: &Data) -> Result<String> {
-    serde_json::to_string(data).map_err(|e| Error::InvalidData(e.to_string()))
+/// Data as JSON text; iterative, so data of any depth converts.
+fn to_json(data: &Data) -> String {
+    sessionbox_guest::json::object_to_string(data)
+}
+
+impl From<wit::Loaded> for Loaded<String> {
+    fn from(loaded: wit::Loaded) -> Loaded<String> {
+        match loaded {
+            wit::Loaded::Found(json) => Loaded::Found(json),
+            wit::Loaded::Missing => Loaded::Missing,
+            wit::Loaded::Expired => Loaded::Expired,
+            wit::Loaded::BadSignature => Loaded::BadSignature,
+            wit::Loaded::Corrupt => Loaded::Corrupt,
+        }
+    }
 }
 
 fn to_wit(s: &Settings) -> wit::Settings {

@@ -141,13 +141,64 @@ fn invalid_keys() -> Vec<(&'static str, String)> {
         ("newline", "abcdefghijklmnop\n".into()),
         ("dash", "abcd-efghijklmnop".into()),
         ("underscore temp marker", "abcdefgh_out_ijkl".into()),
-        ("7 chars", "abcdefg".into()),
-        ("1 char", "a".into()),
-        ("empty", String::new()),
         ("10 KB of traversal", "../".repeat(10 * 1024 / 3)),
         ("10 KB uppercase", "A".repeat(10 * 1024)),
         ("10 KB with one slash", format!("{}/{}", "a".repeat(5 * 1024), "b".repeat(5 * 1024))),
     ]
+}
+
+/// Keys of valid characters that can name no session (Django's
+/// `SessionBase` refuses keys under 8 characters; a file name holds 255
+/// bytes): every operation treats them as a missing session, as Django does.
+fn keys_naming_no_session() -> Vec<(&'static str, String)> {
+    vec![
+        ("7 chars", "abcdefg".into()),
+        ("1 char", "1".into()),
+        ("empty", String::new()),
+        ("file name of 256 bytes", "a".repeat(256 - "sessionid".len())),
+        ("10 KB", "a".repeat(10 * 1024)),
+    ]
+}
+
+#[test]
+fn keys_naming_no_session_are_missing_sessions() {
+    let f = fixture();
+    let payload = data(json!({"written": "by a key no session has"}));
+    let before = snapshot(&f.dir);
+    for (what, key) in keys_naming_no_session() {
+        assert_eq!(f.store.load(&key), Ok(Loaded::Missing), "load with {what}");
+        assert_eq!(f.store.exists(&key), Ok(false), "exists with {what}");
+        assert_eq!(f.store.delete(&key), Ok(false), "delete with {what}");
+        assert_eq!(f.store.save(&key, &payload, false), Err(Error::NotFound), "save with {what}");
+        assert_eq!(f.store.save(&key, &payload, true), Err(Error::InvalidKey), "save(must_create) with {what}");
+        assert_eq!(snapshot(&f.dir), before, "{what}: the session directory changed");
+        // Cycling away from such a key makes a new session (nothing to delete).
+        let new = f.store.cycle_key(&key, &payload).unwrap_or_else(|e| panic!("cycle_key with {what}: {e}"));
+        assert_eq!(f.store.load(&new), Ok(Loaded::Found(payload.clone())));
+        assert!(f.store.delete(&new).unwrap());
+    }
+    f.assert_outside_untouched("keys naming no session");
+}
+
+/// The longest keys Django's file backend can use (file name = 255 bytes)
+/// work in every operation, though their temporary files must be named
+/// shorter.
+#[test]
+fn keys_up_to_the_file_name_limit_are_sessions() {
+    let f = fixture();
+    let before = snapshot(&f.dir);
+    for len in [234, 240, 246, 255 - "sessionid".len()] {
+        let key = "k".repeat(len);
+        let v1 = data(json!({"len": len}));
+        f.store.save(&key, &v1, true).unwrap_or_else(|e| panic!("create with a {len}-char key: {e}"));
+        assert_eq!(f.store.exists(&key), Ok(true));
+        let v2 = data(json!({"len": len, "again": true}));
+        f.store.save(&key, &v2, false).unwrap();
+        assert_eq!(f.store.load(&key), Ok(Loaded::Found(v2)));
+        assert_eq!(f.store.delete(&key), Ok(true));
+        assert_eq!(f.store.delete(&key), Ok(false));
+    }
+    assert_eq!(snapshot(&f.dir), before, "no temporary file left");
 }
 
 #[test]
@@ -179,7 +230,7 @@ fn short(v: &impl std::fmt::Debug) -> String {
 #[test]
 fn a_very_long_key_is_no_session() {
     // 10 KB of valid characters: no file can have this name (NAME_MAX is 255),
-    // so it is a missing session. SPEC §3: load of a missing file is "no
+    // so it is a missing session. docs/SPEC.md §3: load of a missing file is "no
     // session", and decode never fails loudly; Django's load catches the
     // OSError (ENAMETOOLONG) and starts a new session.
     let f = fixture();
@@ -197,8 +248,8 @@ fn a_very_long_key_is_no_session() {
         failures.push(format!("exists: expected Ok(false) or Err(InvalidKey), got {}", short(&exists)));
     }
     let deleted = f.store.delete(&key);
-    if !matches!(deleted, Ok(()) | Err(Error::InvalidKey)) {
-        failures.push(format!("delete: expected Ok(()) or Err(InvalidKey), got {}", short(&deleted)));
+    if !matches!(deleted, Ok(false) | Err(Error::InvalidKey)) {
+        failures.push(format!("delete: expected Ok(false) or Err(InvalidKey), got {}", short(&deleted)));
     }
     let saved = f.store.save(&key, &payload, false);
     if !matches!(saved, Err(Error::InvalidKey | Error::NotFound)) {
@@ -324,56 +375,55 @@ fn nested_array(depth: usize) -> Value {
     v
 }
 
+/// Python reads JSON nested as deep as its stack allows (3.11: 993 levels,
+/// 3.14: over 100 000): the store keeps a session of any depth that fits the
+/// size limit, and only the `Data` view is bounded.
 #[test]
-fn deeply_nested_json_is_invalid_data_without_a_panic() {
+fn deeply_nested_json_of_any_depth_is_kept() {
     let f = fixture();
-    // As text: arrays, objects and a mix, 10 000 levels.
-    let arrays = format!("{{\"a\":{}{}}}", "[".repeat(10_000), "]".repeat(10_000));
-    let objects = format!("{}1{}", "{\"a\":".repeat(10_000), "}".repeat(10_000));
-    let mixed = format!("{}1{}", "{\"a\":[".repeat(5_000), "]}".repeat(5_000));
-    let unclosed = "[".repeat(100_000);
-    for (what, text) in [("arrays", &arrays), ("objects", &objects), ("mixed", &mixed), ("unclosed", &unclosed)] {
-        assert!(matches!(sessionbox::parse_data(text), Err(Error::InvalidData(_))), "{what}: parse_data");
-    }
-
-    // As session data handed to the store: refused, nothing written.
-    let store = f.store.clone();
-    let key = "deepnest00000000000000000000000a".to_owned();
-    std::fs::write(f.path(&key), codec().encode(r#"{"old":1}"#, 1_700_000_000)).unwrap();
-    let before_with_key = snapshot(&f.dir);
-    // Building and dropping a 10 000-deep serde_json value recurses in
-    // serde_json itself, so give this test thread room; the store must not
-    // need it.
-    let results = std::thread::Builder::new()
-        .stack_size(512 << 20)
-        .spawn(move || {
-            let mut out = Vec::new();
-            for depth in [200, 10_000] {
-                let deep = data(json!({"a": nested_array(depth)}));
-                out.push((depth, "create", store.create(&deep).map(drop)));
-                out.push((depth, "save", store.save(&key, &deep, false)));
-                out.push((depth, "save(must_create)", store.save("deepnest00000000000000000000000b", &deep, true)));
-                out.push((depth, "cycle_key", store.cycle_key(&key, &deep).map(drop)));
+    let before = snapshot(&f.dir);
+    let arrays = |n: usize| format!("{{\"a\":{}{}}}", "[".repeat(n), "]".repeat(n));
+    let objects = |n: usize| format!("{}1{}", "{\"a\":".repeat(n), "}".repeat(n));
+    let mixed = |n: usize| format!("{}1{}", "{\"a\":[".repeat(n / 2), "]}".repeat(n / 2));
+    // The deepest array session that fits the default 1 MiB limit.
+    let deepest = (sessionbox::DEFAULT_MAX_SESSION_SIZE as usize - 8) / 2;
+    let cases = [
+        ("200 arrays", arrays(200)),
+        ("arrays at Data's limit", arrays(sessionbox::MAX_DATA_DEPTH - 1)),
+        ("10 000 objects", objects(10_000)),
+        ("10 000 mixed", mixed(10_000)),
+        ("arrays filling 1 MiB", arrays(deepest)),
+    ];
+    for (what, text) in &cases {
+        assert_eq!(text, &sessionbox_guest::json::canonical_object(text).unwrap(), "{what}: the test text is canonical");
+        let key = f.store.create_json(text).unwrap_or_else(|e| panic!("{what}: create: {e}"));
+        assert_eq!(f.store.load_json(&key), Ok(Loaded::Found(text.clone())), "{what}: load_json");
+        f.store.save_json(&key, text, false).unwrap_or_else(|e| panic!("{what}: save: {e}"));
+        let key = f.store.cycle_key_json(&key, text).unwrap_or_else(|e| panic!("{what}: cycle_key: {e}"));
+        // As Data: up to MAX_DATA_DEPTH, else a clear error (not a panic,
+        // not "no session").
+        let depth = text.bytes().take_while(|&b| b == b'{' || b == b'[' || b == b'"' || b == b'a' || b == b':').filter(|&b| b == b'{' || b == b'[').count();
+        match f.store.load(&key) {
+            Ok(Loaded::Found(data)) => {
+                assert!(depth <= sessionbox::MAX_DATA_DEPTH, "{what}: {depth} levels as Data");
+                assert_eq!(sessionbox_guest::json::object_to_string(&data), *text);
+                std::mem::forget(data);
             }
-            out
-        })
-        .unwrap()
-        .join()
-        .expect("the deep-nesting thread panicked");
-    for (depth, op, result) in results {
-        assert!(matches!(result, Err(Error::InvalidData(_))), "{op} with {depth}-deep data: {result:?}");
+            Err(Error::InvalidData(why)) => assert!(depth > sessionbox::MAX_DATA_DEPTH && why.contains("load_json"), "{what}: {why}"),
+            other => panic!("{what}: load gave {other:?}"),
+        }
+        // A correctly signed file Django wrote with the same text.
+        let file_key = "deepfile00000000000000000000000c";
+        std::fs::write(f.path(file_key), codec().encode(text, 1_700_000_000)).unwrap();
+        assert_eq!(f.store.load_json(file_key), Ok(Loaded::Found(text.clone())), "{what}: Django's file");
+        assert_eq!(f.store.clear_expired().unwrap().deleted, 0, "{what}: swept");
+        assert!(f.store.delete(&key).unwrap() && f.store.delete(file_key).unwrap());
     }
-    assert_eq!(snapshot(&f.dir), before_with_key, "refused deep data changed the directory");
-
-    // As a correctly signed file on disk: no session, no trap.
-    let deep_json = format!("{{\"a\":{}{}}}", "[".repeat(10_000), "]".repeat(10_000));
-    let key = "deepfile00000000000000000000000c";
-    std::fs::write(f.path(key), codec().encode(&deep_json, 1_700_000_000)).unwrap();
-    let loaded = f.store.load(key);
-    assert!(matches!(&loaded, Ok(l) if is_no_session(l)), "load of a 10 000-deep signed file: {loaded:?}");
-    // The store still works afterwards.
-    let k = f.store.create(&data(json!({"after": true}))).unwrap();
-    assert_eq!(f.store.load(&k), Ok(Loaded::Found(data(json!({"after": true})))));
+    // Unclosed nesting is invalid data, not a crash.
+    let unclosed = format!("{{\"a\":{}", "[".repeat(100_000));
+    assert!(matches!(f.store.create_json(&unclosed), Err(Error::InvalidData(_))));
+    assert!(matches!(sessionbox::parse_data(&unclosed), Err(Error::InvalidData(_))));
+    assert_eq!(snapshot(&f.dir), before);
     f.assert_outside_untouched("deep nesting");
 }
 
@@ -532,7 +582,7 @@ fn a_directory_where_a_session_file_should_be() {
     assert!(matches!(saved, Err(Error::Io(_))), "save over a directory: {saved:?}");
     assert_eq!(f.store.save(&k, &payload, true), Err(Error::AlreadyExists), "save(must_create) over a directory");
     let deleted = f.store.delete(&k);
-    assert!(matches!(deleted, Ok(()) | Err(Error::Io(_))), "delete of a directory: {deleted:?}");
+    assert!(matches!(deleted, Ok(_) | Err(Error::Io(_))), "delete of a directory: {deleted:?}");
     let cycled = f.store.cycle_key(&k, &payload);
     assert!(cycled.is_err() || cycled.as_ref().is_ok_and(|new| *new != k), "cycle_key: {cycled:?}");
     if let Ok(new) = cycled {
@@ -594,7 +644,7 @@ fn symlinks_out_of_the_directory_are_not_followed() {
 
         let _ = f.store.exists(&k);
         let deleted = f.store.delete(&k);
-        assert!(matches!(deleted, Ok(()) | Err(Error::Io(_))), "{what}: delete gave {deleted:?}");
+        assert!(matches!(deleted, Ok(_) | Err(Error::Io(_))), "{what}: delete gave {deleted:?}");
         f.assert_outside_untouched(&format!("{what}: after delete"));
         assert!(!not_yet.exists());
         let _ = std::fs::remove_file(&link);
@@ -631,4 +681,17 @@ fn the_store_still_works_after_all_of_it() {
     let new = f.store.create(&good).unwrap();
     assert_eq!(f.store.load(&new), Ok(Loaded::Found(good)));
     f.assert_outside_untouched("after everything");
+}
+
+/// I/O errors say what failed on which file in plain words (they used to
+/// end in WASI's "…, similar to `EISDIR` in POSIX").
+#[test]
+fn io_errors_name_the_operation_and_the_file() {
+    let f = fixture();
+    let key = "adirectory000000000000000000000a";
+    std::fs::create_dir(f.path(key)).unwrap();
+    let err = f.store.delete(key).unwrap_err();
+    assert_eq!(err.to_string(), format!("I/O error: delete sessionid{key}: is a directory"));
+    let err = f.store.save(key, &data(json!({"a": 1})), false).unwrap_err();
+    assert_eq!(err.to_string(), format!("I/O error: sessionid{key} is not a regular file"));
 }

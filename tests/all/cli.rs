@@ -212,3 +212,265 @@ fn failures_are_one_line_with_distinct_exit_codes() {
     assert_eq!(code(&out), 1);
     assert!(stderr(&out).contains("configuration error"), "{}", stderr(&out));
 }
+
+/// The command with its standard output replaced by `stdout`.
+fn run_with_stdout(sb: &Sandbox, args: &[&str], stdout: std::process::Stdio) -> Output {
+    sb.bare(args).env("SESSIONBOX_SECRET_KEY", SECRET).stdout(stdout).stderr(std::process::Stdio::piped()).output().unwrap()
+}
+
+fn session_files(sb: &Sandbox) -> usize {
+    std::fs::read_dir(sb.sessions()).map(|d| d.count()).unwrap_or(0)
+}
+
+/// `create >&-`: the key could never be printed, so nothing is created (it
+/// used to create the session, print into nothing and exit 0).
+#[test]
+fn a_closed_stdout_refuses_before_doing_anything() {
+    use std::os::unix::process::CommandExt;
+    let sb = Sandbox::new();
+    let mut cmd = sb.bare(&["create", r#"{"a":1}"#]);
+    cmd.env("SESSIONBOX_SECRET_KEY", SECRET);
+    // SAFETY: close(2) is async-signal-safe; only fd 1 of the child is closed.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::close(1);
+            Ok(())
+        });
+    }
+    let out = cmd.output().unwrap();
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(stderr(&out).contains("standard output is closed") && stderr(&out).contains("nothing was done"), "{}", stderr(&out));
+    assert_eq!(stderr(&out).lines().count(), 1);
+    assert_eq!(session_files(&sb), 0, "a session was created though its key could not be printed");
+}
+
+/// `create > /dev/full`: the session exists, and the one-line error names
+/// it (it used to panic).
+#[test]
+fn a_full_stdout_is_an_error_that_names_the_created_key() {
+    let sb = Sandbox::new();
+    let full = std::fs::File::options().write(true).open("/dev/full").unwrap();
+    let out = run_with_stdout(&sb, &["create", r#"{"a":1}"#], full.into());
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let text = stderr(&out);
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(!text.contains("panicked") && text.contains("No space left on device"), "{text}");
+    let key = text.split_whitespace().find(|w| w.len() == 32 && w.bytes().all(|b| b.is_ascii_alphanumeric())).expect("the key is named");
+    assert!(text.contains(&format!("session {key} was created")), "{text}");
+    assert_eq!(sb.ok(&["get", key]), json!({"a": 1}));
+}
+
+/// `list | head -c 10`: a reader that goes away is an error exit with one
+/// line (it used to panic in println!).
+#[test]
+fn a_closed_pipe_is_an_error_not_a_panic() {
+    let sb = Sandbox::new();
+    let store = sessionbox::Store::open(sb.sessions(), sessionbox::Settings::new(SECRET)).unwrap();
+    // More than a pipe buffer of keys, so the write must meet the closed end.
+    for _ in 0..3000 {
+        store.create_json("{}").unwrap();
+    }
+    let mut child = sb
+        .bare(&["list"])
+        .env("SESSIONBOX_SECRET_KEY", SECRET)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    assert!(stderr(&out).contains("Broken pipe") && !stderr(&out).contains("panicked"), "{}", stderr(&out));
+}
+
+/// `create -` reads at most 4 × --max-session-size from stdin: endless
+/// input is refused with a clear error (it used to grow to 8 GB).
+#[test]
+fn endless_stdin_is_refused_at_the_size_limit() {
+    let sb = Sandbox::new();
+    let mut child = sb
+        .bare(&["--max-session-size", "100000", "create", "-"])
+        .env("SESSIONBOX_SECRET_KEY", SECRET)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let feeder = std::thread::spawn(move || {
+        use std::io::Write;
+        let zeros = vec![0u8; 1 << 16];
+        let mut sent = 0u64;
+        // Until the reader stops reading (or 1 GiB, far past the cap).
+        while sent < 1 << 30 && stdin.write_all(&zeros).is_ok() {
+            sent += zeros.len() as u64;
+        }
+        sent
+    });
+    let out = child.wait_with_output().unwrap();
+    let sent = feeder.join().unwrap();
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(stderr(&out).contains("over 404096 bytes") && stderr(&out).contains("100000 bytes of JSON"), "{}", stderr(&out));
+    assert!(sent < 64 << 20, "it read {sent} bytes");
+    assert_eq!(session_files(&sb), 0);
+}
+
+#[test]
+fn stats_with_a_non_utf8_dir_and_odd_entries() {
+    use std::os::unix::ffi::OsStrExt;
+    let sb = Sandbox::new();
+    let dir = sb.root.path().join(std::ffi::OsStr::from_bytes(b"sessions-\xff"));
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_sessionbox")).arg("--dir").arg(&dir).args(args).env("SESSIONBOX_SECRET_KEY", SECRET).output().unwrap()
+    };
+    let created = run(&["create", "{}"]);
+    assert!(created.status.success(), "{}", stderr(&created));
+    // A directory and a FIFO named like sessions are not sessions.
+    std::fs::create_dir(dir.join("sessionidabcdefgh12345678")).unwrap();
+    let fifo = std::ffi::CString::new(dir.join("sessionidfifofifo12345678").as_os_str().as_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    // A session file last modified before 1970.
+    let key: Value = serde_json::from_slice(&run(&["create", "{}"]).stdout).unwrap();
+    let old = std::fs::File::options().write(true).open(dir.join(format!("sessionid{}", key["key"].as_str().unwrap()))).unwrap();
+    old.set_modified(std::time::UNIX_EPOCH - std::time::Duration::from_secs(86_400)).unwrap();
+    let out = run(&["stats"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stats: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((stats["sessions"].as_u64(), stats["other_files"].as_u64()), (Some(2), Some(2)), "{stats}");
+    assert_eq!(stats["oldest_mtime"], json!(-86_400), "{stats}");
+    assert!(stats["dir"].as_str().unwrap().contains("sessions-"), "{stats}");
+}
+
+/// A set but empty or non-UTF-8 secret is a configuration error; it must
+/// never quietly sign with the generated key instead.
+#[test]
+fn an_unusable_secret_in_the_environment_is_an_error() {
+    use std::os::unix::ffi::OsStrExt;
+    let sb = Sandbox::new();
+    for (value, why) in [(std::ffi::OsStr::new(""), "empty"), (std::ffi::OsStr::from_bytes(b"se\xffcret"), "not valid UTF-8")] {
+        let out = sb.bare(&["create", "{}"]).env("SESSIONBOX_SECRET_KEY", value).output().unwrap();
+        assert_eq!(code(&out), 1, "{}", stderr(&out));
+        assert!(stderr(&out).contains(why), "{}", stderr(&out));
+        assert!(!sb.root.path().join("config/sessionbox/secret-key").exists(), "a key was generated");
+        assert_eq!(session_files(&sb), 0);
+    }
+}
+
+/// One rule for every key file: a line ends at LF, a CR before it goes,
+/// nothing else is trimmed. A secret ending in a space keeps working after
+/// it moves from the secret key file to the fallback file.
+#[test]
+fn key_files_share_one_trimming_rule() {
+    let sb = Sandbox::new();
+    let write = |name: &str, text: &str| {
+        let path = sb.root.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let old = write("old.key", " old secret \r\n");
+    let key = sb.ok(&["--secret-key-file", &old, "create", r#"{"a":1}"#])["key"].as_str().unwrap().to_owned();
+    assert_eq!(django_decode(" old secret ", &sb.file_of(&key)), json!({"a": 1}));
+    let new = write("new.key", "new-secret\n");
+    let fallbacks = write("fallbacks", "\nsomething else\r\n old secret \n\n");
+    assert_eq!(sb.ok(&["--secret-key-file", &new, "--fallback-keys-file", &fallbacks, "get", &key]), json!({"a": 1}));
+    let two = write("two.key", "one\ntwo\n");
+    let out = sb.run(&["--secret-key-file", &two, "get", &key]);
+    assert_eq!(code(&out), 1);
+    assert!(stderr(&out).contains("holds 2 lines"), "{}", stderr(&out));
+}
+
+/// Strict JSON by default: a session holding NaN is an error with a hint,
+/// never bare NaN on stdout; `--json python` prints Python's form.
+#[test]
+fn stdout_is_strict_json_unless_asked_for_python() {
+    let sb = Sandbox::new();
+    let key = sb.ok(&["create", r#"{"n":NaN,"i":-Infinity,"s":"é"}"#])["key"].as_str().unwrap().to_owned();
+    let out = sb.run(&["get", &key]);
+    assert_eq!(code(&out), 1);
+    assert!(out.stdout.is_empty());
+    assert!(stderr(&out).contains("--json python"), "{}", stderr(&out));
+    let python = sb.run(&["--json", "python", "get", &key]);
+    assert_eq!(String::from_utf8(python.stdout).unwrap(), "{\"n\":NaN,\"i\":-Infinity,\"s\":\"\\u00e9\"}\n");
+    // set refuses to save what it could not print.
+    let out = sb.run(&["set", &key, r#"{"x":1}"#]);
+    assert_eq!(code(&out), 1);
+    assert_eq!(sb.run(&["--json", "python", "get", &key]).stdout, b"{\"n\":NaN,\"i\":-Infinity,\"s\":\"\\u00e9\"}\n");
+    // Ordinary data: strict parsers read it.
+    let plain = sb.ok(&["create", r#"{"big":123456789012345678901234567890,"f":1e100}"#])["key"].as_str().unwrap().to_owned();
+    let out = sb.run(&["get", &plain]);
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "{\"big\":123456789012345678901234567890,\"f\":1e+100}\n");
+}
+
+/// Lone surrogates are kept as Python keeps them, on write and on read
+/// (they used to become U+FFFD).
+#[test]
+fn lone_surrogates_round_trip_as_python_keeps_them() {
+    let sb = Sandbox::new();
+    let key = sb.ok(&["create", r#"{"s":"\ud800 x \udfff","\udbff":1}"#])["key"].as_str().unwrap().to_owned();
+    let out = sb.run(&["get", &key]);
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "{\"s\":\"\\ud800 x \\udfff\",\"\\udbff\":1}\n");
+    // Python reads the file as the same lone surrogates.
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/django_decode.py");
+    let py = Command::new("python3").arg(script).arg(SECRET).arg(sb.file_of(&key)).output().unwrap();
+    assert!(py.status.success(), "{}", stderr(&py));
+    assert_eq!(String::from_utf8(py.stdout).unwrap().trim_end(), r#"{"s":"\ud800 x \udfff","\udbff":1}"#);
+    // set keeps what it does not touch (serde_json cannot read its output).
+    assert_eq!(sb.run(&["set", &key, r#"{"t":2}"#]).stdout, b"{\"s\":\"\\ud800 x \\udfff\",\"\\udbff\":1,\"t\":2}\n");
+    assert_eq!(sb.run(&["get", &key]).stdout, b"{\"s\":\"\\ud800 x \\udfff\",\"\\udbff\":1,\"t\":2}\n");
+}
+
+/// Keys as Django sees them: a short key is a missing session (exit 3) that
+/// says why; characters outside [a-z0-9] are an error (exit 1); keys up to
+/// the file-name limit work.
+#[test]
+fn keys_as_django_sees_them() {
+    let sb = Sandbox::new();
+    for args in [vec!["get", "1"], vec!["exists", "abc"]] {
+        let out = sb.run(&args);
+        assert_eq!(code(&out), 3, "{args:?}");
+        assert!(stderr(&out).contains("at least 8 characters"), "{}", stderr(&out));
+    }
+    assert_eq!(sb.ok(&["delete", "1"]), json!({"key": "1", "deleted": false}));
+    let long = "k".repeat(240);
+    let store = sessionbox::Store::open(sb.sessions(), sessionbox::Settings::new(SECRET)).unwrap();
+    store.save_json(&long, r#"{"long":true}"#, true).unwrap();
+    assert_eq!(sb.ok(&["get", &long]), json!({"long": true}));
+    assert_eq!(sb.ok(&["exists", &long]), json!({"key": long, "exists": true}));
+    assert_eq!(sb.ok(&["delete", &long]), json!({"key": long, "deleted": true}));
+}
+
+/// Too many fallback secrets: one line naming the memory limit.
+#[test]
+fn the_memory_limit_is_one_line() {
+    let sb = Sandbox::new();
+    let path = sb.root.path().join("many");
+    let lines: Vec<String> = (0..200_000).map(|i| format!("fallback-secret-number-{i:08}")).collect();
+    std::fs::write(&path, lines.join("\n")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = sb.run(&["--fallback-keys-file", path.to_str().unwrap(), "list"]);
+    assert_eq!(code(&out), 1);
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    assert!(stderr(&out).contains("memory limit"), "{}", stderr(&out));
+}
+
+/// On a terminal, clear-expired shows its progress on stderr; the result on
+/// stdout is the same JSON.
+#[test]
+fn clear_expired_shows_progress_on_a_terminal() {
+    let sb = Sandbox::new();
+    sb.ok(&["create", r#"{"_session_expiry":-1}"#]);
+    // script(1) gives the command a pseudo-terminal for stdout and stderr.
+    let command = format!(
+        "SESSIONBOX_SECRET_KEY={SECRET} {} --dir {} clear-expired",
+        env!("CARGO_BIN_EXE_sessionbox"),
+        sb.sessions().display()
+    );
+    let out = Command::new("script").args(["-qec", &command, "/dev/null"]).output().expect("script(1) from util-linux");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("swept 1 entries, deleted 1"), "{text}");
+    assert!(text.contains(r#"{"scanned":1,"deleted":1,"skipped":0}"#), "{text}");
+}

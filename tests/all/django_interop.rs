@@ -12,14 +12,14 @@
 //! same text with `json_python::to_string` (key order, escapes and Python's
 //! number forms included) and the same parsed value.
 //!
-//! Where sessionbox deliberately differs from Django (SPEC §5), the test says
+//! Where sessionbox deliberately differs from Django (docs/SPEC.md §5), the test says
 //! so in its name and asserts both behaviours: Django's and sessionbox's.
 
 
 
 use serde_json::{json, Value};
 use sessionbox::{Data, Expiry, Loaded, Settings, Store};
-use sessionbox_guest::{iso8601, json_python};
+use sessionbox_guest::{iso8601, json as json_python};
 use std::collections::BTreeSet;
 use std::fs::{self, File};
 use std::io::{BufRead, BufReader, Write};
@@ -622,7 +622,7 @@ fn expiry_as_int_and_iso_string_crosses_both_ways() {
     }
 }
 
-/// SPEC §5: a positive int `_session_expiry` never expires in Django; in
+/// docs/SPEC.md §5: a positive int `_session_expiry` never expires in Django; in
 /// sessionbox it expires at the file's mtime + N. Loading shows it too.
 #[test]
 fn deviation_positive_int_expiry_expires_at_mtime_plus_n_on_load() {
@@ -788,7 +788,7 @@ fn clear_expired_agrees_with_django_on_every_expiry_form() {
     assert_eq!(sweep.sessionbox["skipped"], json!(2), "the two prefixed non-keys: {}", sweep.sessionbox);
 }
 
-/// SPEC §5: a positive int `_session_expiry` with an old mtime: Django keeps
+/// docs/SPEC.md §5: a positive int `_session_expiry` with an old mtime: Django keeps
 /// it forever, sessionbox deletes it once mtime + N has passed.
 #[test]
 fn deviation_clear_expired_positive_int_expiry_with_old_mtime() {
@@ -814,7 +814,7 @@ fn deviation_clear_expired_positive_int_expiry_with_old_mtime() {
     );
 }
 
-/// SPEC §5: an empty placeholder file: Django never sweeps it, sessionbox
+/// docs/SPEC.md §5: an empty placeholder file: Django never sweeps it, sessionbox
 /// does once it is older than `cookie_age`.
 #[test]
 fn deviation_clear_expired_old_empty_placeholder() {
@@ -838,7 +838,7 @@ fn deviation_clear_expired_old_empty_placeholder() {
     check_sweep(&sweep_both(&sb, &mut dj), &expected);
 }
 
-/// SPEC §5: a temp file left by a crash between write and rename: Django
+/// docs/SPEC.md §5: a temp file left by a crash between write and rename: Django
 /// never removes it, sessionbox does once it is an hour old.
 #[test]
 fn deviation_clear_expired_stale_temp_file() {
@@ -863,7 +863,7 @@ fn deviation_clear_expired_stale_temp_file() {
     check_sweep(&sweep_both(&sb, &mut dj), &expected);
 }
 
-/// SPEC §5: a naive ISO `_session_expiry` (no offset): Django (USE_TZ) raises
+/// docs/SPEC.md §5: a naive ISO `_session_expiry` (no offset): Django (USE_TZ) raises
 /// TypeError comparing it with an aware "now", which aborts `clear_expired`
 /// and fails `load`; sessionbox reads it as UTC and the sweep goes on.
 #[test]
@@ -1089,9 +1089,10 @@ fn custom_file_prefix_and_key_salt_are_shared() {
     assert_eq!(r["corrupted"], json!(true), "Django's default salt rejects it: {r}");
 
     // The CLI with --prefix and --key-salt.
-    let out = sb.cli(&sb.dir, &cfg, &["get", &by_django]);
+    // (Python's form: the data holds NaN, which strict JSON cannot.)
+    let out = sb.cli(&sb.dir, &cfg, &["--json", "python", "get", &by_django]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim_end(), serde_json::to_string(&expected).unwrap());
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim_end(), py(&expected));
     let new = sb.cli_ok(&sb.dir, &cfg, &["cycle-key", &by_django])["key"].as_str().unwrap().to_owned();
     assert_django_data(&dj.load(&new), &expected, "cycled by the CLI");
     assert!(!dj.exists(&by_django));
@@ -1120,7 +1121,7 @@ fn custom_file_prefix_and_key_salt_are_shared() {
 
 /// Hand-made changes to a session file: both sides refuse the data. Django
 /// logs "Session data corrupted" and gives an empty session; sessionbox
-/// reports a bad signature. (SPEC §5 deviation: Django keeps the tampered
+/// reports a bad signature. (docs/SPEC.md §5 deviation: Django keeps the tampered
 /// file's key for the next save, sessionbox's Session drops it.)
 #[test]
 fn hand_modified_files_are_rejected_by_both() {
@@ -1185,12 +1186,12 @@ fn hand_modified_files_are_rejected_by_both() {
         assert_eq!(store.load(&key).unwrap(), Loaded::BadSignature, "{what}");
         let mut session = store.session(Some(&key));
         assert!(session.keys().unwrap().is_empty(), "{what}");
-        assert_eq!(session.key(), None, "{what}: sessionbox's Session drops the key (SPEC §5)");
+        assert_eq!(session.key(), None, "{what}: sessionbox's Session drops the key (docs/SPEC.md §5)");
         // Django: no data, the security warning, and (Django's quirk) the key kept.
         let r = dj.load(&key);
         assert_django_data(&r, &Data::new(), what);
         assert_eq!(r["corrupted"], json!(true), "{what}: Django logs it as a security event: {r}");
-        assert_eq!(r["key_after"], json!(key), "{what}: Django keeps the key (SPEC §5 deviation)");
+        assert_eq!(r["key_after"], json!(key), "{what}: Django keeps the key (docs/SPEC.md §5 deviation)");
         assert_eq!(&fs::read_to_string(sb.file(&key)).unwrap(), content, "{what}: neither side changed the file");
     }
 

@@ -67,3 +67,34 @@ fn deadline_stops_a_long_call_and_the_next_call_works() {
     // ...and the same Store handle works on (with a fresh instance).
     small_round_trip(&store);
 }
+
+/// Too many fallback secrets for the guest's memory: the failure says so, in
+/// one line (it used to be "component failed" and a 15-line wasm backtrace).
+#[test]
+fn too_many_fallback_keys_is_the_memory_limit_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Settings::new("secret");
+    s.fallback_keys = (0..200_000).map(|i| format!("fallback-secret-number-{i:08}")).collect();
+    let err = Store::open(dir.path(), s).unwrap_err();
+    assert_eq!(err, Error::MemoryLimit(Options::default().memory_limit));
+    let text = err.to_string();
+    assert!(text.contains("memory limit") && !text.contains('\n'), "{text}");
+}
+
+/// Repeated-key detection is linear: sessions with 90,000 keys (most of the
+/// 1 MiB limit), distinct or repeated, are written well within the default
+/// deadline (a quadratic check ran 50,000 keys past it).
+#[test]
+fn many_keys_and_many_repeated_keys_fit_the_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), Settings::new("secret")).unwrap();
+    let distinct: Vec<String> = (0..90_000).map(|i| format!("\"k{i:05}\":{}", i % 10)).collect();
+    let text = format!("{{{}}}", distinct.join(","));
+    let key = store.create_json(&text).unwrap();
+    assert_eq!(store.load_json(&key), Ok(Loaded::Found(text)));
+    // Every key twice: the last value wins, in the first key's place.
+    let repeated: Vec<String> = (0..90_000).map(|i| format!("\"k{:05}\":{i}", i % 45_000)).collect();
+    let key = store.create_json(&format!("{{{}}}", repeated.join(","))).unwrap();
+    let expected: Vec<String> = (0..45_000).map(|i| format!("\"k{i:05}\":{}", i + 45_000)).collect();
+    assert_eq!(store.load_json(&key), Ok(Loaded::Found(format!("{{{}}}", expected.join(",")))));
+}

@@ -9,6 +9,7 @@ mod support;
 
 mod bad_input;
 mod cli;
+mod compile_cache;
 mod component;
 mod concurrency;
 mod conformance;
@@ -18,6 +19,8 @@ mod limits;
 mod packaging;
 mod runtimes;
 mod sandbox;
+mod sizes;
+mod sweep;
 mod store_open;
 mod storm;
 mod tokio_runtime;

@@ -107,7 +107,7 @@ fn storm_worker(store: &Store, id: u64, for_how_long: Duration) {
                                 Ok(()) | Err(Error::AlreadyExists) => {}
                                 Err(e) => panic!("recreate {key}: {e}"),
                             },
-                            7 => store.delete(&key).unwrap(),
+                            7 => drop(store.delete(&key).unwrap()),
                             8 => {
                                 let new = store.create(&version(writer, seq)).unwrap();
                                 let cycled = store.cycle_key(&new, &version(writer, seq + 1)).unwrap();

@@ -12,7 +12,7 @@
 use serde_json::Value;
 use sessionbox::{Data, Loaded, Settings, Store};
 use sessionbox_guest::codec::{Codec, DecodeError};
-use sessionbox_guest::json_python;
+use sessionbox_guest::json as json_python;
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 

@@ -1,11 +1,14 @@
 //! An in-memory [`Dir`], so `load` can be fuzzed at memory speed.
 
-use crate::dir::{Dir, File, Metadata, System};
+use crate::dir::{Dir, File, Listing, Metadata, System};
 use crate::time::Time;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::io::{self, ErrorKind};
 use std::rc::Rc;
+
+/// Most bytes one read returns (wasmtime's cap is 64 KiB).
+const SHORT_READ: usize = 4096;
 
 type Files = Rc<RefCell<BTreeMap<String, (Vec<u8>, Time)>>>;
 
@@ -48,7 +51,8 @@ impl File for MemFile {
         let files = self.files.borrow();
         let (content, _) = files.get(&self.name).ok_or_else(missing)?;
         let start = (offset as usize).min(content.len());
-        Ok(content[start..content.len().min(start.saturating_add(len))].to_vec())
+        // Short reads, as WASI hosts give them.
+        Ok(content[start..content.len().min(start.saturating_add(len.min(SHORT_READ)))].to_vec())
     }
     fn write_all(&self, buf: &[u8]) -> io::Result<()> {
         let mut files = self.files.borrow_mut();
@@ -95,8 +99,8 @@ impl Dir for MemDir {
     fn remove_file(&self, name: &str) -> io::Result<()> {
         self.files.borrow_mut().remove(name).map(drop).ok_or_else(missing)
     }
-    fn entries(&self) -> io::Result<Vec<String>> {
-        Ok(self.files.borrow().keys().cloned().collect())
+    fn entries(&self) -> io::Result<Listing> {
+        Ok(Listing { names: self.files.borrow().keys().cloned().collect(), not_utf8: 0 })
     }
     fn sync(&self) -> io::Result<()> {
         Ok(())
@@ -106,6 +110,9 @@ impl Dir for MemDir {
 impl System for MemDir {
     fn now(&self) -> Time {
         self.now
+    }
+    fn monotonic_nanos(&self) -> u64 {
+        0
     }
     fn fill_random(&self, buf: &mut [u8]) {
         // Deterministic: fuzz runs must be reproducible.

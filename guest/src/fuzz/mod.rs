@@ -1,5 +1,5 @@
 //! An in-repo fuzzer for the native build (stable Rust has no libFuzzer):
-//! mutates seed inputs and feeds them to the decoder, the key validator, the
+//! mutates seed inputs and feeds them to the decoder, the
 //! JSON reader/writer, the ISO-8601 reader and `load` over arbitrary file
 //! content. Any panic is a finding; the input that caused it is returned.
 //!

@@ -1,8 +1,10 @@
-//! `clear_expired`: Django's `clearsessions` over the directory.
+//! `clear_expired` and `sweep`: Django's `clearsessions` over the directory,
+//! whole or in batches that each stay within a time budget.
 
+use super::load::{Read, Unread};
 use super::{SessionStore, TEMP_FILE_MAX_AGE_SECS, TEMP_MARKER};
 use crate::codec::DecodeError;
-use crate::dir::{read_to_end, Dir, System};
+use crate::dir::{Dir, System};
 use crate::time::Time;
 use crate::{expiry, key, Error};
 use std::io::ErrorKind;
@@ -18,6 +20,25 @@ pub struct SweepReport {
     pub skipped: u32,
 }
 
+impl SweepReport {
+    /// Adds another batch's counts to these.
+    pub fn add(&mut self, other: SweepReport) {
+        self.scanned = self.scanned.saturating_add(other.scanned);
+        self.deleted = self.deleted.saturating_add(other.deleted);
+        self.skipped = self.skipped.saturating_add(other.skipped);
+    }
+}
+
+/// One batch of a sweep; mirrors the WIT `sweep-batch` record.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SweepBatch {
+    /// What this batch did.
+    pub report: SweepReport,
+    /// Where the next batch starts (after this entry name, in byte order);
+    /// `None` when the sweep is complete.
+    pub cursor: Option<String>,
+}
+
 /// The verdict on one entry.
 enum Verdict {
     Keep,
@@ -26,34 +47,78 @@ enum Verdict {
 }
 
 impl<D: Dir, S: System> SessionStore<D, S> {
-    /// Deletes every expired session, every empty or undecodable session file
-    /// older than the cookie age, and every temporary file older than an hour.
+    /// Deletes every expired session, every garbage file (unsigned, or signed
+    /// with no known secret, or empty) older than the cookie age, and every
+    /// temporary file older than an hour, in one call.
     pub fn clear_expired(&self) -> Result<SweepReport, Error> {
-        let names = self.dir.entries().map_err(|e| Error::io("list", "the session directory", e))?;
+        Ok(self.sweep(None, None)?.report)
+    }
+
+    /// One batch of [`clear_expired`](Self::clear_expired): the entries whose
+    /// names sort after `cursor` (all of them for `None`), in byte order,
+    /// until `budget_nanos` have passed after listing them (at least one entry
+    /// per batch, so a sweep always progresses). Entries created meanwhile
+    /// before the cursor wait for the next sweep; entries whose names are not
+    /// UTF-8 are counted as skipped by the first batch. The listing is kept
+    /// for the next batch from the cursor this one returns.
+    pub fn sweep(&self, cursor: Option<&str>, budget_nanos: Option<u64>) -> Result<SweepBatch, Error> {
+        let mut batch = SweepBatch::default();
+        let cached = self.sweep_rest.lock().ok().and_then(|mut rest| rest.take());
+        let mut names = match (cursor, cached) {
+            (Some(cursor), Some((at, rest))) if at == cursor => rest,
+            _ => {
+                let listing = self.dir.entries().map_err(|e| Error::io("list", "the session directory", e))?;
+                let mut names = listing.names;
+                match cursor {
+                    Some(cursor) => names.retain(|name| name.as_str() > cursor),
+                    None => batch.report.skipped = listing.not_utf8,
+                }
+                names.sort_unstable();
+                names
+            }
+        };
+        let started = self.system.monotonic_nanos();
         let now = self.system.now();
-        let mut report = SweepReport::default();
-        for name in names {
-            let Some(rest) = name.strip_prefix(self.settings.file_prefix.as_str()) else { continue };
-            report.scanned += 1;
-            let verdict = if rest.contains(TEMP_MARKER) {
-                self.judge_temp(&name, now)
-            } else if key::is_valid(rest) {
-                self.judge_session(&name, now)
-            } else {
-                Verdict::Skip
-            };
-            match verdict {
-                Verdict::Keep => {}
-                Verdict::Skip => report.skipped += 1,
-                Verdict::Delete => match self.dir.remove_file(&name) {
-                    Ok(()) => report.deleted += 1,
-                    // Someone else removed it first: nothing left to do.
-                    Err(e) if e.kind() == ErrorKind::NotFound => {}
-                    Err(_) => report.skipped += 1,
-                },
+        let mut done = names.len();
+        for (i, name) in names.iter().enumerate() {
+            let out_of_time = budget_nanos.is_some_and(|budget| self.system.monotonic_nanos().saturating_sub(started) >= budget);
+            if i > 0 && out_of_time {
+                done = i;
+                break;
+            }
+            self.sweep_one(name, now, &mut batch.report);
+        }
+        if done < names.len() {
+            let rest = names.split_off(done);
+            let at = names.pop().unwrap_or_default();
+            batch.cursor = Some(at.clone());
+            if let Ok(mut slot) = self.sweep_rest.lock() {
+                *slot = Some((at, rest));
             }
         }
-        Ok(report)
+        Ok(batch)
+    }
+
+    fn sweep_one(&self, name: &str, now: Time, report: &mut SweepReport) {
+        let Some(rest) = name.strip_prefix(self.settings.file_prefix.as_str()) else { return };
+        report.scanned += 1;
+        let verdict = if rest.contains(TEMP_MARKER) {
+            self.judge_temp(name, now)
+        } else if key::is_valid(rest) {
+            self.judge_session(name, now)
+        } else {
+            Verdict::Skip
+        };
+        match verdict {
+            Verdict::Keep => {}
+            Verdict::Skip => report.skipped += 1,
+            Verdict::Delete => match self.dir.remove_file(name) {
+                Ok(()) => report.deleted += 1,
+                // Someone else removed it first: nothing left to do.
+                Err(e) if e.kind() == ErrorKind::NotFound => {}
+                Err(_) => report.skipped += 1,
+            },
+        }
     }
 
     fn judge_temp(&self, name: &str, now: Time) -> Verdict {
@@ -64,21 +129,21 @@ impl<D: Dir, S: System> SessionStore<D, S> {
         }
     }
 
-    /// Decides as `load` would, except that an undecodable file counts as
-    /// empty data (Django's decode gives `{}`), so it goes after `cookie_age`.
+    /// Deletes only what is shown to be expired: a session by its own expiry,
+    /// and garbage (empty, not ASCII, or with a signature no known secret
+    /// made) by the cookie age, as Django does. A file signed with a known
+    /// secret that cannot be read here is a trusted writer's session this
+    /// implementation failed to understand: it is never deleted for that.
     fn judge_session(&self, name: &str, now: Time) -> Verdict {
-        let meta = match self.dir.metadata(name) {
-            Ok(meta) if meta.is_file && meta.len <= self.max_file_len() as u64 => meta,
-            _ => return Verdict::Skip,
-        };
-        let content = match self.dir.open(name).and_then(|f| read_to_end(&f, meta.len, self.max_file_len())) {
-            Ok(content) => content,
-            Err(_) => return Verdict::Skip,
+        let Read { meta, content } = match self.read_file(name) {
+            Ok(read) => read,
+            Err(Unread::Missing) => return Verdict::Keep,
+            Err(Unread::NotAFile | Unread::TooLarge | Unread::Io(_)) => return Verdict::Skip,
         };
         let expiry = match self.codec.decode_session(&content, self.settings.max_session_size as usize) {
             Ok(decoded) => decoded.expiry,
-            Err(DecodeError::TooLarge) => return Verdict::Skip,
-            Err(DecodeError::BadSignature | DecodeError::Corrupt) => None,
+            Err(DecodeError::BadSignature | DecodeError::NotAscii) => None,
+            Err(DecodeError::Corrupt | DecodeError::TooLarge) => return Verdict::Skip,
         };
         let expires = expiry::expires_at(expiry.as_ref(), meta.modified, self.settings.cookie_age);
         if expiry::is_expired(expires, now) {

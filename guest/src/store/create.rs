@@ -28,7 +28,7 @@ impl<D: Dir, S: System> SessionStore<D, S> {
     /// session-fixation defence). If the old session cannot be deleted, the
     /// new one is removed again and the error returned.
     pub fn cycle_key(&self, key: &str, data: &str) -> Result<String, Error> {
-        self.valid_file_name(key)?;
+        self.session_file(key)?;
         let new_key = self.create(data)?;
         if let Err(e) = self.delete(key) {
             let _ = self.delete(&new_key);

@@ -3,16 +3,22 @@
 //! fails when the name is taken (create). A reader sees the old content or the
 //! new, never a mix, and a crash never leaves an empty or partial session.
 
-use super::{SessionStore, TEMP_MARKER, TEMP_SUFFIX_LEN};
+use super::{SessionStore, MAX_NAME_LEN, TEMP_MARKER, TEMP_SUFFIX_LEN};
 use crate::dir::{Dir, File, System};
 use crate::{Durability, Error};
 use std::io::ErrorKind;
 
 impl<D: Dir, S: System> SessionStore<D, S> {
     /// Saves `data` (a JSON object) as session `key`. With `must_create` the
-    /// session must not exist yet; without it, it must exist.
+    /// session must not exist yet; without it, it must exist. A key that can
+    /// name no session (too short or too long) exists as none: `NotFound`,
+    /// and with `must_create` `InvalidKey`, as no session may take it.
     pub fn save(&self, key: &str, data: &str, must_create: bool) -> Result<(), Error> {
-        let name = self.valid_file_name(key)?;
+        let name = match self.session_file(key)? {
+            Some(name) => name,
+            None if must_create => return Err(Error::InvalidKey),
+            None => return Err(Error::NotFound),
+        };
         let encoded = self.encode(data)?;
         self.write(&name, encoded.as_bytes(), must_create)
     }
@@ -92,10 +98,16 @@ impl<D: Dir, S: System> SessionStore<D, S> {
         Ok(temp)
     }
 
+    /// A new temporary file, named after `name` (cut short where the whole
+    /// would pass the file-name limit: the random part keeps it unique, the
+    /// marker keeps it recognisable to the sweep).
     fn create_temp(&self, name: &str) -> Result<(String, D::File), Error> {
+        // Only the key part is ever cut, and keys are ASCII: the prefix is at
+        // most 200 bytes, well inside the room.
+        let stem = &name[..name.len().min(MAX_NAME_LEN - TEMP_MARKER.len() - TEMP_SUFFIX_LEN)];
         let mut last = None;
         for _ in 0..8 {
-            let temp = format!("{name}{TEMP_MARKER}{}", self.random_key(TEMP_SUFFIX_LEN));
+            let temp = format!("{stem}{TEMP_MARKER}{}", self.random_key(TEMP_SUFFIX_LEN));
             match self.dir.create_new(&temp) {
                 Ok(file) => return Ok((temp, file)),
                 Err(e) if e.kind() == ErrorKind::AlreadyExists => last = Some(e),

@@ -117,17 +117,29 @@ fn cycle_key_moves_data_and_removes_the_old_file() {
 }
 
 #[test]
-fn keys_too_long_for_a_file_name_are_invalid() {
+fn keys_are_django_keys_up_to_the_file_name_limit() {
     with_store(&settings(), |store, dir| {
-        // "sessionid" + key + "_out_" + 8 must fit in 255 bytes.
-        let longest = "a".repeat(255 - 9 - 13);
+        // "sessionid" + key must fit in 255 bytes; the temporary file's name
+        // is cut to fit.
+        let longest = "a".repeat(255 - 9);
         let too_long = "a".repeat(longest.len() + 1);
         store.save(&longest, "{}", true).unwrap();
-        assert_eq!(store.load(&longest).unwrap(), Loaded::Found("{}".into()));
-        assert_eq!(store.load(&too_long).unwrap(), Loaded::Missing);
-        assert_eq!(store.exists(&too_long), Err(Error::InvalidKey));
-        assert_eq!(store.delete(&too_long), Err(Error::InvalidKey));
-        assert_eq!(store.save(&too_long, "{}", true), Err(Error::InvalidKey));
-        assert_eq!(names(dir).len(), 1);
+        store.save(&longest, r#"{"x":1}"#, false).unwrap();
+        assert_eq!(store.load(&longest).unwrap(), Loaded::Found(r#"{"x":1}"#.into()));
+        assert_eq!(store.exists(&longest), Ok(true));
+        for missing in [too_long.as_str(), "", "1", "abcdefg"] {
+            assert_eq!(store.load(missing).unwrap(), Loaded::Missing, "{missing:?}");
+            assert_eq!(store.exists(missing), Ok(false), "{missing:?}");
+            assert_eq!(store.delete(missing), Ok(false), "{missing:?}");
+            assert_eq!(store.save(missing, "{}", false), Err(Error::NotFound), "{missing:?}");
+            assert_eq!(store.save(missing, "{}", true), Err(Error::InvalidKey), "{missing:?}");
+        }
+        for bad in ["ABCDEFGH", "abcd/efgh", "abcdefg."] {
+            assert_eq!(store.load(bad).unwrap(), Loaded::Missing);
+            assert_eq!(store.exists(bad), Err(Error::InvalidKey));
+            assert_eq!(store.delete(bad), Err(Error::InvalidKey));
+        }
+        assert_eq!(store.delete(&longest), Ok(true));
+        assert!(names(dir).is_empty());
     });
 }

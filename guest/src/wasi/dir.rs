@@ -2,7 +2,7 @@
 //! descriptors only (no std::fs path lookups): what jco and every other WASI
 //! 0.2 host support.
 
-use crate::dir::{Dir, File, Metadata, System};
+use crate::dir::{Dir, File, Listing, Metadata, NotAFile, System};
 use crate::time::Time;
 use std::io;
 use wasip2::filesystem::preopens::get_directories;
@@ -23,7 +23,52 @@ fn to_io(code: ErrorCode) -> io::Error {
         ErrorCode::IsDirectory => io::ErrorKind::IsADirectory,
         _ => io::ErrorKind::Other,
     };
-    io::Error::new(kind, code.message())
+    io::Error::new(kind, describe(code))
+}
+
+/// The error as one plain phrase, as `strerror` would say it (the WASI
+/// docs' own messages read "…, similar to `ENOENT` in POSIX").
+fn describe(code: ErrorCode) -> String {
+    let text = match code {
+        ErrorCode::Access => "permission denied",
+        ErrorCode::WouldBlock => "the operation would block",
+        ErrorCode::Already => "already in progress",
+        ErrorCode::BadDescriptor => "bad file descriptor",
+        ErrorCode::Busy => "device or resource busy",
+        ErrorCode::Deadlock => "resource deadlock avoided",
+        ErrorCode::Quota => "disk quota exceeded",
+        ErrorCode::Exist => "file exists",
+        ErrorCode::FileTooLarge => "file too large",
+        ErrorCode::IllegalByteSequence => "name is not valid UTF-8",
+        ErrorCode::InProgress => "operation in progress",
+        ErrorCode::Interrupted => "interrupted",
+        ErrorCode::Invalid => "invalid argument",
+        ErrorCode::Io => "input/output error",
+        ErrorCode::IsDirectory => "is a directory",
+        ErrorCode::Loop => "too many levels of symbolic links",
+        ErrorCode::TooManyLinks => "too many links",
+        ErrorCode::MessageSize => "message too long",
+        ErrorCode::NameTooLong => "file name too long",
+        ErrorCode::NoDevice => "no such device",
+        ErrorCode::NoEntry => "no such file or directory",
+        ErrorCode::NoLock => "no locks available",
+        ErrorCode::InsufficientMemory => "out of memory",
+        ErrorCode::InsufficientSpace => "no space left on device",
+        ErrorCode::NotDirectory => "not a directory",
+        ErrorCode::NotEmpty => "directory not empty",
+        ErrorCode::NotRecoverable => "state not recoverable",
+        ErrorCode::Unsupported => "operation not supported",
+        ErrorCode::NoTty => "not a terminal",
+        ErrorCode::NoSuchDevice => "no such device or address",
+        ErrorCode::Overflow => "value too large",
+        ErrorCode::NotPermitted => "operation not permitted",
+        ErrorCode::Pipe => "broken pipe",
+        ErrorCode::ReadOnly => "read-only file system",
+        ErrorCode::InvalidSeek => "invalid seek",
+        ErrorCode::TextFileBusy => "text file busy",
+        ErrorCode::CrossDevice => "cross-device link",
+    };
+    text.to_owned()
 }
 
 fn to_metadata(stat: DescriptorStat) -> Metadata {
@@ -74,7 +119,11 @@ impl Dir for WasiDir {
     type File = Descriptor;
 
     fn open(&self, name: &str) -> io::Result<Descriptor> {
-        self.0.open_at(PathFlags::empty(), name, OpenFlags::empty(), DescriptorFlags::READ).map_err(to_io)
+        self.0.open_at(PathFlags::empty(), name, OpenFlags::empty(), DescriptorFlags::READ).map_err(|code| match code {
+            // The sessionbox host's answer to a FIFO or device (ENXIO).
+            ErrorCode::NoSuchDevice => NotAFile::error(),
+            code => to_io(code),
+        })
     }
 
     fn create_new(&self, name: &str) -> io::Result<Descriptor> {
@@ -100,16 +149,19 @@ impl Dir for WasiDir {
         self.0.unlink_file_at(name).map_err(to_io)
     }
 
-    fn entries(&self) -> io::Result<Vec<String>> {
+    fn entries(&self) -> io::Result<Listing> {
         let stream = self.dot()?.read_directory().map_err(to_io)?;
-        let mut names = Vec::new();
+        let mut listing = Listing::default();
         loop {
             match stream.read_directory_entry() {
-                Ok(Some(entry)) => names.push(entry.name),
-                Ok(None) => return Ok(names),
+                Ok(Some(entry)) => listing.names.push(entry.name),
+                Ok(None) => return Ok(listing),
                 // Hosts stat each entry while listing (wasmtime does); one
                 // deleted meanwhile is simply gone, not a failed listing.
                 Err(ErrorCode::NoEntry) => continue,
+                // A name that is not UTF-8 cannot cross as a string; the
+                // stream goes on after it (wasmtime's does).
+                Err(ErrorCode::IllegalByteSequence) => listing.not_utf8 += 1,
                 Err(code) => return Err(to_io(code)),
             }
         }
@@ -139,6 +191,10 @@ impl System for WasiSystem {
     fn now(&self) -> Time {
         let now = wasip2::clocks::wall_clock::now();
         Time::new(now.seconds as i64, now.nanoseconds)
+    }
+
+    fn monotonic_nanos(&self) -> u64 {
+        wasip2::clocks::monotonic_clock::now()
     }
 
     fn fill_random(&self, buf: &mut [u8]) {

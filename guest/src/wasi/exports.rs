@@ -1,7 +1,7 @@
 //! The WIT exports: convert the WIT types, run the operation, convert back.
 
 use super::{WasiDir, WasiSystem};
-use crate::{Durability, Error, Loaded, SessionStore, Settings, SweepReport};
+use crate::{Durability, Error, Loaded, SessionStore, Settings, SweepBatch, SweepReport};
 use std::cell::OnceCell;
 
 wit_bindgen::generate!({ path: "../wit", world: "session-store" });
@@ -57,7 +57,7 @@ impl wit::GuestStore for StoreResource {
         Ok(self.0.exists(&key)?)
     }
 
-    fn delete(&self, key: String) -> Result<(), wit::Error> {
+    fn delete(&self, key: String) -> Result<bool, wit::Error> {
         Ok(self.0.delete(&key)?)
     }
 
@@ -68,6 +68,14 @@ impl wit::GuestStore for StoreResource {
     fn clear_expired(&self) -> Result<wit::SweepReport, wit::Error> {
         Ok(self.0.clear_expired()?.into())
     }
+
+    fn sweep(&self, cursor: Option<String>, budget_ms: Option<u32>) -> Result<wit::SweepBatch, wit::Error> {
+        Ok(self.0.sweep(cursor.as_deref(), budget_nanos(budget_ms))?.into())
+    }
+}
+
+fn budget_nanos(budget_ms: Option<u32>) -> Option<u64> {
+    budget_ms.map(|ms| u64::from(ms) * 1_000_000)
 }
 
 impl wit::Guest for Component {
@@ -89,7 +97,7 @@ impl wit::Guest for Component {
         with_store(settings, |s| s.exists(&key))
     }
 
-    fn delete(settings: wit::Settings, key: String) -> Result<(), wit::Error> {
+    fn delete(settings: wit::Settings, key: String) -> Result<bool, wit::Error> {
         with_store(settings, |s| s.delete(&key))
     }
 
@@ -99,6 +107,10 @@ impl wit::Guest for Component {
 
     fn clear_expired(settings: wit::Settings) -> Result<wit::SweepReport, wit::Error> {
         with_store(settings, |s| s.clear_expired()).map(Into::into)
+    }
+
+    fn sweep(settings: wit::Settings, cursor: Option<String>, budget_ms: Option<u32>) -> Result<wit::SweepBatch, wit::Error> {
+        with_store(settings, |s| s.sweep(cursor.as_deref(), budget_nanos(budget_ms))).map(Into::into)
     }
 }
 
@@ -117,6 +129,12 @@ impl From<Loaded> for wit::Loaded {
 impl From<SweepReport> for wit::SweepReport {
     fn from(r: SweepReport) -> wit::SweepReport {
         wit::SweepReport { scanned: r.scanned, deleted: r.deleted, skipped: r.skipped }
+    }
+}
+
+impl From<SweepBatch> for wit::SweepBatch {
+    fn from(b: SweepBatch) -> wit::SweepBatch {
+        wit::SweepBatch { report: b.report.into(), cursor: b.cursor }
     }
 }
 

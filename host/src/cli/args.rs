@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Django's file-based session store, sandboxed in a WASI component.
 ///
@@ -12,7 +13,7 @@ use std::path::PathBuf;
 #[command(
     name = "sessionbox",
     version,
-    after_help = "SECRET KEY:\n  --secret-key-file FILE, else $SESSIONBOX_SECRET_KEY; with neither, a key is\n  generated once, kept (mode 0600) in the user's config directory\n  (sessionbox/secret-key), and announced on stderr.\n\nEXIT CODES:\n  0  success\n  1  failure (I/O error, invalid key or data, configuration or settings, component\n     failure)\n  2  the command line was not understood\n  3  no such session (get, set, cycle-key: missing, expired, tampered or corrupt;\n     exists: no file)"
+    after_help = "SECRET KEY:\n  --secret-key-file FILE, else $SESSIONBOX_SECRET_KEY; with neither, a key is\n  generated once, kept (mode 0600) in the user's config directory\n  (sessionbox/secret-key), and announced on stderr. A set but empty or\n  non-UTF-8 $SESSIONBOX_SECRET_KEY is an error, never a fallback.\n  Key files hold one secret per line: a line ends at LF (a CR before it\n  is dropped), nothing else is trimmed, empty lines are ignored.\n\nOUTPUT:\n  Strict JSON (RFC 8259) on stdout, ASCII only, as Python's json.dumps\n  writes it. A session holding NaN or Infinity cannot be printed as strict\n  JSON: that is an error unless --json python, which prints Python's bare\n  NaN/Infinity tokens.\n\nEXIT CODES:\n  0  success\n  1  failure (I/O error, invalid key or data, configuration or settings, component\n     failure)\n  2  the command line was not understood\n  3  no such session (get, set, cycle-key: missing, expired, tampered or corrupt;\n     exists: no file)"
 )]
 pub struct Cli {
     /// The session directory (Django's SESSION_FILE_PATH); created 0700 when
@@ -43,6 +44,15 @@ pub struct Cli {
     /// directory).
     #[arg(long, global = true, value_enum, default_value_t = DurabilityArg::File)]
     pub durability: DurabilityArg,
+    /// How session data is printed: strict JSON, or Python's json.dumps
+    /// (bare NaN and Infinity).
+    #[arg(long = "json", id = "output", global = true, value_enum, default_value_t = JsonArg::Strict)]
+    pub output: JsonArg,
+    /// Longest one call into the sandboxed component may run, in seconds
+    /// (clear-expired works in batches of at most a second, so a sweep of
+    /// any size finishes).
+    #[arg(long, global = true, value_name = "SECONDS", default_value = "10", value_parser = parse_seconds)]
+    pub deadline: Duration,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -59,12 +69,30 @@ pub enum DurabilityArg {
     Full,
 }
 
+/// How session data is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum JsonArg {
+    /// RFC 8259 JSON; a session holding NaN or Infinity is an error.
+    Strict,
+    /// Python's json.dumps, which writes NaN, Infinity and -Infinity bare.
+    Python,
+}
+
+/// A positive number of seconds, fractions allowed.
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    match text.parse::<f64>() {
+        Ok(secs) if secs > 0.0 => Duration::try_from_secs_f64(secs).map_err(|e| e.to_string()),
+        _ => Err(format!("{text:?} is not a positive number of seconds")),
+    }
+}
+
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create a session; prints {"key": KEY}.
     Create {
-        /// The session data as a JSON object ("-" reads it from stdin).
+        /// The session data as a JSON object ("-" reads it from stdin, at
+        /// most 4 times --max-session-size bytes).
         #[arg(default_value = "{}")]
         json: String,
     },
@@ -77,7 +105,8 @@ pub enum Command {
     Set {
         /// The session key.
         key: String,
-        /// The keys to set, as a JSON object ("-" reads it from stdin).
+        /// The keys to set, as a JSON object ("-" reads it from stdin, at
+        /// most 4 times --max-session-size bytes).
         json: String,
     },
     /// Delete a session (a missing one is not an error); prints
@@ -100,13 +129,15 @@ pub enum Command {
         key: String,
     },
     /// Delete expired sessions and stale temporary files (Django's
-    /// clearsessions); prints {"scanned", "deleted", "skipped"}.
+    /// clearsessions); prints {"scanned", "deleted", "skipped"}. Shows
+    /// progress on stderr when it is a terminal.
     ClearExpired,
     /// Print the keys of all entries named like session files as a JSON
     /// array (files are not opened, so expired sessions are listed too).
     List,
-    /// Print counts of session, temporary and other entries in the session
-    /// directory, the total bytes of session files, and the oldest and newest
-    /// modification times.
+    /// Print counts of session files, temporary files and other entries
+    /// (directories, FIFOs, symlinks and odd names count as other) in the
+    /// session directory, the total bytes of session files, and their oldest
+    /// and newest modification times (Unix seconds, negative before 1970).
     Stats,
 }

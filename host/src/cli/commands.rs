@@ -1,87 +1,181 @@
-//! One function per subcommand; each returns the JSON to print.
+//! One function per subcommand; each returns the JSON text to print.
+//!
+//! Session data goes through as text, exactly as stored (Python's compact
+//! `json.dumps` form): a round trip through `Data` would lose lone
+//! surrogates and refuse very deep sessions.
 
-use super::args::Command;
+use super::args::{Command, JsonArg};
 use super::Failure;
-use serde_json::{json, Value};
-use sessionbox::{Data, Loaded, Store};
-use std::io::Read;
-use std::time::UNIX_EPOCH;
+use serde_json::json;
+use sessionbox::{Loaded, Store, SweepReport};
+use sessionbox_guest::{json as pyjson, key};
+use std::io::{IsTerminal, Read, Write};
+use std::os::unix::fs::MetadataExt;
+
+/// What a command prints, and what it changed (for the message when
+/// printing fails, so that a created key is never lost silently).
+pub struct Printed {
+    /// The JSON text for stdout.
+    pub text: String,
+    /// What the command did that printing cannot undo, e.g. "session KEY was
+    /// created".
+    pub done: Option<String>,
+}
+
+impl From<String> for Printed {
+    fn from(text: String) -> Printed {
+        Printed { text, done: None }
+    }
+}
 
 /// Runs `command` against `store`.
-pub fn run(store: &Store, command: &Command) -> Result<Value, Failure> {
-    match command {
-        Command::Create { json } => Ok(json!({ "key": store.create(&read_data(json)?)? })),
-        Command::Get { key } => Ok(Value::Object(load(store, key)?)),
-        Command::Set { key, json } => set(store, key, read_data(json)?),
-        Command::Delete { key } => {
-            let existed = store.exists(key)?;
-            store.delete(key)?;
-            Ok(json!({ "key": key, "deleted": existed }))
+pub fn run(store: &Store, command: &Command, output: JsonArg) -> Result<Printed, Failure> {
+    Ok(match command {
+        Command::Create { json } => {
+            let key = store.create_json(&read_data(store, json)?)?;
+            Printed { text: json!({ "key": key }).to_string(), done: Some(format!("session {key} was created")) }
         }
-        Command::Exists { key } => match store.exists(key)? {
-            true => Ok(json!({ "key": key, "exists": true })),
-            false => Err(Failure::NoSession(format!("no session {key}"))),
-        },
+        Command::Get { key } => printable(load(store, key)?, output)?.into(),
+        Command::Set { key, json } => Printed { text: set(store, key, &read_data(store, json)?, output)?, done: Some(format!("session {key} was saved")) },
+        Command::Delete { key } => {
+            check_chars(key)?;
+            let deleted = store.delete(key)?;
+            Printed { text: json!({ "key": key, "deleted": deleted }).to_string(), done: deleted.then(|| format!("session {key} was deleted")) }
+        }
+        Command::Exists { key } => {
+            check_chars(key)?;
+            match store.exists(key)? {
+                true => json!({ "key": key, "exists": true }).to_string().into(),
+                false => return Err(Failure::NoSession(format!("no session {key}{}", why_no_file(key)))),
+            }
+        }
         Command::CycleKey { key } => {
             let data = load(store, key)?;
-            Ok(json!({ "key": store.cycle_key(key, &data)?, "old_key": key }))
+            let new_key = store.cycle_key_json(key, &data)?;
+            Printed { text: json!({ "key": new_key, "old_key": key }).to_string(), done: Some(format!("session {key} moved to the new key {new_key}")) }
         }
         Command::ClearExpired => {
-            let r = store.clear_expired()?;
-            Ok(json!({ "scanned": r.scanned, "deleted": r.deleted, "skipped": r.skipped }))
+            let r = sweep(store)?;
+            json!({ "scanned": r.scanned, "deleted": r.deleted, "skipped": r.skipped }).to_string().into()
         }
-        Command::List => Ok(json!(list(store)?)),
-        Command::Stats => stats(store),
-    }
+        Command::List => json!(list(store)?).to_string().into(),
+        Command::Stats => stats(store)?.into(),
+    })
 }
 
-/// Session data from a command-line argument, or from stdin for "-".
-fn read_data(arg: &str) -> Result<Data, Failure> {
-    let text = if arg == "-" {
-        let mut text = String::new();
-        std::io::stdin().read_to_string(&mut text).map_err(|e| Failure::Error(format!("reading stdin: {e}")))?;
-        text
+/// Session data from a command-line argument, or from stdin for "-", read
+/// up to four times the size limit (room for whitespace; the store measures
+/// the compact form) so that endless input cannot exhaust memory.
+fn read_data(store: &Store, arg: &str) -> Result<String, Failure> {
+    if arg != "-" {
+        return Ok(arg.to_owned());
+    }
+    let max = u64::from(store.settings().max_session_size);
+    let cap = max.saturating_mul(4).saturating_add(4096);
+    let mut bytes = Vec::new();
+    std::io::stdin().take(cap + 1).read_to_end(&mut bytes).map_err(|e| Failure::Error(format!("reading stdin: {e}")))?;
+    if bytes.len() as u64 > cap {
+        return Err(Failure::Error(format!(
+            "the session data on stdin is over {cap} bytes (4 × --max-session-size); a session holds at most {max} bytes of JSON"
+        )));
+    }
+    String::from_utf8(bytes).map_err(|_| Failure::Error("the session data on stdin is not UTF-8".to_owned()))
+}
+
+/// A key with a character outside `[a-z0-9]` is a usage error, not a
+/// missing session.
+fn check_chars(key: &str) -> Result<(), Failure> {
+    if key::has_valid_chars(key) {
+        Ok(())
     } else {
-        arg.to_owned()
-    };
-    Ok(sessionbox::parse_data(&text)?)
+        Err(sessionbox::Error::InvalidKey.into())
+    }
 }
 
-/// A live session's data, or the no-session failure saying why there is none.
-fn load(store: &Store, key: &str) -> Result<Data, Failure> {
-    if !sessionbox_guest::key::is_valid(key) {
-        return Err(sessionbox::Error::InvalidKey.into());
+/// Why a key of valid characters can have no file.
+fn why_no_file(key: &str) -> &'static str {
+    if key.len() < key::MIN_KEY_LEN {
+        " (a session key has at least 8 characters)"
+    } else if key.len() > 255 {
+        " (a session key this long makes a file name over 255 bytes)"
+    } else {
+        ""
     }
-    let why = match store.load(key)? {
+}
+
+/// A live session's data as JSON text, or the no-session failure saying why
+/// there is none.
+fn load(store: &Store, key: &str) -> Result<String, Failure> {
+    check_chars(key)?;
+    let why = match store.load_json(key)? {
         Loaded::Found(data) => return Ok(data),
         Loaded::Missing => "does not exist",
         Loaded::Expired => "had expired (its file was deleted)",
         Loaded::BadSignature => "has a bad signature (tampered, or signed with another secret)",
         Loaded::Corrupt => "is corrupt",
     };
-    Err(Failure::NoSession(format!("session {key} {why}")))
+    Err(Failure::NoSession(format!("session {key} {why}{}", why_no_file(key))))
 }
 
-fn set(store: &Store, key: &str, changes: Data) -> Result<Value, Failure> {
-    let mut data = load(store, key)?;
-    data.extend(changes);
-    match store.save(key, &data, false) {
+/// Session data as the output format asks: Python's form as stored, which
+/// is strict JSON unless it holds NaN or Infinity.
+fn printable(data: String, output: JsonArg) -> Result<String, Failure> {
+    if output == JsonArg::Strict && pyjson::has_non_finite(&data).unwrap_or(false) {
+        return Err(Failure::Error(
+            "the session holds NaN or Infinity, which strict JSON cannot represent; pass --json python to print Python's form".to_owned(),
+        ));
+    }
+    Ok(data)
+}
+
+/// Merges the keys of `changes` into session `key` (Python's `dict.update`:
+/// a key already there keeps its place and takes the new value). Data the
+/// output format cannot print is refused before anything is saved.
+fn set(store: &Store, key: &str, changes: &str, output: JsonArg) -> Result<String, Failure> {
+    let invalid = |e: pyjson::ParseError| Failure::from(sessionbox::Error::InvalidData(e.to_string()));
+    let changes = pyjson::canonical_object(changes).map_err(invalid)?;
+    let data = load(store, key)?;
+    // Both are compact objects: their members, joined, read back with the
+    // last value of each key winning in its first place, are the update.
+    let members = |object: &str| object[1..object.len() - 1].to_owned();
+    let joined = [members(&data), members(&changes)].into_iter().filter(|m| !m.is_empty()).collect::<Vec<_>>().join(",");
+    let merged = printable(pyjson::canonical_object(&format!("{{{joined}}}")).map_err(invalid)?, output)?;
+    match store.save_json(key, &merged, false) {
         Err(sessionbox::Error::NotFound) => Err(Failure::NoSession(format!("session {key} was deleted meanwhile"))),
-        other => other.map(|()| Value::Object(data)).map_err(Failure::from),
+        Err(e) => Err(e.into()),
+        Ok(()) => Ok(merged),
     }
 }
 
-/// What kind of file a directory entry is, judged by name alone.
+/// The whole sweep, with a progress line on stderr when it is a terminal.
+fn sweep(store: &Store) -> Result<SweepReport, Failure> {
+    let progress = std::io::stderr().is_terminal();
+    let mut shown = false;
+    let report = store.clear_expired_with(|total| {
+        if progress {
+            let _ = write!(std::io::stderr(), "\rsessionbox: swept {} entries, deleted {}, skipped {} ", total.scanned, total.deleted, total.skipped);
+            shown = true;
+        }
+    });
+    if shown {
+        let _ = writeln!(std::io::stderr());
+    }
+    Ok(report?)
+}
+
+/// What kind of entry a directory entry is.
 enum Entry {
     Session(String),
     Temp,
     Other,
 }
 
-fn classify(store: &Store, name: &str) -> Entry {
+/// Sessions and temporary files are regular files with the right names;
+/// anything else (directories, FIFOs, symlinks, odd names) is other.
+fn classify(store: &Store, name: &str, regular: bool) -> Entry {
     match name.strip_prefix(store.settings().file_prefix.as_str()) {
-        Some(rest) if rest.contains("_out_") => Entry::Temp,
-        Some(key) if sessionbox_guest::key::is_valid(key) => Entry::Session(key.to_owned()),
+        Some(rest) if regular && rest.contains("_out_") => Entry::Temp,
+        Some(key) if regular && key::is_valid(key) => Entry::Session(key.to_owned()),
         _ => Entry::Other,
     }
 }
@@ -93,28 +187,34 @@ fn read_dir(store: &Store) -> Result<std::fs::ReadDir, Failure> {
 fn list(store: &Store) -> Result<Vec<String>, Failure> {
     let mut keys: Vec<String> = read_dir(store)?
         .filter_map(|e| e.ok())
-        .filter_map(|e| match classify(store, &e.file_name().to_string_lossy()) {
-            Entry::Session(key) => Some(key),
-            _ => None,
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            match classify(store, &name, true) {
+                Entry::Session(key) => Some(key),
+                _ => None,
+            }
         })
         .collect();
     keys.sort();
     Ok(keys)
 }
 
-fn stats(store: &Store) -> Result<Value, Failure> {
+fn stats(store: &Store) -> Result<String, Failure> {
     let (mut sessions, mut temp_files, mut other_files, mut bytes) = (0u64, 0u64, 0u64, 0u64);
-    let (mut oldest, mut newest) = (None::<u64>, None::<u64>);
+    let (mut oldest, mut newest) = (None::<i64>, None::<i64>);
     for entry in read_dir(store)?.filter_map(|e| e.ok()) {
-        match classify(store, &entry.file_name().to_string_lossy()) {
+        let meta = std::fs::symlink_metadata(entry.path()).ok();
+        let regular = meta.as_ref().is_some_and(|m| m.is_file());
+        let name = entry.file_name().into_string().unwrap_or_default();
+        match classify(store, &name, regular) {
             Entry::Session(_) => {
                 sessions += 1;
-                if let Ok(meta) = entry.metadata() {
+                if let Some(meta) = meta {
                     bytes += meta.len();
-                    if let Some(secs) = meta.modified().ok().and_then(|m| m.duration_since(UNIX_EPOCH).ok()).map(|d| d.as_secs()) {
-                        oldest = Some(oldest.map_or(secs, |o| o.min(secs)));
-                        newest = Some(newest.map_or(secs, |n| n.max(secs)));
-                    }
+                    // Seconds since 1970, negative before it.
+                    let secs = meta.mtime();
+                    oldest = Some(oldest.map_or(secs, |o| o.min(secs)));
+                    newest = Some(newest.map_or(secs, |n| n.max(secs)));
                 }
             }
             Entry::Temp => temp_files += 1,
@@ -122,12 +222,13 @@ fn stats(store: &Store) -> Result<Value, Failure> {
         }
     }
     Ok(json!({
-        "dir": store.dir(),
+        "dir": store.dir().to_string_lossy(),
         "sessions": sessions,
         "session_bytes": bytes,
         "temp_files": temp_files,
         "other_files": other_files,
         "oldest_mtime": oldest,
         "newest_mtime": newest,
-    }))
+    })
+    .to_string())
 }

@@ -2,6 +2,7 @@
 //! session) as one line each on stderr.
 
 use log::{Level, LevelFilter, Log, Metadata, Record};
+use std::io::Write;
 
 struct StderrLogger;
 
@@ -12,7 +13,8 @@ impl Log for StderrLogger {
 
     fn log(&self, record: &Record) {
         if self.enabled(record.metadata()) {
-            eprintln!("sessionbox: {}: {}", record.level().as_str().to_lowercase(), record.args());
+            // A stderr that cannot be written must not end the command.
+            let _ = writeln!(std::io::stderr(), "sessionbox: {}: {}", record.level().as_str().to_lowercase(), record.args());
         }
     }
 

@@ -7,6 +7,7 @@ mod logger;
 mod secret;
 
 use clap::Parser;
+use std::io::Write;
 use std::process::ExitCode;
 
 /// Exit code: the command worked.
@@ -31,26 +32,46 @@ impl From<sessionbox::Error> for Failure {
     }
 }
 
-/// Runs the CLI.
-pub fn run() -> ExitCode {
+/// Runs the CLI. `stdout_was_closed`: standard output was closed when the
+/// process started (Rust's runtime then quietly points it at /dev/null, so
+/// only a check before `main` can tell).
+pub fn run(stdout_was_closed: bool) -> ExitCode {
     logger::install();
     let cli = args::Cli::parse();
+    if stdout_was_closed {
+        // Every command's result is on stdout; a key created now would be lost.
+        return fail(EXIT_FAILURE, "error: standard output is closed, so the result could not be printed; nothing was done");
+    }
     let outcome = secret::settings(&cli).and_then(|settings| {
-        let store = sessionbox::Store::open(&cli.dir, settings)?;
-        commands::run(&store, &cli.command)
+        let options = sessionbox::Options { deadline: cli.deadline, ..sessionbox::Options::default() };
+        let store = sessionbox::Store::open_with(&cli.dir, settings, options)?;
+        commands::run(&store, &cli.command, cli.output)
     });
     match outcome {
-        Ok(output) => {
-            println!("{output}");
-            ExitCode::from(EXIT_OK)
-        }
-        Err(Failure::NoSession(why)) => {
-            eprintln!("sessionbox: {why}");
-            ExitCode::from(EXIT_NO_SESSION)
-        }
-        Err(Failure::Error(why)) => {
-            eprintln!("sessionbox: error: {why}");
-            ExitCode::from(EXIT_FAILURE)
-        }
+        Ok(printed) => match print(&printed.text) {
+            Ok(()) => ExitCode::from(EXIT_OK),
+            Err(e) => {
+                let done = printed.done.map(|done| format!("{done}, but ")).unwrap_or_default();
+                fail(EXIT_FAILURE, &format!("error: {done}writing the result to standard output failed: {e}"))
+            }
+        },
+        Err(Failure::NoSession(why)) => fail(EXIT_NO_SESSION, &why),
+        Err(Failure::Error(why)) => fail(EXIT_FAILURE, &format!("error: {why}")),
     }
+}
+
+/// Writes `text` and a newline to stdout, reporting a closed pipe or a full
+/// device instead of panicking as `println!` does.
+fn print(text: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.write_all(b"\n")?;
+    out.flush()
+}
+
+/// One line on stderr (ignoring a stderr that cannot be written either),
+/// then the exit code.
+fn fail(code: u8, line: &str) -> ExitCode {
+    let _ = writeln!(std::io::stderr(), "sessionbox: {line}");
+    ExitCode::from(code)
 }

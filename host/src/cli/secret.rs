@@ -19,7 +19,7 @@ const SECRET_CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789!@#$%^&*(-_=+)
 pub fn settings(cli: &Cli) -> Result<Settings, Failure> {
     let mut settings = Settings::new(secret_key(cli)?);
     if let Some(path) = &cli.fallback_keys_file {
-        settings.fallback_keys = read_secret_file(path)?.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect();
+        settings.fallback_keys = read_key_file(path)?;
     }
     settings.cookie_age = cli.cookie_age;
     settings.file_prefix = cli.prefix.clone();
@@ -35,26 +35,47 @@ pub fn settings(cli: &Cli) -> Result<Settings, Failure> {
 
 fn secret_key(cli: &Cli) -> Result<String, Failure> {
     if let Some(path) = &cli.secret_key_file {
-        let key = read_secret_file(path)?.trim_end_matches(['\r', '\n']).to_owned();
-        if key.is_empty() {
-            return Err(Failure::Error(format!("the secret key file {} is empty", path.display())));
-        }
-        return Ok(key);
+        return read_one_key(path);
     }
-    match std::env::var(SECRET_ENV) {
-        Ok(key) if !key.is_empty() => Ok(key),
-        _ => generated_key(&cli.dir),
+    match std::env::var_os(SECRET_ENV) {
+        None => generated_key(&cli.dir),
+        // Set but unusable is a mistake to report, never a reason to sign
+        // with some other secret.
+        Some(key) if key.is_empty() => Err(Failure::Error(format!("{SECRET_ENV} is set but empty; unset it or give the secret"))),
+        Some(key) => key.into_string().map_err(|_| Failure::Error(format!("{SECRET_ENV} is not valid UTF-8"))),
     }
 }
 
-fn read_secret_file(path: &Path) -> Result<String, Failure> {
-    let text = std::fs::read_to_string(path).map_err(|e| Failure::Error(format!("reading {}: {e}", path.display())))?;
+/// The secrets in a key file: one per line. A line ends at LF, and a CR
+/// before the LF is dropped (files saved on Windows); nothing else is
+/// trimmed, so a secret may begin or end with spaces. Empty lines are
+/// skipped. The same rule for the secret key, the fallback keys and the
+/// generated key, so a secret survives rotation from one file to the other.
+pub fn key_lines(text: &str) -> Vec<String> {
+    text.split('\n').map(|line| line.strip_suffix('\r').unwrap_or(line)).filter(|line| !line.is_empty()).map(str::to_owned).collect()
+}
+
+/// Every secret in the key file at `path`.
+fn read_key_file(path: &Path) -> Result<Vec<String>, Failure> {
+    let fail = |why: String| Failure::Error(format!("key file {}: {why}", path.display()));
+    let bytes = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
+    let text = String::from_utf8(bytes).map_err(|_| fail("not valid UTF-8".into()))?;
     if let Ok(meta) = std::fs::metadata(path) {
         if meta.permissions().mode() & 0o077 != 0 {
             log::warn!("{} can be read by other users; chmod 600 it", path.display());
         }
     }
-    Ok(text)
+    Ok(key_lines(&text))
+}
+
+/// The one secret in the key file at `path`.
+fn read_one_key(path: &Path) -> Result<String, Failure> {
+    let mut keys = read_key_file(path)?;
+    match keys.len() {
+        1 => Ok(keys.remove(0)),
+        0 => Err(Failure::Error(format!("key file {}: holds no secret", path.display()))),
+        n => Err(Failure::Error(format!("key file {}: holds {n} lines; a secret key file holds one secret on one line", path.display()))),
+    }
 }
 
 /// Where the generated secret is kept.
@@ -67,7 +88,7 @@ fn generated_key_path() -> Result<PathBuf, Failure> {
 fn generated_key(session_dir: &Path) -> Result<String, Failure> {
     let path = generated_key_path()?;
     if path.exists() {
-        return read_secret_file(&path).map(|k| k.trim_end_matches(['\r', '\n']).to_owned());
+        return read_one_key(&path);
     }
     // Never inside the session directory: that is the one place the guest
     // (and anyone who can read sessions) can see.
@@ -82,7 +103,8 @@ fn generated_key(session_dir: &Path) -> Result<String, Failure> {
     }
     let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path).map_err(fail)?;
     file.write_all(key.as_bytes()).map_err(fail)?;
-    eprintln!(
+    let _ = writeln!(
+        std::io::stderr(),
         "sessionbox: generated a new secret key and saved it to {} (mode 0600); set {SECRET_ENV} or pass --secret-key-file to use your own",
         path.display()
     );

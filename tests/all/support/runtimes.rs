@@ -24,9 +24,9 @@ pub const JCO_VERSION: &str = "1.35.0";
 pub const PREVIEW2_SHIM_VERSION: &str = "0.26.1";
 
 /// The exported interface, as `wasmtime run --invoke` names its functions:
-/// `sessionbox:store/sessions.<func>@0.1.0(<WAVE args>)`.
+/// `sessionbox:store/sessions.<func>@0.2.0(<WAVE args>)`.
 pub const INTERFACE: &str = "sessionbox:store/sessions";
-pub const INTERFACE_VERSION: &str = "0.1.0";
+pub const INTERFACE_VERSION: &str = "0.2.0";
 
 // ---------------------------------------------------------------------------
 // Installation

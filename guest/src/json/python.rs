@@ -5,14 +5,29 @@
 //! lowercase hex and UTF-16 surrogate pairs), `/` left alone, keys in insertion
 //! order, and floats in Python's `repr` form.
 
-use serde_json::{Number, Value};
+use serde_json::{Map, Number, Value};
 use std::fmt::Write;
 
-/// Serialises `value` the way Python's compact `json.dumps` does.
+/// Serialises `value` the way Python's compact `json.dumps` does. Iterative:
+/// a tree of any depth is written without recursing.
 pub fn to_string(value: &Value) -> String {
     let mut out = String::with_capacity(128);
     write_value(&mut out, value);
     out
+}
+
+/// [`to_string`] of an object given as its map (no clone into a `Value`).
+pub fn object_to_string(map: &Map<String, Value>) -> String {
+    let mut out = String::with_capacity(128);
+    out.push('{');
+    write_members(&mut out, vec![Open::Object(map.iter())]);
+    out
+}
+
+/// A container being written: its remaining members.
+enum Open<'a> {
+    Array(std::slice::Iter<'a, Value>),
+    Object(serde_json::map::Iter<'a>),
 }
 
 fn write_value(out: &mut String, value: &Value) {
@@ -24,25 +39,50 @@ fn write_value(out: &mut String, value: &Value) {
         Value::String(s) => write_str(out, s),
         Value::Array(items) => {
             out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_value(out, item);
-            }
-            out.push(']');
+            write_members(out, vec![Open::Array(items.iter())]);
         }
         Value::Object(map) => {
             out.push('{');
-            for (i, (k, v)) in map.iter().enumerate() {
-                if i > 0 {
+            write_members(out, vec![Open::Object(map.iter())]);
+        }
+    }
+}
+
+/// Writes the members of the open containers on `stack`, innermost last,
+/// and their closing brackets; nested containers go on the stack instead of
+/// the call stack.
+fn write_members<'a>(out: &mut String, mut stack: Vec<Open<'a>>) {
+    while let Some(top) = stack.last_mut() {
+        let first = matches!(out.as_bytes().last(), Some(b'[' | b'{'));
+        let member = match top {
+            Open::Array(items) => items.next().inspect(|_| {
+                if !first {
+                    out.push(',');
+                }
+            }),
+            Open::Object(members) => members.next().map(|(k, v)| {
+                if !first {
                     out.push(',');
                 }
                 write_str(out, k);
                 out.push(':');
-                write_value(out, v);
+                v
+            }),
+        };
+        match member {
+            Some(Value::Array(items)) => {
+                out.push('[');
+                stack.push(Open::Array(items.iter()));
             }
-            out.push('}');
+            Some(Value::Object(map)) => {
+                out.push('{');
+                stack.push(Open::Object(map.iter()));
+            }
+            Some(scalar) => write_value(out, scalar),
+            None => {
+                out.push(if matches!(top, Open::Array(_)) { ']' } else { '}' });
+                stack.pop();
+            }
         }
     }
 }
@@ -184,7 +224,7 @@ mod tests {
 
     #[test]
     fn compact_and_ordered() {
-        let v = crate::json_parse::parse(r#"{ "z" : 1, "a" : [ true, null, {"y": -0} ], "f": 1E5 }"#).unwrap();
+        let v = super::super::parse(r#"{ "z" : 1, "a" : [ true, null, {"y": -0} ], "f": 1E5 }"#).unwrap();
         assert_eq!(to_string(&v), r#"{"z":1,"a":[true,null,{"y":0}],"f":100000.0}"#);
     }
 }

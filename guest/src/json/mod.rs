@@ -1,0 +1,39 @@
+//! JSON as Python's `json` module reads and writes it, for Django sessions.
+//!
+//! One iterative [`reader`] tokenizes every input; it accepts exactly what
+//! Python's `json.loads` accepts (including `NaN`, `Infinity`, `-Infinity`,
+//! integers of any size and lone UTF-16 surrogates in `\u` escapes) and
+//! never recurses, so nesting is bounded only by the input's size: Python
+//! 3.14 reads 100,000 levels back, and a session that Django stored must
+//! never read as corrupt here. On top of it:
+//!
+//! - [`canonical_object`] rewrites an object in Python's compact
+//!   `json.dumps(separators=(",", ":"))` form, the bytes Django signs (what
+//!   `save` stores), keeping lone surrogates as their escapes;
+//! - [`object_field`] checks an object and returns one top-level scalar (what
+//!   `load` needs for `_session_expiry`), building no tree;
+//! - [`parse`] and [`parse_object`] build a `serde_json` tree, optionally
+//!   refusing nesting beyond a depth (Rust's recursive `Drop`, `Clone` and
+//!   serializers need that bound; the store itself does not);
+//! - [`to_string`] writes a tree back in Python's form, iteratively.
+
+mod canonical;
+mod python;
+mod reader;
+mod tree;
+
+pub use canonical::canonical_object;
+pub use python::{object_to_string, to_string, write_float_repr};
+pub use tree::{has_non_finite, object_field, parse, parse_object, parse_object_within};
+
+/// Why a text is not acceptable JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError(pub String);
+
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ParseError {}

@@ -1,0 +1,206 @@
+//! JSON into `serde_json` values, built without recursion, and the one-field
+//! lookup `load` uses, which builds no tree at all.
+
+use super::reader::{decode_str, Reader, Token};
+use super::ParseError;
+use serde_json::{Map, Number, Value};
+
+/// Parses `text` as one JSON value (surrounding whitespace allowed). A lone
+/// surrogate in a string becomes U+FFFD: Rust strings cannot hold one.
+pub fn parse(text: &str) -> Result<Value, ParseError> {
+    build(text, usize::MAX)
+}
+
+/// Parses `text` as a JSON object, the only shape a session can have.
+pub fn parse_object(text: &str) -> Result<Map<String, Value>, ParseError> {
+    parse_object_within(text, usize::MAX)
+}
+
+/// Like [`parse_object`], refusing containers nested more than `max_depth`
+/// deep (the object itself is depth 1), so that code which walks the tree
+/// recursively (`Drop`, `Clone`, serializers) cannot overflow its stack.
+pub fn parse_object_within(text: &str, max_depth: usize) -> Result<Map<String, Value>, ParseError> {
+    match build(text, max_depth)? {
+        Value::Object(map) => Ok(map),
+        other => Err(ParseError(format!("expected a JSON object, found {}", kind(&other)))),
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A container being filled, with the key its next value goes under.
+enum Open {
+    Array(Vec<Value>),
+    Object(Map<String, Value>, Option<String>),
+}
+
+fn build(text: &str, max_depth: usize) -> Result<Value, ParseError> {
+    let mut reader = Reader::new(text);
+    let mut stack: Vec<Open> = Vec::new();
+    let mut done = None;
+    while let Some(token) = reader.next()? {
+        let s = reader.bytes();
+        let value = match token {
+            Token::BeginObject | Token::BeginArray => {
+                if stack.len() >= max_depth {
+                    return Err(reader.error(&format!("nested deeper than {max_depth} levels")));
+                }
+                stack.push(if token == Token::BeginObject { Open::Object(Map::new(), None) } else { Open::Array(Vec::new()) });
+                continue;
+            }
+            Token::Key(key) => {
+                if let Some(Open::Object(_, slot)) = stack.last_mut() {
+                    *slot = Some(decode_str(s, key));
+                }
+                continue;
+            }
+            Token::EndObject | Token::EndArray => match stack.pop() {
+                Some(Open::Object(map, _)) => Value::Object(map),
+                Some(Open::Array(items)) => Value::Array(items),
+                None => return Err(reader.error("unbalanced close")),
+            },
+            Token::Str(str) => Value::String(decode_str(s, str)),
+            Token::Number { start, end, .. } => number(&s[start..end]),
+            Token::Word(word) => word_value(word),
+        };
+        match stack.last_mut() {
+            None => done = Some(value),
+            Some(Open::Array(items)) => items.push(value),
+            // Python's dict: a repeated key keeps its place, takes the value.
+            Some(Open::Object(map, slot)) => {
+                map.insert(slot.take().unwrap_or_default(), value);
+            }
+        }
+    }
+    done.ok_or_else(|| reader.error("expected a value"))
+}
+
+/// A number's text, kept exactly (Python ints are unbounded).
+fn number(text: &[u8]) -> Value {
+    // The reader passed only ASCII digits, signs, '.', 'e' and 'E'.
+    Value::Number(Number::from_string_unchecked(String::from_utf8_lossy(text).into_owned()))
+}
+
+/// `null`, `true`, `false`, or the number `NaN`, `Infinity`, `-Infinity`.
+fn word_value(word: &str) -> Value {
+    match word {
+        "null" => Value::Null,
+        "true" => Value::Bool(true),
+        "false" => Value::Bool(false),
+        _ => Value::Number(Number::from_string_unchecked(word.to_owned())),
+    }
+}
+
+/// Checks that `text` is a JSON object and returns the value of its
+/// top-level field `key`, if present (the last one, if repeated). A scalar
+/// comes back whole; an array or object comes back empty (of its kind), so
+/// no tree is built: callers such as the expiry rules only read scalars.
+pub fn object_field(text: &str, key: &str) -> Result<Option<Value>, ParseError> {
+    let mut reader = Reader::new(text);
+    if reader.next()? != Some(Token::BeginObject) {
+        return Err(ParseError("expected a JSON object at byte 0".to_owned()));
+    }
+    let mut found = None;
+    let mut wanted = false;
+    while let Some(token) = reader.next()? {
+        let s = reader.bytes();
+        match token {
+            Token::Key(k) if reader.depth() == 1 => {
+                let raw = &s[k.start..k.end];
+                wanted = if k.plain { raw == key.as_bytes() } else { decode_str(s, k) == key };
+            }
+            Token::BeginObject | Token::BeginArray => {
+                if std::mem::take(&mut wanted) {
+                    found = Some(if token == Token::BeginObject { Value::Object(Map::new()) } else { Value::Array(Vec::new()) });
+                }
+            }
+            Token::Str(str) if wanted => found = Some(Value::String(decode_str(s, str))),
+            Token::Number { start, end, .. } if wanted => found = Some(number(&s[start..end])),
+            Token::Word(word) if wanted => found = Some(word_value(word)),
+            _ => {}
+        }
+        if !matches!(token, Token::Key(_)) {
+            wanted = false;
+        }
+    }
+    Ok(found)
+}
+
+/// Whether `text` (one JSON value) holds `NaN`, `Infinity` or `-Infinity`,
+/// which Python writes but strict JSON (RFC 8259) has no words for.
+pub fn has_non_finite(text: &str) -> Result<bool, ParseError> {
+    let mut reader = Reader::new(text);
+    let mut found = false;
+    while let Some(token) = reader.next()? {
+        found |= matches!(token, Token::Word("NaN" | "Infinity" | "-Infinity"));
+    }
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_python_only_tokens_and_keeps_number_text() {
+        let v = parse(r#"{"n":NaN,"i":Infinity,"m":-Infinity,"big":12345678901234567890,"f":1e+16}"#).unwrap();
+        assert_eq!(v["n"].to_string(), "NaN");
+        assert_eq!(v["m"].to_string(), "-Infinity");
+        assert_eq!(v["big"].to_string(), "12345678901234567890");
+        assert_eq!(v["f"].to_string(), "1e+16");
+    }
+
+    #[test]
+    fn keeps_key_order_and_last_duplicate_wins_in_place() {
+        let m = parse_object(r#"{"z":1,"a":2,"z":3}"#).unwrap();
+        let keys: Vec<_> = m.keys().cloned().collect();
+        assert_eq!(keys, ["z", "a"]);
+        assert_eq!(m["z"], 3);
+    }
+
+    #[test]
+    fn decodes_escapes_and_surrogate_pairs() {
+        let v = parse(r#""\u00e9\ud83d\ude00\n\/\ud800x""#).unwrap();
+        assert_eq!(v, Value::String("é😀\n/\u{FFFD}x".into()));
+    }
+
+    #[test]
+    fn depth_limit_only_where_asked() {
+        let nested = |n: usize| format!("{{\"a\":{}{}}}", "[".repeat(n - 1), "]".repeat(n - 1));
+        assert!(parse_object_within(&nested(1000), 1000).is_ok());
+        assert!(parse_object_within(&nested(1001), 1000).is_err());
+        // Unlimited: deeper than any recursive parser could go. Dropping it
+        // would recurse, so it is leaked on purpose.
+        std::mem::forget(parse_object(&nested(200_000)).unwrap());
+    }
+
+    #[test]
+    fn spots_non_finite_numbers_outside_strings() {
+        assert_eq!(has_non_finite(r#"{"a":[1,{"b":-Infinity}]}"#), Ok(true));
+        assert_eq!(has_non_finite(r#"{"NaN":"Infinity","x":1e308}"#), Ok(false));
+    }
+
+    #[test]
+    fn finds_top_level_fields_only() {
+        let text = r#"{"a":{"_session_expiry":1},"_session_expiry":[1,{"x":2}],"\u005fsession_expiry":5,"b":NaN}"#;
+        assert_eq!(object_field(text, "_session_expiry").unwrap(), Some(Value::from(5)));
+        assert_eq!(object_field(r#"{"e":[1,2]}"#, "e").unwrap(), Some(Value::Array(vec![])));
+        assert_eq!(object_field(r#"{"e":{"x":1}}"#, "e").unwrap(), Some(Value::Object(Map::new())));
+        assert_eq!(object_field(r#"{"e":null}"#, "e").unwrap(), Some(Value::Null));
+        assert_eq!(object_field(r#"{"e":true}"#, "e").unwrap(), Some(Value::Bool(true)));
+        assert_eq!(object_field(r#"{"e":-Infinity}"#, "e").unwrap().map(|v| v.to_string()), Some("-Infinity".to_owned()));
+        assert_eq!(object_field(r#"{"e":"x","f":1}"#, "f").unwrap(), Some(Value::from(1)));
+        assert_eq!(object_field(r#"{"x":1}"#, "e").unwrap(), None);
+        assert!(object_field(r#"{"e":1"#, "e").is_err());
+        assert!(object_field(r#"[1]"#, "e").is_err());
+    }
+}

@@ -1,0 +1,195 @@
+//! `wasi:filesystem/types` for the guest: wasmtime-wasi's implementation,
+//! except that opening an existing entry by a plain name never blocks.
+//!
+//! Opening a FIFO for reading blocks in `open(2)` until a writer appears,
+//! and no epoch deadline interrupts a blocked host call. The guest stats a
+//! session file before opening it, but an entry swapped in between (a
+//! FIFO, a device) would still block the call, or feed it. So here such an
+//! open uses `O_NONBLOCK | O_NOFOLLOW` and then checks what it opened: a
+//! regular file or a directory is handed to the guest as wasmtime-wasi
+//! would hand it; anything else is closed and refused with `no-such-device`
+//! (`ENXIO`, what Linux answers for a FIFO nobody serves).
+//!
+//! Every other call, and every open this does not cover (creating, a path
+//! of several components, following symlinks, `O_DIRECTORY`), goes to
+//! wasmtime-wasi unchanged.
+
+use rustix::fs::{FileType, Mode, OFlags};
+use wasmtime::component::{HasData, Resource};
+use wasmtime_wasi::filesystem::{Descriptor, Dir, File, OpenMode, WasiFilesystemCtxView};
+use wasmtime_wasi::p2::bindings::filesystem::types::ErrorCode as FsCode;
+use wasmtime_wasi::p2::bindings::sync::filesystem::types::{
+    self as fs, DescriptorFlags, ErrorCode, Host, HostDescriptor, HostDirectoryEntryStream, OpenFlags, PathFlags,
+};
+use wasmtime_wasi::p2::bindings::sync::io::streams;
+use wasmtime_wasi::p2::{FsError, FsResult};
+
+/// The linker's handle on [`NonBlockingOpen`].
+pub(crate) struct Filesystem;
+
+impl HasData for Filesystem {
+    type Data<'a> = NonBlockingOpen<'a>;
+}
+
+/// wasmtime-wasi's filesystem view with a non-blocking `open-at`. Assumes
+/// the context allows blocking the current thread, as the sessionbox host
+/// sets it.
+pub(crate) struct NonBlockingOpen<'a>(pub(crate) WasiFilesystemCtxView<'a>);
+
+type Fd = Resource<fs::Descriptor>;
+
+impl NonBlockingOpen<'_> {
+    /// Whether this module opens `path` itself: an existing entry named by
+    /// one plain component, opened plainly.
+    fn covers(path_flags: PathFlags, path: &str, oflags: OpenFlags, flags: DescriptorFlags) -> bool {
+        let plain_name = !path.is_empty() && path != "." && path != ".." && !path.contains('/') && !path.contains('\0');
+        let sync_flags = DescriptorFlags::FILE_INTEGRITY_SYNC | DescriptorFlags::DATA_INTEGRITY_SYNC | DescriptorFlags::REQUESTED_WRITE_SYNC;
+        plain_name && oflags == OpenFlags::empty() && !path_flags.contains(PathFlags::SYMLINK_FOLLOW) && !flags.intersects(sync_flags)
+    }
+
+    fn open_existing(&mut self, fd: Fd, path: &str, flags: DescriptorFlags) -> FsResult<Fd> {
+        let Descriptor::Dir(dir) = self.0.table.get(&fd)? else {
+            return Err(FsCode::NotDirectory.into());
+        };
+        let write = flags.contains(DescriptorFlags::WRITE);
+        if write && dir.perms.write_not_permitted() {
+            return Err(FsCode::NotPermitted.into());
+        }
+        // As wasmtime-wasi: a descriptor opened without WRITE is opened to read.
+        let (access, mode) = match (flags.contains(DescriptorFlags::READ), write) {
+            (true, true) => (OFlags::RDWR, OpenMode::READ | OpenMode::WRITE),
+            (false, true) => (OFlags::WRONLY, OpenMode::WRITE),
+            _ => (OFlags::RDONLY, OpenMode::READ),
+        };
+        let opened = rustix::fs::openat(&*dir.dir, path, access | OFlags::NONBLOCK | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())
+            .map_err(std::io::Error::from)?;
+        let kind = FileType::from_raw_mode(rustix::fs::fstat(&opened).map_err(std::io::Error::from)?.st_mode);
+        let perms = dir.perms;
+        let descriptor = match kind {
+            FileType::RegularFile | FileType::Directory => {
+                // Non-blocking only for the open; I/O on the file stays as usual.
+                let status = rustix::fs::fcntl_getfl(&opened).map_err(std::io::Error::from)?;
+                rustix::fs::fcntl_setfl(&opened, status - OFlags::NONBLOCK).map_err(std::io::Error::from)?;
+                let file = std::fs::File::from(opened);
+                if kind == FileType::Directory {
+                    Descriptor::Dir(Dir::new(file, perms, mode, true))
+                } else {
+                    Descriptor::File(File::new(file, perms, mode, true))
+                }
+            }
+            _ => return Err(FsCode::NoSuchDevice.into()),
+        };
+        Ok(self.0.table.push(descriptor)?)
+    }
+}
+
+impl HostDescriptor for NonBlockingOpen<'_> {
+    fn open_at(&mut self, fd: Fd, path_flags: PathFlags, path: String, oflags: OpenFlags, flags: DescriptorFlags) -> FsResult<Fd> {
+        if Self::covers(path_flags, &path, oflags, flags) {
+            self.open_existing(fd, &path, flags)
+        } else {
+            self.0.open_at(fd, path_flags, path, oflags, flags)
+        }
+    }
+
+    // Everything else: wasmtime-wasi's own implementation.
+    fn advise(&mut self, fd: Fd, offset: u64, len: u64, advice: fs::Advice) -> FsResult<()> {
+        self.0.advise(fd, offset, len, advice)
+    }
+    fn sync_data(&mut self, fd: Fd) -> FsResult<()> {
+        self.0.sync_data(fd)
+    }
+    fn get_flags(&mut self, fd: Fd) -> FsResult<DescriptorFlags> {
+        self.0.get_flags(fd)
+    }
+    fn get_type(&mut self, fd: Fd) -> FsResult<fs::DescriptorType> {
+        self.0.get_type(fd)
+    }
+    fn set_size(&mut self, fd: Fd, size: u64) -> FsResult<()> {
+        self.0.set_size(fd, size)
+    }
+    fn set_times(&mut self, fd: Fd, atim: fs::NewTimestamp, mtim: fs::NewTimestamp) -> FsResult<()> {
+        self.0.set_times(fd, atim, mtim)
+    }
+    fn read(&mut self, fd: Fd, len: u64, offset: u64) -> FsResult<(Vec<u8>, bool)> {
+        self.0.read(fd, len, offset)
+    }
+    fn write(&mut self, fd: Fd, buf: Vec<u8>, offset: u64) -> FsResult<u64> {
+        self.0.write(fd, buf, offset)
+    }
+    fn read_directory(&mut self, fd: Fd) -> FsResult<Resource<fs::DirectoryEntryStream>> {
+        self.0.read_directory(fd)
+    }
+    fn sync(&mut self, fd: Fd) -> FsResult<()> {
+        self.0.sync(fd)
+    }
+    fn create_directory_at(&mut self, fd: Fd, path: String) -> FsResult<()> {
+        self.0.create_directory_at(fd, path)
+    }
+    fn stat(&mut self, fd: Fd) -> FsResult<fs::DescriptorStat> {
+        self.0.stat(fd)
+    }
+    fn stat_at(&mut self, fd: Fd, path_flags: PathFlags, path: String) -> FsResult<fs::DescriptorStat> {
+        self.0.stat_at(fd, path_flags, path)
+    }
+    fn set_times_at(&mut self, fd: Fd, path_flags: PathFlags, path: String, atim: fs::NewTimestamp, mtim: fs::NewTimestamp) -> FsResult<()> {
+        self.0.set_times_at(fd, path_flags, path, atim, mtim)
+    }
+    fn link_at(&mut self, fd: Fd, old_flags: PathFlags, old_path: String, new_fd: Fd, new_path: String) -> FsResult<()> {
+        self.0.link_at(fd, old_flags, old_path, new_fd, new_path)
+    }
+    fn drop(&mut self, fd: Fd) -> wasmtime::Result<()> {
+        HostDescriptor::drop(&mut self.0, fd)
+    }
+    fn readlink_at(&mut self, fd: Fd, path: String) -> FsResult<String> {
+        self.0.readlink_at(fd, path)
+    }
+    fn remove_directory_at(&mut self, fd: Fd, path: String) -> FsResult<()> {
+        self.0.remove_directory_at(fd, path)
+    }
+    fn rename_at(&mut self, fd: Fd, old_path: String, new_fd: Fd, new_path: String) -> FsResult<()> {
+        self.0.rename_at(fd, old_path, new_fd, new_path)
+    }
+    fn symlink_at(&mut self, fd: Fd, src_path: String, dest_path: String) -> FsResult<()> {
+        self.0.symlink_at(fd, src_path, dest_path)
+    }
+    fn unlink_file_at(&mut self, fd: Fd, path: String) -> FsResult<()> {
+        self.0.unlink_file_at(fd, path)
+    }
+    fn read_via_stream(&mut self, fd: Fd, offset: u64) -> FsResult<Resource<streams::InputStream>> {
+        self.0.read_via_stream(fd, offset)
+    }
+    fn write_via_stream(&mut self, fd: Fd, offset: u64) -> FsResult<Resource<streams::OutputStream>> {
+        self.0.write_via_stream(fd, offset)
+    }
+    fn append_via_stream(&mut self, fd: Fd) -> FsResult<Resource<streams::OutputStream>> {
+        self.0.append_via_stream(fd)
+    }
+    fn is_same_object(&mut self, a: Fd, b: Fd) -> wasmtime::Result<bool> {
+        self.0.is_same_object(a, b)
+    }
+    fn metadata_hash(&mut self, fd: Fd) -> FsResult<fs::MetadataHashValue> {
+        self.0.metadata_hash(fd)
+    }
+    fn metadata_hash_at(&mut self, fd: Fd, path_flags: PathFlags, path: String) -> FsResult<fs::MetadataHashValue> {
+        self.0.metadata_hash_at(fd, path_flags, path)
+    }
+}
+
+impl HostDirectoryEntryStream for NonBlockingOpen<'_> {
+    fn read_directory_entry(&mut self, stream: Resource<fs::DirectoryEntryStream>) -> FsResult<Option<fs::DirectoryEntry>> {
+        self.0.read_directory_entry(stream)
+    }
+    fn drop(&mut self, stream: Resource<fs::DirectoryEntryStream>) -> wasmtime::Result<()> {
+        HostDirectoryEntryStream::drop(&mut self.0, stream)
+    }
+}
+
+impl Host for NonBlockingOpen<'_> {
+    fn convert_error_code(&mut self, err: FsError) -> wasmtime::Result<ErrorCode> {
+        self.0.convert_error_code(err)
+    }
+    fn filesystem_error_code(&mut self, err: Resource<streams::Error>) -> wasmtime::Result<Option<ErrorCode>> {
+        self.0.filesystem_error_code(err)
+    }
+}

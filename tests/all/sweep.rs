@@ -1,0 +1,147 @@
+//! `clear_expired` through the component: it deletes only what it has shown
+//! to be expired (a session by its own expiry, garbage by the cookie age),
+//! never aborts on an odd entry, and finishes whatever the directory's size
+//! by working in batches that each fit the deadline.
+
+use sessionbox::{Options, Settings, Store, SweepReport};
+use sessionbox_guest::codec::Codec;
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+const SECRET: &str = "sweep-secret";
+const COOKIE_AGE: u64 = 3600;
+
+fn settings() -> Settings {
+    let mut s = Settings::new(SECRET);
+    s.cookie_age = COOKIE_AGE;
+    s
+}
+
+fn codec() -> Codec {
+    Codec::new(SECRET, &[], sessionbox::DEFAULT_KEY_SALT)
+}
+
+fn age(path: &Path, secs: u64) {
+    let f = std::fs::File::options().write(true).open(path).unwrap();
+    f.set_modified(SystemTime::now() - Duration::from_secs(secs)).unwrap();
+}
+
+/// Writes `content` as session `key`, last modified `secs` ago.
+fn put(dir: &Path, key: &str, content: &[u8], secs: u64) {
+    let path = dir.join(format!("sessionid{key}"));
+    std::fs::write(&path, content).unwrap();
+    age(&path, secs);
+}
+
+fn counts(r: SweepReport) -> (u32, u32, u32) {
+    (r.scanned, r.deleted, r.skipped)
+}
+
+/// Garbage goes once older than the cookie age, as in Django; a file whose
+/// signature verifies is a trusted writer's session, and one this
+/// implementation cannot read is skipped, never deleted (the old guest
+/// deleted such files, e.g. sessions nested deeper than it could parse).
+#[test]
+fn garbage_goes_after_the_cookie_age_and_signed_files_are_never_deleted_unread() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let store = Store::open(dir, settings()).unwrap();
+    let old = 2 * COOKIE_AGE;
+    let bad_signature = Codec::new("another-secret", &[], sessionbox::DEFAULT_KEY_SALT).encode(r#"{"a":1}"#, 1_700_000_000);
+    let signed_not_json = codec().encode("not json at all", 1_700_000_000);
+    let signed_not_object = codec().encode("[1,2]", 1_700_000_000);
+    let cases: [(&str, &[u8], bool); 6] = [
+        ("garbage0000000000000000000000001", bad_signature.as_bytes(), true),
+        ("garbage0000000000000000000000002", "n\u{f6}t ascii".as_bytes(), true),
+        ("garbage0000000000000000000000003", b"", true),
+        ("garbage0000000000000000000000004", b"no separator at all", true),
+        ("signed00000000000000000000000001", signed_not_json.as_bytes(), false),
+        ("signed00000000000000000000000002", signed_not_object.as_bytes(), false),
+    ];
+    for (key, content, _) in &cases {
+        put(dir, key, content, old);
+        put(dir, &key.replace('0', "1"), content, 10);
+    }
+    let report = store.clear_expired().unwrap();
+    // 12 files: the 4 old garbage files go; the 2 old signed ones and the 2
+    // young signed ones are skipped; young garbage stays.
+    assert_eq!(counts(report), (12, 4, 4));
+    for (key, _, garbage) in &cases {
+        assert_eq!(store.exists(key).unwrap(), !garbage, "{key}");
+        assert!(store.exists(&key.replace('0', "1")).unwrap(), "young {key}");
+    }
+}
+
+/// A name that is not UTF-8 cannot cross WASI as a string; it is counted as
+/// skipped and the sweep goes on (it used to abort the whole sweep with
+/// "Illegal byte sequence").
+#[test]
+fn names_that_are_not_utf8_are_skipped_and_counted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let store = Store::open(dir, settings()).unwrap();
+    std::fs::write(dir.join(OsStr::from_bytes(b"sessionid\xff\xfe")), b"x").unwrap();
+    std::fs::write(dir.join(OsStr::from_bytes(b"other-\x80")), b"x").unwrap();
+    let expired = store.create_json("{}").unwrap();
+    age(&dir.join(format!("sessionid{expired}")), 2 * COOKIE_AGE);
+    let live = store.create_json("{}").unwrap();
+    let report = store.clear_expired().unwrap();
+    assert_eq!(counts(report), (2, 1, 2));
+    assert!(!store.exists(&expired).unwrap() && store.exists(&live).unwrap());
+}
+
+/// A sweep of any size finishes: with a deadline far shorter than the whole
+/// sweep, the library sweeps in batches (each a quarter of the deadline)
+/// and reports the totals. One call for all of it ran into the deadline.
+#[test]
+fn a_sweep_longer_than_the_deadline_finishes_in_batches() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let options = Options { deadline: Duration::from_millis(400), ..Options::default() };
+    let store = Store::open_with(dir, settings(), options).unwrap();
+    let expired = codec().encode("{}", 1_700_000_000);
+    let n = 10_000;
+    for i in 0..n {
+        put(dir, &format!("expired{i:025}"), expired.as_bytes(), 2 * COOKIE_AGE);
+    }
+    let live = store.create_json(r#"{"live":true}"#).unwrap();
+    let mut batches = 0;
+    let report = store.clear_expired_with(|_| batches += 1).unwrap();
+    assert_eq!(counts(report), (n + 1, n, 0));
+    assert!(batches > 1, "one batch cannot have done {n} deletes within 100 ms");
+    assert_eq!(std::fs::read_dir(dir).unwrap().count(), 1);
+    assert!(store.exists(&live).unwrap());
+}
+
+/// Cursors: each batch continues after the last name of the one before, in
+/// byte order, and the batches' reports add up to one whole sweep.
+#[test]
+fn batches_continue_where_the_last_stopped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let options = Options { deadline: Duration::from_millis(4), ..Options::default() };
+    let store = Store::open_with(dir, settings(), options).unwrap();
+    let expired = codec().encode("{}", 1_700_000_000);
+    for i in 0..300 {
+        put(dir, &format!("expired{i:025}"), expired.as_bytes(), 2 * COOKIE_AGE);
+    }
+    let mut cursor: Option<String> = None;
+    let mut total = SweepReport::default();
+    let mut cursors = Vec::new();
+    loop {
+        let batch = store.sweep(cursor.as_deref()).unwrap();
+        total.add(batch.report);
+        match batch.cursor {
+            Some(next) => {
+                assert!(cursor.as_ref().is_none_or(|last| &next > last), "cursors move forward");
+                cursors.push(next.clone());
+                cursor = Some(next);
+            }
+            None => break,
+        }
+    }
+    assert_eq!(counts(total), (300, 300, 0));
+    assert!(!cursors.is_empty(), "a 1 ms budget cannot cover 300 deletes");
+}
