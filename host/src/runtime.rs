@@ -11,7 +11,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 /// Bindings generated from `wit/sessionbox.wit`.
 pub(crate) mod bindings {
-    wasmtime::component::bindgen!({ path: "../wit", world: "session-store" });
+    wasmtime::component::bindgen!({ path: "wit", world: "session-store" });
     pub(crate) use exports::sessionbox::store::sessions as wit;
 }
 

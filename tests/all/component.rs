@@ -1,0 +1,80 @@
+//! The committed guest component (`host/component/sessionbox_guest.wasm`,
+//! which the host embeds) is exactly what the guest sources build: the test
+//! rebuilds it with `scripts/build-component`, the same script and flags a
+//! developer uses to refresh it, and compares the bytes.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const TARGET: &str = "wasm32-wasip2";
+/// What a developer runs after changing the guest, the WIT or Cargo.lock.
+const REFRESH: &str = "scripts/build-component && git add host/component/sessionbox_guest.wasm";
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    let host = Path::new(env!("CARGO_MANIFEST_DIR"));
+    host.parent().expect("host/ sits in the workspace root").canonicalize().expect("the workspace root exists")
+}
+
+/// Fails (never skips) when the wasm target is missing: without it the
+/// committed component cannot be checked.
+fn require_wasm_target() {
+    let out = Command::new("rustc")
+        .args(["--print", "target-libdir", "--target", TARGET])
+        .output()
+        .unwrap_or_else(|e| panic!("running rustc: {e}"));
+    let libdir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    assert!(
+        out.status.success() && libdir.is_dir(),
+        "the {TARGET} target is missing, so the committed component cannot be rebuilt and compared; \
+         install it with: rustup target add {TARGET}"
+    );
+}
+
+fn sha256_hex(path: &Path) -> String {
+    let out = Command::new("sha256sum").arg(path).output().unwrap_or_else(|e| panic!("running sha256sum: {e}"));
+    assert!(out.status.success(), "sha256sum {} failed", path.display());
+    String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap_or_default().to_owned()
+}
+
+#[test]
+fn committed_component_is_what_the_sources_build() {
+    require_wasm_target();
+    let root = workspace_root();
+    let committed = root.join("host/component/sessionbox_guest.wasm");
+    // The host embeds the committed file itself, not a copy.
+    assert_eq!(Path::new(env!("SESSIONBOX_GUEST_WASM")).canonicalize().unwrap(), committed);
+
+    // The rebuild goes next to the script's own build (target/component), so
+    // a second run is incremental.
+    let rebuilt = root.join("target/component/check/sessionbox_guest.wasm");
+    let _ = std::fs::remove_file(&rebuilt);
+    let started = std::time::Instant::now();
+    let out = Command::new("bash")
+        .arg(root.join("scripts/build-component"))
+        .arg(&rebuilt)
+        .current_dir(&root)
+        .output()
+        .unwrap_or_else(|e| panic!("running scripts/build-component: {e}"));
+    assert!(
+        out.status.success(),
+        "scripts/build-component failed ({}):\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("component: rebuilt the guest in {:.1?}", started.elapsed());
+
+    let committed_bytes = std::fs::read(&committed).unwrap_or_else(|e| panic!("reading {}: {e}", committed.display()));
+    let rebuilt_bytes = std::fs::read(&rebuilt).unwrap_or_else(|e| panic!("reading {}: {e}", rebuilt.display()));
+    assert!(
+        committed_bytes == rebuilt_bytes,
+        "host/component/sessionbox_guest.wasm is not what the guest sources build \
+         (committed: {} bytes, sha256 {}; rebuilt: {} bytes, sha256 {}). \
+         Refresh it from the workspace root with:\n    {REFRESH}",
+        committed_bytes.len(),
+        sha256_hex(&committed),
+        rebuilt_bytes.len(),
+        sha256_hex(&rebuilt),
+    );
+    assert_eq!(sha256_hex(&committed), env!("SESSIONBOX_GUEST_SHA256"), "build.rs hashed another file");
+}
