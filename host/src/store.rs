@@ -25,6 +25,11 @@ pub struct Options {
     pub expire_at_browser_close: bool,
     /// Warm instances kept for reuse (default 16).
     pub max_idle_instances: usize,
+    /// How long one batch of a sweep works before it returns (default: a
+    /// quarter of the deadline, at most a second). Each batch is one call,
+    /// so this must stay well inside the deadline; the first batch also
+    /// lists the directory.
+    pub sweep_batch: Option<Duration>,
 }
 
 impl Default for Options {
@@ -34,6 +39,7 @@ impl Default for Options {
             deadline: Duration::from_secs(10),
             expire_at_browser_close: false,
             max_idle_instances: 16,
+            sweep_batch: None,
         }
     }
 }
@@ -186,8 +192,8 @@ impl Store {
     }
 
     /// Deletes every expired session (Django's `clearsessions`), in batches
-    /// that each stay well inside the deadline, so a directory of any size
-    /// is swept whole. Returns the totals.
+    /// ([`Options::sweep_batch`]) that each stay well inside the deadline, so
+    /// a directory of any size is swept whole. Returns the totals.
     pub fn clear_expired(&self) -> Result<SweepReport> {
         self.clear_expired_with(|_| {})
     }
@@ -209,10 +215,11 @@ impl Store {
     }
 
     /// One batch of a sweep: the entries after `cursor` (all for `None`),
-    /// for up to a quarter of the deadline (at most a second). Call again
-    /// with the returned cursor until it is `None`.
+    /// for [`Options::sweep_batch`]. Call again with the returned cursor
+    /// until it is `None`.
     pub fn sweep(&self, cursor: Option<&str>) -> Result<SweepBatch> {
-        let budget = (self.inner.options.deadline / 4).min(Duration::from_secs(1));
+        let options = &self.inner.options;
+        let budget = options.sweep_batch.unwrap_or((options.deadline / 4).min(Duration::from_secs(1)));
         let budget_ms = u32::try_from(budget.as_millis()).unwrap_or(u32::MAX).max(1);
         let batch = self.call(|api, store, handle| api.call_sweep(store, handle, cursor, Some(budget_ms)))?;
         Ok(SweepBatch {
