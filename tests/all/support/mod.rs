@@ -35,6 +35,15 @@ pub fn guest_wasm() -> PathBuf {
     PathBuf::from(env!("SESSIONBOX_GUEST_WASM"))
 }
 
+/// An exclusive lock on `<tools>/<name>.lock`, held until dropped: one
+/// installer at a time across parallel tests and processes.
+pub fn lock(name: &str) -> File {
+    let lock_path = tools_dir().join(format!("{name}.lock"));
+    let lock = File::create(&lock_path).unwrap_or_else(|e| panic!("creating {}: {e}", lock_path.display()));
+    lock.lock().unwrap_or_else(|e| panic!("locking {}: {e}", lock_path.display()));
+    lock
+}
+
 /// Runs `install` unless `done` already exists, holding an exclusive lock on
 /// `<tools>/<name>.lock` so parallel tests and processes install only once.
 /// `install` must create `done` last, only when everything it needs is in
@@ -43,9 +52,7 @@ pub fn install_once(name: &str, done: &Path, install: impl FnOnce()) {
     if done.exists() {
         return;
     }
-    let lock_path = tools_dir().join(format!("{name}.lock"));
-    let lock = File::create(&lock_path).unwrap_or_else(|e| panic!("creating {}: {e}", lock_path.display()));
-    lock.lock().unwrap_or_else(|e| panic!("locking {}: {e}", lock_path.display()));
+    let _lock = lock(name);
     if !done.exists() {
         eprintln!("sessionbox tests: installing {name} into {} (once per machine)", tools_dir().display());
         install();
