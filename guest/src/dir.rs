@@ -32,27 +32,32 @@ pub trait File {
     fn sync_data(&self) -> io::Result<()>;
 }
 
-/// Reads a whole file, at most `limit` bytes. Hosts may return fewer bytes
-/// than asked (wasmtime returns at most 64 KiB per read), so this reads until
-/// it has the `expected` size (what stat said), the end of the file, or the
-/// limit. It first asks for one byte more than expected: a file replaced by
-/// a larger one between stat and open is still read whole. Session files are
-/// replaced, never changed in place, so the size stat gave is the end.
+/// Most bytes asked of one read. wasmtime returns at most 64 KiB per read;
+/// asking no more means a read that returns fewer bytes than asked has met
+/// the end of the file, never the host's cap.
+const READ_CHUNK: usize = 1 << 16;
+
+/// Reads a whole file, at most `limit` bytes: until a read returns fewer
+/// bytes than asked at or past the `expected` size (what stat said), or none
+/// at all. The first read asks for one byte more than expected, so a session
+/// file (at most 64 KiB) takes one read, and a file replaced by a larger one
+/// between stat and open is still read whole. A read that comes back short
+/// before the expected size (a host with a smaller cap, or a file replaced
+/// by a smaller one) is followed by another.
 pub fn read_to_end(file: &impl File, expected: u64, limit: usize) -> io::Result<Vec<u8>> {
     let expected = usize::try_from(expected).unwrap_or(usize::MAX);
     let mut out = Vec::with_capacity(expected.saturating_add(1).min(limit));
     while out.len() < limit {
-        let ask = match expected.checked_sub(out.len()) {
+        let wanted = match expected.checked_sub(out.len()) {
             Some(rest) => rest.saturating_add(1),
             // Grew past what stat said: read on to the end.
-            None => 1 << 16,
+            None => READ_CHUNK,
         };
-        let chunk = file.read_at(ask.min(limit - out.len()), out.len() as u64)?;
-        if chunk.is_empty() {
-            break;
-        }
+        let ask = wanted.min(READ_CHUNK).min(limit - out.len());
+        let chunk = file.read_at(ask, out.len() as u64)?;
+        let got = chunk.len();
         out.extend_from_slice(&chunk);
-        if out.len() == expected {
+        if got == 0 || (got < ask && out.len() >= expected) {
             break;
         }
     }
@@ -85,16 +90,6 @@ impl NotAFile {
     }
 }
 
-/// The entries of a directory, by name.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Listing {
-    /// Names that are UTF-8.
-    pub names: Vec<String>,
-    /// Entries whose names are not UTF-8: no session has such a name, and
-    /// WASI cannot pass them as strings.
-    pub not_utf8: u32,
-}
-
 /// The one session directory.
 pub trait Dir {
     /// The file handle type.
@@ -114,8 +109,10 @@ pub trait Dir {
     fn hard_link(&self, from: &str, to: &str) -> io::Result<()>;
     /// Removes a file; `NotFound` when missing.
     fn remove_file(&self, name: &str) -> io::Result<()>;
-    /// All entries.
-    fn entries(&self) -> io::Result<Listing>;
+    /// Calls `f` with the name of every entry, one at a time (a directory
+    /// may hold millions); returns how many entries had names that are not
+    /// UTF-8 (no session has such a name, and WASI cannot pass them).
+    fn for_each_entry(&self, f: &mut dyn FnMut(&str)) -> io::Result<u32>;
     /// Flushes the directory itself (so a rename survives a power loss).
     fn sync(&self) -> io::Result<()>;
 }
@@ -150,8 +147,8 @@ impl<T: Dir> Dir for &T {
     fn remove_file(&self, name: &str) -> io::Result<()> {
         (**self).remove_file(name)
     }
-    fn entries(&self) -> io::Result<Listing> {
-        (**self).entries()
+    fn for_each_entry(&self, f: &mut dyn FnMut(&str)) -> io::Result<u32> {
+        (**self).for_each_entry(f)
     }
     fn sync(&self) -> io::Result<()> {
         (**self).sync()
@@ -163,22 +160,36 @@ mod tests {
     use super::*;
     use crate::fuzz::MemDir;
 
-    /// MemDir returns at most 4 KiB per read, as wasmtime returns at most
-    /// 64 KiB: every size must still be read whole.
+    /// MemDir returns at most 64 KiB per read, as wasmtime does: every size
+    /// must still be read whole.
     #[test]
     fn read_to_end_survives_short_reads_and_growth() {
         let dir = MemDir::new(Time::default());
-        let content: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        let content: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
         dir.insert("f", &content);
         let file = dir.open("f").unwrap();
         assert_eq!(read_to_end(&file, 10, usize::MAX).unwrap(), content, "grew since stat");
         assert_eq!(read_to_end(&file, content.len() as u64, usize::MAX).unwrap(), content);
         assert_eq!(read_to_end(&file, 10, 1000).unwrap(), content[..1000]);
-        assert_eq!(read_to_end(&file, 500_000, 300_000).unwrap(), content, "shrank since stat");
-        for len in [0, 1, 4095, 4096, 4097, 65_536, 70_000] {
+        assert_eq!(read_to_end(&file, 500_000, 400_000).unwrap(), content, "shrank since stat");
+        for len in [0, 1, 65_535, 65_536, 65_537, 131_072, 200_000] {
             dir.insert("g", &content[..len]);
             let file = dir.open("g").unwrap();
             assert_eq!(read_to_end(&file, len as u64, usize::MAX).unwrap(), content[..len], "{len} bytes");
         }
+    }
+
+    /// A file of a whole number of host reads, replaced by a larger one
+    /// between stat and open: a read that fills what was asked is never
+    /// taken for the end (the old loop stopped at the stat size, cutting the
+    /// new file short: a "bad signature", and a sweep could delete it).
+    #[test]
+    fn read_to_end_reads_a_replacement_past_a_read_boundary() {
+        let dir = MemDir::new(Time::default());
+        let content: Vec<u8> = (0..140_000u32).map(|i| (i % 251) as u8).collect();
+        dir.insert("f", &content);
+        let file = dir.open("f").unwrap();
+        // Stat said 131072 bytes (two whole reads); the file now holds more.
+        assert_eq!(read_to_end(&file, 131_072, usize::MAX).unwrap(), content);
     }
 }

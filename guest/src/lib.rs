@@ -35,7 +35,7 @@ pub mod native;
 #[cfg(target_os = "wasi")]
 mod wasi;
 
-pub use dir::{Dir, File, Listing, Metadata, NotAFile, System};
+pub use dir::{Dir, File, Metadata, NotAFile, System};
 pub use error::{Error, INVALID_KEY};
 pub use settings::{Durability, Settings, DEFAULT_COOKIE_AGE, DEFAULT_FILE_PREFIX, DEFAULT_KEY_SALT, DEFAULT_MAX_SESSION_SIZE};
 pub use store::{Loaded, SessionStore, SweepBatch, SweepReport, TEMP_FILE_MAX_AGE_SECS};

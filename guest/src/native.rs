@@ -1,7 +1,7 @@
 //! [`Dir`] over cap-std, so the session logic runs natively (no wasm): the
 //! baseline the component is measured against, and the target for fuzzing.
 
-use crate::dir::{Dir, File, Listing, Metadata, System};
+use crate::dir::{Dir, File, Metadata, System};
 use crate::time::Time;
 use cap_std::fs::OpenOptions;
 use std::io::{self, Write};
@@ -87,15 +87,15 @@ impl Dir for NativeDir {
         self.0.remove_file(name)
     }
 
-    fn entries(&self) -> io::Result<Listing> {
-        let mut listing = Listing::default();
+    fn for_each_entry(&self, f: &mut dyn FnMut(&str)) -> io::Result<u32> {
+        let mut not_utf8 = 0;
         for entry in self.0.entries()? {
-            match entry?.file_name().into_string() {
-                Ok(name) => listing.names.push(name),
-                Err(_) => listing.not_utf8 += 1,
+            match entry?.file_name().to_str() {
+                Some(name) => f(name),
+                None => not_utf8 += 1,
             }
         }
-        Ok(listing)
+        Ok(not_utf8)
     }
 
     fn sync(&self) -> io::Result<()> {

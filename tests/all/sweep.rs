@@ -150,3 +150,25 @@ fn batches_continue_where_the_last_stopped() {
     assert_eq!(counts(total), (300, 300, 0));
     assert!(!cursors.is_empty(), "a 1 ms batch cannot cover 300 reads and deletes");
 }
+
+/// The listing streams: however many entries the directory holds, the
+/// guest keeps at most one window of session names, so a small memory
+/// limit still sweeps a big directory (the whole listing used to be held,
+/// and a million entries ran out of the default 64 MiB).
+#[test]
+fn a_big_directory_sweeps_within_a_small_memory_limit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let options = Options { memory_limit: 8 << 20, ..Options::default() };
+    let store = Store::open_with(dir, settings(), options).unwrap();
+    // 200,000 entries of another application, ~11 MB of names.
+    for i in 0..200_000 {
+        std::fs::File::create(dir.join(format!("other-app-cache-entry-{i:08}"))).unwrap();
+    }
+    let expired = codec().encode("{}", 1_700_000_000);
+    put(dir, "expired0000000000000000000000001", expired.as_bytes(), 2 * COOKIE_AGE);
+    let live = store.create_json("{}").unwrap();
+    let report = store.clear_expired().unwrap();
+    assert_eq!(counts(report), (2, 1, 0));
+    assert!(store.exists(&live).unwrap());
+}

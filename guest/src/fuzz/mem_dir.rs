@@ -1,14 +1,14 @@
 //! An in-memory [`Dir`], so `load` can be fuzzed at memory speed.
 
-use crate::dir::{Dir, File, Listing, Metadata, System};
+use crate::dir::{Dir, File, Metadata, System};
 use crate::time::Time;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::io::{self, ErrorKind};
 use std::rc::Rc;
 
-/// Most bytes one read returns (wasmtime's cap is 64 KiB).
-const SHORT_READ: usize = 4096;
+/// Most bytes one read returns: wasmtime's cap.
+const SHORT_READ: usize = 1 << 16;
 
 type Files = Rc<RefCell<BTreeMap<String, (Vec<u8>, Time)>>>;
 
@@ -99,8 +99,10 @@ impl Dir for MemDir {
     fn remove_file(&self, name: &str) -> io::Result<()> {
         self.files.borrow_mut().remove(name).map(drop).ok_or_else(missing)
     }
-    fn entries(&self) -> io::Result<Listing> {
-        Ok(Listing { names: self.files.borrow().keys().cloned().collect(), not_utf8: 0 })
+    fn for_each_entry(&self, f: &mut dyn FnMut(&str)) -> io::Result<u32> {
+        let names: Vec<String> = self.files.borrow().keys().cloned().collect();
+        names.iter().for_each(|name| f(name));
+        Ok(0)
     }
     fn sync(&self) -> io::Result<()> {
         Ok(())

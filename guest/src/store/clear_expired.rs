@@ -7,7 +7,13 @@ use crate::codec::DecodeError;
 use crate::dir::{Dir, System};
 use crate::time::Time;
 use crate::{expiry, key, Error};
+use std::collections::BinaryHeap;
 use std::io::ErrorKind;
+
+/// Most names one listing keeps for the batches that follow it (about 4 MiB
+/// of guest memory): a directory of millions of entries is listed once per
+/// this many sessions instead of held whole.
+const SWEEP_WINDOW: usize = 65_536;
 
 /// What a sweep did; mirrors the WIT `sweep-report` record.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -39,6 +45,12 @@ pub struct SweepBatch {
     pub cursor: Option<String>,
 }
 
+/// Names a listing kept, in byte order, and whether it left some out.
+pub(super) struct Window {
+    names: Vec<String>,
+    more: bool,
+}
+
 /// The verdict on one entry.
 enum Verdict {
     Keep,
@@ -51,7 +63,16 @@ impl<D: Dir, S: System> SessionStore<D, S> {
     /// with no known secret, or empty) older than the cookie age, and every
     /// temporary file older than an hour, in one call.
     pub fn clear_expired(&self) -> Result<SweepReport, Error> {
-        Ok(self.sweep(None, None)?.report)
+        let mut total = SweepReport::default();
+        let mut cursor = None;
+        loop {
+            let batch = self.sweep(cursor.as_deref(), None)?;
+            total.add(batch.report);
+            match batch.cursor {
+                Some(next) => cursor = Some(next),
+                None => return Ok(total),
+            }
+        }
     }
 
     /// One batch of [`clear_expired`](Self::clear_expired): the entries whose
@@ -64,17 +85,14 @@ impl<D: Dir, S: System> SessionStore<D, S> {
     pub fn sweep(&self, cursor: Option<&str>, budget_nanos: Option<u64>) -> Result<SweepBatch, Error> {
         let mut batch = SweepBatch::default();
         let cached = self.sweep_rest.lock().ok().and_then(|mut rest| rest.take());
-        let mut names = match (cursor, cached) {
+        let Window { mut names, more } = match (cursor, cached) {
             (Some(cursor), Some((at, rest))) if at == cursor => rest,
             _ => {
-                let listing = self.dir.entries().map_err(|e| Error::io("list", "the session directory", e))?;
-                let mut names = listing.names;
-                match cursor {
-                    Some(cursor) => names.retain(|name| name.as_str() > cursor),
-                    None => batch.report.skipped = listing.not_utf8,
+                let (window, not_utf8) = self.next_names(cursor)?;
+                if cursor.is_none() {
+                    batch.report.skipped = not_utf8;
                 }
-                names.sort_unstable();
-                names
+                window
             }
         };
         let started = self.system.monotonic_nanos();
@@ -93,10 +111,41 @@ impl<D: Dir, S: System> SessionStore<D, S> {
             let at = names.pop().unwrap_or_default();
             batch.cursor = Some(at.clone());
             if let Ok(mut slot) = self.sweep_rest.lock() {
-                *slot = Some((at, rest));
+                *slot = Some((at, Window { names: rest, more }));
             }
+        } else if more {
+            // The window is done but the directory holds more: the next
+            // batch lists again, after the last name judged.
+            batch.cursor = names.pop();
         }
         Ok(batch)
+    }
+
+    /// The first [`SWEEP_WINDOW`] names with the file prefix after `cursor`,
+    /// in byte order, and the count of names that are not UTF-8. Memory stays
+    /// bounded however many entries the directory holds: the listing streams
+    /// through a heap that keeps only the smallest names.
+    fn next_names(&self, cursor: Option<&str>) -> Result<(Window, u32), Error> {
+        let prefix = self.settings.file_prefix.as_str();
+        let mut heap: BinaryHeap<String> = BinaryHeap::new();
+        let mut more = false;
+        let not_utf8 = self
+            .dir
+            .for_each_entry(&mut |name| {
+                if !name.starts_with(prefix) || cursor.is_some_and(|cursor| name <= cursor) {
+                    return;
+                }
+                if heap.len() == SWEEP_WINDOW {
+                    more = true;
+                    if heap.peek().is_some_and(|largest| name >= largest.as_str()) {
+                        return;
+                    }
+                    heap.pop();
+                }
+                heap.push(name.to_owned());
+            })
+            .map_err(|e| Error::io("list", "the session directory", e))?;
+        Ok((Window { names: heap.into_sorted_vec(), more }, not_utf8))
     }
 
     fn sweep_one(&self, name: &str, now: Time, report: &mut SweepReport) {

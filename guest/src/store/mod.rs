@@ -35,7 +35,7 @@ pub struct SessionStore<D, S> {
     /// it stopped at: the next batch from that cursor continues without
     /// listing the directory again (a listing of 100k entries is 100k host
     /// calls).
-    sweep_rest: std::sync::Mutex<Option<(String, Vec<String>)>>,
+    sweep_rest: std::sync::Mutex<Option<(String, clear_expired::Window)>>,
 }
 
 impl<D: Dir, S: System> SessionStore<D, S> {

@@ -143,3 +143,41 @@ fn keys_are_django_keys_up_to_the_file_name_limit() {
         assert!(names(dir).is_empty());
     });
 }
+
+/// More sessions than one listing window: batches list again after the
+/// window, and the sweep still covers every entry exactly once.
+#[test]
+fn sweeps_cover_directories_larger_than_one_window() {
+    use crate::fuzz::MemDir;
+    use crate::time::Time;
+    let dir = MemDir::new(Time::new(1_700_000_000, 0));
+    let store = SessionStore::new(dir.clone(), dir.clone(), settings()).unwrap();
+    let expired = store.codec.encode(r#"{"_session_expiry":-1}"#, 1_700_000_000);
+    let live = store.codec.encode(r#"{"_session_expiry":3600}"#, 1_700_000_000);
+    let n = 70_000;
+    for i in 0..n {
+        let content = if i % 2 == 0 { &expired } else { &live };
+        dir.insert(&format!("sessionid{i:032}"), content.as_bytes());
+    }
+    // In one call.
+    let whole = store.clear_expired().unwrap();
+    assert_eq!((whole.scanned, whole.deleted, whole.skipped), (n, n / 2, 0));
+    // In batches of one entry each time the budget runs out at once.
+    for i in (0..n).step_by(2) {
+        dir.insert(&format!("sessionid{i:032}"), expired.as_bytes());
+    }
+    let mut total = SweepReport::default();
+    let mut cursor: Option<String> = None;
+    let mut batches = 0;
+    loop {
+        let batch = store.sweep(cursor.as_deref(), Some(0)).unwrap();
+        total.add(batch.report);
+        batches += 1;
+        match batch.cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!((total.scanned, total.deleted, total.skipped), (n, n / 2, 0));
+    assert_eq!(batches, n, "a zero budget judges one entry per batch");
+}

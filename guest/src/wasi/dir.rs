@@ -2,7 +2,7 @@
 //! descriptors only (no std::fs path lookups): what jco and every other WASI
 //! 0.2 host support.
 
-use crate::dir::{Dir, File, Listing, Metadata, NotAFile, System};
+use crate::dir::{Dir, File, Metadata, NotAFile, System};
 use crate::time::Time;
 use std::io;
 use wasip2::filesystem::preopens::get_directories;
@@ -149,19 +149,19 @@ impl Dir for WasiDir {
         self.0.unlink_file_at(name).map_err(to_io)
     }
 
-    fn entries(&self) -> io::Result<Listing> {
+    fn for_each_entry(&self, f: &mut dyn FnMut(&str)) -> io::Result<u32> {
         let stream = self.dot()?.read_directory().map_err(to_io)?;
-        let mut listing = Listing::default();
+        let mut not_utf8 = 0;
         loop {
             match stream.read_directory_entry() {
-                Ok(Some(entry)) => listing.names.push(entry.name),
-                Ok(None) => return Ok(listing),
+                Ok(Some(entry)) => f(&entry.name),
+                Ok(None) => return Ok(not_utf8),
                 // Hosts stat each entry while listing (wasmtime does); one
                 // deleted meanwhile is simply gone, not a failed listing.
                 Err(ErrorCode::NoEntry) => continue,
                 // A name that is not UTF-8 cannot cross as a string; the
                 // stream goes on after it (wasmtime's does).
-                Err(ErrorCode::IllegalByteSequence) => listing.not_utf8 += 1,
+                Err(ErrorCode::IllegalByteSequence) => not_utf8 += 1,
                 Err(code) => return Err(to_io(code)),
             }
         }
