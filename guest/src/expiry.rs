@@ -14,15 +14,20 @@ pub const EXPIRY_KEY: &str = "_session_expiry";
 /// given its `_session_expiry` value.
 ///
 /// Unlike Django, a positive number of seconds expires `mtime + N` server-side
-/// (Django never expires it), a naive ISO time is read as UTC (Django raises),
-/// and an unreadable value falls back to the default rather than aborting.
+/// (Django never expires it), a naive ISO time is read as the latest instant
+/// it can denote (see [`iso8601`](crate::iso8601); Django raises with
+/// `USE_TZ`, and reads it in its `TIME_ZONE` without), `-Infinity` has
+/// expired and `Infinity` never expires (as in Django), and an unreadable
+/// value falls back to the default rather than aborting.
 pub fn expires_at(expiry: Option<&Value>, mtime: Time, cookie_age: u64) -> Time {
     let default = mtime.plus_secs(cookie_age.min(i64::MAX as u64) as i64);
     match expiry {
         Some(Value::Number(n)) => match n.as_i64() {
             Some(0) => default,
             Some(secs) => mtime.plus_secs(secs),
-            None => match n.as_f64() {
+            None => match n.as_f64().or_else(|| python_float_word(n)) {
+                Some(secs) if secs == f64::NEG_INFINITY => Time::new(i64::MIN, 0),
+                Some(secs) if secs == f64::INFINITY => Time::new(i64::MAX, 0),
                 Some(secs) if secs != 0.0 && !secs.is_nan() => mtime.plus_secs_f64(secs),
                 _ => default,
             },
@@ -30,6 +35,15 @@ pub fn expires_at(expiry: Option<&Value>, mtime: Time, cookie_age: u64) -> Time 
         Some(Value::Bool(true)) => mtime.plus_secs(1),
         Some(Value::String(s)) => crate::iso8601::parse(s).unwrap_or(default),
         _ => default,
+    }
+}
+
+/// `Infinity` and `-Infinity`, which Python writes for infinite floats.
+fn python_float_word(n: &serde_json::Number) -> Option<f64> {
+    match n.to_string().as_str() {
+        "Infinity" => Some(f64::INFINITY),
+        "-Infinity" => Some(f64::NEG_INFINITY),
+        _ => None,
     }
 }
 
@@ -63,7 +77,10 @@ mod tests {
         assert_eq!(expires_at(data("-5").as_ref(), mtime, 60), Time::new(995, 0));
         assert_eq!(expires_at(data("1.5").as_ref(), mtime, 60), Time::new(1001, 500_000_000));
         assert_eq!(expires_at(data("\"1970-01-01T00:20:00+00:00\"").as_ref(), mtime, 60), Time::new(1200, 0));
-        assert_eq!(expires_at(data("\"1970-01-01T00:20:00\"").as_ref(), mtime, 60), Time::new(1200, 0));
+        assert_eq!(expires_at(data("\"1970-01-01T00:20:00\"").as_ref(), mtime, 60), Time::new(1200 + 12 * 3600, 0));
+        assert!(expires_at(data("-Infinity").as_ref(), mtime, 60) < mtime);
+        assert_eq!(expires_at(data("Infinity").as_ref(), mtime, 60).secs, i64::MAX);
+        assert_eq!(expires_at(data("NaN").as_ref(), mtime, 60), Time::new(1060, 0));
         assert_eq!(expires_at(data("\"garbage\"").as_ref(), mtime, 60), Time::new(1060, 0));
         assert_eq!(expires_at(data("99999999999999999999999").as_ref(), mtime, 60).secs, i64::MAX);
     }

@@ -1,10 +1,21 @@
 //! ISO-8601 date-times as Django stores them in `_session_expiry`
 //! (`datetime.isoformat()`), and as Python's `fromisoformat` reads them.
-//! A time without an offset is taken as UTC.
+//!
+//! A time without an offset is a local time in a zone the session does not
+//! name: Django with `USE_TZ = False` writes and reads such times in its own
+//! `TIME_ZONE`. It is taken as the latest instant it can denote, so an expiry
+//! is never read as earlier than Django meant (which would delete a live
+//! session); at worst a session lives on for the width of the world's zones.
 
 use crate::time::Time;
 
-/// Parses `YYYY-MM-DD[(T| )HH[:MM[:SS[.fraction]]]][Z|±HH[:MM[:SS]]]`.
+/// How much later than the same digits read as UTC a local time can be:
+/// the westernmost zone in use is UTC-12:00.
+pub const NAIVE_LATEST_SHIFT_SECS: i64 = 12 * 3600;
+
+/// Parses `YYYY-MM-DD[(T| )HH[:MM[:SS[.fraction]]]][Z|±HH[:MM[:SS]]]`; a
+/// time without an offset gives the latest instant it can denote
+/// ([`NAIVE_LATEST_SHIFT_SECS`] after the same digits in UTC).
 pub fn parse(s: &str) -> Option<Time> {
     let b = s.as_bytes();
     let num = |from: usize, len: usize| -> Option<i64> {
@@ -46,7 +57,7 @@ pub fn parse(s: &str) -> Option<Time> {
         }
     }
     let offset = match b.get(i) {
-        None => 0,
+        None => -NAIVE_LATEST_SHIFT_SECS,
         Some(b'Z' | b'z') if i + 1 == b.len() => 0,
         Some(&sign @ (b'+' | b'-')) => {
             let oh = num(i + 1, 2)?;
@@ -122,8 +133,9 @@ mod tests {
     fn parses_python_isoformat_variants() {
         let t2030 = Time::new(1_893_456_000, 0);
         assert_eq!(parse("2030-01-01T00:00:00+00:00"), Some(t2030));
-        assert_eq!(parse("2030-01-01T00:00:00"), Some(t2030));
-        assert_eq!(parse("2030-01-01"), Some(t2030));
+        let naive = t2030.plus_secs(NAIVE_LATEST_SHIFT_SECS);
+        assert_eq!(parse("2030-01-01T00:00:00"), Some(naive));
+        assert_eq!(parse("2030-01-01"), Some(naive));
         assert_eq!(parse("2030-01-01 01:00:00+01:00"), Some(t2030));
         assert_eq!(parse("2029-12-31T19:00-05:00"), Some(t2030));
         assert_eq!(parse("2030-01-01T00:00:00Z"), Some(t2030));

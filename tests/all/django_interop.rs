@@ -1667,11 +1667,12 @@ fn deviation_clear_expired_stale_temp_file() {
     check_sweep(&sweep_both(&sb, &mut dj), &expected);
 }
 
-/// docs/SPEC.md §5: a naive ISO `_session_expiry` (no offset): Django (USE_TZ) raises
-/// TypeError comparing it with an aware "now", which aborts `clear_expired`
-/// and fails `load`; sessionbox reads it as UTC and the sweep goes on.
+/// docs/SPEC.md §5: a naive ISO `_session_expiry` (no offset). Django with
+/// `USE_TZ` raises on it; sessionbox reads it as the latest instant it can
+/// denote (12 hours after the same digits in UTC), so it never expires a
+/// session earlier than any Django could have meant.
 #[test]
-fn deviation_naive_iso_expiry_is_utc_in_sessionbox_and_an_error_in_django() {
+fn deviation_naive_iso_expiry_is_the_latest_instant_in_sessionbox_and_an_error_in_django() {
     let sb = Sandbox::new(Config::default());
     let store = sb.store();
     let mut dj = sb.django();
@@ -1688,8 +1689,8 @@ fn deviation_naive_iso_expiry_is_utc_in_sessionbox_and_an_error_in_django() {
         assert_eq!(r["ok"], json!(false), "{r}");
         assert!(r["error"].as_str().unwrap().starts_with("TypeError"), "{r}");
     }
-    // sessionbox: UTC. 2099 is live; its expiry date is 2099-01-01T00:00Z.
-    assert_eq!(store.session(Some(&future_django)).expiry_date().unwrap(), iso_time("2099-01-01T00:00:00+00:00"));
+    // sessionbox: the latest instant, 2099-01-01T12:00Z.
+    assert_eq!(store.session(Some(&future_django)).expiry_date().unwrap(), iso_time("2099-01-01T12:00:00+00:00"));
 
     // The sweep: Django's aborts with the TypeError; sessionbox deletes the
     // past ones and keeps the future ones.
@@ -1706,6 +1707,31 @@ fn deviation_naive_iso_expiry_is_utc_in_sessionbox_and_an_error_in_django() {
     assert_eq!(store.load(&past_django).unwrap(), Loaded::Expired);
     assert_eq!(store.load(&past_ours).unwrap(), Loaded::Expired);
     assert_eq!(found(&store, &future_ours)["u"], json!("4"));
+}
+
+/// Django with `USE_TZ = False` writes a session's expiry as a naive local
+/// time in its `TIME_ZONE` and reads it back the same way. West of UTC, that
+/// time read as UTC is hours earlier: sessionbox used to expire (and sweep)
+/// such a session while Django still served it.
+#[test]
+fn sessions_django_writes_without_time_zones_live_as_long_in_sessionbox() {
+    let sb = Sandbox::new(Config::default());
+    let store = sb.store();
+    let mut dj = sb.django();
+    let local = json!({"USE_TZ": false, "TIME_ZONE": "America/New_York"});
+    for zone in ["America/New_York", "Pacific/Pago_Pago", "Asia/Tokyo"] {
+        let mut settings = local.clone();
+        settings["TIME_ZONE"] = json!(zone);
+        let op = json!({"op": "create", "expiry": {"timedelta": 7200}, "settings": settings});
+        let key = dj.ok(with_data(op, &data(r#"{"user":"42"}"#)))["key"].as_str().unwrap().to_owned();
+        let age = dj.ok(json!({"op": "expiry", "key": key, "settings": settings}))["age"].as_f64().unwrap();
+        assert!(age > 7000.0, "{zone}: Django gives it {age} s");
+        assert_eq!(found(&store, &key)["user"], json!("42"), "{zone}: sessionbox must find it live");
+        // Aged past the cookie age, it is still judged by its own expiry.
+        age_file(&sb.dir.join(format!("{}{key}", sb.cfg.prefix)), 30 * 24 * HOUR);
+        assert_eq!(store.clear_expired().unwrap().deleted, 0, "{zone}: swept");
+        assert_eq!(found(&store, &key)["user"], json!("42"));
+    }
 }
 
 // ---------------------------------------------------------------------------

@@ -17,7 +17,8 @@ pub enum Loaded<T = String> {
     /// 8 characters, too long for a file name, or with a character outside
     /// `[a-z0-9]`).
     Missing,
-    /// The session had expired; its file was deleted.
+    /// The session had expired; its file was deleted (or, where the
+    /// filesystem refused, left for a sweep).
     Expired,
     /// The signature matched no secret (tampered, or an unknown secret).
     BadSignature,
@@ -81,11 +82,9 @@ impl<D: Dir, S: System> SessionStore<D, S> {
         };
         let expires = expiry::expires_at(decoded.expiry.as_ref(), meta.modified, self.settings.cookie_age);
         if expiry::is_expired(expires, self.system.now()) {
-            match self.dir.remove_file(&name) {
-                Ok(()) => {}
-                Err(e) if e.kind() == ErrorKind::NotFound => {}
-                Err(e) => return Err(Error::io("delete expired", &name, e)),
-            }
+            // Expired whatever the filesystem says to the delete (Django
+            // ignores that error too); a file that stays goes in a sweep.
+            let _ = self.dir.remove_file(&name);
             return Ok(Loaded::Expired);
         }
         Ok(Loaded::Found(decoded.json))
