@@ -235,9 +235,15 @@ fn write_private(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let tag = getrandom::u64().unwrap_or_else(|_| u64::from(std::process::id()));
     let temp = dir.join(format!(".tmp-{}-{tag:016x}", std::process::id()));
     let mut file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&temp)?;
+    // An empty directory in the file's place (nothing this module makes)
+    // would block the rename forever; a non-empty one stays, and is named.
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir()) {
+        let _ = std::fs::remove_dir(path);
+    }
     // From here on the temp file is ours to remove if anything fails.
-    file.write_all(bytes).and_then(|()| std::fs::rename(&temp, path)).inspect_err(|_| {
+    file.write_all(bytes).and_then(|()| std::fs::rename(&temp, path)).map_err(|e| {
         let _ = std::fs::remove_file(&temp);
+        std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))
     })
 }
 

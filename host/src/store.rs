@@ -151,8 +151,10 @@ impl Store {
         })
     }
 
-    /// [`load`](Self::load) with the data as JSON object text in Python's
-    /// compact `json.dumps` form, exactly as stored.
+    /// [`load`](Self::load) with the data as JSON object text exactly as
+    /// stored: Python's compact `json.dumps` form when Django or sessionbox
+    /// wrote it (another writer's spacing or repeated keys stay as written;
+    /// `sessionbox_guest::json::canonical_object` gives the compact form).
     pub fn load_json(&self, key: &str) -> Result<Loaded<String>> {
         Ok(self.call(|api, store, handle| api.call_load(store, handle, key))?.into())
     }

@@ -474,3 +474,93 @@ fn clear_expired_shows_progress_on_a_terminal() {
     assert!(text.contains("swept 1 entries, deleted 1"), "{text}");
     assert!(text.contains(r#"{"scanned":1,"deleted":1,"skipped":0}"#), "{text}");
 }
+
+/// Careless key files: a device, a FIFO nobody writes to, a pipe from a
+/// command (which must work).
+#[test]
+fn key_files_that_are_devices_or_idle_fifos_fail_fast() {
+    use std::os::unix::ffi::OsStrExt;
+    let sb = Sandbox::new();
+    let out = sb.run(&["--secret-key-file", "/dev/zero", "list"]);
+    assert_eq!(code(&out), 1);
+    assert!(stderr(&out).contains("not a regular file or a pipe"), "{}", stderr(&out));
+    let fifo = sb.root.path().join("keys.fifo");
+    let c = std::ffi::CString::new(fifo.as_os_str().as_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let started = std::time::Instant::now();
+    let out = sb.run(&["--fallback-keys-file", fifo.to_str().unwrap(), "list"]);
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "an idle FIFO hung the command");
+    assert!(out.status.success(), "an empty fallback list is fine: {}", stderr(&out));
+    let out = sb.bare(&["--secret-key-file", fifo.to_str().unwrap(), "list"]).output().unwrap();
+    assert_eq!(code(&out), 1);
+    assert!(stderr(&out).contains("holds no secret"), "{}", stderr(&out));
+    // A pipe with a writer, as process substitution gives.
+    let script = format!(
+        "{} --dir {} --secret-key-file <(printf 'piped secret\\n') create '{{}}'",
+        env!("CARGO_BIN_EXE_sessionbox"),
+        sb.sessions().display()
+    );
+    let out = Command::new("bash").args(["-c", &script]).env_remove("SESSIONBOX_SECRET_KEY").output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let key: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(django_decode("piped secret", &sb.file_of(key["key"].as_str().unwrap())), json!({}));
+}
+
+/// --help and --version print like every command: a full stdout is an error.
+#[test]
+fn help_to_a_full_stdout_is_an_error() {
+    let sb = Sandbox::new();
+    for args in [["--help"], ["--version"]] {
+        let full = std::fs::File::options().write(true).open("/dev/full").unwrap();
+        let out = run_with_stdout(&sb, &args, full.into());
+        assert_eq!(code(&out), 1, "{args:?}");
+        assert!(stderr(&out).contains("No space left on device"), "{}", stderr(&out));
+    }
+    assert!(sb.run(&["--help"]).status.success());
+}
+
+/// A session file another writer stored with spaces, raw non-ASCII and a
+/// repeated key prints in Python's compact form, and `set` merges into it.
+#[test]
+fn stored_json_in_another_form_prints_as_python_writes_it() {
+    let sb = Sandbox::new();
+    let store = sessionbox::Store::open(sb.sessions(), sessionbox::Settings::new(SECRET)).unwrap();
+    let key = "otherwriter00000000000000000000a";
+    // Signed with the right secret, so only the form differs.
+    let codec = sessionbox_guest::codec::Codec::new(SECRET, &[], sessionbox::DEFAULT_KEY_SALT);
+    std::fs::write(sb.file_of(key), codec.encode(" {\"a\": 1, \"b\":\t[1, 2], \"a\": 3, \"n\": -1e400} ", 1_700_000_000)).unwrap();
+    drop(store);
+    let out = sb.run(&["--json", "python", "get", key]);
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "{\"a\":3,\"b\":[1,2],\"n\":-Infinity}\n");
+    assert_eq!(code(&sb.run(&["get", key])), 1, "-1e400 is -Infinity, which strict JSON cannot carry");
+    let out = sb.run(&["--json", "python", "set", key, r#"{"c":1}"#]);
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "{\"a\":3,\"b\":[1,2],\"n\":-Infinity,\"c\":1}\n");
+}
+
+/// Every output is ASCII: a directory name is escaped as Python escapes it.
+#[test]
+fn stats_of_a_non_ascii_dir_is_ascii() {
+    let sb = Sandbox::new();
+    let dir = sb.root.path().join("sessions-café");
+    let out = Command::new(env!("CARGO_BIN_EXE_sessionbox")).arg("--dir").arg(&dir).arg("stats").env("SESSIONBOX_SECRET_KEY", SECRET).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(out.stdout.is_ascii());
+    let stats: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(stats["dir"].as_str().unwrap().ends_with("sessions-café"), "{stats}");
+}
+
+/// A key too long for a file name with the prefix says why; so does one a
+/// long prefix makes too long.
+#[test]
+fn too_long_keys_say_why() {
+    let sb = Sandbox::new();
+    let key = "a".repeat(247);
+    let out = sb.run(&["get", &key]);
+    assert_eq!(code(&out), 3);
+    assert!(stderr(&out).contains("over 255 bytes"), "{}", stderr(&out));
+    let prefix = "p".repeat(200);
+    let out = sb.run(&["--prefix", &prefix, "exists", &"a".repeat(60)]);
+    assert_eq!(code(&out), 3);
+    assert!(stderr(&out).contains("over 255 bytes"), "{}", stderr(&out));
+}

@@ -78,11 +78,11 @@ pub enum JsonArg {
     Python,
 }
 
-/// A positive number of seconds, fractions allowed.
+/// A number of seconds, fractions allowed, from a millisecond up.
 fn parse_seconds(text: &str) -> Result<Duration, String> {
     match text.parse::<f64>() {
-        Ok(secs) if secs > 0.0 => Duration::try_from_secs_f64(secs).map_err(|e| e.to_string()),
-        _ => Err(format!("{text:?} is not a positive number of seconds")),
+        Ok(secs) if secs >= 0.001 => Duration::try_from_secs_f64(secs).map_err(|e| e.to_string()),
+        _ => Err(format!("{text:?} is not a number of seconds of at least 0.001")),
     }
 }
 

@@ -46,7 +46,7 @@ pub fn run(store: &Store, command: &Command, output: JsonArg) -> Result<Printed,
             check_chars(key)?;
             match store.exists(key)? {
                 true => json!({ "key": key, "exists": true }).to_string().into(),
-                false => return Err(Failure::NoSession(format!("no session {key}{}", why_no_file(key)))),
+                false => return Err(Failure::NoSession(format!("no session {key}{}", why_no_file(store, key)))),
             }
         }
         Command::CycleKey { key } => {
@@ -56,7 +56,8 @@ pub fn run(store: &Store, command: &Command, output: JsonArg) -> Result<Printed,
         }
         Command::ClearExpired => {
             let r = sweep(store)?;
-            json!({ "scanned": r.scanned, "deleted": r.deleted, "skipped": r.skipped }).to_string().into()
+            let done = (r.deleted > 0).then(|| format!("{} expired sessions and stale files were deleted", r.deleted));
+            Printed { text: json!({ "scanned": r.scanned, "deleted": r.deleted, "skipped": r.skipped }).to_string(), done }
         }
         Command::List => json!(list(store)?).to_string().into(),
         Command::Stats => stats(store)?.into(),
@@ -71,13 +72,17 @@ fn read_data(store: &Store, arg: &str) -> Result<String, Failure> {
         return Ok(arg.to_owned());
     }
     let max = u64::from(store.settings().max_session_size);
-    let cap = max.saturating_mul(4).saturating_add(4096);
+    // Nor more than the component could ever take in (its memory limit).
+    let cap = max.saturating_mul(4).saturating_add(4096).min(store.options().memory_limit as u64);
     let mut bytes = Vec::new();
     std::io::stdin().take(cap + 1).read_to_end(&mut bytes).map_err(|e| Failure::Error(format!("reading stdin: {e}")))?;
     if bytes.len() as u64 > cap {
         return Err(Failure::Error(format!(
-            "the session data on stdin is over {cap} bytes (4 × --max-session-size); a session holds at most {max} bytes of JSON"
+            "the session data on stdin is over {cap} bytes (4 × --max-session-size + 4 KiB, at most the component's memory); a session holds at most {max} bytes of JSON"
         )));
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(Failure::Error("no session data on stdin (it is empty)".to_owned()));
     }
     String::from_utf8(bytes).map_err(|_| Failure::Error("the session data on stdin is not UTF-8".to_owned()))
 }
@@ -93,10 +98,10 @@ fn check_chars(key: &str) -> Result<(), Failure> {
 }
 
 /// Why a key of valid characters can have no file.
-fn why_no_file(key: &str) -> &'static str {
+fn why_no_file(store: &Store, key: &str) -> &'static str {
     if key.len() < key::MIN_KEY_LEN {
         " (a session key has at least 8 characters)"
-    } else if key.len() > 255 {
+    } else if store.settings().file_prefix.len() + key.len() > 255 {
         " (a session key this long makes a file name over 255 bytes)"
     } else {
         ""
@@ -108,13 +113,15 @@ fn why_no_file(key: &str) -> &'static str {
 fn load(store: &Store, key: &str) -> Result<String, Failure> {
     check_chars(key)?;
     let why = match store.load_json(key)? {
-        Loaded::Found(data) => return Ok(data),
+        // In Python's compact form even if another writer stored it
+        // otherwise (spaces, raw non-ASCII, repeated keys).
+        Loaded::Found(data) => return pyjson::canonical_object(&data).map_err(|e| sessionbox::Error::InvalidData(e.to_string()).into()),
         Loaded::Missing => "does not exist",
         Loaded::Expired => "had expired (its file was deleted)",
         Loaded::BadSignature => "has a bad signature (tampered, or signed with another secret)",
         Loaded::Corrupt => "is corrupt",
     };
-    Err(Failure::NoSession(format!("session {key} {why}{}", why_no_file(key))))
+    Err(Failure::NoSession(format!("session {key} {why}{}", why_no_file(store, key))))
 }
 
 /// Session data as the output format asks: Python's form as stored, which
@@ -221,7 +228,7 @@ fn stats(store: &Store) -> Result<String, Failure> {
             Entry::Other => other_files += 1,
         }
     }
-    Ok(json!({
+    let stats = json!({
         "dir": store.dir().to_string_lossy(),
         "sessions": sessions,
         "session_bytes": bytes,
@@ -229,6 +236,7 @@ fn stats(store: &Store) -> Result<String, Failure> {
         "other_files": other_files,
         "oldest_mtime": oldest,
         "newest_mtime": newest,
-    })
-    .to_string())
+    });
+    // ASCII like every output: a directory's name may not be.
+    pyjson::canonical_object(&stats.to_string()).map_err(|e| Failure::Error(e.to_string()))
 }

@@ -37,7 +37,19 @@ impl From<sessionbox::Error> for Failure {
 /// only a check before `main` can tell).
 pub fn run(stdout_was_closed: bool) -> ExitCode {
     logger::install();
-    let cli = args::Cli::parse();
+    let cli = match args::Cli::try_parse() {
+        Ok(cli) => cli,
+        // --help and --version: printed here, so a closed or full stdout is
+        // an error as for every command (clap would exit 0 regardless).
+        Err(e) if matches!(e.kind(), clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion) => {
+            return match print(e.render().to_string().trim_end()) {
+                Ok(()) if !stdout_was_closed => ExitCode::from(EXIT_OK),
+                Ok(()) => fail(EXIT_FAILURE, "error: standard output is closed"),
+                Err(err) => fail(EXIT_FAILURE, &format!("error: writing to standard output failed: {err}")),
+            };
+        }
+        Err(e) => e.exit(),
+    };
     if stdout_was_closed {
         // Every command's result is on stdout; a key created now would be lost.
         return fail(EXIT_FAILURE, "error: standard output is closed, so the result could not be printed; nothing was done");
@@ -70,8 +82,10 @@ fn print(text: &str) -> std::io::Result<()> {
 }
 
 /// One line on stderr (ignoring a stderr that cannot be written either),
-/// then the exit code.
+/// then the exit code. Control characters, say a newline in a path the
+/// message quotes, are escaped so the line stays one line.
 fn fail(code: u8, line: &str) -> ExitCode {
+    let line: String = line.chars().flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] }).collect();
     let _ = writeln!(std::io::stderr(), "sessionbox: {line}");
     ExitCode::from(code)
 }

@@ -46,24 +46,47 @@ fn secret_key(cli: &Cli) -> Result<String, Failure> {
     }
 }
 
-/// The secrets in a key file: one per line. A line ends at LF, and a CR
-/// before the LF is dropped (files saved on Windows); nothing else is
-/// trimmed, so a secret may begin or end with spaces. Empty lines are
-/// skipped. The same rule for the secret key, the fallback keys and the
+/// The secrets in a key file: one per line. A line ends at LF or at the
+/// end of the file, and one CR at its end is dropped (files saved on
+/// Windows); nothing else is trimmed, so a secret may begin or end with
+/// spaces. Empty lines are skipped. The same rule for the secret key, the fallback keys and the
 /// generated key, so a secret survives rotation from one file to the other.
 pub fn key_lines(text: &str) -> Vec<String> {
     text.split('\n').map(|line| line.strip_suffix('\r').unwrap_or(line)).filter(|line| !line.is_empty()).map(str::to_owned).collect()
 }
 
-/// Every secret in the key file at `path`.
+/// Largest key file read: far more than any list of secrets, far less than
+/// `/dev/zero` would fill.
+const MAX_KEY_FILE: u64 = 16 << 20;
+
+/// Every secret in the key file at `path`: a regular file, or a pipe (as
+/// `--secret-key-file <(pass show app)` gives), at most 16 MiB.
 fn read_key_file(path: &Path) -> Result<Vec<String>, Failure> {
+    use std::io::Read;
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
     let fail = |why: String| Failure::Error(format!("key file {}: {why}", path.display()));
-    let bytes = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
+    // Non-blocking open: a FIFO nobody writes to must not hang the command.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .open(path)
+        .map_err(|e| fail(e.to_string()))?;
+    let meta = file.metadata().map_err(|e| fail(e.to_string()))?;
+    let kind = meta.file_type();
+    if !kind.is_file() && !kind.is_fifo() {
+        return Err(fail("not a regular file or a pipe".into()));
+    }
+    // Reads may wait for a pipe's writer; only the open had to be quick.
+    let flags = rustix::fs::fcntl_getfl(&file).map_err(|e| fail(e.to_string()))?;
+    rustix::fs::fcntl_setfl(&file, flags - rustix::fs::OFlags::NONBLOCK).map_err(|e| fail(e.to_string()))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_KEY_FILE + 1).read_to_end(&mut bytes).map_err(|e| fail(e.to_string()))?;
+    if bytes.len() as u64 > MAX_KEY_FILE {
+        return Err(fail(format!("larger than {} MiB", MAX_KEY_FILE >> 20)));
+    }
     let text = String::from_utf8(bytes).map_err(|_| fail("not valid UTF-8".into()))?;
-    if let Ok(meta) = std::fs::metadata(path) {
-        if meta.permissions().mode() & 0o077 != 0 {
-            log::warn!("{} can be read by other users; chmod 600 it", path.display());
-        }
+    if kind.is_file() && meta.permissions().mode() & 0o077 != 0 {
+        log::warn!("{} can be read by other users; chmod 600 it", path.display());
     }
     Ok(key_lines(&text))
 }
