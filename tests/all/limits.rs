@@ -8,15 +8,8 @@ use std::time::Duration;
 /// Session data with one string value of `len` bytes that does not compress
 /// to nothing (so every stage of encoding has real work to do).
 fn big_data(len: usize) -> sessionbox::Data {
-    let mut x: u32 = 12345;
-    let blob: String = (0..len)
-        .map(|_| {
-            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
-            (b'a' + (x >> 16) as u8 % 26) as char
-        })
-        .collect();
     let mut data = sessionbox::Data::new();
-    data.insert("blob".into(), blob.into());
+    data.insert("blob".into(), crate::support::letters(len, 12345).into());
     data
 }
 

@@ -339,15 +339,7 @@ fn sessions_past_one_host_read_cross_every_runtime() {
     let s = settings(Durability::File);
     let store = Store::open(d, s.clone()).unwrap();
     // Letters zlib cannot shrink much: the files stay near the JSON's size.
-    let mut x: u32 = 7;
-    let mut blob = |len: usize| -> String {
-        (0..len)
-            .map(|_| {
-                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
-                (b'a' + (x >> 16) as u8 % 26) as char
-            })
-            .collect()
-    };
+    let blob = |len: usize| crate::support::letters(len, len as u32);
     let big = format!(r#"{{"blob":"{}"}}"#, blob(400_000));
     let key = store.create_json(&big).unwrap();
     assert!(std::fs::metadata(d.join(format!("sessionid{key}"))).unwrap().len() > 4 * 65_536);

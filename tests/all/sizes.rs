@@ -12,13 +12,7 @@ use std::time::{Duration, SystemTime};
 /// that zlib cannot shrink much, so the file is about as large as the JSON.
 fn session_of_len(len: usize) -> String {
     let frame = r#"{"blob":""}"#.len();
-    let mut x: u32 = len as u32 ^ 0x9e37_79b9;
-    let blob: String = (0..len - frame)
-        .map(|_| {
-            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
-            (b'a' + (x >> 16) as u8 % 26) as char
-        })
-        .collect();
+    let blob = crate::support::letters(len - frame, len as u32 ^ 0x9e37_79b9);
     format!(r#"{{"blob":"{blob}"}}"#)
 }
 

@@ -72,3 +72,15 @@ pub fn run_ok(cmd: &mut Command) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// `len` pseudo-random letters from `seed`: text zlib cannot shrink much, so
+/// a session holding it makes a file about as large as its JSON.
+pub fn letters(len: usize, seed: u32) -> String {
+    let mut x = seed;
+    (0..len)
+        .map(|_| {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            (b'a' + (x >> 16) as u8 % 26) as char
+        })
+        .collect()
+}
