@@ -34,6 +34,9 @@ mod store;
 pub use compile_cache::cache_dir;
 pub use error::{Error, Result};
 pub use expiry::Expiry;
+/// The session-data key Django keeps a session's own expiry under (what
+/// [`Session::set_expiry`] writes).
+pub use sessionbox_guest::expiry::EXPIRY_KEY;
 pub use session::{Session, TEST_COOKIE_NAME, TEST_COOKIE_VALUE};
 pub use sessionbox_guest::{Durability, Settings, DEFAULT_COOKIE_AGE, DEFAULT_FILE_PREFIX, DEFAULT_KEY_SALT, DEFAULT_MAX_SESSION_SIZE};
 pub use store::{Loaded, Options, Store, SweepBatch, SweepReport, MAX_DATA_DEPTH};

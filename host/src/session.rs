@@ -259,6 +259,8 @@ impl Session {
             Some(old) => store.cycle_key(old, data),
             None => store.create(data),
         })?);
+        // As Django's `create`: the new key must reach the client.
+        self.modified = true;
         Ok(())
     }
 

@@ -25,3 +25,4 @@ mod store_open;
 mod storm;
 mod tokio_runtime;
 mod vectors;
+mod web_layer;

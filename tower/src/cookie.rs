@@ -1,0 +1,179 @@
+//! Reading the session key from `Cookie` headers and writing `Set-Cookie`,
+//! byte for byte as Django does.
+
+use crate::config::SessionConfig;
+use http::header::{HeaderMap, HeaderValue, COOKIE, SET_COOKIE, VARY};
+use std::time::{Duration, SystemTime};
+
+/// Longest cookie value taken as a session key. A valid key is at most a
+/// file name long; anything longer names no session.
+const MAX_KEY_LEN: usize = 255;
+
+/// What the request's cookies say about the session.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct RequestCookie {
+    /// The request carried a cookie of the session's name (Django's
+    /// `SESSION_COOKIE_NAME in request.COOKIES`).
+    pub present: bool,
+    /// Its value, when it can be a session key: 8 to 255 characters of
+    /// `[a-z0-9]`. Any other value counts as no key, so a hostile cookie
+    /// gets a fresh session.
+    pub key: Option<String>,
+}
+
+/// Finds cookie `name` in every `Cookie` header as Django's `parse_cookie`
+/// does: chunks split on `;`, name and value split at the first `=` and
+/// trimmed, a chunk without `=` taken as a value with an empty name, and the
+/// last of repeated names winning. Headers that are not valid UTF-8 are read
+/// with the bad bytes replaced (a key with them is invalid anyway).
+pub(crate) fn request_cookie(headers: &HeaderMap, name: &str) -> RequestCookie {
+    let mut found: Option<String> = None;
+    for header in headers.get_all(COOKIE) {
+        let text = String::from_utf8_lossy(header.as_bytes());
+        for chunk in text.split(';') {
+            let (k, v) = chunk.split_once('=').unwrap_or(("", chunk));
+            if k.trim() == name && !(k.trim().is_empty() && v.trim().is_empty()) {
+                found = Some(unquote(v.trim()).to_owned());
+            }
+        }
+    }
+    match found {
+        None => RequestCookie::default(),
+        Some(value) => {
+            let valid = (8..=MAX_KEY_LEN).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+            RequestCookie { present: true, key: valid.then_some(value) }
+        }
+    }
+}
+
+/// A value without the double quotes Python's cookie parser strips. Escapes
+/// inside are left as they are: they make the value no valid key.
+fn unquote(v: &str) -> &str {
+    match v.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
+        Some(inner) => inner,
+        None => v,
+    }
+}
+
+/// How long the cookie lives: `None` for a browser-session cookie, else its
+/// `Max-Age` in seconds.
+pub(crate) type Lifetime = Option<i64>;
+
+/// Latest moment written as `Expires`: the end of year 9999, the last an
+/// HTTP date (and Python's `datetime`) can show.
+const LATEST_EXPIRES: Duration = Duration::from_secs(253_402_300_799);
+
+/// Appends the session cookie carrying `key`, as Django's `set_cookie` writes
+/// it (attributes in Python's sorted order).
+pub(crate) fn set(headers: &mut HeaderMap, config: &SessionConfig, key: &str, lifetime: Lifetime) {
+    let mut cookie = format!("{}={}", config.cookie_name, key);
+    if let Some(domain) = &config.cookie_domain {
+        cookie += &format!("; Domain={domain}");
+    }
+    if let Some(max_age) = lifetime {
+        let max_age = max_age.max(0);
+        let at = SystemTime::now()
+            .checked_add(Duration::from_secs(max_age as u64))
+            .filter(|at| at.duration_since(SystemTime::UNIX_EPOCH).is_ok_and(|d| d <= LATEST_EXPIRES))
+            .unwrap_or(SystemTime::UNIX_EPOCH + LATEST_EXPIRES);
+        cookie += &format!("; expires={}", httpdate::fmt_http_date(at));
+    }
+    if config.cookie_httponly {
+        cookie += "; HttpOnly";
+    }
+    if let Some(max_age) = lifetime {
+        cookie += &format!("; Max-Age={}", max_age.max(0));
+    }
+    finish(headers, config, cookie, config.cookie_secure);
+}
+
+/// Appends a cookie that deletes the session cookie (Django's
+/// `delete_cookie`: same name, path, domain and `SameSite`; `Secure` only
+/// where the browser demands it).
+pub(crate) fn delete(headers: &mut HeaderMap, config: &SessionConfig) {
+    let mut cookie = format!("{}=\"\"", config.cookie_name);
+    if let Some(domain) = &config.cookie_domain {
+        cookie += &format!("; Domain={domain}");
+    }
+    cookie += "; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0";
+    let name = &config.cookie_name;
+    let secure = name.starts_with("__Secure-") || name.starts_with("__Host-") || config.cookie_samesite == crate::SameSite::None;
+    finish(headers, config, cookie, secure);
+}
+
+fn finish(headers: &mut HeaderMap, config: &SessionConfig, mut cookie: String, secure: bool) {
+    cookie += &format!("; Path={}", config.cookie_path);
+    if let Some(samesite) = config.cookie_samesite.as_str() {
+        cookie += &format!("; SameSite={samesite}");
+    }
+    if secure {
+        cookie += "; Secure";
+    }
+    match HeaderValue::try_from(cookie) {
+        Ok(value) => {
+            headers.append(SET_COOKIE, value);
+        }
+        // Only a configured name, domain or path with control characters
+        // gets here.
+        Err(e) => log::error!(target: "sessionbox", "cannot send the session cookie: {e}"),
+    }
+}
+
+/// Adds `Cookie` to `Vary` (Django's `patch_vary_headers`): kept once,
+/// whatever the case, and not added beside `*`.
+pub(crate) fn vary_on_cookie(headers: &mut HeaderMap) {
+    let mut fields: Vec<String> = Vec::new();
+    for value in headers.get_all(VARY) {
+        let text = String::from_utf8_lossy(value.as_bytes());
+        fields.extend(text.split(',').map(str::trim).filter(|f| !f.is_empty()).map(str::to_owned));
+    }
+    if fields.iter().any(|f| f == "*" || f.eq_ignore_ascii_case("cookie")) {
+        return;
+    }
+    fields.push("Cookie".to_owned());
+    if let Ok(value) = HeaderValue::try_from(fields.join(", ")) {
+        headers.insert(VARY, value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(cookies: &[&[u8]]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for c in cookies {
+            h.append(COOKIE, HeaderValue::from_bytes(c).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn parses_like_django() {
+        let key = "abcdefgh12345678";
+        let c = request_cookie(&headers(&[format!("a=1; sessionid={key}; b=2").as_bytes()]), "sessionid");
+        assert_eq!(c, RequestCookie { present: true, key: Some(key.into()) });
+        let c = request_cookie(&headers(&[b"sessionid=aaaaaaaa1", b"sessionid=\"bbbbbbbb2\""]), "sessionid");
+        assert_eq!(c.key.as_deref(), Some("bbbbbbbb2"), "the last one wins, quotes stripped");
+        for hostile in [&b"sessionid=ABCDEFGH12345678"[..], b"sessionid=short", b"sessionid=abc\xc3\xa9defghij", b"sessionid=abcdefgh,ijk"] {
+            let c = request_cookie(&headers(&[hostile]), "sessionid");
+            assert_eq!(c, RequestCookie { present: true, key: None }, "{}", String::from_utf8_lossy(hostile));
+        }
+        let long = format!("sessionid={}", "a".repeat(256));
+        assert_eq!(request_cookie(&headers(&[long.as_bytes()]), "sessionid").key, None);
+        assert!(!request_cookie(&headers(&[b"xsessionid=abcdefgh1"]), "sessionid").present);
+    }
+
+    #[test]
+    fn vary_is_patched_once() {
+        let mut h = HeaderMap::new();
+        h.insert(VARY, HeaderValue::from_static("Accept-Encoding"));
+        vary_on_cookie(&mut h);
+        vary_on_cookie(&mut h);
+        assert_eq!(h.get(VARY).unwrap(), "Accept-Encoding, Cookie");
+        let mut star = HeaderMap::new();
+        star.insert(VARY, HeaderValue::from_static("*"));
+        vary_on_cookie(&mut star);
+        assert_eq!(star.get(VARY).unwrap(), "*");
+    }
+}

@@ -1,0 +1,52 @@
+//! Django's `SessionMiddleware` for [tower] and [axum] over a
+//! [`sessionbox::Store`].
+//!
+//! [`SessionLayer`] reads the session cookie, hands each request a lazily
+//! loaded [`Session`] (an axum extractor with the `axum` feature, else a
+//! request extension), and finishes the response as Django does: `Vary:
+//! Cookie` when the session was read, the cookie deleted when the session was
+//! emptied, the session saved (and the cookie refreshed) only when it was
+//! modified or [`SessionConfig::save_every_request`] is set, never on a 5xx
+//! response, and `400 Bad Request` when the session was deleted meanwhile (a
+//! logout in another tab) rather than bringing it back. The files, the cookie
+//! and [`auth`]'s login keys are Django's own, so a Django app over the same
+//! directory and secret shares the login.
+//!
+//! ```
+//! use axum::{routing::get, Router};
+//! use sessionbox::{Settings, Store};
+//! use sessionbox_tower::{Session, SessionLayer};
+//!
+//! async fn counter(session: Session) -> Result<String, sessionbox_tower::Error> {
+//!     let n: u64 = session.get("n").await?.unwrap_or(0) + 1;
+//!     session.insert("n", n).await?;
+//!     Ok(format!("visit {n}"))
+//! }
+//!
+//! # let tmp = tempfile::tempdir().unwrap();
+//! let store = Store::open(tmp.path().join("sessions"), Settings::new("the Django SECRET_KEY"))?;
+//! let app: Router = Router::new().route("/", get(counter)).layer(SessionLayer::new(store));
+//! # Ok::<(), sessionbox::Error>(())
+//! ```
+//!
+//! Store calls block for the few microseconds a load or the millisecond a
+//! save takes. On tokio's multi-thread runtime they run in place under
+//! `block_in_place` (other tasks move to another worker); on a current-thread
+//! runtime the [`Store`](sessionbox::Store) moves each call to a helper
+//! thread. Nothing else blocks.
+//!
+//! [tower]: https://docs.rs/tower
+//! [axum]: https://docs.rs/axum
+
+pub mod auth;
+mod config;
+mod cookie;
+mod error;
+mod layer;
+mod session;
+
+pub use config::{SameSite, SessionConfig};
+pub use error::{Error, Result};
+pub use layer::{SessionLayer, SessionService};
+pub use session::Session;
+pub use sessionbox::Expiry;
