@@ -1,0 +1,212 @@
+//! The sessionbox demo app: a visit counter, a login shared with Django, and
+//! a page listing the session, on [`sessionbox_tower::SessionLayer`].
+//!
+//! Routes (HTML; every value a test reads has an element id):
+//! - `/`: counts visits in the session (`#count`) and shows the user (`#user`).
+//! - `/login`: a form; a right password logs the user in as Django's `login`
+//!   does, so a Django app on the same store sees the user too.
+//! - `/logout`: Django's `logout` (the session is deleted).
+//! - `/session`: the session's data as JSON (`#session`), its key, the user,
+//!   and its expiry (`#expiry-age`, `#expiry-date`).
+//! - `/set?key=K&value=V`: stores a string in the session.
+//! - `/expiry?seconds=N`: Django's `set_expiry(N)` (0: until the browser closes).
+
+use axum::extract::{Form, Query, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::Router;
+use pbkdf2::pbkdf2_hmac;
+use serde::Deserialize;
+use sessionbox::{Expiry, Store};
+use sessionbox_tower::auth::{self, User};
+use sessionbox_tower::{Session, SessionConfig, SessionLayer};
+use sha2::Sha256;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::UNIX_EPOCH;
+
+/// A user the demo can log in: Django's `auth_user` row, as far as a login
+/// needs it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DemoUser {
+    /// The primary key (`"1"`).
+    pub id: String,
+    /// The user name typed at login.
+    pub username: String,
+    /// Django's stored password hash (`pbkdf2_sha256$…`).
+    pub password_hash: String,
+}
+
+impl DemoUser {
+    /// A user with `password` hashed as Django's default hasher does
+    /// (PBKDF2-SHA256, a fresh salt, `iterations` rounds).
+    pub fn with_password(id: &str, username: &str, password: &str, iterations: u32) -> DemoUser {
+        let mut raw = [0u8; 16];
+        getrandom::fill(&mut raw).expect("the OS gives random bytes");
+        let salt: String = raw.iter().map(|b| char::from(b'a' + b % 26)).collect();
+        DemoUser { id: id.into(), username: username.into(), password_hash: django_pbkdf2(password, &salt, iterations) }
+    }
+
+    fn as_auth_user(&self) -> User {
+        User::new(&self.id, &self.password_hash)
+    }
+}
+
+/// Django's `PBKDF2PasswordHasher.encode`.
+fn django_pbkdf2(password: &str, salt: &str, iterations: u32) -> String {
+    use base64::Engine;
+    let mut out = [0u8; 32];
+    pbkdf2_hmac::<Sha256>(password.as_bytes(), salt.as_bytes(), iterations, &mut out);
+    format!("pbkdf2_sha256${iterations}${salt}${}", base64::engine::general_purpose::STANDARD.encode(out))
+}
+
+/// Whether `password` matches Django's stored `hash` (only Django's default
+/// `pbkdf2_sha256` format is understood).
+pub fn check_password(password: &str, hash: &str) -> bool {
+    let mut parts = hash.splitn(4, '$');
+    let (Some("pbkdf2_sha256"), Some(iterations), Some(salt), Some(_)) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    let Ok(iterations) = iterations.parse::<u32>() else { return false };
+    let computed = django_pbkdf2(password, salt, iterations);
+    computed.len() == hash.len() && computed.bytes().zip(hash.bytes()).fold(0, |acc, (a, b)| acc | (a ^ b)) == 0
+}
+
+/// What the app serves with.
+#[derive(Clone)]
+pub struct Demo {
+    store: Store,
+    users: Arc<Vec<DemoUser>>,
+}
+
+/// The demo app over `store` (the secret that signs sessions also makes the
+/// login hash), with the cookie sent as `config` says.
+pub fn app(store: Store, config: SessionConfig, users: Vec<DemoUser>) -> Router {
+    let demo = Demo { store: store.clone(), users: Arc::new(users) };
+    Router::new()
+        .route("/", get(counter))
+        .route("/login", get(login_form).post(login))
+        .route("/logout", get(logout).post(logout))
+        .route("/session", get(show_session))
+        .route("/set", get(set))
+        .route("/expiry", get(expiry))
+        .with_state(demo)
+        .layer(SessionLayer::with_config(store, config))
+}
+
+type Result<T> = std::result::Result<T, sessionbox_tower::Error>;
+
+/// The logged-in user, checked as Django's `get_user` checks it.
+async fn current_user(demo: &Demo, session: &Session) -> Result<Option<DemoUser>> {
+    let Some(id) = auth::user_id(session).await? else { return Ok(None) };
+    let Some(user) = demo.users.iter().find(|u| u.id == id) else { return Ok(None) };
+    let settings = demo.store.settings();
+    let verified = auth::verified_user_id(session, &user.as_auth_user(), &settings.secret_key, &settings.fallback_keys).await?;
+    Ok(verified.map(|_| user.clone()))
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+fn page(title: &str, body: &str) -> Html<String> {
+    Html(format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{title}</title></head><body>\
+         <nav><a href=\"/\">counter</a> · <a href=\"/session\">session</a> · <a href=\"/login\">log in</a> · <a href=\"/logout\">log out</a></nav>\
+         <h1>{title}</h1>{body}</body></html>",
+        title = escape(title)
+    ))
+}
+
+fn user_line(user: &Option<DemoUser>) -> String {
+    let name = user.as_ref().map_or("anonymous", |u| u.username.as_str());
+    format!("<p>User: <span id=\"user\">{}</span></p>", escape(name))
+}
+
+async fn counter(State(demo): State<Demo>, session: Session) -> Result<Html<String>> {
+    let count: u64 = session.get("counter").await?.unwrap_or(0) + 1;
+    session.insert("counter", count).await?;
+    let user = current_user(&demo, &session).await?;
+    Ok(page("sessionbox demo", &format!("<p>Visits: <span id=\"count\">{count}</span></p>{}", user_line(&user))))
+}
+
+async fn login_form() -> Html<String> {
+    page(
+        "Log in",
+        "<form method=\"post\" action=\"/login\">\
+         <label>User name <input id=\"username\" name=\"username\" autocomplete=\"username\"></label>\
+         <label>Password <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\"></label>\
+         <button id=\"submit\" type=\"submit\">Log in</button></form>",
+    )
+}
+
+#[derive(Deserialize)]
+struct Credentials {
+    username: String,
+    password: String,
+}
+
+async fn login(State(demo): State<Demo>, session: Session, Form(form): Form<Credentials>) -> Result<Response> {
+    let user = demo.users.iter().find(|u| u.username == form.username);
+    // Check a password even for an unknown name, so timing does not tell
+    // which names exist.
+    let ok = check_password(&form.password, user.map_or("pbkdf2_sha256$1000$x$x", |u| &u.password_hash)) && user.is_some();
+    match user {
+        Some(user) if ok => {
+            auth::login(&session, &user.as_auth_user(), &demo.store.settings().secret_key).await?;
+            Ok(Redirect::to("/session").into_response())
+        }
+        _ => Ok((axum::http::StatusCode::UNAUTHORIZED, page("Log in", "<p id=\"error\">Wrong user name or password.</p>")).into_response()),
+    }
+}
+
+async fn logout(session: Session) -> Result<Html<String>> {
+    auth::logout(&session).await?;
+    Ok(page("Logged out", &user_line(&None)))
+}
+
+async fn show_session(State(demo): State<Demo>, session: Session) -> Result<Html<String>> {
+    let user = current_user(&demo, &session).await?;
+    let data = serde_json::to_string_pretty(&session.data().await?).unwrap_or_default();
+    let age = session.expiry_age().await?;
+    let date = session.expiry_date().await?.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let key = session.key().unwrap_or_default();
+    Ok(page(
+        "Session",
+        &format!(
+            "{}<p>Key: <code id=\"key\">{}</code></p><pre id=\"session\">{}</pre>\
+             <p>Expires in <span id=\"expiry-age\">{age}</span> s, at <span id=\"expiry-date\">{date}</span> (Unix time).</p>",
+            user_line(&user),
+            escape(&key),
+            escape(&data)
+        ),
+    ))
+}
+
+async fn set(session: Session, Query(q): Query<HashMap<String, String>>) -> Result<Html<String>> {
+    let (Some(k), Some(v)) = (q.get("key"), q.get("value")) else {
+        return Ok(page("Set", "<p id=\"error\">Give key and value.</p>"));
+    };
+    session.insert(k, v).await?;
+    Ok(page("Set", &format!("<p id=\"ok\">{} = {}</p>", escape(k), escape(v))))
+}
+
+async fn expiry(session: Session, Query(q): Query<HashMap<String, String>>) -> Result<Html<String>> {
+    let seconds: i64 = q.get("seconds").and_then(|s| s.parse().ok()).unwrap_or(0);
+    session.set_expiry(Expiry::Seconds(seconds)).await?;
+    Ok(page("Expiry", &format!("<p id=\"ok\">expires in {seconds} s</p>")))
+}
+
+#[cfg(test)]
+mod tests {
+    /// Made by Django 5.2: `make_password("wonderland", "saltsaltsalt",
+    /// "pbkdf2_sha256")` with 1000 iterations.
+    #[test]
+    fn django_hashes_check() {
+        let hash = super::django_pbkdf2("wonderland", "saltsaltsalt", 1000);
+        assert_eq!(hash, "pbkdf2_sha256$1000$saltsaltsalt$hqvMwDdOFrMubl9lhrs9/qyxAcrGeeU3w7OAh2Rvfv8=");
+        assert!(super::check_password("wonderland", &hash));
+        assert!(!super::check_password("wonderlanD", &hash));
+        assert!(!super::check_password("wonderland", "argon2$whatever"));
+    }
+}

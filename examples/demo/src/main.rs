@@ -1,0 +1,70 @@
+//! `sessionbox-demo`: serves the demo app (see the library docs).
+
+use clap::Parser;
+use sessionbox::{Options, Settings, Store};
+use sessionbox_demo::DemoUser;
+use sessionbox_tower::SessionConfig;
+use std::path::PathBuf;
+
+/// Django's insecure placeholder, for trying the demo out; a real app reads
+/// its SECRET_KEY from the environment.
+const DEMO_SECRET: &str = "django-insecure-sessionbox-demo-only";
+
+/// The sessionbox demo app: a counter, login/logout shared with Django, and
+/// the session listed.
+#[derive(Parser)]
+#[command(version)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8000")]
+    listen: String,
+    /// The session directory (Django's SESSION_FILE_PATH); created if missing.
+    #[arg(long, default_value = "demo-sessions")]
+    sessions: PathBuf,
+    /// Django's SECRET_KEY. Without it the demo uses an insecure placeholder.
+    #[arg(long = "secret-key", env = "SESSIONBOX_SECRET_KEY", hide_env_values = true)]
+    secret_key: Option<String>,
+    /// Django's SESSION_COOKIE_AGE, in seconds.
+    #[arg(long, default_value_t = sessionbox::DEFAULT_COOKIE_AGE)]
+    cookie_age: u64,
+    /// Django's SESSION_EXPIRE_AT_BROWSER_CLOSE.
+    #[arg(long)]
+    expire_at_browser_close: bool,
+    /// Django's SESSION_SAVE_EVERY_REQUEST.
+    #[arg(long)]
+    save_every_request: bool,
+    /// Users who may log in: a JSON list of {"id", "username",
+    /// "password_hash"} with Django's password hashes (the `auth_user`
+    /// table). Without it: user `alice`, password `wonderland`, id 1.
+    #[arg(long)]
+    users: Option<PathBuf>,
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = Args::parse();
+    let secret = args.secret_key.unwrap_or_else(|| {
+        eprintln!("sessionbox-demo: no SESSIONBOX_SECRET_KEY; using an insecure demo secret");
+        DEMO_SECRET.to_owned()
+    });
+    let users: Vec<DemoUser> = match &args.users {
+        Some(path) => serde_json::from_slice(&std::fs::read(path).map_err(|e| format!("reading {}: {e}", path.display()))?)
+            .map_err(|e| format!("{}: {e}", path.display()))?,
+        None => vec![DemoUser::with_password("1", "alice", "wonderland", 1_000_000)],
+    };
+    let mut settings = Settings::new(secret);
+    settings.cookie_age = args.cookie_age;
+    let options = Options { expire_at_browser_close: args.expire_at_browser_close, ..Options::default() };
+    let store = Store::open_with(&args.sessions, settings, options)?;
+    let mut config = SessionConfig::for_store(&store);
+    config.save_every_request = args.save_every_request;
+    let app = sessionbox_demo::app(store, config, users);
+    let listener = tokio::net::TcpListener::bind(&args.listen).await.map_err(|e| format!("listening on {}: {e}", args.listen))?;
+    println!("sessionbox-demo: http://{} (sessions in {})", listener.local_addr()?, args.sessions.display());
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
