@@ -78,7 +78,7 @@ impl Session {
 
     fn load_key(&mut self, key: &str) -> Result<Data> {
         let found = match self.store.load(key)? {
-            Loaded::Found(data) => return Ok(data),
+            Loaded::Found { data, .. } => return Ok(data),
             Loaded::BadSignature => {
                 log::warn!(target: "sessionbox::security", "Session data corrupted: bad signature");
                 None

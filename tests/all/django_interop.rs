@@ -355,7 +355,7 @@ fn assert_same_data(ours: &Data, expected: &Data, what: &str) {
 #[track_caller]
 fn found(store: &Store, key: &str) -> Data {
     match store.load(key).unwrap() {
-        Loaded::Found(d) => d,
+        Loaded::Found { data: d, .. } => d,
         other => panic!("sessionbox could not load {key}: {other:?}"),
     }
 }
@@ -397,7 +397,7 @@ fn assert_same_text(got: &str, expected: &str, what: &str) {
 #[track_caller]
 fn assert_load_json(store: &Store, key: &str, expected: &str, what: &str) {
     match store.load_json(key).unwrap() {
-        Loaded::Found(text) => assert_same_text(&text, expected, &format!("{what}: load_json")),
+        Loaded::Found { data: text, .. } => assert_same_text(&text, expected, &format!("{what}: load_json")),
         other => panic!("{what}: load_json gave {other:?}"),
     }
 }
@@ -424,7 +424,7 @@ fn assert_loads_text(store: &Store, key: &str, expected: &str, what: &str) {
 /// A `load` result without the (possibly huge) data.
 fn summary(loaded: &sessionbox::Result<Loaded<Data>>) -> String {
     match loaded {
-        Ok(Loaded::Found(d)) => format!("Found({} keys)", d.len()),
+        Ok(Loaded::Found { data: d, .. }) => format!("Found({} keys)", d.len()),
         other => format!("{other:?}"),
     }
 }
@@ -1632,7 +1632,7 @@ fn deviation_clear_expired_old_empty_placeholder() {
         File::create(sb.file(&key)).unwrap();
         age_file(&sb.file(&key), age);
         // Both read it as an empty session meanwhile.
-        assert_eq!(store.load(&key).unwrap(), Loaded::Found(Data::new()));
+        assert_eq!(store.load(&key).unwrap().into_data(), Some(Data::new()));
         let loaded = dj.load(&key);
         assert_django_data(&loaded, &Data::new(), what);
         assert_eq!(loaded["key_after"], json!(key));
