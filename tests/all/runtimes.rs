@@ -391,6 +391,49 @@ fn files_cross_between_runtimes() {
     assert_eq!(node.call(d, &s, "load", vec![json!(b)]), missing());
 }
 
+/// A found session's `expires-at` in the wasmtime CLI and Node is exactly
+/// what the host reads: the file's mtime plus the cookie age by default, an
+/// ISO time to the microsecond, and for a session that never expires the
+/// s64 maximum (through WAVE and jco's BigInt without loss), which the host
+/// clamps to 9999-12-31T23:59:59Z.
+#[test]
+fn expiry_moments_are_exact_in_every_runtime() {
+    let cli = WasmtimeCli::new();
+    let node = NodeJco::new();
+    let dir = session_dir();
+    let d = dir.path();
+    let s = settings(Durability::File);
+    let store = Store::open(d, s.clone()).unwrap();
+    let found_at = |data: &str, seconds: i64, nanoseconds: u32| {
+        json!({"ok": {"tag": "found", "val": {"data": data, "expires-at": {"seconds": seconds, "nanoseconds": nanoseconds}}}})
+    };
+
+    let plain = store.create_json(DATA).unwrap();
+    let mtime = std::fs::metadata(d.join(format!("sessionid{plain}"))).unwrap().modified().unwrap();
+    let since_epoch = mtime.duration_since(std::time::UNIX_EPOCH).unwrap();
+    let default = found_at(DATA, since_epoch.as_secs() as i64 + s.cookie_age as i64, since_epoch.subsec_nanos());
+    let iso_data = r#"{"_session_expiry":"2031-02-03T04:05:06.123456+02:00"}"#;
+    let iso = store.create_json(iso_data).unwrap();
+    let iso_found = found_at(iso_data, 1_927_850_706, 123_456_000);
+    let never_data = r#"{"_session_expiry":Infinity}"#;
+    let never = store.create_json(never_data).unwrap();
+    let never_found = found_at(never_data, i64::MAX, 0);
+
+    for (key, want) in [(&plain, &default), (&iso, &iso_found), (&never, &never_found)] {
+        assert_eq!(&cli.call(d, &s, "load", &[wave_string(key)]), want, "wasmtime CLI");
+    }
+    assert_eq!(
+        node.calls(d, &s, &[("load", vec![json!(plain)]), ("load", vec![json!(iso)]), ("load", vec![json!(never)])]),
+        vec![default, iso_found, never_found],
+        "Node"
+    );
+    // The host's view of the same files.
+    let at = |secs: u64, nanos: u32| std::time::UNIX_EPOCH + std::time::Duration::new(secs, nanos);
+    assert_eq!(store.load_json(&plain).unwrap().expires_at(), Some(&(mtime + std::time::Duration::from_secs(s.cookie_age))));
+    assert_eq!(store.load_json(&iso).unwrap().expires_at(), Some(&at(1_927_850_706, 123_456_000)));
+    assert_eq!(store.load_json(&never).unwrap().expires_at(), Some(&at(253_402_300_799, 0)));
+}
+
 /// Files past one host read (wasmtime returns at most 64 KiB per read) in
 /// the other runtimes too: the wasmtime CLI and Node read a session the host
 /// wrote whole, and a session the wasmtime CLI wrote reads whole in the host
