@@ -15,7 +15,13 @@
 //! let store = Store::open(&sessions, Settings::new("a long random secret"))?;
 //! let data = json!({"_auth_user_id": "42"}).as_object().cloned().unwrap_or_default();
 //! let key = store.create(&data)?;
-//! assert_eq!(store.load(&key)?, Loaded::Found(data));
+//! match store.load(&key)? {
+//!     Loaded::Found { data: found, expires_at } => {
+//!         assert_eq!(found, data);
+//!         assert!(expires_at > std::time::SystemTime::now()); // two weeks on
+//!     }
+//!     other => panic!("no session: {other:?}"),
+//! }
 //! store.delete(&key)?;
 //! # Ok::<(), sessionbox::Error>(())
 //! ```
@@ -39,7 +45,7 @@ pub use expiry::Expiry;
 pub use sessionbox_guest::expiry::EXPIRY_KEY;
 pub use session::{Session, TEST_COOKIE_NAME, TEST_COOKIE_VALUE};
 pub use sessionbox_guest::{Durability, Settings, DEFAULT_COOKIE_AGE, DEFAULT_FILE_PREFIX, DEFAULT_KEY_SALT, DEFAULT_MAX_SESSION_SIZE};
-pub use store::{Loaded, Options, Store, SweepBatch, SweepReport, MAX_DATA_DEPTH};
+pub use store::{latest_expiry, Loaded, Options, Store, SweepBatch, SweepReport, MAX_DATA_DEPTH};
 
 /// Session data: a JSON object, keys in insertion order.
 pub type Data = serde_json::Map<String, serde_json::Value>;

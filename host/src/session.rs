@@ -34,6 +34,8 @@ pub struct Session {
     store: Store,
     key: Option<String>,
     cache: Option<Data>,
+    /// The stored session's expiry as the last load reported it.
+    loaded_expiry: Option<SystemTime>,
     accessed: bool,
     modified: bool,
 }
@@ -42,7 +44,7 @@ impl Session {
     /// A session for `key`; a key shorter than 8 characters counts as no key.
     pub fn new(store: &Store, key: Option<&str>) -> Session {
         let key = key.filter(|k| k.len() >= key::MIN_KEY_LEN).map(str::to_owned);
-        Session { store: store.clone(), key, cache: None, accessed: false, modified: false }
+        Session { store: store.clone(), key, cache: None, loaded_expiry: None, accessed: false, modified: false }
     }
 
     /// The session key, if the session has one (read-only: it changes only by
@@ -77,8 +79,10 @@ impl Session {
     }
 
     fn load_key(&mut self, key: &str) -> Result<Data> {
-        let found = match self.store.load(key)? {
-            Loaded::Found(data) => return Ok(data),
+        let loaded = self.store.load(key)?;
+        self.loaded_expiry = loaded.expires_at().copied();
+        let found = match loaded {
+            Loaded::Found { data, .. } => return Ok(data),
             Loaded::BadSignature => {
                 log::warn!(target: "sessionbox::security", "Session data corrupted: bad signature");
                 None
@@ -206,6 +210,19 @@ impl Session {
         Ok(rules::expires_at(self.data()?.get(EXPIRY_KEY), now, cookie_age).to_system_time())
     }
 
+    /// When the stored session itself expires, as the store reported it when
+    /// this session was loaded (the `expires_at` of [`Loaded`]'s `Found`): its
+    /// `_session_expiry` read against its file's last write, or that write
+    /// plus `cookie_age`; [`latest_expiry`](crate::latest_expiry) when it
+    /// never expires. `None` before the data was loaded, and when no live
+    /// session was found. It describes the file as loaded: a later `save`,
+    /// `create` or `cycle_key` does not change it, and `flush` clears it.
+    /// Unlike [`expiry_date`](Self::expiry_date) (Django's
+    /// `get_expiry_date`), which counts from now: the expiry a save now gives.
+    pub fn expires_at(&self) -> Option<SystemTime> {
+        self.loaded_expiry
+    }
+
     /// Whole seconds until the session expires (Django's `get_expiry_age`).
     pub fn expiry_age(&mut self) -> Result<i64> {
         let now = Time::from_system_time(SystemTime::now());
@@ -270,6 +287,7 @@ impl Session {
         self.clear();
         self.delete()?;
         self.key = None;
+        self.loaded_expiry = None;
         Ok(())
     }
 

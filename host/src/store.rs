@@ -9,7 +9,7 @@ use crate::Data;
 use sessionbox_guest::{Durability, Settings};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use wasmtime::component::ResourceAny;
 
 /// Host-side limits and defaults of a [`Store`].
@@ -47,8 +47,33 @@ impl Default for Options {
 pub use sessionbox_guest::{SweepBatch, SweepReport};
 
 /// What [`Store::load`] found: the guest's own `Loaded`, holding the session
-/// as [`Data`] (or, from [`Store::load_json`], as JSON text).
-pub type Loaded<T = Data> = sessionbox_guest::Loaded<T>;
+/// as [`Data`] (or, from [`Store::load_json`], as JSON text) and the moment
+/// it expires as a [`SystemTime`], clamped to [`UNIX_EPOCH`] ..=
+/// [`latest_expiry`] (9999-12-31T23:59:59Z, Python's `datetime.max` to the
+/// second), which is what a session that never expires reports.
+pub type Loaded<T = Data> = sessionbox_guest::Loaded<T, SystemTime>;
+
+/// 9999-12-31T23:59:59Z in seconds since the Unix epoch.
+const LATEST_EXPIRY_SECS: u64 = 253_402_300_799;
+
+/// The latest expiry a found session ([`Loaded`]) reports, 9999-12-31T23:59:59Z (the
+/// last whole second Python's `datetime` can hold): what a session that never
+/// expires (`_session_expiry` is `Infinity`), or one set to expire later
+/// still, reports.
+pub fn latest_expiry() -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(LATEST_EXPIRY_SECS)
+}
+
+/// The component's expiry moment as a `SystemTime`, clamped to
+/// [`UNIX_EPOCH`] ..= [`latest_expiry`] (so never past what a `SystemTime`
+/// or Python's `datetime` holds, whatever the seconds).
+fn expiry_time(at: wit::Timestamp) -> SystemTime {
+    match u64::try_from(at.seconds) {
+        Err(_) => UNIX_EPOCH,
+        Ok(secs) if secs >= LATEST_EXPIRY_SECS => latest_expiry(),
+        Ok(secs) => UNIX_EPOCH + Duration::new(secs, at.nanoseconds.min(999_999_999)),
+    }
+}
 
 /// Deepest nesting [`Store::load`] turns into [`Data`] (the object itself is
 /// level 1). The store keeps sessions of any depth, and
@@ -142,7 +167,8 @@ impl Store {
     }
 
     /// Reads session `key`; never creates a file, deletes an expired one.
-    /// Data nested deeper than [`MAX_DATA_DEPTH`] is an
+    /// A found session carries its data and the moment it expires
+    /// ([`Loaded`]). Data nested deeper than [`MAX_DATA_DEPTH`] is an
     /// [`Error::InvalidData`] here; [`load_json`](Self::load_json) reads it.
     pub fn load(&self, key: &str) -> Result<Loaded<Data>> {
         self.load_json(key)?.map(|json| {
@@ -281,7 +307,7 @@ fn to_json(data: &Data) -> String {
 impl From<wit::Loaded> for Loaded<String> {
     fn from(loaded: wit::Loaded) -> Loaded<String> {
         match loaded {
-            wit::Loaded::Found(json) => Loaded::Found(json),
+            wit::Loaded::Found(found) => Loaded::Found { data: found.data, expires_at: expiry_time(found.expires_at) },
             wit::Loaded::Missing => Loaded::Missing,
             wit::Loaded::Expired => Loaded::Expired,
             wit::Loaded::BadSignature => Loaded::BadSignature,
@@ -321,5 +347,22 @@ fn from_wit(e: wit::Error) -> Error {
         wit::Error::InvalidData(why) => Error::InvalidData(why),
         wit::Error::InvalidSettings(why) => Error::InvalidSettings(why),
         wit::Error::Io(why) => Error::Io(why),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expiry_times_clamp_to_the_epoch_and_python_datetime_max() {
+        let at = |seconds, nanoseconds| expiry_time(wit::Timestamp { seconds, nanoseconds });
+        assert_eq!(at(1_700_000_000, 5), UNIX_EPOCH + Duration::new(1_700_000_000, 5));
+        assert_eq!(at(-1, 0), UNIX_EPOCH);
+        assert_eq!(at(i64::MIN, 0), UNIX_EPOCH);
+        assert_eq!(at(i64::MAX, 999_999_999), latest_expiry());
+        assert_eq!(at(253_402_300_799, 1), latest_expiry());
+        assert_eq!(at(253_402_300_798, 999_999_999), latest_expiry() - Duration::from_nanos(1));
+        assert_eq!(latest_expiry().duration_since(UNIX_EPOCH).unwrap().as_secs(), 253_402_300_799);
     }
 }

@@ -174,7 +174,7 @@ fn keys_naming_no_session_are_missing_sessions() {
         assert_eq!(snapshot(&f.dir), before, "{what}: the session directory changed");
         // Cycling away from such a key makes a new session (nothing to delete).
         let new = f.store.cycle_key(&key, &payload).unwrap_or_else(|e| panic!("cycle_key with {what}: {e}"));
-        assert_eq!(f.store.load(&new), Ok(Loaded::Found(payload.clone())));
+        assert_eq!(f.store.load(&new).map(Loaded::into_data), Ok(Some(payload.clone())));
         assert!(f.store.delete(&new).unwrap());
     }
     f.assert_outside_untouched("keys naming no session");
@@ -194,7 +194,7 @@ fn keys_up_to_the_file_name_limit_are_sessions() {
         assert_eq!(f.store.exists(&key), Ok(true));
         let v2 = data(json!({"len": len, "again": true}));
         f.store.save(&key, &v2, false).unwrap();
-        assert_eq!(f.store.load(&key), Ok(Loaded::Found(v2)));
+        assert_eq!(f.store.load(&key).map(Loaded::into_data), Ok(Some(v2)));
         assert_eq!(f.store.delete(&key), Ok(true));
         assert_eq!(f.store.delete(&key), Ok(false));
     }
@@ -324,7 +324,7 @@ fn session_api_with_an_invalid_key_is_just_no_session() {
         s.save(false).unwrap_or_else(|e| panic!("{what}: saving a used session with an invalid key failed: {e}"));
         let new = s.key().expect("saved").to_owned();
         assert!(sessionbox_guest::key::is_valid(&new) && new.len() == 32, "{what}: new key {new:?}");
-        assert_eq!(f.store.load(&new), Ok(Loaded::Found(data(json!({"cat": "meow"})))), "{what}");
+        assert_eq!(f.store.load(&new).map(Loaded::into_data), Ok(Some(data(json!({"cat": "meow"})))), "{what}");
         f.store.delete(&new).unwrap();
         assert_eq!(snapshot(&f.dir), before, "{what}");
         f.assert_outside_untouched(what);
@@ -397,14 +397,14 @@ fn deeply_nested_json_of_any_depth_is_kept() {
     for (what, text) in &cases {
         assert_eq!(text, &sessionbox_guest::json::canonical_object(text).unwrap(), "{what}: the test text is canonical");
         let key = f.store.create_json(text).unwrap_or_else(|e| panic!("{what}: create: {e}"));
-        assert_eq!(f.store.load_json(&key), Ok(Loaded::Found(text.clone())), "{what}: load_json");
+        assert_eq!(f.store.load_json(&key).map(Loaded::into_data), Ok(Some(text.clone())), "{what}: load_json");
         f.store.save_json(&key, text, false).unwrap_or_else(|e| panic!("{what}: save: {e}"));
         let key = f.store.cycle_key_json(&key, text).unwrap_or_else(|e| panic!("{what}: cycle_key: {e}"));
         // As Data: up to MAX_DATA_DEPTH, else a clear error (not a panic,
         // not "no session").
         let depth = text.bytes().take_while(|&b| b == b'{' || b == b'[' || b == b'"' || b == b'a' || b == b':').filter(|&b| b == b'{' || b == b'[').count();
         match f.store.load(&key) {
-            Ok(Loaded::Found(data)) => {
+            Ok(Loaded::Found { data, .. }) => {
                 assert!(depth <= sessionbox::MAX_DATA_DEPTH, "{what}: {depth} levels as Data");
                 assert_eq!(sessionbox_guest::json::object_to_string(&data), *text);
                 std::mem::forget(data);
@@ -415,7 +415,7 @@ fn deeply_nested_json_of_any_depth_is_kept() {
         // A correctly signed file Django wrote with the same text.
         let file_key = "deepfile00000000000000000000000c";
         std::fs::write(f.path(file_key), codec().encode(text, 1_700_000_000)).unwrap();
-        assert_eq!(f.store.load_json(file_key), Ok(Loaded::Found(text.clone())), "{what}: Django's file");
+        assert_eq!(f.store.load_json(file_key).map(Loaded::into_data), Ok(Some(text.clone())), "{what}: Django's file");
         assert_eq!(f.store.clear_expired().unwrap().deleted, 0, "{what}: swept");
         assert!(f.store.delete(&key).unwrap() && f.store.delete(file_key).unwrap());
     }
@@ -446,7 +446,7 @@ fn oversized_data_is_too_large_and_writes_nothing() {
     // Exactly at the limit is fine, and loads back.
     let at_limit = sized(1016);
     let key = f.store.create(&at_limit).expect("1024 bytes of JSON is within the limit");
-    assert_eq!(f.store.load(&key), Ok(Loaded::Found(at_limit)));
+    assert_eq!(f.store.load(&key).map(Loaded::into_data), Ok(Some(at_limit)));
 
     // Over an existing session: refused, the old content stays byte for byte.
     let small = data(json!({"small": 1}));
@@ -460,7 +460,7 @@ fn oversized_data_is_too_large_and_writes_nothing() {
     assert_eq!(std::fs::read(f.path(&key)).unwrap(), stored, "the old session was modified");
     assert_eq!(snapshot(&f.dir), with_session, "a refused save left a file behind");
     assert_eq!(f.store.exists(fresh), Ok(false));
-    assert_eq!(f.store.load(&key), Ok(Loaded::Found(small)));
+    assert_eq!(f.store.load(&key).map(Loaded::into_data), Ok(Some(small)));
 
     // Through the Session API too.
     let mut session = f.store.session(Some(&key));
@@ -511,7 +511,7 @@ fn broken_session_files_are_no_session() {
     };
 
     // Empty: the placeholder of a create in progress.
-    check("empty file", b"", &|l| *l == Loaded::Found(Data::new()));
+    check("empty file", b"", &|l| l.data() == Some(&Data::new()));
     // Every truncation of a good file.
     for len in 1..good.len() {
         check(&format!("truncated to {len}"), &good.as_bytes()[..len], &|l| matches!(l, Loaded::BadSignature | Loaded::Corrupt));
@@ -559,7 +559,7 @@ fn broken_session_files_are_no_session() {
     let new = s.key().unwrap().to_owned();
     assert_ne!(new, k, "a tampered session kept its key");
     assert_eq!(std::fs::read(f.path(&k)).unwrap(), sig_flipped, "the tampered file was overwritten");
-    assert_eq!(f.store.load(&new), Ok(Loaded::Found(data(json!({"fresh": true})))));
+    assert_eq!(f.store.load(&new).map(Loaded::into_data), Ok(Some(data(json!({"fresh": true})))));
 
     // The sweep copes with all of it.
     let report = f.store.clear_expired().expect("clear_expired over broken files");
@@ -619,7 +619,7 @@ fn symlinks_out_of_the_directory_are_not_followed() {
         let fresh = || std::fs::symlink_metadata(&link).map(|m| m.file_type().is_symlink()).unwrap_or(false);
 
         let loaded = f.store.load(&k);
-        assert!(!matches!(&loaded, Ok(Loaded::Found(d)) if *d == stolen), "{what}: loaded the outside session");
+        assert!(!matches!(&loaded, Ok(Loaded::Found { data: d, .. }) if *d == stolen), "{what}: loaded the outside session");
         assert!(matches!(&loaded, Ok(l) if is_no_session(l)) || matches!(loaded, Err(Error::Io(_))), "{what}: load gave {loaded:?}");
         let mut s = f.store.session(Some(&k));
         assert!(!s.load().is_ok_and(|d| d == stolen), "{what}: Session loaded the outside session");
@@ -658,7 +658,7 @@ fn symlinks_out_of_the_directory_are_not_followed() {
     let loaded = f.store.load(&k);
     assert!(matches!(&loaded, Ok(l) if is_no_session(l)) || matches!(loaded, Err(Error::Io(_))), "inner link: {loaded:?}");
     let _ = f.store.save(&k, &payload, false);
-    assert_eq!(f.store.load(&real), Ok(Loaded::Found(data(json!({"real": 1})))), "a save through a link changed its target");
+    assert_eq!(f.store.load(&real).map(Loaded::into_data), Ok(Some(data(json!({"real": 1})))), "a save through a link changed its target");
 
     f.store.clear_expired().expect("the sweep copes with symlinks");
     f.assert_outside_untouched("symlinks: after sweep");
@@ -679,7 +679,7 @@ fn the_store_still_works_after_all_of_it() {
     let _ = f.store.load(&k);
     let good = data(json!({"still": "working", "n": 1.5}));
     let new = f.store.create(&good).unwrap();
-    assert_eq!(f.store.load(&new), Ok(Loaded::Found(good)));
+    assert_eq!(f.store.load(&new).map(Loaded::into_data), Ok(Some(good)));
     f.assert_outside_untouched("after everything");
 }
 

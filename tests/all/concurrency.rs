@@ -127,7 +127,7 @@ fn threads_sharing_one_store_never_see_torn_sessions() {
                     let key = store.create(&own).map_err(|e| format!("writer {w}: create: {e}"))?;
                     created.push(key.clone());
                     match store.load(&key) {
-                        Ok(Loaded::Found(d)) if d == own => {}
+                        Ok(Loaded::Found { data: d, .. }) if d == own => {}
                         other => return Err(format!("writer {w}: own new session {key} loaded as {other:?}")),
                     }
                     published.lock().unwrap().push((key.clone(), own.clone()));
@@ -143,7 +143,7 @@ fn threads_sharing_one_store_never_see_torn_sessions() {
                     // that somebody saved to that very slot.
                     for (s, key) in slots.iter().enumerate() {
                         let data = match store.load(key) {
-                            Ok(Loaded::Found(d)) => d,
+                            Ok(Loaded::Found { data: d, .. }) => d,
                             other => return Err(format!("writer {w}: slot {s} loaded as {other:?} (a reader must always see a version)")),
                         };
                         let (vw, vc, vs) = verify(&data).map_err(|e| format!("writer {w}: slot {s}: {e}"))?;
@@ -163,7 +163,7 @@ fn threads_sharing_one_store_never_see_torn_sessions() {
                     };
                     if let Some((k, want)) = other {
                         match store.load(&k) {
-                            Ok(Loaded::Found(d)) => {
+                            Ok(Loaded::Found { data: d, .. }) => {
                                 verify(&d).map_err(|e| format!("writer {w}: session {k}: {e}"))?;
                                 // The owner may have re-saved it with a later counter.
                                 if d != want && d.get("writer") != want.get("writer") {
@@ -217,13 +217,13 @@ fn threads_sharing_one_store_never_see_torn_sessions() {
         if all_deleted.contains(key) {
             assert_eq!(loaded, Loaded::Missing, "deleted session {key} came back");
         } else {
-            let Loaded::Found(d) = loaded else { panic!("session {key} loaded as {loaded:?}") };
+            let Loaded::Found { data: d, .. } = loaded else { panic!("session {key} loaded as {loaded:?}") };
             let (_, c, _) = verify(&d).unwrap();
             assert!(c > 100_000, "session {key} lost its re-save (counter {c})");
         }
     }
     for (s, key) in slots.iter().enumerate() {
-        let Ok(Loaded::Found(d)) = store.load(key) else { panic!("slot {s} lost") };
+        let Ok(Loaded::Found { data: d, .. }) = store.load(key) else { panic!("slot {s} lost") };
         assert_eq!(verify(&d).unwrap().2, s as u64);
     }
 
@@ -272,7 +272,7 @@ fn racing_must_create_saves_have_exactly_one_winner() {
             }
         }
         // The winner's version is what is stored, whole.
-        let Ok(Loaded::Found(d)) = store.load(&key) else { panic!("round {round}: nothing stored") };
+        let Ok(Loaded::Found { data: d, .. }) = store.load(&key) else { panic!("round {round}: nothing stored") };
         let (w, c, _) = verify(&d).unwrap();
         assert_eq!((w, c), (winners[0], round as u64), "round {round}: stored version is not the winner's");
     }
@@ -303,7 +303,7 @@ fn readers_racing_one_writer_always_see_a_whole_version() {
                 let mut last = 0;
                 while !done.load(std::sync::atomic::Ordering::Acquire) || seen == 0 {
                     match store.load(&key) {
-                        Ok(Loaded::Found(d)) => {
+                        Ok(Loaded::Found { data: d, .. }) => {
                             let (w, c, _) = verify(&d).map_err(|e| format!("reader {r}: {e}"))?;
                             if w != 99 || c > WRITES {
                                 return Err(format!("reader {r}: impossible version {w}/{c}"));
@@ -330,7 +330,7 @@ fn readers_racing_one_writer_always_see_a_whole_version() {
         let seen = h.join().expect("a reader panicked").unwrap_or_else(|e| panic!("{e}"));
         assert!(seen > 0);
     }
-    let Ok(Loaded::Found(d)) = store.load(&key) else { panic!("lost") };
+    let Ok(Loaded::Found { data: d, .. }) = store.load(&key) else { panic!("lost") };
     assert_eq!(verify(&d).unwrap(), (99, WRITES, 0));
     let names: Vec<String> = std::fs::read_dir(store.dir()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     assert_eq!(names, [format!("sessionid{key}")], "temporary files or other debris left behind");

@@ -284,7 +284,7 @@ fn test_clear() {
     assert!(session.modified());
     // Saved, the cleared data replaces the stored data.
     session.save(false).unwrap();
-    assert_eq!(store.load(&key).unwrap(), Loaded::Found(Data::new()));
+    assert_eq!(store.load(&key).unwrap().into_data(), Some(Data::new()));
 }
 
 // ---------------------------------------------------------------------------
@@ -302,12 +302,12 @@ fn test_save() {
     assert!(session.exists(&key).unwrap());
     assert!(store.exists(&key).unwrap());
     assert!(session_path(&store, &key).is_file());
-    assert_eq!(store.load(&key).unwrap(), Loaded::Found(Data::new()));
+    assert_eq!(store.load(&key).unwrap().into_data(), Some(Data::new()));
     // Saving again updates in place under the same key.
     session.insert("k", "v").unwrap();
     session.save(false).unwrap();
     assert_eq!(session.key(), Some(key.as_str()));
-    assert_eq!(store.load(&key).unwrap(), Loaded::Found(data(json!({"k": "v"}))));
+    assert_eq!(store.load(&key).unwrap().into_data(), Some(data(json!({"k": "v"}))));
     assert_eq!(session_files(&store).len(), 1);
 }
 
@@ -362,7 +362,7 @@ fn test_cycle() {
     assert_ne!(new_key, prev_key);
     assert!(is_valid_new_key(&new_key));
     assert_eq!(session.items().unwrap(), prev_data);
-    assert_eq!(store.load(&new_key).unwrap(), Loaded::Found(data(json!({"a": "c", "b": "d"}))));
+    assert_eq!(store.load(&new_key).unwrap().into_data(), Some(data(json!({"a": "c", "b": "d"}))));
     assert_eq!(session_files(&store).len(), 1);
 }
 
@@ -387,7 +387,7 @@ fn test_cycle_with_no_session_cache() {
     prev_data.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(items, prev_data);
     assert!(!store.exists(&prev_key).unwrap());
-    assert_eq!(store.load(&new_key).unwrap(), Loaded::Found(data(json!({"a": "c", "b": "d"}))));
+    assert_eq!(store.load(&new_key).unwrap().into_data(), Some(data(json!({"a": "c", "b": "d"}))));
 }
 
 /// `save()` keeps the data in the session.
@@ -595,7 +595,7 @@ fn test_decode() {
     // A file as Django writes it loads as the same data.
     let key = "decodetest0000000000000000000000";
     write_session_file(&store, key, &codec().encode(r#"{"a test key":"a test value"}"#, unix_now()));
-    assert_eq!(store.load(key).unwrap(), Loaded::Found(expected.clone()));
+    assert_eq!(store.load(key).unwrap().into_data(), Some(expected.clone()));
     let mut session = store.session(Some(key));
     assert_eq!(session.get("a test key").unwrap(), Some(json!("a test value")));
     assert_eq!(session.key(), Some(key));
@@ -603,7 +603,7 @@ fn test_decode() {
     // The docs/SPEC.md §1 worked example (the timestamp is never checked on load).
     let key = "workedexample0000000000000000000";
     write_session_file(&store, key, "eyJhIjoxfQ:1r31eq:VDoz3q_CPuIfX082QS3lXvNvB9Hqf_apspxKtUHkO_o");
-    assert_eq!(store.load(key).unwrap(), Loaded::Found(data(json!({"a": 1}))));
+    assert_eq!(store.load(key).unwrap().into_data(), Some(data(json!({"a": 1}))));
 
     // A file sessionbox writes is one `payload:timestamp:signature` line that
     // Django's signer accepts.
@@ -831,7 +831,7 @@ fn test_clearsessions_command() {
     assert_eq!(session_files(&store), vec![format!("sessionid{future}")]);
     assert_eq!((report.scanned, report.deleted, report.skipped), (3, 2, 0), "{report:?}");
     assert!(store.dir().join("not-a-session").is_file(), "files without the prefix are skipped");
-    assert_eq!(store.load(&future).unwrap(), Loaded::Found(data(json!({"foo": "bar", "_session_expiry": 3600}))));
+    assert_eq!(store.load(&future).unwrap().into_data(), Some(data(json!({"foo": "bar", "_session_expiry": 3600}))));
 }
 
 // ---------------------------------------------------------------------------
@@ -920,5 +920,5 @@ fn spec_accessed_and_modified_flag_rules() {
     check("set_expiry(Default) without one", &|s| s.set_expiry(Expiry::Default).unwrap(), false);
 
     // None of this touched the stored session.
-    assert_eq!(store.load(&key).unwrap(), Loaded::Found(data(json!({"present": 1}))));
+    assert_eq!(store.load(&key).unwrap().into_data(), Some(data(json!({"present": 1}))));
 }

@@ -4,7 +4,7 @@
 //! CAP_SYS_ADMIN) to mount; where mounting is impossible the test says so
 //! and does nothing.
 
-use sessionbox::{Data, Durability, Error, Loaded, Settings, Store};
+use sessionbox::{Data, Durability, Error, Settings, Store};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -71,14 +71,14 @@ fn full_disk_fails_the_save_and_keeps_the_old_session() {
 
         let err = store.save(&key, &data(20_000), false).unwrap_err();
         assert!(matches!(&err, Error::Io(why) if why.to_lowercase().contains("space")), "{durability:?}: {err:?}");
-        assert_eq!(store.load(&key).unwrap(), Loaded::Found(data(10)), "{durability:?}: the old content must survive");
+        assert_eq!(store.load(&key).unwrap().into_data(), Some(data(10)), "{durability:?}: the old content must survive");
         assert!(matches!(store.create(&data(20_000)), Err(Error::Io(_))), "{durability:?}");
         assert!(temp_files(&sessions).is_empty(), "{durability:?}: temp files left: {:?}", temp_files(&sessions));
         assert_eq!(std::fs::read_dir(&sessions).unwrap().count(), 1, "{durability:?}: a failed create left a file");
 
         std::fs::remove_file(filler).unwrap();
         store.save(&key, &data(20_000), false).unwrap();
-        assert_eq!(store.load(&key).unwrap(), Loaded::Found(data(20_000)));
+        assert_eq!(store.load(&key).unwrap().into_data(), Some(data(20_000)));
         std::fs::remove_dir_all(&sessions).unwrap();
     }
 }

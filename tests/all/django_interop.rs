@@ -355,7 +355,7 @@ fn assert_same_data(ours: &Data, expected: &Data, what: &str) {
 #[track_caller]
 fn found(store: &Store, key: &str) -> Data {
     match store.load(key).unwrap() {
-        Loaded::Found(d) => d,
+        Loaded::Found { data: d, .. } => d,
         other => panic!("sessionbox could not load {key}: {other:?}"),
     }
 }
@@ -397,7 +397,7 @@ fn assert_same_text(got: &str, expected: &str, what: &str) {
 #[track_caller]
 fn assert_load_json(store: &Store, key: &str, expected: &str, what: &str) {
     match store.load_json(key).unwrap() {
-        Loaded::Found(text) => assert_same_text(&text, expected, &format!("{what}: load_json")),
+        Loaded::Found { data: text, .. } => assert_same_text(&text, expected, &format!("{what}: load_json")),
         other => panic!("{what}: load_json gave {other:?}"),
     }
 }
@@ -424,7 +424,7 @@ fn assert_loads_text(store: &Store, key: &str, expected: &str, what: &str) {
 /// A `load` result without the (possibly huge) data.
 fn summary(loaded: &sessionbox::Result<Loaded<Data>>) -> String {
     match loaded {
-        Ok(Loaded::Found(d)) => format!("Found({} keys)", d.len()),
+        Ok(Loaded::Found { data: d, .. }) => format!("Found({} keys)", d.len()),
         other => format!("{other:?}"),
     }
 }
@@ -1426,6 +1426,57 @@ fn expiry_as_int_and_iso_string_crosses_both_ways() {
     }
 }
 
+/// What sessionbox's load reports as a found session's expiry is what
+/// Django's `get_expiry_date()` says: exactly for a moment Django stored with
+/// `set_expiry(datetime)` or `set_expiry(timedelta)`; for the default and an
+/// int, Django counts from now and sessionbox from the file's last write, a
+/// moment apart just after the save. Past 9999-12-31T23:59:59Z sessionbox
+/// clamps.
+#[test]
+fn a_found_sessions_expiry_is_djangos_get_expiry_date() {
+    let sb = Sandbox::new(Config::default());
+    let store = sb.store();
+    let mut dj = sb.django();
+    let user = data(r#"{"u":"1"}"#);
+    let loaded_expiry = |key: &str| match store.load(key).unwrap() {
+        Loaded::Found { expires_at, .. } => expires_at,
+        other => panic!("session {key} loaded as {other:?}"),
+    };
+    let djangos = |dj: &mut Django, key: &str| iso_time(dj.ok(json!({"op": "expiry", "key": key}))["date"].as_str().unwrap());
+
+    // set_expiry(datetime), with an offset and a fraction; and a timedelta
+    // (stored as an aware ISO time with microseconds).
+    for expiry in [json!({"datetime": "2099-01-01T12:00:00.5+05:30"}), json!({"datetime": "2040-06-15T08:00:00-07:00"}), json!({"timedelta": 3600})] {
+        let key = dj.create_with_expiry(&user, expiry.clone());
+        let theirs = djangos(&mut dj, &key);
+        assert_eq!(loaded_expiry(&key), theirs, "{expiry}");
+        // The same through a Session, and Django's get_expiry_date in ours.
+        let mut session = store.session(Some(&key));
+        assert_eq!(session.expiry_date().unwrap(), theirs, "{expiry}: expiry_date");
+        assert_eq!(session.expires_at(), Some(theirs), "{expiry}: Session::expires_at");
+    }
+    assert_eq!(loaded_expiry(&dj.create_with_expiry(&user, json!({"datetime": "2099-01-01T12:00:00.5+05:30"}))), iso_time("2099-01-01T06:30:00.5+00:00"));
+
+    // The default and an int: Django counts from now, sessionbox from the
+    // file's last write.
+    let plain = dj.create(&user);
+    let int = dj.create_with_expiry(&user, json!(300));
+    for (key, secs) in [(&plain, sessionbox::DEFAULT_COOKIE_AGE), (&int, 300)] {
+        let mtime = fs::metadata(sb.file(key)).unwrap().modified().unwrap();
+        let ours = loaded_expiry(key);
+        assert_eq!(ours, mtime + Duration::from_secs(secs), "{secs}");
+        let theirs = djangos(&mut dj, key);
+        assert!(secs_apart(ours, theirs) < 5.0, "{secs}: ours {ours:?}, Django's {theirs:?}");
+    }
+
+    // Django's latest moment: sessionbox reports its last whole second.
+    let key = dj.create_with_expiry(&user, json!({"datetime": "9999-12-31T23:59:59.999999+00:00"}));
+    let theirs = djangos(&mut dj, &key);
+    assert_eq!(theirs, iso_time("9999-12-31T23:59:59.999999+00:00"));
+    assert_eq!(loaded_expiry(&key), sessionbox::latest_expiry());
+    assert!(secs_apart(loaded_expiry(&key), theirs) < 1.0);
+}
+
 /// docs/SPEC.md §5: a positive int `_session_expiry` never expires in Django; in
 /// sessionbox it expires at the file's mtime + N. Loading shows it too.
 #[test]
@@ -1632,7 +1683,7 @@ fn deviation_clear_expired_old_empty_placeholder() {
         File::create(sb.file(&key)).unwrap();
         age_file(&sb.file(&key), age);
         // Both read it as an empty session meanwhile.
-        assert_eq!(store.load(&key).unwrap(), Loaded::Found(Data::new()));
+        assert_eq!(store.load(&key).unwrap().into_data(), Some(Data::new()));
         let loaded = dj.load(&key);
         assert_django_data(&loaded, &Data::new(), what);
         assert_eq!(loaded["key_after"], json!(key));

@@ -22,7 +22,7 @@ fn settings() -> Settings {
 fn small_round_trip(store: &Store) {
     let data = sessionbox::parse_data(r#"{"ok":true}"#).unwrap();
     let key = store.create(&data).unwrap();
-    assert_eq!(store.load(&key).unwrap(), Loaded::Found(data));
+    assert_eq!(store.load(&key).unwrap().into_data(), Some(data));
 }
 
 #[test]
@@ -55,7 +55,7 @@ fn deadline_stops_a_long_call_and_the_next_call_works() {
         let name = entry.unwrap().file_name().into_string().unwrap();
         assert!(!name.contains("_out_"), "temp file {name} left behind");
         let key = name.trim_start_matches("sessionid");
-        assert!(matches!(store.load(key).unwrap(), Loaded::Found(d) if d.is_empty()), "{name} is not an empty placeholder");
+        assert!(matches!(store.load(key).unwrap(), Loaded::Found { data: d, .. } if d.is_empty()), "{name} is not an empty placeholder");
     }
     // ...and the same Store handle works on (with a fresh instance).
     small_round_trip(&store);
@@ -84,10 +84,10 @@ fn many_keys_and_many_repeated_keys_fit_the_deadline() {
     let distinct: Vec<String> = (0..90_000).map(|i| format!("\"k{i:05}\":{}", i % 10)).collect();
     let text = format!("{{{}}}", distinct.join(","));
     let key = store.create_json(&text).unwrap();
-    assert_eq!(store.load_json(&key), Ok(Loaded::Found(text)));
+    assert_eq!(store.load_json(&key).map(Loaded::into_data), Ok(Some(text)));
     // Every key twice: the last value wins, in the first key's place.
     let repeated: Vec<String> = (0..90_000).map(|i| format!("\"k{:05}\":{i}", i % 45_000)).collect();
     let key = store.create_json(&format!("{{{}}}", repeated.join(","))).unwrap();
     let expected: Vec<String> = (0..45_000).map(|i| format!("\"k{i:05}\":{}", i + 45_000)).collect();
-    assert_eq!(store.load_json(&key), Ok(Loaded::Found(format!("{{{}}}", expected.join(",")))));
+    assert_eq!(store.load_json(&key).map(Loaded::into_data), Ok(Some(format!("{{{}}}", expected.join(",")))));
 }

@@ -15,6 +15,7 @@ mod concurrency;
 mod conformance;
 mod disk_full;
 mod django_interop;
+mod expiry;
 mod limits;
 mod packaging;
 mod runtimes;

@@ -21,7 +21,7 @@ fn main() -> Result<(), sessionbox::Error> {
     let store = Store::open("./sessions", Settings::new("a-secret-key".to_owned()))?;
     let key = store.create(&sessionbox::parse_data(r#"{"user": 42}"#)?)?;
     match store.load(&key)? {
-        Loaded::Found(data) => println!("found {}", serde_json_text(&data)),
+        Loaded::Found { data, .. } => println!("found {}", serde_json_text(&data)),
         _ => println!("not found"),
     }
     Ok(())

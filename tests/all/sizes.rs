@@ -39,11 +39,11 @@ fn every_size_up_to_the_limit_round_trips() {
         let key = store.create_json(&text).unwrap_or_else(|e| panic!("{len} bytes: create: {e}"));
         let file = tmp.path().join(format!("sessionid{key}"));
         largest_file = largest_file.max(std::fs::metadata(&file).unwrap().len());
-        assert_eq!(store.load_json(&key), Ok(Loaded::Found(text.clone())), "{len} bytes: load_json");
+        assert_eq!(store.load_json(&key).map(Loaded::into_data), Ok(Some(text.clone())), "{len} bytes: load_json");
         let data = sessionbox::parse_data(&text).unwrap();
-        assert_eq!(store.load(&key), Ok(Loaded::Found(data.clone())), "{len} bytes: load");
+        assert_eq!(store.load(&key).map(Loaded::into_data), Ok(Some(data.clone())), "{len} bytes: load");
         store.save(&key, &data, false).unwrap_or_else(|e| panic!("{len} bytes: save: {e}"));
-        assert_eq!(store.load_json(&key), Ok(Loaded::Found(text)), "{len} bytes: load after save");
+        assert_eq!(store.load_json(&key).map(Loaded::into_data), Ok(Some(text)), "{len} bytes: load after save");
         assert!(store.delete(&key).unwrap());
     }
     assert!(largest_file > 10 * 65_536, "the files must reach past many 64 KiB reads: {largest_file}");
@@ -77,7 +77,7 @@ fn the_sweep_judges_large_sessions_by_their_own_expiry() {
     let report = store.clear_expired().unwrap();
     assert_eq!((report.scanned, report.deleted, report.skipped), (2 * sizes().len() as u32, sizes().len() as u32, 0));
     for key in keep {
-        assert!(matches!(store.load(&key), Ok(Loaded::Found(_))), "{key} was swept");
+        assert!(matches!(store.load(&key), Ok(Loaded::Found { .. })), "{key} was swept");
     }
     for key in expire {
         assert!(!store.exists(&key).unwrap());
@@ -97,7 +97,7 @@ fn size_limits_up_to_the_u32_maximum_work() {
         let store = Store::open(tmp.path(), settings).unwrap();
         let text = session_of_len(100_000);
         let key = store.create_json(&text).unwrap_or_else(|e| panic!("limit {limit}: {e}"));
-        assert_eq!(store.load_json(&key), Ok(Loaded::Found(text)), "limit {limit}");
+        assert_eq!(store.load_json(&key).map(Loaded::into_data), Ok(Some(text)), "limit {limit}");
         let old = store.create_json("{}").unwrap();
         age(&tmp.path().join(format!("sessionid{old}")), 7200);
         let report = store.clear_expired().unwrap();

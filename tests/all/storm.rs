@@ -95,7 +95,7 @@ fn storm_worker(store: &Store, id: u64, for_how_long: Duration) {
                         let key = shared_key(((seq * 7 + t * 3 + id) % SHARED_KEYS as u64) as usize);
                         match seq % 10 {
                             0 | 1 | 2 | 3 => match store.load(&key).unwrap() {
-                                Loaded::Found(data) => check(&data).unwrap(),
+                                Loaded::Found { data, .. } => check(&data).unwrap(),
                                 Loaded::Missing | Loaded::Expired => {}
                                 other => panic!("load {key}: {other:?}"),
                             },
@@ -113,7 +113,7 @@ fn storm_worker(store: &Store, id: u64, for_how_long: Duration) {
                                 let cycled = store.cycle_key(&new, &version(writer, seq + 1)).unwrap();
                                 created.extend([new, cycled.clone()]);
                                 match store.load(&cycled).unwrap() {
-                                    Loaded::Found(data) => assert_eq!(data, version(writer, seq + 1)),
+                                    Loaded::Found { data, .. } => assert_eq!(data, version(writer, seq + 1)),
                                     other => panic!("own cycled session {cycled}: {other:?}"),
                                 }
                             }
@@ -169,7 +169,7 @@ fn two_processes_storm_one_directory() {
     for name in names(&dir) {
         let key = name.trim_start_matches("sessionid");
         match store.load(key).unwrap() {
-            Loaded::Found(data) => check(&data).unwrap_or_else(|e| panic!("{name}: {e}")),
+            Loaded::Found { data, .. } => check(&data).unwrap_or_else(|e| panic!("{name}: {e}")),
             other => panic!("{name}: {other:?}"),
         }
     }
@@ -199,7 +199,7 @@ fn logout_racing_an_update_save_is_measured() {
             saver.join().unwrap()
         });
         match store.load(&key).unwrap() {
-            Loaded::Found(data) => {
+            Loaded::Found { data, .. } => {
                 // The save finished after the delete: the session is back.
                 assert!(saved.is_ok());
                 assert_eq!(data, version(2, round));
@@ -239,8 +239,8 @@ fn writers_killed_mid_save_leave_only_whole_files() {
             }
             let key = name.trim_start_matches("sessionid");
             match store.load(key).unwrap() {
-                Loaded::Found(data) if data.is_empty() => placeholders += 1,
-                Loaded::Found(data) => {
+                Loaded::Found { data, .. } if data.is_empty() => placeholders += 1,
+                Loaded::Found { data, .. } => {
                     check(&data).unwrap_or_else(|e| panic!("{durability}: {name}: {e}"));
                     whole += 1;
                 }
@@ -251,7 +251,7 @@ fn writers_killed_mid_save_leave_only_whole_files() {
         // never leaves an empty placeholder; updates rename whole files.
         assert_eq!(placeholders, 0, "{durability}: empty session files after kill -9");
         for i in 0..SHARED_KEYS {
-            assert!(matches!(store.load(&shared_key(i)).unwrap(), Loaded::Found(d) if !d.is_empty()), "{durability}: shared session {i}");
+            assert!(matches!(store.load(&shared_key(i)).unwrap(), Loaded::Found { data: d, .. } if !d.is_empty()), "{durability}: shared session {i}");
         }
         // Leftover temp files go once older than an hour.
         let hour_ago = SystemTime::now() - Duration::from_secs(3700);

@@ -7,7 +7,7 @@ use sessionbox::{Loaded, Settings, Store};
 fn round_trip(store: &Store) {
     let data = sessionbox::parse_data(r#"{"user":"42"}"#).unwrap();
     let key = store.create(&data).unwrap();
-    assert_eq!(store.load(&key).unwrap(), Loaded::Found(data));
+    assert_eq!(store.load(&key).unwrap().into_data(), Some(data));
     store.delete(&key).unwrap();
     assert_eq!(store.load(&key).unwrap(), Loaded::Missing);
     assert_eq!(store.clear_expired().unwrap().deleted, 0);

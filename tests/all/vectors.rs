@@ -188,7 +188,7 @@ fn every_case_loads_through_the_store_as_its_data() {
         let key = key_for(i);
         write_session(store.dir(), &key, case.encoded.as_bytes());
         match store.load(&key) {
-            Ok(Loaded::Found(data)) => assert_data_matches(&data, case),
+            Ok(Loaded::Found { data, .. }) => assert_data_matches(&data, case),
             other => panic!("case {}: expected Found, got {other:?}", case.name),
         }
         // Loading neither deletes nor rewrites a live session.
@@ -271,7 +271,7 @@ fn must_decode_to_empty_strings_give_no_session() {
         let loaded = store.load(&key);
         if bad.is_empty() {
             // An empty file is the placeholder of a create in progress.
-            assert_eq!(loaded, Ok(Loaded::Found(Data::new())), "empty file");
+            assert_eq!(loaded.map(Loaded::into_data), Ok(Some(Data::new())), "empty file");
         } else {
             assert!(matches!(loaded, Ok(Loaded::BadSignature | Loaded::Corrupt)), "{bad:?} must decode to no session, got {loaded:?}");
         }
@@ -304,7 +304,7 @@ fn fallback_signed_cases_need_the_fallback_secret() {
         write_session(store_without.dir(), &key, case.encoded.as_bytes());
 
         match store_with.load(&key) {
-            Ok(Loaded::Found(data)) => assert_data_matches(&data, case),
+            Ok(Loaded::Found { data, .. }) => assert_data_matches(&data, case),
             other => panic!("case {}: with the fallback configured expected Found, got {other:?}", case.name),
         }
         assert_eq!(store_without.load(&key), Ok(Loaded::BadSignature), "case {}: without the fallback", case.name);
@@ -362,7 +362,7 @@ fn store_writes_django_format_for_every_case() {
         }
         // And it loads back.
         match store.load(&key) {
-            Ok(Loaded::Found(back)) => assert_data_matches(&back, case),
+            Ok(Loaded::Found { data: back, .. }) => assert_data_matches(&back, case),
             other => panic!("case {}: reloading gave {other:?}", case.name),
         }
     }

@@ -17,7 +17,10 @@
 //   {"ok": value}         a returned value (null for `result<_, error>`)
 //   {"err": {"tag": ..}}  a WIT error (jco throws it as a ComponentError)
 //   {"trap": "message"}   anything else the call threw
-// Variants keep jco's shape, {"tag": "found", "val": "..."}.
+// Variants keep jco's shape, {"tag": "found", "val": {...}}; records take
+// the WAVE output's shape: fields in kebab-case (jco names them in
+// camelCase, `expiresAt`), and an s64 or u64 (a BigInt in jco) as an exact
+// JSON number, `{"expires-at": {"seconds": 9223372036854775807, ...}}`.
 //
 // `smoke` runs the whole smoke scenario in ONE component instance (as a Node
 // app would use it) and prints {"keys": {...}, "steps": {...}}; `calls` runs
@@ -63,12 +66,41 @@ function outcome(f) {
     }
 }
 
+// A call's outcome in the normalized form: record fields in kebab-case.
+function normalize(v) {
+    if (Array.isArray(v)) {
+        return v.map(normalize);
+    }
+    if (v !== null && typeof v === "object") {
+        return Object.fromEntries(
+            Object.entries(v).map(([k, x]) => [k.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase()), normalize(x)]),
+        );
+    }
+    return v;
+}
+
+// JSON.stringify's text, but with BigInts as exact numbers (JSON.stringify
+// refuses them, and Node 20 has no JSON.rawJSON).
+function toJson(v) {
+    if (typeof v === "bigint") {
+        return v.toString();
+    }
+    if (Array.isArray(v)) {
+        return "[" + v.map((x) => (x === undefined ? "null" : toJson(x))).join(",") + "]";
+    }
+    if (v !== null && typeof v === "object") {
+        const members = Object.entries(v).filter(([, x]) => x !== undefined);
+        return "{" + members.map(([k, x]) => JSON.stringify(k) + ":" + toJson(x)).join(",") + "}";
+    }
+    return JSON.stringify(v);
+}
+
 function call(fn, args) {
     const exported = sessions[fn];
     if (typeof exported !== "function") {
         return { trap: `no export named ${fn}` };
     }
-    return outcome(() => exported(settings, ...args));
+    return normalize(outcome(() => exported(settings, ...args)));
 }
 
 function okValue(o, what) {
@@ -116,4 +148,4 @@ if (mode === "smoke") {
     console.error(`unknown mode ${mode}`);
     process.exit(2);
 }
-process.stdout.write(JSON.stringify(result) + "\n");
+process.stdout.write(toJson(result) + "\n");

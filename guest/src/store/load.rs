@@ -3,16 +3,26 @@
 use super::SessionStore;
 use crate::codec::DecodeError;
 use crate::dir::{read_to_end, Dir, Metadata, NotAFile, System};
+use crate::time::Time;
 use crate::{expiry, Error};
 use std::io::ErrorKind;
 
 /// What `load` found; mirrors the WIT `loaded` variant. The data is JSON
-/// object text (`T = String`, as it crosses the WIT boundary), or whatever a
-/// host turns it into ([`Loaded::map`]).
+/// object text (`T = String`, as it crosses the WIT boundary) and the expiry
+/// a [`Time`] (`W = Time`), or whatever a host turns them into
+/// ([`Loaded::map`], [`Loaded::map_time`], [`Loaded::map_found`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Loaded<T = String> {
-    /// A live session's data (`{}` for an empty placeholder file).
-    Found(T),
+pub enum Loaded<T = String, W = Time> {
+    /// A live session.
+    Found {
+        /// Its data (`{}` for an empty placeholder file).
+        data: T,
+        /// The moment it expires (docs/SPEC.md §4): `_session_expiry` read
+        /// against the file's mtime, else the mtime plus `cookie_age`
+        /// (saturating), which is also what an empty placeholder file gets.
+        /// A session that never expires (`Infinity`) has `secs = i64::MAX`.
+        expires_at: W,
+    },
     /// No session with this key (or a key that can name none: shorter than
     /// 8 characters, too long for a file name, or with a character outside
     /// `[a-z0-9]`).
@@ -26,16 +36,57 @@ pub enum Loaded<T = String> {
     Corrupt,
 }
 
-impl<T> Loaded<T> {
-    /// The same outcome with the found data converted by `f`.
-    pub fn map<U, E>(self, f: impl FnOnce(T) -> Result<U, E>) -> Result<Loaded<U>, E> {
+impl<T, W> Loaded<T, W> {
+    /// The same outcome with the found data and expiry converted together by
+    /// `f`.
+    pub fn map_found<U, X, E>(self, f: impl FnOnce(T, W) -> Result<(U, X), E>) -> Result<Loaded<U, X>, E> {
         Ok(match self {
-            Loaded::Found(data) => Loaded::Found(f(data)?),
+            Loaded::Found { data, expires_at } => {
+                let (data, expires_at) = f(data, expires_at)?;
+                Loaded::Found { data, expires_at }
+            }
             Loaded::Missing => Loaded::Missing,
             Loaded::Expired => Loaded::Expired,
             Loaded::BadSignature => Loaded::BadSignature,
             Loaded::Corrupt => Loaded::Corrupt,
         })
+    }
+
+    /// The same outcome with the found data converted by `f`.
+    pub fn map<U, E>(self, f: impl FnOnce(T) -> Result<U, E>) -> Result<Loaded<U, W>, E> {
+        self.map_found(|data, expires_at| Ok((f(data)?, expires_at)))
+    }
+
+    /// The same outcome with the found expiry converted by `f`.
+    pub fn map_time<X>(self, f: impl FnOnce(W) -> X) -> Loaded<T, X> {
+        match self.map_found(|data, expires_at| Ok::<_, std::convert::Infallible>((data, f(expires_at)))) {
+            Ok(loaded) => loaded,
+            Err(never) => match never {},
+        }
+    }
+
+    /// The found session's data; `None` for every other outcome.
+    pub fn data(&self) -> Option<&T> {
+        match self {
+            Loaded::Found { data, .. } => Some(data),
+            _ => None,
+        }
+    }
+
+    /// The found session's data, owned; `None` for every other outcome.
+    pub fn into_data(self) -> Option<T> {
+        match self {
+            Loaded::Found { data, .. } => Some(data),
+            _ => None,
+        }
+    }
+
+    /// When the found session expires; `None` for every other outcome.
+    pub fn expires_at(&self) -> Option<&W> {
+        match self {
+            Loaded::Found { expires_at, .. } => Some(expires_at),
+            _ => None,
+        }
     }
 }
 
@@ -71,8 +122,10 @@ impl<D: Dir, S: System> SessionStore<D, S> {
             Err(Unread::Io(e)) => return Err(e),
         };
         if content.is_empty() {
-            // A placeholder between create's probe and its rename.
-            return Ok(Loaded::Found("{}".to_owned()));
+            // A placeholder between create's probe and its rename: empty
+            // data, so the default expiry.
+            let expires_at = expiry::expires_at(None, meta.modified, self.settings.cookie_age);
+            return Ok(Loaded::Found { data: "{}".to_owned(), expires_at });
         }
         let decoded = match self.codec.decode_session(&content, self.settings.max_session_size as usize) {
             Ok(decoded) => decoded,
@@ -87,7 +140,7 @@ impl<D: Dir, S: System> SessionStore<D, S> {
             let _ = self.dir.remove_file(&name);
             return Ok(Loaded::Expired);
         }
-        Ok(Loaded::Found(decoded.json))
+        Ok(Loaded::Found { data: decoded.json, expires_at: expires })
     }
 
     /// Reads the session file `name` whole, refusing anything but a regular

@@ -2,7 +2,7 @@
 //! component runs, exercised without wasm.
 
 use crate::native::{NativeDir, NativeSystem};
-use crate::{Error, Loaded, SessionStore, Settings, SweepReport};
+use crate::{Error, Loaded, SessionStore, Settings, SweepReport, Time};
 use std::fs;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
@@ -35,7 +35,7 @@ fn save_probes_then_replaces_atomically() {
         assert_eq!(names(dir), [format!("sessionid{key}")]);
         assert_eq!(store.save(&key, "{}", true), Err(Error::AlreadyExists));
         store.save(&key, r#"{"a":2}"#, false).unwrap();
-        assert_eq!(store.load(&key).unwrap(), Loaded::Found(r#"{"a":2}"#.into()));
+        assert_eq!(store.load(&key).unwrap().into_data(), Some(r#"{"a":2}"#.into()));
         store.delete(&key).unwrap();
         assert_eq!(store.save(&key, "{}", false), Err(Error::NotFound));
         assert!(names(dir).is_empty(), "a save must never resurrect a deleted session");
@@ -105,13 +105,47 @@ fn expired_on_load_is_deleted_and_reported() {
 }
 
 #[test]
+fn a_found_session_carries_its_expiry() {
+    let mut s = settings();
+    s.cookie_age = 1000;
+    with_store(&s, |store, dir| {
+        let mtime = |key: &str| Time::from_system_time(fs::metadata(dir.join(format!("sessionid{key}"))).unwrap().modified().unwrap());
+        // Default: the file's mtime plus cookie_age, to the nanosecond.
+        let plain = store.create(r#"{"a":1}"#).unwrap();
+        let loaded = store.load(&plain).unwrap();
+        assert_eq!(loaded.data().map(String::as_str), Some(r#"{"a":1}"#));
+        assert_eq!(loaded.expires_at(), Some(&mtime(&plain).plus_secs(1000)));
+        // Seconds count from the mtime too; an ISO time is itself.
+        let secs = store.create(r#"{"_session_expiry":60}"#).unwrap();
+        assert_eq!(store.load(&secs).unwrap().expires_at(), Some(&mtime(&secs).plus_secs(60)));
+        let iso = store.create(r#"{"_session_expiry":"2999-01-02T03:04:05.250000+01:00"}"#).unwrap();
+        assert_eq!(store.load(&iso).unwrap().expires_at(), Some(&Time::new(32_472_237_845, 250_000_000)));
+        // Never expires: the largest second.
+        let never = store.create(r#"{"_session_expiry":Infinity}"#).unwrap();
+        assert_eq!(store.load(&never).unwrap().expires_at().map(|t| t.secs), Some(i64::MAX));
+        // An empty placeholder: its mtime plus cookie_age.
+        fs::write(dir.join("sessionidplaceholder1"), "").unwrap();
+        age_file(&dir.join("sessionidplaceholder1"), 10);
+        let loaded = store.load("placeholder1").unwrap();
+        assert_eq!(loaded, Loaded::Found { data: "{}".into(), expires_at: mtime("placeholder1").plus_secs(1000) });
+        // The other outcomes carry none.
+        assert_eq!(store.load("missing12").unwrap().expires_at(), None);
+        // map and map_time convert one part each; map_found both.
+        let both = store.load(&plain).unwrap().map(|d| Ok::<_, ()>(d.len())).unwrap().map_time(|t| t.secs);
+        assert_eq!(both, Loaded::Found { data: 7, expires_at: mtime(&plain).secs + 1000 });
+        let both = store.load(&plain).unwrap().map_found(|d, t| Ok::<_, ()>((d.len(), t.secs))).unwrap();
+        assert_eq!(both.into_data(), Some(7));
+    });
+}
+
+#[test]
 fn cycle_key_moves_data_and_removes_the_old_file() {
     with_store(&settings(), |store, dir| {
         let old = store.create(r#"{"user":"1"}"#).unwrap();
         let new = store.cycle_key(&old, r#"{"user":"1","more":true}"#).unwrap();
         assert_ne!(old, new);
         assert_eq!(names(dir), [format!("sessionid{new}")]);
-        assert_eq!(store.load(&new).unwrap(), Loaded::Found(r#"{"user":"1","more":true}"#.into()));
+        assert_eq!(store.load(&new).unwrap().into_data(), Some(r#"{"user":"1","more":true}"#.into()));
         assert_eq!(store.cycle_key("bad/key!", "{}"), Err(Error::InvalidKey));
     });
 }
@@ -125,7 +159,7 @@ fn keys_are_django_keys_up_to_the_file_name_limit() {
         let too_long = "a".repeat(longest.len() + 1);
         store.save(&longest, "{}", true).unwrap();
         store.save(&longest, r#"{"x":1}"#, false).unwrap();
-        assert_eq!(store.load(&longest).unwrap(), Loaded::Found(r#"{"x":1}"#.into()));
+        assert_eq!(store.load(&longest).unwrap().into_data(), Some(r#"{"x":1}"#.into()));
         assert_eq!(store.exists(&longest), Ok(true));
         for missing in [too_long.as_str(), "", "1", "abcdefg"] {
             assert_eq!(store.load(missing).unwrap(), Loaded::Missing, "{missing:?}");

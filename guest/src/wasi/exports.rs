@@ -117,7 +117,10 @@ impl wit::Guest for Component {
 impl From<Loaded> for wit::Loaded {
     fn from(loaded: Loaded) -> wit::Loaded {
         match loaded {
-            Loaded::Found(data) => wit::Loaded::Found(data),
+            Loaded::Found { data, expires_at } => wit::Loaded::Found(wit::FoundSession {
+                data,
+                expires_at: wit::Timestamp { seconds: expires_at.secs, nanoseconds: expires_at.nanos },
+            }),
             Loaded::Missing => wit::Loaded::Missing,
             Loaded::Expired => wit::Loaded::Expired,
             Loaded::BadSignature => wit::Loaded::BadSignature,

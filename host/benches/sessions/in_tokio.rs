@@ -41,7 +41,7 @@ pub fn measure(n: usize, rounds: usize, data: &Payload) -> InTokio {
 fn loads(n: usize, store: &Store, key: &str) -> f64 {
     let start = Instant::now();
     for _ in 0..n {
-        assert!(matches!(store.load(key), Ok(Loaded::Found(_))));
+        assert!(matches!(store.load(key), Ok(Loaded::Found { .. })));
     }
     start.elapsed().as_secs_f64() * 1e6 / n as f64
 }
@@ -59,7 +59,7 @@ fn through_spawn_blocking(runtime: &Runtime, n: usize, store: &Store, key: &str)
         for _ in 0..n {
             let (store, key) = (store.clone(), key.to_owned());
             let loaded = tokio::task::spawn_blocking(move || store.load(&key)).await.expect("blocking task");
-            assert!(matches!(loaded, Ok(Loaded::Found(_))));
+            assert!(matches!(loaded, Ok(Loaded::Found { .. })));
         }
         start.elapsed().as_secs_f64() * 1e6 / n as f64
     })

@@ -56,7 +56,7 @@ impl Variant for Component {
         self.0.create(&p.data).expect("create")
     }
     fn load(&mut self, key: &str) {
-        assert!(matches!(self.0.load(key), Ok(sessionbox::Loaded::Found(_))));
+        assert!(matches!(self.0.load(key), Ok(sessionbox::Loaded::Found { .. })));
     }
     fn save(&mut self, key: &str, p: &Payload) {
         self.0.save(key, &p.data, false).expect("save")
@@ -86,7 +86,7 @@ impl Variant for Native {
     /// the same thing: a `Data` map.
     fn load(&mut self, key: &str) {
         match self.0.load(key) {
-            Ok(sessionbox_guest::Loaded::Found(json)) => drop(std::hint::black_box(sessionbox::parse_data(&json).expect("data"))),
+            Ok(sessionbox_guest::Loaded::Found { data: json, .. }) => drop(std::hint::black_box(sessionbox::parse_data(&json).expect("data"))),
             other => panic!("load: {other:?}"),
         }
     }

@@ -115,7 +115,7 @@ fn load(store: &Store, key: &str) -> Result<String, Failure> {
     let why = match store.load_json(key)? {
         // In Python's compact form even if another writer stored it
         // otherwise (spaces, raw non-ASCII, repeated keys).
-        Loaded::Found(data) => return pyjson::canonical_object(&data).map_err(|e| sessionbox::Error::InvalidData(e.to_string()).into()),
+        Loaded::Found { data, .. } => return pyjson::canonical_object(&data).map_err(|e| sessionbox::Error::InvalidData(e.to_string()).into()),
         Loaded::Missing => "does not exist",
         Loaded::Expired => "had expired (its file was deleted)",
         Loaded::BadSignature => "has a bad signature (tampered, or signed with another secret)",

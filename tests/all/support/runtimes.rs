@@ -6,9 +6,12 @@
 //!
 //! - a result: `{"ok": value}` (`null` for `result<_, error>`) or
 //!   `{"err": error}`;
-//! - a variant or enum case: `{"tag": "found", "val": "..."}` or
+//! - a variant or enum case: `{"tag": "found", "val": {...}}` or
 //!   `{"tag": "missing"}` (jco's own shape);
-//! - a record: a JSON object; strings, numbers and bools as themselves.
+//! - a record: a JSON object with WAVE's kebab-case field names
+//!   (`{"data": "...", "expires-at": {"seconds": 1, "nanoseconds": 0}}`;
+//!   the Node driver renames jco's camelCase fields); strings, numbers
+//!   (an s64 exactly, even past 2^53) and bools as themselves.
 
 use super::{guest_wasm, install_once, run_ok, tools_dir};
 use serde_json::{json, Map, Value};
@@ -24,9 +27,9 @@ pub const JCO_VERSION: &str = "1.35.0";
 pub const PREVIEW2_SHIM_VERSION: &str = "0.26.1";
 
 /// The exported interface, as `wasmtime run --invoke` names its functions:
-/// `sessionbox:store/sessions.<func>@0.2.0(<WAVE args>)`.
+/// `sessionbox:store/sessions.<func>@0.3.0(<WAVE args>)`.
 pub const INTERFACE: &str = "sessionbox:store/sessions";
-pub const INTERFACE_VERSION: &str = "0.2.0";
+pub const INTERFACE_VERSION: &str = "0.3.0";
 
 // ---------------------------------------------------------------------------
 // Installation
