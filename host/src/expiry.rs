@@ -1,5 +1,7 @@
 //! [`Expiry`]: the values Django's `set_expiry` takes.
 
+use serde_json::Value;
+use sessionbox_guest::{iso8601, Time};
 use std::time::{Duration, SystemTime};
 
 /// How long a session lives; what [`Session::set_expiry`](crate::Session::set_expiry) takes.
@@ -17,4 +19,19 @@ pub enum Expiry {
     At(SystemTime),
     /// This long from now (Django's `timedelta`; stored as a moment).
     In(Duration),
+}
+
+impl Expiry {
+    /// The `_session_expiry` value Django stores for this expiry (`None`
+    /// for the default, which stores nothing). A moment is written as
+    /// Django writes a `datetime`: ISO 8601 in UTC.
+    pub fn value(self) -> Option<Value> {
+        Some(match self {
+            Expiry::Default => return None,
+            Expiry::BrowserClose => 0.into(),
+            Expiry::Seconds(secs) => secs.into(),
+            Expiry::At(at) => iso8601::format(Time::from_system_time(at)).into(),
+            Expiry::In(d) => iso8601::format(Time::from_system_time(SystemTime::now() + d)).into(),
+        })
+    }
 }

@@ -7,7 +7,7 @@ use crate::store::{Loaded, Store};
 use crate::Data;
 use serde_json::Value;
 use sessionbox_guest::expiry::{self as rules, EXPIRY_KEY};
-use sessionbox_guest::{iso8601, key, Time};
+use sessionbox_guest::{key, Time};
 use std::time::SystemTime;
 
 /// Django's `TEST_COOKIE_NAME`.
@@ -188,19 +188,12 @@ impl Session {
 
     /// Sets when the session expires (Django's `set_expiry`).
     pub fn set_expiry(&mut self, expiry: Expiry) -> Result<()> {
-        let value: Value = match expiry {
-            Expiry::Default => {
-                self.remove(EXPIRY_KEY)?;
-                return Ok(());
-            }
-            Expiry::BrowserClose => 0.into(),
-            Expiry::Seconds(secs) => secs.into(),
-            Expiry::At(at) => iso8601::format(Time::from_system_time(at)).into(),
-            Expiry::In(d) => iso8601::format(Time::from_system_time(SystemTime::now() + d)).into(),
-        };
-        self.insert(EXPIRY_KEY, value)?;
-        Ok(())
+        match expiry.value() {
+            None => self.remove(EXPIRY_KEY).map(drop),
+            Some(value) => self.insert(EXPIRY_KEY, value).map(drop),
+        }
     }
+
 
     /// When the session expires, counted from now (Django's
     /// `get_expiry_date`).

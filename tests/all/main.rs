@@ -25,5 +25,6 @@ mod sweep;
 mod store_open;
 mod storm;
 mod tokio_runtime;
+mod tower_sessions;
 mod vectors;
 mod web_layer;

@@ -120,7 +120,7 @@ impl Fixture {
 
     fn stored(&self, key: &str) -> Option<sessionbox::Data> {
         match self.store.load(key).unwrap() {
-            Loaded::Found(data) => Some(data),
+            Loaded::Found { data, .. } => Some(data),
             _ => None,
         }
     }

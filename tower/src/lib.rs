@@ -44,9 +44,13 @@ mod cookie;
 mod error;
 mod layer;
 mod session;
+#[cfg(feature = "tower-sessions")]
+pub mod tower_sessions_store;
 
 pub use config::{SameSite, SessionConfig};
 pub use error::{Error, Result};
 pub use layer::{SessionLayer, SessionService};
 pub use session::Session;
 pub use sessionbox::Expiry;
+#[cfg(feature = "tower-sessions")]
+pub use tower_sessions_store::TowerSessionsStore;
