@@ -8,6 +8,7 @@
 mod support;
 
 mod bad_input;
+mod browser;
 mod cli;
 mod compile_cache;
 mod component;

@@ -10,6 +10,7 @@
 pub mod django;
 pub mod logs;
 pub mod runtimes;
+pub mod web;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};

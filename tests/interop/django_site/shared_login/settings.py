@@ -1,0 +1,91 @@
+"""Settings for the shared-login site, all from the environment, so the
+Rust test support (tests/all/support/web.rs) can give Django the very
+secret and session directory the Rust side uses.
+
+Required:
+  SECRET_KEY          Django's SECRET_KEY (signs the session files)
+  SESSION_FILE_PATH   the session directory shared with sessionbox
+  SQLITE_PATH         the SQLite database (users), created by `setup_site`
+Optional:
+  SESSION_COOKIE_AGE               seconds (Django's default: 1209600)
+  SESSION_EXPIRE_AT_BROWSER_CLOSE  1/true/yes or 0/false/no (default false)
+  SESSION_SAVE_EVERY_REQUEST       1/true/yes or 0/false/no (default false)
+"""
+import os
+
+
+def _required(name):
+    value = os.environ.get(name)
+    if not value:
+        raise RuntimeError(f"the shared-login site needs the environment variable {name}")
+    return value
+
+
+def _flag(name, default=False):
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise RuntimeError(f"{name}={value!r} is not a boolean (1/true/yes or 0/false/no)")
+
+
+SECRET_KEY = _required("SECRET_KEY")
+DEBUG = False
+ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+USE_TZ = True
+TIME_ZONE = "UTC"
+USE_I18N = False
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "shared_login",
+]
+
+MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+]
+
+ROOT_URLCONF = "shared_login.urls"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+    }
+]
+
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": _required("SQLITE_PATH"),
+    }
+}
+DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
+
+SESSION_ENGINE = "django.contrib.sessions.backends.file"
+SESSION_FILE_PATH = _required("SESSION_FILE_PATH")
+SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE") or 60 * 60 * 24 * 7 * 2)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = _flag("SESSION_EXPIRE_AT_BROWSER_CLOSE")
+SESSION_SAVE_EVERY_REQUEST = _flag("SESSION_SAVE_EVERY_REQUEST")
+
+LOGIN_URL = "/django/login/"
+LOGIN_REDIRECT_URL = "/django/whoami/"
+
+# DEBUG is off, so Django would print no traceback: send request errors to
+# stderr, which the Rust side shows when a test fails.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"stderr": {"class": "logging.StreamHandler"}},
+    "loggers": {
+        "django.request": {"handlers": ["stderr"], "level": "ERROR", "propagate": False},
+    },
+}
