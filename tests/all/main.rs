@@ -21,6 +21,7 @@ mod limits;
 mod packaging;
 mod runtimes;
 mod sandbox;
+mod shared_login;
 mod sizes;
 mod sweep;
 mod store_open;

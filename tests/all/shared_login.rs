@@ -1,0 +1,248 @@
+//! One login for Django and the Rust app, proven in headless Chromium: a
+//! real Django server and the demo axum app (`examples/demo`, on
+//! `sessionbox_tower`) share one session directory, one secret and the
+//! `sessionid` cookie on 127.0.0.1 (cookies ignore the port).
+
+use crate::support::web::{free_port, unix_now, Browser, DjangoServer, DJANGO_PASSWORD, DJANGO_USER};
+use serde_json::Value;
+use sessionbox::{Options, Settings, Store};
+use sessionbox_demo::DemoUser;
+use sessionbox_tower::SessionConfig;
+use std::path::Path;
+
+const SECRET: &str = "shared-login-secret-9f3c1a77e2";
+const COOKIE_AGE: i64 = 1_209_600;
+
+/// The demo app served on its own thread and runtime (the browser helper
+/// blocks on a runtime of its own).
+struct Demo {
+    port: u16,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Demo {
+    fn start(sessions: &Path, users: Vec<DemoUser>, expire_at_browser_close: bool) -> Demo {
+        let options = Options { expire_at_browser_close, ..Options::default() };
+        let store = Store::open_with(sessions, Settings::new(SECRET), options).unwrap();
+        let config = SessionConfig::for_store(&store);
+        let app = sessionbox_demo::app(store, config, users);
+        let port = free_port();
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                axum::serve(listener, app).with_graceful_shutdown(async move { drop(rx.await) }).await.unwrap();
+            });
+        });
+        Demo { port, shutdown: Some(tx), thread: Some(thread) }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        drop(self.shutdown.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Django's alice as the demo app knows her: id and password hash from
+/// Django's own database.
+fn alice(django: &DjangoServer) -> DemoUser {
+    let info = django.user_info(DJANGO_USER);
+    DemoUser {
+        id: info["id"].as_str().unwrap().to_owned(),
+        username: DJANGO_USER.to_owned(),
+        password_hash: info["password"].as_str().unwrap().to_owned(),
+    }
+}
+
+struct Both {
+    tmp: tempfile::TempDir,
+    django: DjangoServer,
+    demo: Demo,
+    browser: Browser,
+}
+
+fn start(expire_at_browser_close: bool) -> Both {
+    let tmp = tempfile::tempdir().unwrap();
+    let sessions = tmp.path().join("sessions");
+    let flag = if expire_at_browser_close { "True" } else { "False" };
+    let django = DjangoServer::start(&sessions, SECRET, &[("SESSION_EXPIRE_AT_BROWSER_CLOSE", flag)]);
+    let demo = Demo::start(&sessions, vec![alice(&django)], expire_at_browser_close);
+    let browser = Browser::start();
+    Both { tmp, django, demo, browser }
+}
+
+impl Both {
+    fn django_login(&self) -> String {
+        let b = &self.browser;
+        b.goto(&self.django.url("/django/login/"));
+        b.submit_form(&[("username", DJANGO_USER), ("password", DJANGO_PASSWORD)], "submit");
+        assert_eq!(b.text("user"), DJANGO_USER, "Django's whoami after its login");
+        b.cookie("sessionid").expect("sessionid after Django's login").value
+    }
+
+    fn demo_login(&self, password: &str) {
+        let b = &self.browser;
+        b.goto(&self.demo.url("/login"));
+        b.submit_form(&[("username", DJANGO_USER), ("password", password)], "submit");
+    }
+
+    /// (user, session data) on Django's whoami.
+    fn on_django(&self) -> (String, Value) {
+        self.browser.goto(&self.django.url("/django/whoami/"));
+        (self.browser.text("user"), serde_json::from_str(&self.browser.text("session")).unwrap())
+    }
+
+    /// (user, session data) on the demo's session page.
+    fn on_demo(&self) -> (String, Value) {
+        self.browser.goto(&self.demo.url("/session"));
+        (self.browser.text("user"), serde_json::from_str(&self.browser.text("session")).unwrap())
+    }
+
+    fn session_files(&self) -> usize {
+        std::fs::read_dir(self.tmp.path().join("sessions")).map_or(0, |d| d.count())
+    }
+}
+
+#[test]
+fn the_counter_survives_reloads_with_djangos_cookie() {
+    let both = start(false);
+    let b = &both.browser;
+    let before = unix_now();
+    for n in 1..=3 {
+        b.goto(&both.demo.url("/"));
+        assert_eq!(b.text("count"), n.to_string(), "visit {n}");
+        assert_eq!(b.text("user"), "anonymous");
+    }
+    let cookie = b.cookie("sessionid").expect("the demo's session cookie");
+    assert!(cookie.http_only && !cookie.secure, "{cookie:?}");
+    assert_eq!((cookie.same_site.as_deref(), cookie.path.as_deref()), (Some("Lax"), Some("/")), "{cookie:?}");
+    let expiry = cookie.expiry.expect("a persistent cookie");
+    assert!((before + COOKIE_AGE - 2..=unix_now() + COOKIE_AGE + 2).contains(&expiry), "expiry {expiry}");
+    assert_eq!(cookie.value.len(), 32);
+    assert!(both.tmp.path().join("sessions").join(format!("sessionid{}", cookie.value)).is_file());
+    let png = both.tmp.path().join("counter.png");
+    b.screenshot(&png);
+    assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG"), "a screenshot");
+    // Django reads the counter the demo wrote.
+    assert_eq!(both.on_django().1["counter"], 3);
+}
+
+#[test]
+fn a_django_login_is_seen_by_the_rust_app_and_data_flows_both_ways() {
+    let both = start(false);
+    let key = both.django_login();
+    let (user, data) = both.on_demo();
+    assert_eq!(user, DJANGO_USER, "the demo sees Django's login: {data}");
+    assert_eq!(both.browser.text("key"), key);
+
+    both.browser.goto(&both.demo.url("/set?key=colour&value=teal"));
+    assert_eq!(both.browser.text("ok"), "colour = teal");
+    let (user, data) = both.on_django();
+    assert_eq!((user.as_str(), &data["colour"]), (DJANGO_USER, &Value::from("teal")), "Django sees the demo's data");
+
+    both.browser.goto(&both.django.url("/django/set/?key=shape&value=round"));
+    assert_eq!(both.on_demo().1["shape"], "round", "the demo sees Django's data");
+    assert_eq!(both.browser.cookie("sessionid").unwrap().value, key, "one session throughout");
+}
+
+#[test]
+fn an_expiry_set_on_either_side_is_honoured_by_the_other() {
+    let both = start(false);
+    both.django_login();
+    let b = &both.browser;
+
+    b.goto(&both.demo.url("/expiry?seconds=300"));
+    let cookie = b.cookie("sessionid").unwrap();
+    let now = unix_now();
+    assert!((now + 297..=now + 301).contains(&cookie.expiry.unwrap()), "the demo's cookie follows the session's expiry: {cookie:?}");
+    b.goto(&both.django.url("/django/whoami/"));
+    assert_eq!(b.text("expiry-age"), "300", "Django honours the demo's set_expiry(300)");
+    assert_eq!(b.text("user"), DJANGO_USER);
+
+    b.goto(&both.django.url("/django/expiry/?seconds=120"));
+    b.goto(&both.demo.url("/session"));
+    let age: i64 = b.text("expiry-age").parse().unwrap();
+    assert!((118..=120).contains(&age), "the demo honours Django's set_expiry(120): {age}");
+
+    // An expiry already past, set by Django: the demo finds no session and
+    // no user.
+    b.goto(&both.django.url("/django/expiry/?seconds=-1"));
+    b.goto(&both.demo.url("/session"));
+    assert_eq!(b.text("user"), "anonymous");
+}
+
+#[test]
+fn logging_out_on_either_side_logs_out_of_both() {
+    let both = start(false);
+    let b = &both.browser;
+    // Out in the Rust app.
+    let key = both.django_login();
+    b.goto(&both.demo.url("/logout"));
+    assert_eq!(b.text("user"), "anonymous");
+    assert!(b.cookie("sessionid").is_none(), "the demo's flush deletes the cookie: {:?}", b.cookies());
+    assert!(!both.tmp.path().join("sessions").join(format!("sessionid{key}")).exists(), "and the file");
+    assert_eq!(both.on_django().0, "anonymous", "Django sees the logout");
+
+    // Out in Django.
+    both.django_login();
+    assert_eq!(both.on_demo().0, DJANGO_USER);
+    b.goto(&both.django.url("/django/logout/"));
+    assert_eq!(both.on_demo().0, "anonymous", "the demo sees Django's logout");
+    assert_eq!(both.session_files(), 0);
+}
+
+#[test]
+fn a_rust_side_login_is_a_django_login() {
+    let both = start(false);
+    let b = &both.browser;
+    b.goto(&both.demo.url("/"));
+    let anonymous_key = b.cookie("sessionid").unwrap().value;
+
+    both.demo_login("not the password");
+    assert!(b.has("error"), "a wrong password is refused");
+    both.demo_login(DJANGO_PASSWORD);
+    assert_eq!(b.text("user"), DJANGO_USER, "the demo's session page after its login");
+    let key = b.cookie("sessionid").unwrap().value;
+    assert_ne!(key, anonymous_key, "login cycles the key");
+    assert!(!both.tmp.path().join("sessions").join(format!("sessionid{anonymous_key}")).exists());
+
+    let info = both.django.user_info(DJANGO_USER);
+    let (user, data) = both.on_django();
+    assert_eq!(user, DJANGO_USER, "Django's request.user is alice: {data}");
+    assert_eq!(data["_auth_user_id"], info["id"]);
+    assert_eq!(data["_auth_user_backend"], info["backend"]);
+    assert_eq!(data["_auth_user_hash"], info["session_auth_hash"], "Django's get_session_auth_hash");
+    assert_eq!(data["counter"], 1, "the anonymous session's data moved with the new key");
+
+    // A password change on Django invalidates the hash: both log the user out.
+    both.django.manage(&["setup_site", DJANGO_USER, "a-new-password-123"]);
+    assert_eq!(both.on_django().0, "anonymous", "Django flushes the stale login");
+}
+
+#[test]
+fn expire_at_browser_close_drops_the_login_with_the_browser() {
+    let mut both = start(true);
+    both.django_login();
+    both.browser.goto(&both.demo.url("/"));
+    assert_eq!(both.browser.text("count"), "1");
+    let cookie = both.browser.cookie("sessionid").unwrap();
+    assert_eq!(cookie.expiry, None, "a browser-session cookie from the demo: {cookie:?}");
+
+    both.browser.restart();
+    both.browser.goto(&both.demo.url("/"));
+    assert_eq!(both.browser.text("user"), "anonymous", "the login ended with the browser");
+    assert_eq!(both.browser.text("count"), "1", "a new session");
+    assert_eq!(both.on_django().0, "anonymous");
+}
