@@ -358,3 +358,42 @@ async fn an_unreadable_cookie_is_left_alone_by_a_page_that_ignores_the_session()
     assert_eq!(f.stored(&key), Some(sessionbox::Data::new()), "a fresh, empty session, as Django saves it");
     assert_eq!(r.vary.as_deref(), Some("Cookie"));
 }
+
+/// After a `SECRET_KEY` rotation, a login hashed under the old secret (now a
+/// fallback) is renewed as Django's `get_user` renews it: a new session key
+/// and the hash under the current secret. Without that, the login dies the
+/// day the fallback key is dropped, and the session keeps its pre-rotation
+/// key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_verified_by_a_fallback_key_is_renewed_as_django_does() {
+    use sessionbox_tower::auth::{self, User};
+    const PASSWORD_HASH: &str = "pbkdf2_sha256$1000000$abcdefghijklmnopqrstuv$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = Settings::new("the new secret");
+    settings.fallback_keys = vec!["the old secret".into()];
+    let store = Store::open(dir.path().join("sessions"), settings).unwrap();
+    let data: sessionbox::Data = serde_json::from_value(serde_json::json!({
+        auth::USER_ID_KEY: "1",
+        auth::BACKEND_KEY: auth::MODEL_BACKEND,
+        auth::HASH_KEY: auth::session_auth_hash(PASSWORD_HASH, "the old secret"),
+    }))
+    .unwrap();
+    let old = store.create(&data).unwrap();
+    let app = Router::new()
+        .route(
+            "/who",
+            get(|s: Session| async move {
+                let user = User::new("1", PASSWORD_HASH);
+                let id = auth::verified_user_id(&s, &user, "the new secret", &["the old secret".to_owned()]).await?;
+                Ok::<_, sessionbox_tower::Error>(id.unwrap_or_else(|| "anonymous".into()))
+            }),
+        )
+        .layer(SessionLayer::new(store.clone()));
+    let f = Fixture { _dir: dir, store, app };
+    let r = f.get("/who", Some(&format!("sessionid={old}"))).await;
+    assert_eq!(r.body, "1", "still logged in");
+    let new = r.new_key();
+    assert_ne!(new, old, "Django cycles the key");
+    assert_eq!(f.store.load(&old).unwrap(), Loaded::Missing);
+    assert_eq!(f.stored(&new).unwrap()[auth::HASH_KEY], auth::session_auth_hash(PASSWORD_HASH, "the new secret"));
+}
