@@ -96,7 +96,8 @@ fn finish<B: Default>(config: &SessionConfig, session: &Session, cookie: &cookie
     // Django's `is_empty` counts a cookie value of 8 characters or more as a
     // key until a load finds it names nothing: so a page that never touched
     // the session does not delete a cookie it cannot read.
-    let empty = session.is_empty() && !(cookie.unusable_key && !session.accessed());
+    let key_still_held = cookie.unusable_key && !session.accessed();
+    let empty = session.is_empty() && !key_still_held;
     if cookie.present && empty {
         cookie::delete(response.headers_mut(), config);
         cookie::vary_on_cookie(response.headers_mut());
