@@ -29,4 +29,5 @@ mod storm;
 mod tokio_runtime;
 mod tower_sessions;
 mod vectors;
+mod web_hostile;
 mod web_layer;

@@ -174,3 +174,37 @@ async fn under_tower_sessions_layer() {
     let body = http_body_util::BodyExt::collect(res.into_body()).await.unwrap().to_bytes();
     assert_eq!(&body[..], b"2");
 }
+
+/// An expiry before year 1 (tower-sessions' `OffsetDateTime` reaches back to
+/// year -9999) is long past: the record is expired, not alive. It used to be
+/// written as `-0100-…` or `0000-…`, which neither sessionbox nor Python's
+/// `datetime` can read: sessionbox then took the default age (the session
+/// lived two more weeks) and Django's `load` raised `ValueError` (a 500, and
+/// `clearsessions` stopped at that file).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expiry_before_year_one_is_expired_and_django_can_read_the_file() {
+    let (dir, _store, ts) = open();
+    for year in [-100, 0] {
+        let mut rec = record(serde_json::json!({"user": "alice"}), Duration::ZERO);
+        rec.expiry_date = time::Date::from_calendar_date(year, time::Month::June, 1).unwrap().midnight().assume_utc();
+        // The id's top bit set, as half of all random ids have it.
+        rec.id = Id(i128::MIN + 1000 + year as i128);
+        ts.create(&mut rec).await.unwrap();
+        assert_eq!(ts.load(&rec.id).await.unwrap(), None, "year {year}: expired");
+    }
+    let mut rec = record(serde_json::json!({"user": "bob"}), Duration::ZERO);
+    rec.expiry_date = time::Date::from_calendar_date(-100, time::Month::June, 1).unwrap().midnight().assume_utc();
+    ts.create(&mut rec).await.unwrap();
+    let script = r#"
+import sys, django
+from django.conf import settings
+settings.configure(SECRET_KEY=sys.argv[1], SESSION_ENGINE="django.contrib.sessions.backends.file",
+    SESSION_FILE_PATH=sys.argv[2], INSTALLED_APPS=["django.contrib.sessions"], USE_TZ=True)
+django.setup()
+from django.contrib.sessions.backends.file import SessionStore
+print(SessionStore(sys.argv[3]).load())
+"#;
+    let out = Command::new(django::django_python()).args(["-c", script, SECRET]).arg(dir.path().join("sessions")).arg(key_for(&rec.id)).output().unwrap();
+    assert!(out.status.success(), "Django cannot load the file: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "{}", "Django sees it expired too");
+}

@@ -250,9 +250,12 @@ async fn the_cookie_lives_as_long_as_the_session() {
     // 0 is Django's "until the browser closes": no Max-Age, no expires.
     let r = f.get("/expiry?secs=0", None).await;
     assert!(!r.set_cookie[0].contains("Max-Age") && !r.set_cookie[0].contains("expires"), "{:?}", r.set_cookie);
-    // An expiry already past: the browser is told to drop the cookie.
+    // An expiry already past: the browser is told to drop the cookie, in
+    // Django's words (Django 5.2 writes `Max-Age=-10` and an `expires` ten
+    // seconds ago).
     let r = f.get("/expiry?secs=-10", None).await;
-    assert!(r.set_cookie[0].contains("; Max-Age=0;"), "{:?}", r.set_cookie);
+    assert!(r.set_cookie[0].contains("; Max-Age=-10;"), "{:?}", r.set_cookie);
+    assert!(near(expires(&r.set_cookie[0]), SystemTime::now() - Duration::from_secs(10)), "{:?}", r.set_cookie);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -319,4 +322,78 @@ async fn works_on_a_current_thread_runtime() {
     let f = fixture();
     let key = f.get("/count", None).await.new_key();
     assert_eq!(f.get("/count", Some(&format!("sessionid={key}"))).await.body, "2");
+}
+
+/// Django's `process_response` varies on `Cookie` whenever it sets the
+/// session cookie. With `save_every_request`, a page that never touches the
+/// session still gets a `Set-Cookie`, and Django 5.2 answers it with `Vary:
+/// Cookie` (checked with Django's own middleware); without it a shared cache
+/// may hand one visitor's session cookie to the next.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn save_every_request_varies_on_cookie_when_the_page_never_touched_the_session() {
+    let f = fixture_with(|c| c.save_every_request = true);
+    let key = f.get("/count", None).await.new_key();
+    let r = f.get("/nothing", Some(&format!("sessionid={key}"))).await;
+    assert_eq!(r.new_key(), key, "the cookie is refreshed");
+    assert_eq!(r.vary.as_deref(), Some("Cookie"), "a Set-Cookie without Vary: Cookie");
+}
+
+/// A cookie value that can be no key but that Django holds as one (8
+/// characters or more) leaves a page that never touches the session alone:
+/// Django 5.2 sends neither `Set-Cookie` nor `Vary` for it, so a sibling app
+/// whose own `sessionid` looks different keeps its cookie. Once the session
+/// is read, it is deleted as Django deletes it; with `save_every_request`,
+/// Django gives it a fresh session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_cookie_is_left_alone_by_a_page_that_ignores_the_session() {
+    let f = fixture();
+    let r = f.get("/nothing", Some("sessionid=ABCDEFGH12345678")).await;
+    assert_eq!((r.set_cookie.len(), r.vary), (0, None), "{:?}", r.set_cookie);
+    let r = f.get("/read", Some("sessionid=ABCDEFGH12345678")).await;
+    assert!(r.set_cookie[0].starts_with("sessionid=\"\"; expires=Thu, 01 Jan 1970"), "{:?}", r.set_cookie);
+
+    let f = fixture_with(|c| c.save_every_request = true);
+    let r = f.get("/nothing", Some("sessionid=ABCDEFGH12345678")).await;
+    let key = r.new_key();
+    assert_eq!(f.stored(&key), Some(sessionbox::Data::new()), "a fresh, empty session, as Django saves it");
+    assert_eq!(r.vary.as_deref(), Some("Cookie"));
+}
+
+/// After a `SECRET_KEY` rotation, a login hashed under the old secret (now a
+/// fallback) is renewed as Django's `get_user` renews it: a new session key
+/// and the hash under the current secret. Without that, the login dies the
+/// day the fallback key is dropped, and the session keeps its pre-rotation
+/// key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_verified_by_a_fallback_key_is_renewed_as_django_does() {
+    use sessionbox_tower::auth::{self, User};
+    const PASSWORD_HASH: &str = "pbkdf2_sha256$1000000$abcdefghijklmnopqrstuv$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = Settings::new("the new secret");
+    settings.fallback_keys = vec!["the old secret".into()];
+    let store = Store::open(dir.path().join("sessions"), settings).unwrap();
+    let data: sessionbox::Data = serde_json::from_value(serde_json::json!({
+        auth::USER_ID_KEY: "1",
+        auth::BACKEND_KEY: auth::MODEL_BACKEND,
+        auth::HASH_KEY: auth::session_auth_hash(PASSWORD_HASH, "the old secret"),
+    }))
+    .unwrap();
+    let old = store.create(&data).unwrap();
+    let app = Router::new()
+        .route(
+            "/who",
+            get(|s: Session| async move {
+                let user = User::new("1", PASSWORD_HASH);
+                let id = auth::verified_user_id(&s, &user, "the new secret", &["the old secret".to_owned()]).await?;
+                Ok::<_, sessionbox_tower::Error>(id.unwrap_or_else(|| "anonymous".into()))
+            }),
+        )
+        .layer(SessionLayer::new(store.clone()));
+    let f = Fixture { _dir: dir, store, app };
+    let r = f.get("/who", Some(&format!("sessionid={old}"))).await;
+    assert_eq!(r.body, "1", "still logged in");
+    let new = r.new_key();
+    assert_ne!(new, old, "Django cycles the key");
+    assert_eq!(f.store.load(&old).unwrap(), Loaded::Missing);
+    assert_eq!(f.stored(&new).unwrap()[auth::HASH_KEY], auth::session_auth_hash(PASSWORD_HASH, "the new secret"));
 }

@@ -99,17 +99,24 @@ pub async fn user_id(session: &Session) -> Result<Option<String>> {
 /// The logged-in user's primary key if the session's hash matches `user`'s
 /// current password hash under `secret_key` or one of `fallback_keys`
 /// (Django's check in `get_user`); a session that names `user` with a stale
-/// hash is flushed, as Django does. `None` when no one, or someone else, is
-/// logged in.
+/// hash is flushed, as Django does. A hash that only a fallback key matches
+/// is renewed as Django renews it: the session gets a new key and the hash
+/// under `secret_key`, so the login outlives the fallback key's removal.
+/// `None` when no one, or someone else, is logged in.
 pub async fn verified_user_id(session: &Session, user: &User, secret_key: &str, fallback_keys: &[String]) -> Result<Option<String>> {
     if user_id(session).await?.as_deref() != Some(user.id.as_str()) {
         return Ok(None);
     }
     let stored = session.get::<String>(HASH_KEY).await.ok().flatten().unwrap_or_default();
-    let verified = std::iter::once(secret_key)
-        .chain(fallback_keys.iter().map(String::as_str))
-        .any(|secret| constant_time_eq(&stored, &session_auth_hash(&user.password_hash, secret)));
-    if verified {
+    let current = session_auth_hash(&user.password_hash, secret_key);
+    if !stored.is_empty() && constant_time_eq(&stored, &current) {
+        return Ok(Some(user.id.clone()));
+    }
+    let by_fallback = !stored.is_empty()
+        && fallback_keys.iter().any(|secret| constant_time_eq(&stored, &session_auth_hash(&user.password_hash, secret)));
+    if by_fallback {
+        session.cycle_key().await?;
+        session.insert(HASH_KEY, &current).await?;
         Ok(Some(user.id.clone()))
     } else {
         session.flush().await?;

@@ -19,6 +19,11 @@ pub(crate) struct RequestCookie {
     /// `[a-z0-9]`. Any other value counts as no key, so a hostile cookie
     /// gets a fresh session.
     pub key: Option<String>,
+    /// The value is no key, yet Django would hold it as one (8 characters
+    /// or more: `_validate_session_key`) until the session is loaded and
+    /// the key found to name no file. Until then the session is not empty:
+    /// a page that never touches it leaves the cookie alone.
+    pub unusable_key: bool,
 }
 
 /// Finds cookie `name` in every `Cookie` header as Django's `parse_cookie`
@@ -41,7 +46,8 @@ pub(crate) fn request_cookie(headers: &HeaderMap, name: &str) -> RequestCookie {
         None => RequestCookie::default(),
         Some(value) => {
             let valid = (8..=MAX_KEY_LEN).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
-            RequestCookie { present: true, key: valid.then_some(value) }
+            let unusable_key = !valid && value.chars().count() >= 8;
+            RequestCookie { present: true, key: valid.then_some(value), unusable_key }
         }
     }
 }
@@ -71,18 +77,26 @@ pub(crate) fn set(headers: &mut HeaderMap, config: &SessionConfig, key: &str, li
         cookie += &format!("; Domain={domain}");
     }
     if let Some(max_age) = lifetime {
-        let max_age = max_age.max(0);
-        let at = SystemTime::now()
-            .checked_add(Duration::from_secs(max_age as u64))
-            .filter(|at| at.duration_since(SystemTime::UNIX_EPOCH).is_ok_and(|d| d <= LATEST_EXPIRES))
-            .unwrap_or(SystemTime::UNIX_EPOCH + LATEST_EXPIRES);
+        // Django's `http_date(time.time() + max_age)`: in the past for an
+        // expiry already past, kept within what an HTTP date can show.
+        let now = SystemTime::now();
+        let step = Duration::from_secs(max_age.unsigned_abs());
+        let at = if max_age >= 0 { now.checked_add(step) } else { now.checked_sub(step) };
+        let at = match at.map(|at| at.duration_since(SystemTime::UNIX_EPOCH)) {
+            Some(Ok(d)) if d <= LATEST_EXPIRES => SystemTime::UNIX_EPOCH + d,
+            Some(Ok(_)) => SystemTime::UNIX_EPOCH + LATEST_EXPIRES,
+            None | Some(Err(_)) if max_age > 0 => SystemTime::UNIX_EPOCH + LATEST_EXPIRES,
+            None | Some(Err(_)) => SystemTime::UNIX_EPOCH,
+        };
         cookie += &format!("; expires={}", httpdate::fmt_http_date(at));
     }
     if config.cookie_httponly {
         cookie += "; HttpOnly";
     }
     if let Some(max_age) = lifetime {
-        cookie += &format!("; Max-Age={}", max_age.max(0));
+        // As Django writes it, negative included (`Max-Age=-10`): a browser
+        // drops the cookie for any Max-Age of zero or less.
+        cookie += &format!("; Max-Age={max_age}");
     }
     finish(headers, config, cookie, config.cookie_secure);
 }
@@ -152,12 +166,13 @@ mod tests {
     fn parses_like_django() {
         let key = "abcdefgh12345678";
         let c = request_cookie(&headers(&[format!("a=1; sessionid={key}; b=2").as_bytes()]), "sessionid");
-        assert_eq!(c, RequestCookie { present: true, key: Some(key.into()) });
+        assert_eq!(c, RequestCookie { present: true, key: Some(key.into()), unusable_key: false });
         let c = request_cookie(&headers(&[b"sessionid=aaaaaaaa1", b"sessionid=\"bbbbbbbb2\""]), "sessionid");
         assert_eq!(c.key.as_deref(), Some("bbbbbbbb2"), "the last one wins, quotes stripped");
         for hostile in [&b"sessionid=ABCDEFGH12345678"[..], b"sessionid=short", b"sessionid=abc\xc3\xa9defghij", b"sessionid=abcdefgh,ijk"] {
             let c = request_cookie(&headers(&[hostile]), "sessionid");
-            assert_eq!(c, RequestCookie { present: true, key: None }, "{}", String::from_utf8_lossy(hostile));
+            assert_eq!((c.present, c.key), (true, None), "{}", String::from_utf8_lossy(hostile));
+            assert_eq!(c.unusable_key, hostile != b"sessionid=short", "{}", String::from_utf8_lossy(hostile));
         }
         let long = format!("sessionid={}", "a".repeat(256));
         assert_eq!(request_cookie(&headers(&[long.as_bytes()]), "sessionid").key, None);

@@ -84,17 +84,21 @@ where
         let response = inner.call(req);
         Box::pin(async move {
             let mut response = response.await?;
-            finish(&shared.config, &session, cookie.present, &mut response);
+            finish(&shared.config, &session, &cookie, &mut response);
             Ok(response)
         })
     }
 }
 
 /// Django's `SessionMiddleware.process_response`.
-fn finish<B: Default>(config: &SessionConfig, session: &Session, cookie_present: bool, response: &mut Response<B>) {
+fn finish<B: Default>(config: &SessionConfig, session: &Session, cookie: &cookie::RequestCookie, response: &mut Response<B>) {
     let mut session = session.lock();
-    let empty = session.is_empty();
-    if cookie_present && empty {
+    // Django's `is_empty` counts a cookie value of 8 characters or more as a
+    // key until a load finds it names nothing: so a page that never touched
+    // the session does not delete a cookie it cannot read.
+    let key_still_held = cookie.unusable_key && !session.accessed();
+    let empty = session.is_empty() && !key_still_held;
+    if cookie.present && empty {
         cookie::delete(response.headers_mut(), config);
         cookie::vary_on_cookie(response.headers_mut());
         return;
@@ -120,6 +124,10 @@ fn finish<B: Default>(config: &SessionConfig, session: &Session, cookie_present:
         Some(key) => cookie::set(response.headers_mut(), config, key, lifetime),
         None => log::error!(target: "sessionbox", "the saved session has no key"),
     }
+    // With a session cookie set, it must be varied on (Django sets
+    // `need_vary_cookie` here too): under `save_every_request` a page that
+    // never touched the session still sends the cookie.
+    cookie::vary_on_cookie(response.headers_mut());
 }
 
 /// Whether the cookie should end with the browser session (Django's

@@ -4,12 +4,15 @@
 //! [`SessionLayer`] reads the session cookie, hands each request a lazily
 //! loaded [`Session`] (an axum extractor with the `axum` feature, else a
 //! request extension), and finishes the response as Django does: `Vary:
-//! Cookie` when the session was read, the cookie deleted when the session was
-//! emptied, the session saved (and the cookie refreshed) only when it was
-//! modified or [`SessionConfig::save_every_request`] is set, never on a 5xx
-//! response, and `400 Bad Request` when the session was deleted meanwhile (a
-//! logout in another tab) rather than bringing it back. The files, the cookie
-//! and [`auth`]'s login keys are Django's own, so a Django app over the same
+//! Cookie` when the session was read or its cookie sent, the cookie deleted
+//! when the session was emptied, the session saved (and the cookie
+//! refreshed) only when it was modified or
+//! [`SessionConfig::save_every_request`] is set, never on a 5xx response,
+//! and `400 Bad Request` when the session was deleted meanwhile (a logout in
+//! another tab) rather than bringing it back. (A save already under way when
+//! the logout deletes the file still lands, as in Django: Trac #37249; the
+//! filesystem offers no replace-only-if-present.) The files, the cookie and
+//! [`auth`]'s login keys are Django's own, so a Django app over the same
 //! directory and secret shares the login.
 //!
 //! ```

@@ -17,9 +17,23 @@ use std::time::SystemTime;
 /// The methods are `async` so that a store that waits on the network can
 /// stand behind them; with sessionbox's stores they return without
 /// yielding.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Session {
     inner: Arc<Mutex<sessionbox::Session>>,
+}
+
+/// Shows neither the key nor the data: the key is the user's credential, the
+/// data may hold `_auth_user_hash`, and `#[tracing::instrument]` logs every
+/// handler argument with `Debug`.
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let session = self.lock();
+        f.debug_struct("Session")
+            .field("key", &session.key().map(|_| "<redacted>"))
+            .field("accessed", &session.accessed())
+            .field("modified", &session.modified())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Session {

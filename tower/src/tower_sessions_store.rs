@@ -37,7 +37,9 @@ use tower_sessions_core::session_store::{self, ExpiredDeletion, SessionStore};
 /// Saving a session that was deleted meanwhile (a logout in a concurrent
 /// request) does not bring it back: the save is dropped with a warning, the
 /// response goes out as it is, and the next request with that cookie gets a
-/// fresh session. (tower-sessions would turn an error into a `500`.)
+/// fresh session. (tower-sessions would turn an error into a `500`.) A save
+/// already under way when the delete lands still brings it back, as in
+/// Django (Trac #37249).
 #[derive(Clone, Debug)]
 pub struct TowerSessionsStore {
     store: Store,
@@ -72,7 +74,11 @@ fn stored_data(record: &Record) -> Data {
     let mut keys: Vec<&String> = record.data.keys().filter(|k| k.as_str() != EXPIRY_KEY).collect();
     keys.sort();
     let mut data: Data = keys.into_iter().map(|k| (k.clone(), record.data[k].clone())).collect();
-    let at = SystemTime::from(record.expiry_date);
+    // Within what a Django `datetime` (and sessionbox) reads: years 1 to
+    // 9999. Outside it, the ISO text would be `-0100-…` or `10000-…`, which
+    // both read as no expiry (two more weeks of life) or not at all
+    // (Django's `ValueError`). A moment before 1970 is as expired as 1970.
+    let at = SystemTime::from(record.expiry_date).clamp(SystemTime::UNIX_EPOCH, sessionbox::latest_expiry());
     data.insert(EXPIRY_KEY.to_owned(), Expiry::At(at).value().expect("a moment has a value"));
     data
 }
