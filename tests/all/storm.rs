@@ -176,10 +176,12 @@ fn two_processes_storm_one_directory() {
 }
 
 /// Django's open Trac #37249: a logout (delete) that lands between an
-/// update-save's probe and its rename brings the session back. WASI 0.2 has
-/// no locks and no rename-without-replace, so the window cannot be closed
-/// from the guest; this measures how often a racing pair hits it, and
-/// checks that what comes back is always one complete version.
+/// update-save's probe and its rename brings the session back. The guest
+/// probes again right before the rename, which leaves only the moment
+/// between the two; WASI 0.2 has no locks and no rename-without-replace, so
+/// that cannot be closed from the guest. This measures how often a racing
+/// pair hits it, and checks that what comes back is always one complete
+/// version.
 #[test]
 fn logout_racing_an_update_save_is_measured() {
     let tmp = tempfile::tempdir().unwrap();

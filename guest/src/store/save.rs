@@ -34,7 +34,11 @@ impl<D: Dir, S: System> SessionStore<D, S> {
         let placed = if must_create {
             self.place_new(&temp, name)
         } else {
-            self.dir.rename(&temp, name).map_err(|e| Error::io("rename to", name, e))
+            // Again, right before the rename: a delete (a logout) during the
+            // write and fsync would otherwise be undone by it. Only the
+            // moment between this probe and the rename stays open; neither
+            // WASI nor POSIX can replace a file only if it still exists.
+            self.probe_existing(name).and_then(|()| self.dir.rename(&temp, name).map_err(|e| Error::io("rename to", name, e)))
         };
         if placed.is_err() {
             let _ = self.dir.remove_file(&temp);
