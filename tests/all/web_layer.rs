@@ -397,3 +397,85 @@ async fn a_login_verified_by_a_fallback_key_is_renewed_as_django_does() {
     assert_eq!(f.store.load(&old).unwrap(), Loaded::Missing);
     assert_eq!(f.stored(&new).unwrap()[auth::HASH_KEY], auth::session_auth_hash(PASSWORD_HASH, "the new secret"));
 }
+
+/// Django's `get_user`: a session whose backend is missing or another is
+/// anonymous, and a numeric `_auth_user_id` is the same user as its text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_needs_the_users_backend_and_ids_compare_as_text() {
+    use sessionbox_tower::auth::{self, User};
+    const PASSWORD_HASH: &str = "pbkdf2_sha256$1000$salt$hash=";
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("sessions"), Settings::new(SECRET)).unwrap();
+    let hash = auth::session_auth_hash(PASSWORD_HASH, SECRET);
+    let mut keys = Vec::new();
+    for (id, backend) in [(serde_json::json!("1"), Some(auth::MODEL_BACKEND)), (serde_json::json!(1), Some(auth::MODEL_BACKEND)), (serde_json::json!("1"), None), (serde_json::json!("1"), Some("my.OtherBackend"))] {
+        let mut data = sessionbox::Data::new();
+        data.insert(auth::USER_ID_KEY.into(), id);
+        if let Some(b) = backend {
+            data.insert(auth::BACKEND_KEY.into(), b.into());
+        }
+        data.insert(auth::HASH_KEY.into(), hash.clone().into());
+        keys.push(store.create(&data).unwrap());
+    }
+    let app = Router::new()
+        .route(
+            "/who",
+            get(|s: Session| async move {
+                let id = auth::verified_user_id(&s, &User::new("1", PASSWORD_HASH), SECRET, &[]).await?;
+                Ok::<_, sessionbox_tower::Error>(id.unwrap_or_else(|| "anonymous".into()))
+            }),
+        )
+        .route(
+            "/login",
+            get(|s: Session| async move {
+                auth::login(&s, &User::new("1", PASSWORD_HASH), SECRET).await?;
+                Ok::<_, sessionbox_tower::Error>("in")
+            }),
+        )
+        .layer(SessionLayer::new(store.clone()));
+    let f = Fixture { _dir: dir, store, app };
+    let answers: Vec<String> = who_for_each(&f, &keys).await;
+    assert_eq!(answers, ["1", "1", "anonymous", "anonymous"]);
+    // Logging user 1 in over a session holding the numeric id 1 and a
+    // matching hash keeps it (no flush, no new key), as Django does.
+    let r = f.get("/login", Some(&format!("sessionid={}", keys[1]))).await;
+    assert_eq!(r.new_key(), keys[1]);
+}
+
+async fn who_for_each(f: &Fixture, keys: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    for key in keys {
+        out.push(f.get("/who", Some(&format!("sessionid={key}"))).await.body);
+    }
+    out
+}
+
+/// One `sessionid` cookie per response, as Django's `response.cookies`
+/// holds one per name: the layer's replaces one the handler set, and other
+/// cookies stay. An empty domain is left out, as Python leaves it out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_session_cookie_replaces_a_handlers_and_an_empty_domain_is_left_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("sessions"), Settings::new(SECRET)).unwrap();
+    let mut config = SessionConfig::for_store(&store);
+    config.cookie_domain = Some(String::new());
+    let app = Router::new()
+        .route(
+            "/",
+            get(|s: Session| async move {
+                s.insert("n", 1).await.unwrap();
+                let mut res = Response::new(Body::from("ok"));
+                res.headers_mut().append(header::SET_COOKIE, "theme=dark; Path=/".parse().unwrap());
+                res.headers_mut().append(header::SET_COOKIE, "sessionid=fromhandler; Path=/".parse().unwrap());
+                res
+            }),
+        )
+        .layer(SessionLayer::with_config(store.clone(), config));
+    let f = Fixture { _dir: dir, store, app };
+    let r = f.get("/", None).await;
+    assert_eq!(r.set_cookie.len(), 2, "{:?}", r.set_cookie);
+    assert_eq!(r.set_cookie[0], "theme=dark; Path=/");
+    let key = r.set_cookie[1].split(';').next().unwrap().strip_prefix("sessionid=").unwrap();
+    assert_eq!(key.len(), 32, "{:?}", r.set_cookie);
+    assert!(!r.set_cookie[1].contains("Domain"), "{:?}", r.set_cookie);
+}

@@ -63,9 +63,11 @@ pub fn session_auth_hash(password_hash: &str, secret_key: &str) -> String {
 /// that shares Django's CSRF cookie must do that itself.)
 pub async fn login(session: &Session, user: &User, secret_key: &str) -> Result<()> {
     let hash = session_auth_hash(&user.password_hash, secret_key);
-    match session.get::<serde_json::Value>(USER_ID_KEY).await? {
+    match user_id(session).await? {
         Some(current) => {
-            let same_user = current.as_str() == Some(user.id.as_str());
+            // Compared as text, as Django compares the primary keys it
+            // converts: a stored `1` is user "1".
+            let same_user = current == user.id;
             let same_hash = session.get::<String>(HASH_KEY).await.ok().flatten().is_some_and(|h| constant_time_eq(&h, &hash));
             if !same_user || !same_hash {
                 session.flush().await?;
@@ -105,6 +107,11 @@ pub async fn user_id(session: &Session) -> Result<Option<String>> {
 /// `None` when no one, or someone else, is logged in.
 pub async fn verified_user_id(session: &Session, user: &User, secret_key: &str, fallback_keys: &[String]) -> Result<Option<String>> {
     if user_id(session).await?.as_deref() != Some(user.id.as_str()) {
+        return Ok(None);
+    }
+    // Django answers anonymous when the session names no backend, or one
+    // other than the user's.
+    if session.get::<serde_json::Value>(BACKEND_KEY).await?.as_ref().and_then(|b| b.as_str()) != Some(user.backend.as_str()) {
         return Ok(None);
     }
     let stored = session.get::<String>(HASH_KEY).await.ok().flatten().unwrap_or_default();

@@ -73,7 +73,7 @@ const LATEST_EXPIRES: Duration = Duration::from_secs(253_402_300_799);
 /// it (attributes in Python's sorted order).
 pub(crate) fn set(headers: &mut HeaderMap, config: &SessionConfig, key: &str, lifetime: Lifetime) {
     let mut cookie = format!("{}={}", config.cookie_name, key);
-    if let Some(domain) = &config.cookie_domain {
+    if let Some(domain) = domain(config) {
         cookie += &format!("; Domain={domain}");
     }
     if let Some(max_age) = lifetime {
@@ -106,13 +106,19 @@ pub(crate) fn set(headers: &mut HeaderMap, config: &SessionConfig, key: &str, li
 /// where the browser demands it).
 pub(crate) fn delete(headers: &mut HeaderMap, config: &SessionConfig) {
     let mut cookie = format!("{}=\"\"", config.cookie_name);
-    if let Some(domain) = &config.cookie_domain {
+    if let Some(domain) = domain(config) {
         cookie += &format!("; Domain={domain}");
     }
     cookie += "; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0";
     let name = &config.cookie_name;
     let secure = name.starts_with("__Secure-") || name.starts_with("__Host-") || config.cookie_samesite == crate::SameSite::None;
     finish(headers, config, cookie, secure);
+}
+
+/// The `Domain` attribute: none for an empty domain, which Python's cookie
+/// output leaves out.
+fn domain(config: &SessionConfig) -> Option<&str> {
+    config.cookie_domain.as_deref().filter(|d| !d.is_empty())
 }
 
 fn finish(headers: &mut HeaderMap, config: &SessionConfig, mut cookie: String, secure: bool) {
@@ -125,6 +131,19 @@ fn finish(headers: &mut HeaderMap, config: &SessionConfig, mut cookie: String, s
     }
     match HeaderValue::try_from(cookie) {
         Ok(value) => {
+            // One cookie per name, as Django's `response.cookies` holds:
+            // the session's replaces one the handler set under its name.
+            let name = format!("{}=", config.cookie_name);
+            let others: Vec<HeaderValue> = headers
+                .get_all(SET_COOKIE)
+                .iter()
+                .filter(|v| !String::from_utf8_lossy(v.as_bytes()).trim_start().starts_with(&name))
+                .cloned()
+                .collect();
+            headers.remove(SET_COOKIE);
+            for other in others {
+                headers.append(SET_COOKIE, other);
+            }
             headers.append(SET_COOKIE, value);
         }
         // Only a configured name, domain or path with control characters
@@ -141,11 +160,12 @@ pub(crate) fn vary_on_cookie(headers: &mut HeaderMap) {
         let text = String::from_utf8_lossy(value.as_bytes());
         fields.extend(text.split(',').map(str::trim).filter(|f| !f.is_empty()).map(str::to_owned));
     }
-    if fields.iter().any(|f| f == "*" || f.eq_ignore_ascii_case("cookie")) {
-        return;
+    if !fields.iter().any(|f| f.eq_ignore_ascii_case("cookie")) {
+        fields.push("Cookie".to_owned());
     }
-    fields.push("Cookie".to_owned());
-    if let Ok(value) = HeaderValue::try_from(fields.join(", ")) {
+    // Django's rule: a `*` anywhere makes the whole header `*`.
+    let joined = if fields.iter().any(|f| f == "*") { "*".to_owned() } else { fields.join(", ") };
+    if let Ok(value) = HeaderValue::try_from(joined) {
         headers.insert(VARY, value);
     }
 }
@@ -190,5 +210,10 @@ mod tests {
         star.insert(VARY, HeaderValue::from_static("*"));
         vary_on_cookie(&mut star);
         assert_eq!(star.get(VARY).unwrap(), "*");
+        // Django's patch_vary_headers: a `*` among others makes it all `*`.
+        let mut mixed = HeaderMap::new();
+        mixed.insert(VARY, HeaderValue::from_static("Accept, *"));
+        vary_on_cookie(&mut mixed);
+        assert_eq!(mixed.get(VARY).unwrap(), "*");
     }
 }

@@ -49,7 +49,9 @@ impl Session {
     }
 
     /// Runs `f` on the underlying [`sessionbox::Session`], for what this
-    /// type does not wrap (`items`, `setdefault`, the test cookie, …).
+    /// type does not wrap (`items`, `setdefault`, the test cookie, …). The
+    /// session is locked while `f` runs: `f` must not use this `Session`
+    /// (or a clone) itself, or it waits forever.
     pub async fn with<T>(&self, f: impl FnOnce(&mut sessionbox::Session) -> sessionbox::Result<T>) -> Result<T> {
         Ok(f(&mut self.lock())?)
     }
