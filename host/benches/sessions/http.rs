@@ -124,10 +124,16 @@ pub struct Http {
     pub latency: Vec<(Case, Vec<f64>)>,
     /// Requests/s at [`CONNECTIONS`] connections, per round.
     pub throughput: Vec<(Case, Vec<f64>)>,
+    /// CPU µs (the whole process: server, store and client) per request at
+    /// [`CONNECTIONS`] connections, per round.
+    pub cpu: Vec<(Case, Vec<f64>)>,
+    /// Context switches (the whole process) per request at [`CONNECTIONS`]
+    /// connections, per round.
+    pub switches: Vec<(Case, Vec<f64>)>,
 }
 
 impl Http {
-    fn rounds_of<'a>(figures: &'a [(Case, Vec<f64>)], case: Case) -> &'a [f64] {
+    fn rounds_of(figures: &[(Case, Vec<f64>)], case: Case) -> &[f64] {
         &figures.iter().find(|(c, _)| *c == case).expect("a measured case").1
     }
 
@@ -148,6 +154,16 @@ impl Http {
         median(Self::rounds_of(&self.throughput, case).to_vec())
     }
 
+    /// Median CPU µs per request at [`CONNECTIONS`] connections.
+    pub fn cpu(&self, case: Case) -> f64 {
+        median(Self::rounds_of(&self.cpu, case).to_vec())
+    }
+
+    /// Median context switches per request at [`CONNECTIONS`] connections.
+    pub fn switches(&self, case: Case) -> f64 {
+        median(Self::rounds_of(&self.switches, case).to_vec())
+    }
+
     /// Median, over rounds, of `a`'s requests/s over `b`'s in the same round.
     pub fn throughput_ratio(&self, a: Case, b: Case) -> f64 {
         let (a, b) = (Self::rounds_of(&self.throughput, a), Self::rounds_of(&self.throughput, b));
@@ -162,7 +178,7 @@ pub fn measure(rounds: usize, load_requests: usize, update_requests: usize, for_
     let server = Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("server runtime");
     let client = Builder::new_current_thread().enable_all().build().expect("client runtime");
     let mut latency: Vec<(Case, Vec<f64>)> = CASES.iter().map(|&c| (c, Vec::new())).collect();
-    let mut throughput = latency.clone();
+    let (mut throughput, mut cpu, mut switches) = (latency.clone(), latency.clone(), latency.clone());
     for round in 0..rounds {
         for i in (0..CASES.len()).map(|i| (i + round) % CASES.len()) {
             let case = CASES[i];
@@ -170,20 +186,42 @@ pub fn measure(rounds: usize, load_requests: usize, update_requests: usize, for_
             fixture.check(&server);
             let n = if case.update { update_requests } else { load_requests };
             latency[i].1.push(fixture.time_requests(&server, n));
-            throughput[i].1.push(fixture.serve(&server, &client, for_how_long));
+            let served = fixture.serve(&server, &client, for_how_long);
+            throughput[i].1.push(served.per_second);
+            cpu[i].1.push(served.cpu_us);
+            switches[i].1.push(served.switches);
         }
     }
-    let http = Http { rounds, load_requests, update_requests, seconds: for_how_long.as_secs_f64(), latency, throughput };
+    let http = Http { rounds, load_requests, update_requests, seconds: for_how_long.as_secs_f64(), latency, throughput, cpu, switches };
     for case in CASES {
         eprintln!(
-            "http: {}: {:.1} µs/request (+{:.1} over no session), {:.0} requests/s at {CONNECTIONS} connections",
+            "http: {}: {:.1} µs/request (+{:.1} over no session); at {CONNECTIONS} connections {:.0} requests/s, {:.1} CPU µs and {:.2} context switches per request",
             case.label(),
             http.latency(case),
             http.over_bare(case),
-            http.throughput(case)
+            http.throughput(case),
+            http.cpu(case),
+            http.switches(case),
         );
     }
     http
+}
+
+/// What serving one case for a while measured.
+struct Served {
+    per_second: f64,
+    /// Process CPU time (user and system) per request, µs.
+    cpu_us: f64,
+    /// Process context switches (voluntary and not) per request.
+    switches: f64,
+}
+
+/// The process's CPU time (µs) and context switches so far, all threads.
+fn usage() -> (f64, f64) {
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    assert_eq!(unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) }, 0);
+    let us = |t: libc::timeval| t.tv_sec as f64 * 1e6 + t.tv_usec as f64;
+    (us(u.ru_utime) + us(u.ru_stime), (u.ru_nvcsw + u.ru_nivcsw) as f64)
 }
 
 /// One case's app over a fresh directory of [`CONNECTIONS`] sessions.
@@ -241,7 +279,7 @@ impl Fixture {
 
     /// Requests/s with the app served on `server` and driven from `client`
     /// for `for_how_long`.
-    fn serve(&self, server: &Runtime, client: &Runtime, for_how_long: Duration) -> f64 {
+    fn serve(&self, server: &Runtime, client: &Runtime, for_how_long: Duration) -> Served {
         let listener = server.block_on(TcpListener::bind("127.0.0.1:0")).expect("bind");
         let addr = listener.local_addr().expect("address");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -251,13 +289,14 @@ impl Fixture {
             .iter()
             .map(|c| format!("GET / HTTP/1.1\r\nhost: {addr}\r\ncookie: {}\r\n\r\n", c.to_str().expect("ascii")).into_bytes())
             .collect();
-        let per_second = client.block_on(async move {
+        let served = client.block_on(async move {
             let mut connections = Vec::new();
             for request in requests {
                 let mut c = Connection::open(addr, request).await;
                 c.exchange().await; // not timed: connecting and the first request
                 connections.push(c);
             }
+            let (cpu_before, switches_before) = usage();
             let start = Instant::now();
             let deadline = start + for_how_long;
             let tasks: Vec<_> = connections
@@ -277,11 +316,14 @@ impl Fixture {
             for task in tasks {
                 total += task.await.expect("client task");
             }
-            total as f64 / start.elapsed().as_secs_f64()
+            let elapsed = start.elapsed().as_secs_f64();
+            let (cpu, switches) = usage();
+            let total = total as f64;
+            Served { per_second: total / elapsed, cpu_us: (cpu - cpu_before) / total, switches: (switches - switches_before) / total }
         });
         let _ = stop.send(());
         server.block_on(serving).expect("server task").expect("serve");
-        per_second
+        served
     }
 }
 
@@ -372,4 +414,121 @@ fn response_len(buf: &[u8]) -> Option<usize> {
         .find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case("content-length")).map(|(_, v)| v.trim().parse::<usize>().expect("a length")))
         .expect("a Content-Length");
     (buf.len() >= head_len + body_len).then_some(head_len + body_len)
+}
+
+/// What the layer's cost under load is made of (`--only http-probe`):
+/// stand-ins for its parts, each served like the cases, printed to stderr.
+/// With `SESSIONBOX_HTTP_PROBE=N`, only the Nth (from 0), e.g. under `perf
+/// record`.
+pub fn probe(rounds: usize, requests: usize, for_how_long: Duration, data: &Payload) {
+    let only: Option<usize> = std::env::var("SESSIONBOX_HTTP_PROBE").ok().map(|n| n.parse().expect("SESSIONBOX_HTTP_PROBE: a probe's index"));
+    const PROBES: [&str; 11] = [
+        "no session layer",
+        "spin 12 µs in the handler",
+        "block_in_place(spin 12 µs)",
+        "block_in_place(nothing)",
+        "Store::load in the handler (block_in_place inside)",
+        "Store::load through spawn_blocking",
+        "SessionLayer, handler ignores the session",
+        "SessionLayer, handler reads a key",
+        "block_in_place(write a temp file, rename it over the session's)",
+        "block_in_place(truncate the session's file, write it)",
+        "SessionLayer, handler changes a value",
+    ];
+    let server = Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("server runtime");
+    let client = Builder::new_current_thread().enable_all().build().expect("client runtime");
+    let mut figures = vec![[const { Vec::new() }; 4]; PROBES.len()];
+    for round in 0..rounds {
+        for i in (0..PROBES.len()).map(|i| (i + round) % PROBES.len()) {
+            if only.is_some_and(|only| only != i) {
+                continue;
+            }
+            let dir = tempfile::tempdir().expect("tempdir");
+            let store = Store::open(dir.path().join("sessions"), settings(Durability::None)).expect("open store");
+            let cookies: Vec<String> = (0..CONNECTIONS).map(|_| format!("sessionid={}", store.create(&data.data).expect("create"))).collect();
+            let app = match i {
+                0 => Router::new().route("/", get(|| async { USER })),
+                1 => Router::new().route("/", get(|| async { spin(12); USER })),
+                2 => Router::new().route("/", get(|| async { tokio::task::block_in_place(|| spin(12)); USER })),
+                3 => Router::new().route("/", get(|| async { tokio::task::block_in_place(|| ()); USER })),
+                4 => Router::new().route("/", get(store_load)).with_state(store),
+                5 => Router::new().route("/", get(store_load_spawn_blocking)).with_state(store),
+                6 => Router::new().route("/", get(|_: sessionbox_tower::Session| async { USER })).layer(SessionLayer::new(store)),
+                7 => Router::new().route("/", get(layer_load)).layer(SessionLayer::new(store)),
+                8 => Router::new().route("/", get(rename_over)).with_state((dir.path().join("sessions"), data.json.clone())),
+                9 => Router::new().route("/", get(truncate_write)).with_state((dir.path().join("sessions"), data.json.clone())),
+                _ => Router::new().route("/", get(layer_update)).layer(SessionLayer::new(store)),
+            };
+            let cookies = cookies.into_iter().map(|c| HeaderValue::try_from(c).expect("a header value")).collect();
+            let fixture = Fixture { _dir: dir, app, cookies };
+            fixture.check(&server);
+            figures[i][0].push(fixture.time_requests(&server, if i >= 8 { requests / 4 } else { requests }));
+            let served = fixture.serve(&server, &client, for_how_long);
+            figures[i][1].push(served.per_second);
+            figures[i][2].push(served.cpu_us);
+            figures[i][3].push(served.switches);
+        }
+    }
+    for (name, [latency, per_second, cpu, switches]) in PROBES.iter().zip(figures).filter(|(_, f)| !f[0].is_empty()) {
+        eprintln!(
+            "http probe: {name}: {:.1} µs/request; at {CONNECTIONS} connections {:.0} requests/s, {:.1} CPU µs and {:.2} context switches per request",
+            median(latency),
+            median(per_second),
+            median(cpu),
+            median(switches)
+        );
+    }
+}
+
+/// Busy for `us` µs, without yielding.
+fn spin(us: u64) {
+    let until = Instant::now() + Duration::from_micros(us);
+    while Instant::now() < until {
+        std::hint::spin_loop();
+    }
+}
+
+/// The session key in a `Cookie: sessionid=KEY` header.
+fn key_of(headers: &axum::http::HeaderMap) -> String {
+    let cookie = headers.get(header::COOKIE).and_then(|c| c.to_str().ok()).expect("a cookie");
+    cookie.strip_prefix("sessionid=").expect("the session cookie").to_owned()
+}
+
+fn user_of(loaded: sessionbox::Result<sessionbox::Loaded<sessionbox::Data>>) -> String {
+    match loaded.expect("load") {
+        sessionbox::Loaded::Found { data, .. } => data[USER_KEY].as_str().expect("a user").to_owned(),
+        other => panic!("{other:?}"),
+    }
+}
+
+async fn store_load(axum::extract::State(store): axum::extract::State<Store>, headers: axum::http::HeaderMap) -> String {
+    user_of(store.load(&key_of(&headers)))
+}
+
+async fn store_load_spawn_blocking(axum::extract::State(store): axum::extract::State<Store>, headers: axum::http::HeaderMap) -> String {
+    let key = key_of(&headers);
+    user_of(tokio::task::spawn_blocking(move || store.load(&key)).await.expect("blocking task"))
+}
+
+type Files = axum::extract::State<(std::path::PathBuf, String)>;
+
+/// The session's file replaced as Django and sessionbox replace it: a new
+/// temp file, written, renamed over the old name (no encoding, no fsync).
+fn replace_by_rename(dir: &std::path::Path, key: &str, json: &str) {
+    let temp = dir.join(format!("{key}.tmp"));
+    std::fs::write(&temp, json).expect("write temp");
+    std::fs::rename(&temp, dir.join(format!("sessionid{key}"))).expect("rename");
+}
+
+async fn rename_over(axum::extract::State((dir, json)): Files, headers: axum::http::HeaderMap) -> &'static str {
+    tokio::task::block_in_place(|| replace_by_rename(&dir, &key_of(&headers), &json));
+    USER
+}
+
+/// The session's file rewritten in place, as tower-sessions-file-store
+/// saves (but in one write): truncated, then written.
+async fn truncate_write(axum::extract::State((dir, json)): Files, headers: axum::http::HeaderMap) -> &'static str {
+    let name = dir.join(format!("sessionid{}", key_of(&headers)));
+    tokio::task::block_in_place(|| std::fs::write(&name, &json).expect("rewrite"));
+    USER
 }

@@ -10,7 +10,13 @@
 //! `--only http` runs only the HTTP workload (http.rs: the web layer and
 //! tower-sessions behind one axum route, per request and at 64 connections)
 //! and prints its section of the report to stdout; like `--quick`, it
-//! writes nothing.
+//! writes nothing. `--only http-probe` serves stand-ins for the layer's
+//! parts (a 12 µs spin with and without `block_in_place`, a bare
+//! `Store::load` in the handler and through `spawn_blocking`, the layer
+//! around a handler that ignores the session, a file replaced by rename and
+//! rewritten in place) and prints their figures to stderr: where the
+//! layer's time goes under load. `SESSIONBOX_HTTP_PROBE=N` runs only the
+//! Nth probe, for a profiler.
 //!
 //! Ratios, not absolute numbers, are the claims: file create/rename cost on
 //! shared VMs drifts several-fold between runs, so every workload runs its
@@ -60,7 +66,11 @@ fn main() {
     match std::env::args().skip_while(|a| a != "--only").nth(1).as_deref() {
         None => {}
         Some("http") => return print!("{}", report::http_section(&measure_http())),
-        Some(other) => panic!("--only takes `http`, not {other:?}"),
+        Some("http-probe") => {
+            let serve_for = std::time::Duration::from_millis(if quick { 300 } else { 2_000 });
+            return http::probe(plan.rounds, plan.ops, serve_for, &Payload::new(auth_session(0)));
+        }
+        Some(other) => panic!("--only takes `http` or `http-probe`, not {other:?}"),
     }
     let django = django::python();
     if django.is_none() {

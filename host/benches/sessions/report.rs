@@ -194,22 +194,23 @@ pub fn http_section(h: &Http) -> String {
         s,
         "One axum route, `GET /` answering 4 bytes; with a session layer, the request carries the cookie of an existing ~200 B session (the auth session above) and the handler reads one key from it (load) or also changes one value, so the response saves it (update). sessionbox stores with durability `none`, as Django. \
          Per request: in-process, `Router::oneshot` from a task on a 2-worker multi-thread tokio runtime (store calls run under `block_in_place`), {} requests per round ({} for updates). \
-         At {CONNECTIONS} connections: `axum::serve` on that runtime over loopback TCP, {CONNECTIONS} keep-alive HTTP/1.1 connections from one raw-TCP client on a current-thread runtime in the same process (one request in flight per connection, each its own session), {} s per round; the client shares the 2 cores. \
+         At {CONNECTIONS} connections: `axum::serve` on that runtime over loopback TCP, {CONNECTIONS} keep-alive HTTP/1.1 connections from one raw-TCP client on a current-thread runtime in the same process (one request in flight per connection, each its own session), {} s per round; the client shares the 2 cores, and the CPU column is the whole process's (server, store, client) over requests served. \
          Medians of {} interleaved rounds on fresh directories; \"over no session\" and the ratios are medians of same-round differences and ratios.\n",
         h.load_requests, h.update_requests, h.seconds, h.rounds
     );
-    let _ = writeln!(s, "| stack | request | µs per request | over no session, µs | requests/s, {CONNECTIONS} connections | vs no session |");
-    let _ = writeln!(s, "|---|---|---|---|---|---|");
+    let _ = writeln!(s, "| stack | request | µs per request | over no session, µs | requests/s, {CONNECTIONS} connections | vs no session | CPU µs per request, {CONNECTIONS} connections |");
+    let _ = writeln!(s, "|---|---|---|---|---|---|---|");
     for case in CASES {
         let over = if case.stack == Stack::Bare { "–".to_owned() } else { format!("+{:.1}", h.over_bare(case)) };
         let _ = writeln!(
             s,
-            "| {} | {} | {:.1} | {over} | {:.0} | {:.2}× |",
+            "| {} | {} | {:.1} | {over} | {:.0} | {:.2}× | {:.1} |",
             case.stack_name(),
             case.request_name(),
             h.latency(case),
             h.throughput(case),
-            h.throughput_ratio(case, CASES[0])
+            h.throughput_ratio(case, CASES[0]),
+            h.cpu(case)
         );
     }
     let _ = writeln!(s, "\nTargets (`SessionLayer` against the same request under tower-sessions):\n\n| target | measured | met |\n|---|---|---|");
