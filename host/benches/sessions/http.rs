@@ -53,6 +53,14 @@ pub enum Stack {
     Layer,
     /// tower-sessions' `SessionManagerLayer` over a store.
     TowerSessions(Backend),
+    /// No session layer; the handler calls `block_in_place(|| ())`: what
+    /// handing the worker to another thread costs, which every sessionbox
+    /// store call on a multi-thread runtime pays.
+    BlockInPlace,
+    /// No session layer; under `block_in_place`, the handler replaces the
+    /// session's file as Django and sessionbox do (a temp file written and
+    /// renamed over it) with the JSON as it is: the floor of a save.
+    RenameOver,
 }
 
 /// The store under tower-sessions.
@@ -76,8 +84,8 @@ const fn case(stack: Stack, update: bool) -> Case {
     Case { stack, update }
 }
 
-/// The cases, in table order.
-pub const CASES: [Case; 9] = [
+/// The cases, in table order; the last two are bounds.
+pub const CASES: [Case; 11] = [
     case(Stack::Bare, false),
     case(Stack::Layer, false),
     case(Stack::Layer, true),
@@ -87,6 +95,8 @@ pub const CASES: [Case; 9] = [
     case(Stack::TowerSessions(Backend::Memory), true),
     case(Stack::TowerSessions(Backend::ThirdPartyFile), false),
     case(Stack::TowerSessions(Backend::ThirdPartyFile), true),
+    case(Stack::BlockInPlace, false),
+    case(Stack::RenameOver, true),
 ];
 
 impl Case {
@@ -97,12 +107,15 @@ impl Case {
             Stack::TowerSessions(Backend::Sessionbox) => "tower-sessions + `TowerSessionsStore` (sessionbox)",
             Stack::TowerSessions(Backend::Memory) => "tower-sessions + `MemoryStore`",
             Stack::TowerSessions(Backend::ThirdPartyFile) => "tower-sessions + tower-sessions-file-store 0.3",
+            Stack::BlockInPlace | Stack::RenameOver => "bound: no session layer",
         }
     }
 
     pub fn request_name(self) -> &'static str {
         match (self.stack, self.update) {
             (Stack::Bare, _) => "no session",
+            (Stack::BlockInPlace, _) => "`block_in_place` around nothing, in the handler",
+            (Stack::RenameOver, _) => "the session's file replaced (temp file, rename) under `block_in_place`, no encoding",
             (_, false) => "load, read a key",
             (_, true) => "load, change a value, save",
         }
@@ -248,6 +261,15 @@ impl Fixture {
             Stack::TowerSessions(Backend::Memory) => tower_sessions_app(server, MemoryStore::default(), case.update, data),
             Stack::TowerSessions(Backend::ThirdPartyFile) => {
                 tower_sessions_app(server, FileSessionStorage::new_in_folder(dir.path().join("sessions")), case.update, data)
+            }
+            Stack::BlockInPlace => (
+                Router::new().route("/", get(|| async { tokio::task::block_in_place(|| ()); USER })),
+                (0..CONNECTIONS).map(|i| format!("sessionid={i:032}")).collect(),
+            ),
+            Stack::RenameOver => {
+                let store = open();
+                let cookies = (0..CONNECTIONS).map(|_| format!("sessionid={}", store.create(&data.data).expect("create"))).collect();
+                (Router::new().route("/", get(rename_over)).with_state((dir.path().join("sessions"), data.json.clone())), cookies)
             }
         };
         let cookies = cookies.into_iter().map(|c: String| HeaderValue::try_from(c).expect("a header value")).collect();

@@ -213,26 +213,30 @@ pub fn http_section(h: &Http) -> String {
             h.cpu(case)
         );
     }
-    let _ = writeln!(s, "\nTargets (`SessionLayer` against the same request under tower-sessions):\n\n| target | measured | met |\n|---|---|---|");
-    for (what, value, ok) in http_targets(h) {
-        let _ = writeln!(s, "| {what} | {value} | {} |", if ok { "yes" } else { "**no**" });
+    let _ = writeln!(
+        s,
+        "\nTargets (`SessionLayer` against the same request under tower-sessions). The last column is the best reachable with sessionbox's way of calling and saving, from the two bound rows: for a load, a store call that cost nothing but its `block_in_place`; for an update, a save that cost nothing but replacing the file by rename.\n\n| target | measured | met | bound here |\n|---|---|---|---|"
+    );
+    for (what, value, ok, bound) in http_targets(h) {
+        let _ = writeln!(s, "| {what} | {value} | {} | {bound} |", if ok { "yes" } else { "**no**" });
     }
     s
 }
 
-/// The HTTP targets: (what, measured with target, met).
-fn http_targets(h: &Http) -> Vec<(String, String, bool)> {
+/// The HTTP targets: (what, measured with target, met, bound).
+fn http_targets(h: &Http) -> Vec<(String, String, bool, String)> {
     let layer = |update| Case { stack: Stack::Layer, update };
     let tower = |backend, update| Case { stack: Stack::TowerSessions(backend), update };
     let mut t = Vec::new();
     let over = h.over_bare(layer(false));
-    t.push(("`SessionLayer` load: µs added per request over no session".to_owned(), format!("+{over:.1} µs (target ≤ 30 µs)"), over <= 30.0));
+    t.push(("`SessionLayer` load: µs added per request over no session".to_owned(), format!("+{over:.1} µs (target ≤ 30 µs)"), over <= 30.0, String::new()));
     let over = h.over_bare(layer(true));
-    t.push(("`SessionLayer` update: µs added per request over no session (no target; a save writes a file)".to_owned(), format!("+{over:.1} µs"), true));
-    for (update, request) in [(false, "load"), (true, "update")] {
+    t.push(("`SessionLayer` update: µs added per request over no session (no target; a save writes a file)".to_owned(), format!("+{over:.1} µs"), true, String::new()));
+    for (update, request, bound) in [(false, "load", Stack::BlockInPlace), (true, "update", Stack::RenameOver)] {
         for (backend, name, limit) in [(Backend::ThirdPartyFile, "tower-sessions-file-store", 1.0), (Backend::Memory, "`MemoryStore`", 0.5)] {
             let ratio = h.throughput_ratio(layer(update), tower(backend, update));
-            t.push((format!("requests/s, {request}: `SessionLayer` / tower-sessions + {name}"), format!("{ratio:.2}× (target ≥ {limit}×)"), ratio >= limit));
+            let best = h.throughput_ratio(Case { stack: bound, update }, tower(backend, update));
+            t.push((format!("requests/s, {request}: `SessionLayer` / tower-sessions + {name}"), format!("{ratio:.2}× (target ≥ {limit}×)"), ratio >= limit, format!("{best:.2}×")));
         }
     }
     t
