@@ -4,7 +4,19 @@
 //! ```text
 //! cargo bench -p sessionbox --bench sessions            # full run, writes BENCHMARKS.md
 //! cargo bench -p sessionbox --bench sessions -- --quick # small smoke run, writes nothing
+//! cargo bench -p sessionbox --bench sessions -- --only http [--quick]
 //! ```
+//!
+//! `--only http` runs only the HTTP workload (http.rs: the web layer and
+//! tower-sessions behind one axum route, per request and at 64 connections)
+//! and prints its section of the report to stdout; like `--quick`, it
+//! writes nothing. `--only http-probe` serves stand-ins for the layer's
+//! parts (a 12 µs spin with and without `block_in_place`, a bare
+//! `Store::load` in the handler and through `spawn_blocking`, the layer
+//! around a handler that ignores the session, a file replaced by rename and
+//! rewritten in place) and prints their figures to stderr: where the
+//! layer's time goes under load. `SESSIONBOX_HTTP_PROBE=N` runs only the
+//! Nth probe, for a profiler.
 //!
 //! Ratios, not absolute numbers, are the claims: file create/rename cost on
 //! shared VMs drifts several-fold between runs, so every workload runs its
@@ -13,6 +25,7 @@
 
 mod bounds;
 mod django;
+mod http;
 mod in_tokio;
 mod oneshot;
 mod report;
@@ -46,6 +59,19 @@ fn main() {
     } else {
         Plan { ops: 2_000, ops_synced: 300, rounds: 5, sweep_sizes: vec![10_000, 100_000], sweep_rounds: 3, quick }
     };
+    let measure_http = || {
+        let serve_for = std::time::Duration::from_millis(if quick { 300 } else { 2_000 });
+        http::measure(plan.rounds, plan.ops, plan.ops / 4, serve_for, &Payload::new(auth_session(0)))
+    };
+    match std::env::args().skip_while(|a| a != "--only").nth(1).as_deref() {
+        None => {}
+        Some("http") => return print!("{}", report::http_section(&measure_http())),
+        Some("http-probe") => {
+            let serve_for = std::time::Duration::from_millis(if quick { 300 } else { 2_000 });
+            return http::probe(plan.rounds, plan.ops, serve_for, &Payload::new(auth_session(0)));
+        }
+        Some(other) => panic!("--only takes `http` or `http-probe`, not {other:?}"),
+    }
     let django = django::python();
     if django.is_none() {
         eprintln!("Django venv not found (run the interop tests once to install it): the Django column stays empty");
@@ -126,6 +152,7 @@ fn main() {
     report.in_tokio = in_tokio::measure(plan.ops * 5, plan.rounds, &payloads[0].1);
     report.cli = oneshot::cli_times(if quick { 5 } else { 20 });
     report.rss_kb = oneshot::rss_of_probe();
+    report.http = Some(measure_http());
 
     print!("{}", report.markdown(plan.quick));
     if !plan.quick {

@@ -1,6 +1,7 @@
 //! The results table, the targets, and BENCHMARKS.md.
 
 use crate::bounds::Bounds;
+use crate::http::{Backend, Case, Http, Stack, CASES, CONNECTIONS};
 use crate::in_tokio::InTokio;
 use crate::oneshot::CliTimes;
 use sessionbox::Durability;
@@ -69,11 +70,12 @@ pub struct Report {
     pub rss_kb: u64,
     pub bounds: Bounds,
     pub in_tokio: InTokio,
+    pub http: Option<Http>,
 }
 
 impl Report {
     pub fn new() -> Report {
-        Report { rows: Vec::new(), threads: [0.0; 2], native_threads: [0.0; 2], cli: CliTimes::default(), rss_kb: 0, bounds: Bounds::default(), in_tokio: InTokio::default() }
+        Report { rows: Vec::new(), threads: [0.0; 2], native_threads: [0.0; 2], cli: CliTimes::default(), rss_kb: 0, bounds: Bounds::default(), in_tokio: InTokio::default(), http: None }
     }
 
     fn rows_where(&self, f: impl Fn(&Row) -> bool) -> impl Iterator<Item = &Row> {
@@ -159,6 +161,9 @@ impl Report {
         for (what, value, ok, bound) in self.targets() {
             let _ = writeln!(s, "| {what} | {value} | {} | {bound} |", if ok { "yes" } else { "**no**" });
         }
+        if let Some(http) = &self.http {
+            let _ = write!(s, "\n{}", http_section(http));
+        }
         s
     }
 }
@@ -179,4 +184,60 @@ fn machine() -> String {
         run("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
         run("rustc", &["--version"])
     )
+}
+
+/// The HTTP section: the table and its targets.
+pub fn http_section(h: &Http) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "## HTTP: per request and at {CONNECTIONS} connections\n");
+    let _ = writeln!(
+        s,
+        "One axum route, `GET /` answering 4 bytes; with a session layer, the request carries the cookie of an existing ~200 B session (the auth session above) and the handler reads one key from it (load) or also changes one value, so the response saves it (update). sessionbox stores with durability `none`, as Django. \
+         Per request: in-process, `Router::oneshot` from a task on a 2-worker multi-thread tokio runtime (store calls run under `block_in_place`), {} requests per round ({} for updates). \
+         At {CONNECTIONS} connections: `axum::serve` on that runtime over loopback TCP, {CONNECTIONS} keep-alive HTTP/1.1 connections from one raw-TCP client on a current-thread runtime in the same process (one request in flight per connection, each its own session), {} s per round; the client shares the 2 cores, and the CPU column is the whole process's (server, store, client) over requests served. \
+         Medians of {} interleaved rounds on fresh directories; \"over no session\" and the ratios are medians of same-round differences and ratios.\n",
+        h.load_requests, h.update_requests, h.seconds, h.rounds
+    );
+    let _ = writeln!(s, "| stack | request | µs per request | over no session, µs | requests/s, {CONNECTIONS} connections | vs no session | CPU µs per request, {CONNECTIONS} connections |");
+    let _ = writeln!(s, "|---|---|---|---|---|---|---|");
+    for case in CASES {
+        let over = if case.stack == Stack::Bare { "–".to_owned() } else { format!("+{:.1}", h.over_bare(case)) };
+        let _ = writeln!(
+            s,
+            "| {} | {} | {:.1} | {over} | {:.0} | {:.2}× | {:.1} |",
+            case.stack_name(),
+            case.request_name(),
+            h.latency(case),
+            h.throughput(case),
+            h.throughput_ratio(case, CASES[0]),
+            h.cpu(case)
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\nTargets (`SessionLayer` against the same request under tower-sessions). The last column is the best reachable with sessionbox's way of calling and saving, from the two bound rows: for a load, a store call that cost nothing but its `block_in_place`; for an update, a save that cost nothing but replacing the file by rename.\n\n| target | measured | met | bound here |\n|---|---|---|---|"
+    );
+    for (what, value, ok, bound) in http_targets(h) {
+        let _ = writeln!(s, "| {what} | {value} | {} | {bound} |", if ok { "yes" } else { "**no**" });
+    }
+    s
+}
+
+/// The issue's HTTP targets: (what, measured with target, met, bound).
+fn http_targets(h: &Http) -> Vec<(String, String, bool, String)> {
+    let layer = |update| Case { stack: Stack::Layer, update };
+    let tower = |backend, update| Case { stack: Stack::TowerSessions(backend), update };
+    let mut t = Vec::new();
+    let over = h.over_bare(layer(false));
+    t.push(("`SessionLayer` load: µs added per request over no session".to_owned(), format!("+{over:.1} µs (target ≤ 30 µs)"), over <= 30.0, String::new()));
+    let over = h.over_bare(layer(true));
+    t.push(("`SessionLayer` update: µs added per request over no session (no target; a save writes a file)".to_owned(), format!("+{over:.1} µs"), true, String::new()));
+    for (update, request, bound) in [(false, "load", Stack::BlockInPlace), (true, "update", Stack::RenameOver)] {
+        for (backend, name, limit) in [(Backend::ThirdPartyFile, "tower-sessions-file-store", 1.0), (Backend::Memory, "`MemoryStore`", 0.5)] {
+            let ratio = h.throughput_ratio(layer(update), tower(backend, update));
+            let best = h.throughput_ratio(Case { stack: bound, update }, tower(backend, update));
+            t.push((format!("requests/s, {request}: `SessionLayer` / tower-sessions + {name}"), format!("{ratio:.2}× (target ≥ {limit}×)"), ratio >= limit, format!("{best:.2}×")));
+        }
+    }
+    t
 }
