@@ -12,7 +12,11 @@
 //!
 //! Every other call, and every open this does not cover (creating, a path
 //! of several components, following symlinks, `O_DIRECTORY`), goes to
-//! wasmtime-wasi unchanged.
+//! wasmtime-wasi's own implementation: its async one, polled once by
+//! [`now`]. (Its sync flavour wraps the same futures in tokio's `block_on`,
+//! which panics on a tokio worker thread; with blocking on the current
+//! thread allowed, every one of these futures is ready at its first poll, so
+//! a call into the guest needs no runtime at all.)
 
 use rustix::fs::{FileType, Mode, OFlags};
 use wasmtime::component::{HasData, Resource};
@@ -21,8 +25,22 @@ use wasmtime_wasi::p2::bindings::filesystem::types::ErrorCode as FsCode;
 use wasmtime_wasi::p2::bindings::sync::filesystem::types::{
     self as fs, DescriptorFlags, ErrorCode, Host, HostDescriptor, HostDirectoryEntryStream, OpenFlags, PathFlags,
 };
+use wasmtime_wasi::p2::bindings::filesystem::types as async_fs;
 use wasmtime_wasi::p2::bindings::sync::io::streams;
 use wasmtime_wasi::p2::{FsError, FsResult};
+use std::future::Future;
+
+/// The output of `f`, which is ready at its first poll when wasmtime-wasi
+/// may block the current thread (the sessionbox host's setting). Should it
+/// ever not be, it is driven to completion as wasmtime-wasi's sync bindings
+/// drive it.
+pub(crate) fn now<F: Future>(f: F) -> F::Output {
+    let mut f = std::pin::pin!(f);
+    match f.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop())) {
+        std::task::Poll::Ready(out) => out,
+        std::task::Poll::Pending => wasmtime_wasi::runtime::in_tokio(f),
+    }
+}
 
 /// The linker's handle on [`NonBlockingOpen`].
 pub(crate) struct Filesystem;
@@ -88,73 +106,73 @@ impl HostDescriptor for NonBlockingOpen<'_> {
         if Self::covers(path_flags, &path, oflags, flags) {
             self.open_existing(fd, &path, flags)
         } else {
-            self.0.open_at(fd, path_flags, path, oflags, flags)
+            now(async_fs::HostDescriptor::open_at(&mut self.0, fd, path_flags.into(), path, oflags.into(), flags.into()))
         }
     }
 
     // Everything else: wasmtime-wasi's own implementation.
     fn advise(&mut self, fd: Fd, offset: u64, len: u64, advice: fs::Advice) -> FsResult<()> {
-        self.0.advise(fd, offset, len, advice)
+        now(async_fs::HostDescriptor::advise(&mut self.0, fd, offset, len, advice.into()))
     }
     fn sync_data(&mut self, fd: Fd) -> FsResult<()> {
-        self.0.sync_data(fd)
+        now(async_fs::HostDescriptor::sync_data(&mut self.0, fd))
     }
     fn get_flags(&mut self, fd: Fd) -> FsResult<DescriptorFlags> {
-        self.0.get_flags(fd)
+        now(async_fs::HostDescriptor::get_flags(&mut self.0, fd)).map(Into::into)
     }
     fn get_type(&mut self, fd: Fd) -> FsResult<fs::DescriptorType> {
-        self.0.get_type(fd)
+        now(async_fs::HostDescriptor::get_type(&mut self.0, fd)).map(Into::into)
     }
     fn set_size(&mut self, fd: Fd, size: u64) -> FsResult<()> {
-        self.0.set_size(fd, size)
+        now(async_fs::HostDescriptor::set_size(&mut self.0, fd, size))
     }
     fn set_times(&mut self, fd: Fd, atim: fs::NewTimestamp, mtim: fs::NewTimestamp) -> FsResult<()> {
-        self.0.set_times(fd, atim, mtim)
+        now(async_fs::HostDescriptor::set_times(&mut self.0, fd, atim.into(), mtim.into()))
     }
     fn read(&mut self, fd: Fd, len: u64, offset: u64) -> FsResult<(Vec<u8>, bool)> {
-        self.0.read(fd, len, offset)
+        now(async_fs::HostDescriptor::read(&mut self.0, fd, len, offset))
     }
     fn write(&mut self, fd: Fd, buf: Vec<u8>, offset: u64) -> FsResult<u64> {
-        self.0.write(fd, buf, offset)
+        now(async_fs::HostDescriptor::write(&mut self.0, fd, buf, offset))
     }
     fn read_directory(&mut self, fd: Fd) -> FsResult<Resource<fs::DirectoryEntryStream>> {
-        self.0.read_directory(fd)
+        now(async_fs::HostDescriptor::read_directory(&mut self.0, fd))
     }
     fn sync(&mut self, fd: Fd) -> FsResult<()> {
-        self.0.sync(fd)
+        now(async_fs::HostDescriptor::sync(&mut self.0, fd))
     }
     fn create_directory_at(&mut self, fd: Fd, path: String) -> FsResult<()> {
-        self.0.create_directory_at(fd, path)
+        now(async_fs::HostDescriptor::create_directory_at(&mut self.0, fd, path))
     }
     fn stat(&mut self, fd: Fd) -> FsResult<fs::DescriptorStat> {
-        self.0.stat(fd)
+        now(async_fs::HostDescriptor::stat(&mut self.0, fd)).map(Into::into)
     }
     fn stat_at(&mut self, fd: Fd, path_flags: PathFlags, path: String) -> FsResult<fs::DescriptorStat> {
-        self.0.stat_at(fd, path_flags, path)
+        now(async_fs::HostDescriptor::stat_at(&mut self.0, fd, path_flags.into(), path)).map(Into::into)
     }
     fn set_times_at(&mut self, fd: Fd, path_flags: PathFlags, path: String, atim: fs::NewTimestamp, mtim: fs::NewTimestamp) -> FsResult<()> {
-        self.0.set_times_at(fd, path_flags, path, atim, mtim)
+        now(async_fs::HostDescriptor::set_times_at(&mut self.0, fd, path_flags.into(), path, atim.into(), mtim.into()))
     }
     fn link_at(&mut self, fd: Fd, old_flags: PathFlags, old_path: String, new_fd: Fd, new_path: String) -> FsResult<()> {
-        self.0.link_at(fd, old_flags, old_path, new_fd, new_path)
+        now(async_fs::HostDescriptor::link_at(&mut self.0, fd, old_flags.into(), old_path, new_fd, new_path))
     }
     fn drop(&mut self, fd: Fd) -> wasmtime::Result<()> {
         HostDescriptor::drop(&mut self.0, fd)
     }
     fn readlink_at(&mut self, fd: Fd, path: String) -> FsResult<String> {
-        self.0.readlink_at(fd, path)
+        now(async_fs::HostDescriptor::readlink_at(&mut self.0, fd, path))
     }
     fn remove_directory_at(&mut self, fd: Fd, path: String) -> FsResult<()> {
-        self.0.remove_directory_at(fd, path)
+        now(async_fs::HostDescriptor::remove_directory_at(&mut self.0, fd, path))
     }
     fn rename_at(&mut self, fd: Fd, old_path: String, new_fd: Fd, new_path: String) -> FsResult<()> {
-        self.0.rename_at(fd, old_path, new_fd, new_path)
+        now(async_fs::HostDescriptor::rename_at(&mut self.0, fd, old_path, new_fd, new_path))
     }
     fn symlink_at(&mut self, fd: Fd, src_path: String, dest_path: String) -> FsResult<()> {
-        self.0.symlink_at(fd, src_path, dest_path)
+        now(async_fs::HostDescriptor::symlink_at(&mut self.0, fd, src_path, dest_path))
     }
     fn unlink_file_at(&mut self, fd: Fd, path: String) -> FsResult<()> {
-        self.0.unlink_file_at(fd, path)
+        now(async_fs::HostDescriptor::unlink_file_at(&mut self.0, fd, path))
     }
     fn read_via_stream(&mut self, fd: Fd, offset: u64) -> FsResult<Resource<streams::InputStream>> {
         self.0.read_via_stream(fd, offset)
@@ -166,19 +184,19 @@ impl HostDescriptor for NonBlockingOpen<'_> {
         self.0.append_via_stream(fd)
     }
     fn is_same_object(&mut self, a: Fd, b: Fd) -> wasmtime::Result<bool> {
-        self.0.is_same_object(a, b)
+        now(async_fs::HostDescriptor::is_same_object(&mut self.0, a, b))
     }
     fn metadata_hash(&mut self, fd: Fd) -> FsResult<fs::MetadataHashValue> {
-        self.0.metadata_hash(fd)
+        now(async_fs::HostDescriptor::metadata_hash(&mut self.0, fd)).map(Into::into)
     }
     fn metadata_hash_at(&mut self, fd: Fd, path_flags: PathFlags, path: String) -> FsResult<fs::MetadataHashValue> {
-        self.0.metadata_hash_at(fd, path_flags, path)
+        now(async_fs::HostDescriptor::metadata_hash_at(&mut self.0, fd, path_flags.into(), path)).map(Into::into)
     }
 }
 
 impl HostDirectoryEntryStream for NonBlockingOpen<'_> {
     fn read_directory_entry(&mut self, stream: Resource<fs::DirectoryEntryStream>) -> FsResult<Option<fs::DirectoryEntry>> {
-        self.0.read_directory_entry(stream)
+        now(async_fs::HostDirectoryEntryStream::read_directory_entry(&mut self.0, stream)).map(|e| e.map(Into::into))
     }
     fn drop(&mut self, stream: Resource<fs::DirectoryEntryStream>) -> wasmtime::Result<()> {
         HostDirectoryEntryStream::drop(&mut self.0, stream)

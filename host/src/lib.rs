@@ -36,6 +36,7 @@ mod linker;
 mod runtime;
 mod session;
 mod store;
+mod streams;
 
 pub use compile_cache::cache_dir;
 pub use error::{Error, Result};

@@ -9,6 +9,7 @@
 
 use crate::filesystem::{Filesystem, NonBlockingOpen};
 use crate::runtime::HostState;
+use crate::streams::{Streams, StreamsData};
 use wasmtime::component::{HasData, Linker, ResourceTable};
 use wasmtime_wasi::cli::{WasiCli, WasiCliView};
 use wasmtime_wasi::clocks::{WasiClocks, WasiClocksView};
@@ -29,7 +30,9 @@ pub(crate) fn add_wasi(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
     type T = HostState;
     wasmtime_wasi_io::bindings::wasi::io::error::add_to_linker::<T, HasIo>(l, |t| t.ctx().table)?;
     sync::io::poll::add_to_linker::<T, HasIo>(l, |t| t.ctx().table)?;
-    sync::io::streams::add_to_linker::<T, HasIo>(l, |t| t.ctx().table)?;
+    // Blocking stream calls polled once, not under tokio's block_on: see
+    // crate::streams.
+    sync::io::streams::add_to_linker::<T, StreamsData>(l, |t| Streams(t.ctx().table))?;
     cli::environment::add_to_linker::<T, WasiCli>(l, T::cli)?;
     cli::exit::add_to_linker::<T, WasiCli>(l, T::cli)?;
     cli::stdin::add_to_linker::<T, WasiCli>(l, T::cli)?;

@@ -182,7 +182,7 @@ impl Store {
     /// wrote it (another writer's spacing or repeated keys stay as written;
     /// `sessionbox_guest::json::canonical_object` gives the compact form).
     pub fn load_json(&self, key: &str) -> Result<Loaded<String>> {
-        Ok(self.call(|api, store, handle| api.call_load(store, handle, key))?.into())
+        Ok(self.call_brief(|api, store, handle| api.call_load(store, handle, key))?.into())
     }
 
     /// Saves `data` as session `key`, atomically. With `must_create` the
@@ -200,13 +200,13 @@ impl Store {
     /// Whether a file for session `key` exists (a key too short or too long
     /// to name a session has none).
     pub fn exists(&self, key: &str) -> Result<bool> {
-        self.call(|api, store, handle| api.call_exists(store, handle, key))
+        self.call_brief(|api, store, handle| api.call_exists(store, handle, key))
     }
 
     /// Deletes session `key`; returns whether a file was deleted (a missing
     /// session is not an error).
     pub fn delete(&self, key: &str) -> Result<bool> {
-        self.call(|api, store, handle| api.call_delete(store, handle, key))
+        self.call_brief(|api, store, handle| api.call_delete(store, handle, key))
     }
 
     /// Moves `data` to a new key and deletes session `key`; returns the new key.
@@ -256,31 +256,54 @@ impl Store {
         })
     }
 
-    /// Runs one export on a warm instance (or a new one).
-    ///
-    /// wasmtime-wasi's synchronous bindings `block_on` the current tokio
-    /// runtime, which panics inside a task. On a multi-thread runtime,
-    /// `block_in_place` makes blocking legal on this very thread (and is a
-    /// no-op on a `spawn_blocking` thread). A current-thread runtime offers no
-    /// such escape, so there the call moves to a short-lived plain thread.
-    fn call<T: Send>(
-        &self,
-        f: impl FnOnce(&wit::GuestStore, &mut wasmtime::Store<crate::runtime::HostState>, ResourceAny) -> wasmtime::Result<Result<T, wit::Error>> + Send,
-    ) -> Result<T> {
-        use tokio::runtime::{Handle, RuntimeFlavor};
-        match Handle::try_current().map(|handle| handle.runtime_flavor()) {
-            Err(_) => self.call_here(f),
-            Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(|| self.call_here(f)),
-            Ok(_) => std::thread::scope(|s| s.spawn(|| self.call_here(f)).join())
-                .unwrap_or_else(|_| Err(Error::Runtime("the session store call panicked".into()))),
-        }
-    }
-
-    fn call_here<T>(
+    /// Runs one export that may hold its thread for a millisecond or more
+    /// (a write with its fsyncs, a sweep batch). On a multi-thread tokio
+    /// runtime it runs under `block_in_place`, so the worker's other tasks
+    /// move on meanwhile; elsewhere (no runtime, a current-thread runtime, a
+    /// `spawn_blocking` thread) it runs in place.
+    fn call<T>(
         &self,
         f: impl FnOnce(&wit::GuestStore, &mut wasmtime::Store<crate::runtime::HostState>, ResourceAny) -> wasmtime::Result<Result<T, wit::Error>>,
     ) -> Result<T> {
-        let mut instance = match self.inner.idle.lock().ok().and_then(|mut idle| idle.pop()) {
+        self.run(false, f)
+    }
+
+    /// Runs one export that takes microseconds (a load, a stat, an unlink)
+    /// in place even on a tokio worker, when a warm instance is at hand:
+    /// `block_in_place` would cost more than the call (it hands the worker
+    /// to another thread, several context switches per request). A call
+    /// that must first instantiate the component goes the way of
+    /// [`call`](Self::call). Nothing in a call needs a runtime: the host's
+    /// WASI calls complete at their first poll (see `filesystem::now`).
+    fn call_brief<T>(
+        &self,
+        f: impl FnOnce(&wit::GuestStore, &mut wasmtime::Store<crate::runtime::HostState>, ResourceAny) -> wasmtime::Result<Result<T, wit::Error>>,
+    ) -> Result<T> {
+        self.run(true, f)
+    }
+
+    fn run<T>(
+        &self,
+        brief: bool,
+        f: impl FnOnce(&wit::GuestStore, &mut wasmtime::Store<crate::runtime::HostState>, ResourceAny) -> wasmtime::Result<Result<T, wit::Error>>,
+    ) -> Result<T> {
+        use tokio::runtime::{Handle, RuntimeFlavor};
+        let warm = self.inner.idle.lock().ok().and_then(|mut idle| idle.pop());
+        let on_worker = matches!(Handle::try_current().map(|handle| handle.runtime_flavor()), Ok(RuntimeFlavor::MultiThread));
+        if on_worker && !(brief && warm.is_some()) {
+            tokio::task::block_in_place(|| self.call_on(warm, f))
+        } else {
+            self.call_on(warm, f)
+        }
+    }
+
+    /// Runs `f` on `warm`, or on a new instance.
+    fn call_on<T>(
+        &self,
+        warm: Option<Instance>,
+        f: impl FnOnce(&wit::GuestStore, &mut wasmtime::Store<crate::runtime::HostState>, ResourceAny) -> wasmtime::Result<Result<T, wit::Error>>,
+    ) -> Result<T> {
+        let mut instance = match warm {
             Some(instance) => instance,
             None => Instance::new(&self.inner.dir, self.inner.options.memory_limit, &self.inner.wit_settings)?,
         };

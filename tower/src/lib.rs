@@ -32,11 +32,10 @@
 //! # Ok::<(), sessionbox::Error>(())
 //! ```
 //!
-//! Store calls block for the few microseconds a load or the millisecond a
-//! save takes. On tokio's multi-thread runtime they run in place under
-//! `block_in_place` (other tasks move to another worker); on a current-thread
-//! runtime the [`Store`](sessionbox::Store) moves each call to a helper
-//! thread. Nothing else blocks.
+//! Store calls block: a load for the microseconds it takes, in place; a
+//! save for the millisecond its write and fsync take, under
+//! `block_in_place` on tokio's multi-thread runtime (the worker's other
+//! tasks move on meanwhile). Nothing else blocks.
 //!
 //! [tower]: https://docs.rs/tower
 //! [axum]: https://docs.rs/axum

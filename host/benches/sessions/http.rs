@@ -5,16 +5,18 @@
 //! `tower-sessions-file-store`), each with a request that only reads the
 //! ~200 B session and one that changes a value in it (so it is saved);
 //! and two bounds with no session layer: a handler that only calls
-//! `block_in_place` (what every sessionbox store call on a multi-thread
-//! runtime pays beside its work) and one that only replaces the session's
-//! file by rename (what every sessionbox save pays).
+//! `block_in_place` (what every sessionbox save on a multi-thread runtime
+//! pays beside its work; loads, which take microseconds, run in place) and
+//! one that only replaces the session's file by rename (what every
+//! sessionbox save pays).
 //!
 //! Two figures per case, on a fresh directory of 64 sessions each round,
 //! the cases interleaved round by round (the order rotated every round):
 //!
 //! - µs per request in-process: the `Router` called with `oneshot` in a
-//!   loop from a task on a two-worker multi-thread tokio runtime (where the
-//!   store calls run under `block_in_place`), cycling through the 64
+//!   loop from a task on a two-worker multi-thread tokio runtime (where
+//!   sessionbox's loads run in place and its saves under
+//!   `block_in_place`), cycling through the 64
 //!   sessions' cookies;
 //! - requests/s at 64 connections: `axum::serve` on that runtime over
 //!   loopback TCP, driven by 64 keep-alive HTTP/1.1 connections (one request
