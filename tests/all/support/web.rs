@@ -282,6 +282,14 @@ pub struct Browser {
     dir: TempDir,
 }
 
+/// Chromium's other answer for an element of a page that has just been
+/// replaced (seen in CI mid-navigation): an "unknown error" saying the node
+/// does not belong to the document, instead of a stale element reference.
+fn left_the_document(e: &fantoccini::error::CmdError) -> bool {
+    let text = format!("{e:?}");
+    text.contains("does not belong to the document") || text.contains("No node with given id")
+}
+
 impl Browser {
     /// Starts chromedriver on a free port and opens a Chromium session.
     /// Panics, saying what to install, when Chromium or chromedriver is
@@ -447,7 +455,7 @@ impl Browser {
             // The old document's root goes stale once the next page is in.
             loop {
                 match old_root.tag_name().await {
-                    Err(e) if e.is_stale_element_reference() => break,
+                    Err(e) if e.is_stale_element_reference() || left_the_document(&e) => break,
                     Err(e) => return Err(e),
                     Ok(_) if Instant::now() > deadline => return Err(fantoccini::error::CmdError::WaitTimeout),
                     Ok(_) => tokio::time::sleep(Duration::from_millis(25)).await,
