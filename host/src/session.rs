@@ -29,7 +29,7 @@ pub const TEST_COOKIE_VALUE: &str = "worked";
 /// assert_eq!(store.session(Some(&key)).get("user_id")?, Some(42.into()));
 /// # Ok::<(), sessionbox::Error>(())
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Session {
     store: Store,
     key: Option<String>,
@@ -38,6 +38,19 @@ pub struct Session {
     loaded_expiry: Option<SystemTime>,
     accessed: bool,
     modified: bool,
+}
+
+/// Neither the key (the user's credential) nor the data (a login hash, …)
+/// appears: `Debug` output ends up in logs and traces.
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("key", &self.key.as_ref().map(|_| "<redacted>"))
+            .field("loaded", &self.cache.is_some())
+            .field("accessed", &self.accessed)
+            .field("modified", &self.modified)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Session {

@@ -82,6 +82,12 @@ fn the_secret_never_shows() {
     let shown = format!("{store:?} {session:?} {:?} {errors:?} {}", store.settings(), logs.join("\n"));
     assert!(logs.iter().any(|l| l.contains("sessionbox::security")), "{logs:?}");
     assert!(!shown.contains("s3cr3t"), "{shown}");
+    // A session's Debug shows neither its key (a credential) nor its data.
+    let mut live = store.session(None);
+    live.insert("_auth_user_hash", "hash-value-0123").unwrap();
+    live.save(false).unwrap();
+    let shown = format!("{live:?}");
+    assert!(!shown.contains(live.key().unwrap()) && !shown.contains("hash-value-0123"), "{shown}");
     // Nor in the session directory.
     for entry in std::fs::read_dir(tmp.path()).unwrap() {
         let bytes = std::fs::read(entry.unwrap().path()).unwrap();
