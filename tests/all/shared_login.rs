@@ -190,6 +190,9 @@ fn logging_out_on_either_side_logs_out_of_both() {
     // Out in the Rust app.
     let key = both.django_login();
     b.goto(&both.demo.url("/logout"));
+    assert_eq!(both.on_django().0, DJANGO_USER, "showing the logout form logs no one out");
+    b.goto(&both.demo.url("/logout"));
+    b.click_and_wait("logout");
     assert_eq!(b.text("user"), "anonymous");
     assert!(b.cookie("sessionid").is_none(), "the demo's flush deletes the cookie: {:?}", b.cookies());
     assert!(!both.tmp.path().join("sessions").join(format!("sessionid{key}")).exists(), "and the file");

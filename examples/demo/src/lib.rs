@@ -5,7 +5,9 @@
 //! - `/`: counts visits in the session (`#count`) and shows the user (`#user`).
 //! - `/login`: a form; a right password logs the user in as Django's `login`
 //!   does, so a Django app on the same store sees the user too.
-//! - `/logout`: Django's `logout` (the session is deleted).
+//! - `/logout`: a form whose POST is Django's `logout` (the session is
+//!   deleted). Logging out takes a POST, as in Django 5, so a link or an
+//!   image on another site cannot log the user out.
 //! - `/session`: the session's data as JSON (`#session`), its key, the user,
 //!   and its expiry (`#expiry-age`, `#expiry-date`).
 //! - `/set?key=K&value=V`: stores a string in the session.
@@ -86,7 +88,7 @@ pub fn app(store: Store, config: SessionConfig, users: Vec<DemoUser>) -> Router 
     Router::new()
         .route("/", get(counter))
         .route("/login", get(login_form).post(login))
-        .route("/logout", get(logout).post(logout))
+        .route("/logout", get(logout_form).post(logout))
         .route("/session", get(show_session))
         .route("/set", get(set))
         .route("/expiry", get(expiry))
@@ -158,6 +160,10 @@ async fn login(State(demo): State<Demo>, session: Session, Form(form): Form<Cred
         }
         _ => Ok((axum::http::StatusCode::UNAUTHORIZED, page("Log in", "<p id=\"error\">Wrong user name or password.</p>")).into_response()),
     }
+}
+
+async fn logout_form() -> Html<String> {
+    page("Log out", "<form method=\"post\" action=\"/logout\"><button id=\"logout\" type=\"submit\">Log out</button></form>")
 }
 
 async fn logout(session: Session) -> Result<Html<String>> {
