@@ -236,11 +236,22 @@ impl Session {
         Ok(rules::age(rules::expires_at(self.data()?.get(EXPIRY_KEY), now, cookie_age), now))
     }
 
-    /// Whether the session cookie should expire when the browser closes.
+    /// Whether the session cookie should expire when the browser closes
+    /// (Django's `get_expire_at_browser_close`, with the store's
+    /// [`Options::expire_at_browser_close`](crate::Options) as the default).
     pub fn expire_at_browser_close(&mut self) -> Result<bool> {
         let default = self.store.options().expire_at_browser_close;
+        self.expire_at_browser_close_or(default)
+    }
+
+    /// [`expire_at_browser_close`](Self::expire_at_browser_close) with
+    /// `default` for a session that sets no expiry of its own (a web layer's
+    /// own `SESSION_EXPIRE_AT_BROWSER_CLOSE`).
+    pub fn expire_at_browser_close_or(&mut self, default: bool) -> Result<bool> {
         Ok(match self.data()?.get(EXPIRY_KEY) {
             None | Some(Value::Null) => default,
+            // Python's `expiry == 0`, which `False` and `0.0` also meet.
+            Some(Value::Bool(b)) => !b,
             Some(v) => v.as_f64() == Some(0.0),
         })
     }

@@ -579,6 +579,10 @@ fn test_get_expire_at_browser_close() {
 
         session.set_expiry(Expiry::Default).unwrap();
         assert_eq!(session.expire_at_browser_close().unwrap(), default, "default {default}, expiry None");
+
+        // Python's `False == 0`: Django reads a stored `false` as 0.
+        session.insert(sessionbox::EXPIRY_KEY, false).unwrap();
+        assert!(session.expire_at_browser_close().unwrap(), "default {default}, expiry false");
     }
 }
 

@@ -109,7 +109,7 @@ fn finish<B: Default>(config: &SessionConfig, session: &Session, cookie: &cookie
     if !(session.modified() || config.save_every_request) || empty || response.status().is_server_error() {
         return;
     }
-    let lifetime = match browser_close(&mut session, config) {
+    let lifetime = match session.expire_at_browser_close_or(config.expire_at_browser_close) {
         Ok(true) => None,
         Ok(false) => match session.expiry_age() {
             Ok(age) => Some(age),
@@ -128,17 +128,6 @@ fn finish<B: Default>(config: &SessionConfig, session: &Session, cookie: &cookie
     // `need_vary_cookie` here too): under `save_every_request` a page that
     // never touched the session still sends the cookie.
     cookie::vary_on_cookie(response.headers_mut());
-}
-
-/// Whether the cookie should end with the browser session (Django's
-/// `get_expire_at_browser_close`, with the layer's default).
-fn browser_close(session: &mut sessionbox::Session, config: &SessionConfig) -> sessionbox::Result<bool> {
-    Ok(match session.get(sessionbox::EXPIRY_KEY)? {
-        None | Some(serde_json::Value::Null) => config.expire_at_browser_close,
-        // Python's `expiry == 0`, which `False` and `0.0` also meet.
-        Some(serde_json::Value::Bool(b)) => !b,
-        Some(v) => v.as_f64() == Some(0.0),
-    })
 }
 
 /// Replaces the response after a failed save: `400` when the session was
