@@ -58,6 +58,15 @@ pub struct Codec {
     macs: Vec<Hmac<Sha256>>,
 }
 
+/// Django's `salted_hmac(key_salt, value, secret)` (SHA-256), ready for the
+/// value: an HMAC keyed with `SHA256(key_salt + secret)`. Session signing
+/// and `AbstractBaseUser.get_session_auth_hash` both use it.
+pub fn salted_hmac(key_salt: &str, secret: &str) -> Hmac<Sha256> {
+    let key = Sha256::new().chain_update(key_salt).chain_update(secret).finalize();
+    // HMAC accepts keys of any length; this cannot fail.
+    Hmac::<Sha256>::new_from_slice(&key).expect("HMAC takes any key length")
+}
+
 impl Codec {
     /// The codec for these secrets, reusing the last one built on this thread
     /// when they match: a component instance serves many calls with the same
@@ -76,20 +85,11 @@ impl Codec {
         })
     }
 
-    /// Derives the signing keys: `SHA256(key_salt + "signer" + secret)`.
+    /// Derives the signing keys: Django's signer uses
+    /// `salted_hmac(key_salt + "signer", value, secret)`.
     pub fn new(secret: &str, fallbacks: &[String], key_salt: &str) -> Codec {
-        let macs = std::iter::once(secret)
-            .chain(fallbacks.iter().map(String::as_str))
-            .map(|secret| {
-                let derived = Sha256::new()
-                    .chain_update(key_salt)
-                    .chain_update("signer")
-                    .chain_update(secret)
-                    .finalize();
-                // HMAC accepts keys of any length; this cannot fail.
-                Hmac::<Sha256>::new_from_slice(&derived).expect("HMAC takes any key length")
-            })
-            .collect();
+        let salt = format!("{key_salt}signer");
+        let macs = std::iter::once(secret).chain(fallbacks.iter().map(String::as_str)).map(|secret| salted_hmac(&salt, secret)).collect();
         Codec { macs }
     }
 

@@ -44,6 +44,9 @@ pub use expiry::Expiry;
 /// The session-data key Django keeps a session's own expiry under (what
 /// [`Session::set_expiry`] writes).
 pub use sessionbox_guest::expiry::EXPIRY_KEY;
+/// Django's `salted_hmac` (SHA-256): the HMAC keyed with
+/// `SHA256(key_salt + secret)`, ready to be given the value.
+pub use sessionbox_guest::codec::salted_hmac;
 pub use session::{Session, TEST_COOKIE_NAME, TEST_COOKIE_VALUE};
 pub use sessionbox_guest::{Durability, Settings, DEFAULT_COOKIE_AGE, DEFAULT_FILE_PREFIX, DEFAULT_KEY_SALT, DEFAULT_MAX_SESSION_SIZE};
 pub use store::{latest_expiry, Loaded, Options, Store, SweepBatch, SweepReport, MAX_DATA_DEPTH};

@@ -11,8 +11,7 @@
 
 use crate::error::Result;
 use crate::session::Session;
-use hmac::{Hmac, Mac};
-use sha2::{Digest, Sha256};
+use hmac::Mac;
 
 /// Django's `SESSION_KEY`: the logged-in user's primary key, as a string.
 pub const USER_ID_KEY: &str = "_auth_user_id";
@@ -49,8 +48,7 @@ impl User {
 /// `SECRET_KEY`): `salted_hmac` with SHA-256, as lowercase hex.
 pub fn session_auth_hash(password_hash: &str, secret_key: &str) -> String {
     const SALT: &str = "django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash";
-    let key = Sha256::digest(format!("{SALT}{secret_key}").as_bytes());
-    let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("HMAC takes any key length");
+    let mut mac = sessionbox::salted_hmac(SALT, secret_key);
     mac.update(password_hash.as_bytes());
     mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
 }
