@@ -84,6 +84,61 @@ impl Settings {
     }
 }
 
+/// The environment variables [`Settings::from_env`] reads, each with what it
+/// sets. Only the secret key is required.
+pub const SETTINGS_ENV: &[(&str, &str)] = &[
+    ("SESSIONBOX_SECRET_KEY", "the secret key (required)"),
+    ("SESSIONBOX_SECRET_KEY_FALLBACKS", "fallback keys, one per line (LF; a CR before it is dropped)"),
+    ("SESSIONBOX_COOKIE_AGE", "the cookie age in seconds"),
+    ("SESSIONBOX_FILE_PREFIX", "the file prefix"),
+    ("SESSIONBOX_KEY_SALT", "the signing salt"),
+    ("SESSIONBOX_MAX_SESSION_SIZE", "the max session size in bytes"),
+    ("SESSIONBOX_DURABILITY", "none, file or full"),
+];
+
+impl Settings {
+    /// Settings from environment variables (the names in [`SETTINGS_ENV`]),
+    /// looked up with `var`; an unset variable keeps Django's default, except
+    /// the secret key, which must be set. The component's `bound-sessions`
+    /// export runs on these, so that a composition's settings come from
+    /// its runtime (`wasmtime serve --env`) rather than from a file.
+    pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Settings, crate::Error> {
+        let bad = |name: &str, why: &str| crate::Error::InvalidSettings(format!("${name} {why}"));
+        let number = |name: &str| -> Result<Option<u64>, crate::Error> {
+            var(name).map(|v| v.parse::<u64>().map_err(|_| bad(name, "is not a whole number"))).transpose()
+        };
+        let secret = var("SESSIONBOX_SECRET_KEY").ok_or_else(|| bad("SESSIONBOX_SECRET_KEY", "is not set"))?;
+        let mut settings = Settings::new(secret);
+        if let Some(keys) = var("SESSIONBOX_SECRET_KEY_FALLBACKS") {
+            settings.fallback_keys =
+                keys.split('\n').map(|k| k.strip_suffix('\r').unwrap_or(k)).filter(|k| !k.is_empty()).map(str::to_owned).collect();
+        }
+        if let Some(age) = number("SESSIONBOX_COOKIE_AGE")? {
+            settings.cookie_age = age;
+        }
+        if let Some(prefix) = var("SESSIONBOX_FILE_PREFIX") {
+            settings.file_prefix = prefix;
+        }
+        if let Some(salt) = var("SESSIONBOX_KEY_SALT") {
+            settings.key_salt = salt;
+        }
+        if let Some(size) = number("SESSIONBOX_MAX_SESSION_SIZE")? {
+            settings.max_session_size =
+                u32::try_from(size).map_err(|_| bad("SESSIONBOX_MAX_SESSION_SIZE", "is above 4294967295"))?;
+        }
+        if let Some(durability) = var("SESSIONBOX_DURABILITY") {
+            settings.durability = match durability.as_str() {
+                "none" => Durability::None,
+                "file" => Durability::File,
+                "full" => Durability::Full,
+                _ => return Err(bad("SESSIONBOX_DURABILITY", "is not none, file or full")),
+            };
+        }
+        settings.validate()?;
+        Ok(settings)
+    }
+}
+
 impl fmt::Debug for Settings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Settings")
@@ -109,6 +164,38 @@ mod tests {
         let shown = format!("{s:?}");
         assert!(!shown.contains("hunter2") && !shown.contains("older"), "{shown}");
         assert!(shown.contains("sessionid"));
+    }
+
+    #[test]
+    fn from_env() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| pairs.iter().find(|(n, _)| *n == name).map(|(_, v)| (*v).to_owned())
+        };
+        assert_eq!(Settings::from_env(env(&[("SESSIONBOX_SECRET_KEY", "s")])).unwrap(), Settings::new("s"));
+        let all = Settings::from_env(env(&[
+            ("SESSIONBOX_SECRET_KEY", "s"),
+            ("SESSIONBOX_SECRET_KEY_FALLBACKS", "old 1\r\n\nold 2"),
+            ("SESSIONBOX_COOKIE_AGE", "60"),
+            ("SESSIONBOX_FILE_PREFIX", "sid"),
+            ("SESSIONBOX_KEY_SALT", "salt"),
+            ("SESSIONBOX_MAX_SESSION_SIZE", "4294967295"),
+            ("SESSIONBOX_DURABILITY", "full"),
+        ]))
+        .unwrap();
+        assert_eq!(all.fallback_keys, ["old 1", "old 2"]);
+        assert_eq!((all.cookie_age, all.file_prefix.as_str(), all.key_salt.as_str()), (60, "sid", "salt"));
+        assert_eq!((all.max_session_size, all.durability), (u32::MAX, Durability::Full));
+        for (pairs, says) in [
+            (&[][..], "$SESSIONBOX_SECRET_KEY is not set"),
+            (&[("SESSIONBOX_SECRET_KEY", "")][..], "the secret key is empty"),
+            (&[("SESSIONBOX_SECRET_KEY", "s"), ("SESSIONBOX_COOKIE_AGE", "-1")][..], "$SESSIONBOX_COOKIE_AGE is not a whole number"),
+            (&[("SESSIONBOX_SECRET_KEY", "s"), ("SESSIONBOX_MAX_SESSION_SIZE", "4294967296")][..], "above"),
+            (&[("SESSIONBOX_SECRET_KEY", "s"), ("SESSIONBOX_DURABILITY", "always")][..], "$SESSIONBOX_DURABILITY"),
+            (&[("SESSIONBOX_SECRET_KEY", "s"), ("SESSIONBOX_FILE_PREFIX", "a/b")][..], "file prefix"),
+        ] {
+            let err = Settings::from_env(env(pairs)).unwrap_err().to_string();
+            assert!(err.contains(says), "{err}");
+        }
     }
 
     #[test]

@@ -13,7 +13,7 @@ use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 /// calls until it traps.
 pub(crate) struct Instance {
     store: wasmtime::Store<HostState>,
-    api: bindings::SessionStore,
+    api: bindings::Embedded,
     /// The guest's `store` resource, opened once with this Store's settings.
     handle: ResourceAny,
 }

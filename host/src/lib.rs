@@ -33,6 +33,7 @@ mod expiry;
 mod filesystem;
 mod instance;
 mod linker;
+pub mod plugin;
 mod runtime;
 mod session;
 mod store;

@@ -9,10 +9,24 @@ use wasmtime::component::{Linker, ResourceTable};
 use wasmtime::{Config, Engine};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-/// Bindings generated from `wit/sessionbox.wit`.
+/// Bindings generated from `wit/sessionbox.wit`: the guest's `sessions`
+/// export, which the host calls, and `bound-sessions` as an import, which the
+/// host gives plugins (`crate::plugin`). One world holds both so that the
+/// types they share (`error`, `loaded`, `timestamp`) are generated once.
 pub(crate) mod bindings {
-    wasmtime::component::bindgen!({ path: "wit", world: "session-store" });
+    wasmtime::component::bindgen!({
+        path: "wit",
+        inline: "
+            package sessionbox:host;
+            world embedded {
+                import sessionbox:store/bound-sessions@0.4.0;
+                export sessionbox:store/sessions@0.4.0;
+            }
+        ",
+        world: "sessionbox:host/embedded",
+    });
     pub(crate) use exports::sessionbox::store::sessions as wit;
+    pub(crate) use self::sessionbox::store::bound_sessions as bound;
 }
 
 /// How often the engine's epoch advances; execution deadlines are counted in
@@ -53,7 +67,7 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
 /// The engine and the pre-linked component.
 pub(crate) struct Runtime {
     pub(crate) engine: Engine,
-    pub(crate) pre: bindings::SessionStorePre<HostState>,
+    pub(crate) pre: bindings::EmbeddedPre<HostState>,
 }
 
 static RUNTIME: OnceLock<Result<Runtime, String>> = OnceLock::new();
@@ -78,7 +92,7 @@ impl Runtime {
         // Only the WASI interfaces the guest needs: no sockets, no http.
         let mut linker = Linker::new(&engine);
         crate::linker::add_wasi(&mut linker)?;
-        let pre = bindings::SessionStorePre::new(linker.instantiate_pre(&component)?)?;
+        let pre = bindings::EmbeddedPre::new(linker.instantiate_pre(&component)?)?;
         start_epoch_ticker(&engine);
         Ok(Runtime { engine, pre })
     }

@@ -185,6 +185,12 @@ impl Store {
         Ok(self.call_brief(|api, store, handle| api.call_load(store, handle, key))?.into())
     }
 
+    /// [`load_json`](Self::load_json) as the WIT type, for the plugin import:
+    /// the guest's answer passed on unconverted.
+    pub(crate) fn load_wit(&self, key: &str) -> Result<wit::Loaded> {
+        self.call_brief(|api, store, handle| api.call_load(store, handle, key))
+    }
+
     /// Saves `data` as session `key`, atomically. With `must_create` the
     /// session must be new ([`Error::AlreadyExists`]); without, it must exist
     /// ([`Error::NotFound`]).
@@ -361,17 +367,29 @@ impl From<wit::Error> for Error {
     }
 }
 
-fn from_wit(e: wit::Error) -> Error {
-    match e {
-        wit::Error::InvalidKey => Error::InvalidKey,
-        wit::Error::AlreadyExists => Error::AlreadyExists,
-        wit::Error::NotFound => Error::NotFound,
-        wit::Error::TooLarge => Error::TooLarge,
-        wit::Error::InvalidData(why) => Error::InvalidData(why),
-        wit::Error::InvalidSettings(why) => Error::InvalidSettings(why),
-        wit::Error::Io(why) => Error::Io(why),
-    }
+/// The error cases the WIT `error` and [`Error`] share, listed once: both
+/// directions are generated from this list.
+macro_rules! shared_errors {
+    ($($case:ident $(($why:ident))?),* $(,)?) => {
+        fn from_wit(e: wit::Error) -> Error {
+            match e {
+                $(wit::Error::$case $(($why))? => Error::$case $(($why))?,)*
+            }
+        }
+
+        /// The WIT error for a host error: the shared cases as they are, what
+        /// only a host can fail with (deadline, memory, runtime, configuration)
+        /// as `io` with its one-line text.
+        pub(crate) fn to_wit_error(e: Error) -> wit::Error {
+            match e {
+                $(Error::$case $(($why))? => wit::Error::$case $(($why))?,)*
+                other => wit::Error::Io(other.to_string()),
+            }
+        }
+    };
 }
+
+shared_errors!(InvalidKey, AlreadyExists, NotFound, TooLarge, InvalidData(why), InvalidSettings(why), Io(why));
 
 #[cfg(test)]
 mod tests {

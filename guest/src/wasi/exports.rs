@@ -6,6 +6,7 @@ use std::cell::OnceCell;
 
 wit_bindgen::generate!({ path: "../wit", world: "session-store" });
 
+use exports::sessionbox::store::bound_sessions as bound;
 use exports::sessionbox::store::sessions as wit;
 
 struct Component;
@@ -15,22 +16,64 @@ thread_local! {
     /// The preopen, fetched once per instance: hosts that reuse an instance
     /// save a `get-directories` call (and a descriptor) per operation.
     static DIR: OnceCell<Result<&'static WasiDir, String>> = const { OnceCell::new() };
+    /// The store `bound-sessions` runs on, opened once per instance with the
+    /// settings from the environment.
+    static BOUND: OnceCell<Result<&'static Store, wit::Error>> = const { OnceCell::new() };
 }
 
 /// The session store the WIT operations run on.
 type Store = SessionStore<&'static WasiDir, WasiSystem>;
 
 /// A store over the preopened directory with `settings`.
-fn open(settings: wit::Settings) -> Result<Store, wit::Error> {
+fn open(settings: Settings) -> Result<Store, wit::Error> {
     // Leaked once per instance: the descriptor lives as long as the instance.
     let dir = DIR.with(|cell| cell.get_or_init(|| WasiDir::preopened().map(|d| &*Box::leak(Box::new(d))).map_err(|e| e.to_string())).clone());
     let dir = dir.map_err(wit::Error::Io)?;
-    Ok(SessionStore::new(dir, WasiSystem, Settings::from(settings))?)
+    Ok(SessionStore::new(dir, WasiSystem, settings)?)
+}
+
+/// Runs `op` on the store whose settings come from the environment.
+fn with_bound_store<T>(op: impl FnOnce(&Store) -> Result<T, Error>) -> Result<T, wit::Error> {
+    let store = BOUND.with(|cell| {
+        cell.get_or_init(|| {
+            let env = wasip2::cli::environment::get_environment();
+            let settings = Settings::from_env(|name| env.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()))?;
+            Ok(&*Box::leak(Box::new(open(settings)?)))
+        })
+        .clone()
+    })?;
+    Ok(op(store)?)
+}
+
+impl bound::Guest for Component {
+    fn create(data: String) -> Result<String, wit::Error> {
+        with_bound_store(|s| s.create(&data))
+    }
+
+    fn load(key: String) -> Result<wit::Loaded, wit::Error> {
+        with_bound_store(|s| s.load(&key)).map(Into::into)
+    }
+
+    fn save(key: String, data: String, must_create: bool) -> Result<(), wit::Error> {
+        with_bound_store(|s| s.save(&key, &data, must_create))
+    }
+
+    fn exists(key: String) -> Result<bool, wit::Error> {
+        with_bound_store(|s| s.exists(&key))
+    }
+
+    fn delete(key: String) -> Result<bool, wit::Error> {
+        with_bound_store(|s| s.delete(&key))
+    }
+
+    fn cycle_key(key: String, data: String) -> Result<String, wit::Error> {
+        with_bound_store(|s| s.cycle_key(&key, &data))
+    }
 }
 
 /// Runs `op` on a store opened for this one call.
 fn with_store<T>(settings: wit::Settings, op: impl FnOnce(&Store) -> Result<T, Error>) -> Result<T, wit::Error> {
-    Ok(op(&open(settings)?)?)
+    Ok(op(&open(Settings::from(settings))?)?)
 }
 
 /// The `store` resource: a store opened once, used for many calls.
@@ -38,7 +81,7 @@ pub struct StoreResource(Store);
 
 impl wit::GuestStore for StoreResource {
     fn open(settings: wit::Settings) -> Result<wit::Store, wit::Error> {
-        Ok(wit::Store::new(StoreResource(open(settings)?)))
+        Ok(wit::Store::new(StoreResource(open(Settings::from(settings))?)))
     }
 
     fn create(&self, data: String) -> Result<String, wit::Error> {

@@ -1,0 +1,121 @@
+//! Sessions for other components: the WIT interface
+//! `sessionbox:store/bound-sessions` as an import, backed by a [`Store`] the
+//! embedder chooses per plugin.
+//!
+//! A plugin (any component whose world includes
+//! `sessionbox:store/session-consumer`) calls `create`, `load`, `save`,
+//! `exists`, `delete` and `cycle-key`. It never sees a directory, the secret
+//! or any other setting: the embedder opened the `Store` and keeps it. Give
+//! each plugin its own store (its own directory) and plugins cannot reach
+//! each other's sessions. A plugin's calls run the sessionbox component in
+//! the store's own wasmtime `Store`s, so a plugin that traps, loops or runs
+//! out of memory poisons only its own instance.
+//!
+//! ```
+//! use sessionbox::plugin::{self, SessionsView};
+//! use sessionbox::{Settings, Store};
+//! use wasmtime::component::{Component, Linker};
+//!
+//! struct Plugin { sessions: Store }
+//! impl SessionsView for Plugin {
+//!     fn sessions(&mut self) -> &Store { &self.sessions }
+//! }
+//!
+//! # fn run(engine: &wasmtime::Engine, wasm: &[u8], dir: &std::path::Path) -> wasmtime::Result<()> {
+//! let component = Component::new(engine, wasm)?;
+//! plugin::refuse_imports(engine, &component, plugin::STORAGE_AND_NETWORK)?;
+//! let mut linker = Linker::<Plugin>::new(engine);
+//! plugin::add_to_linker(&mut linker)?;
+//! let sessions = Store::open(dir, Settings::new("the secret, which the plugin never sees"))?;
+//! let mut store = wasmtime::Store::new(engine, Plugin { sessions });
+//! let instance = linker.instantiate(&mut store, &component)?;
+//! # let _ = instance; Ok(()) }
+//! ```
+//!
+//! The interface's `error` is the store's: the errors only a host has (a
+//! store call past its deadline or out of memory, a runtime failure) reach
+//! the plugin as `io` with the same one-line text.
+
+use crate::runtime::bindings::{bound, wit};
+use crate::store::to_wit_error as to_wit;
+use crate::Store;
+use wasmtime::component::{Component, HasData, Linker};
+use wasmtime::Engine;
+
+/// The interface a plugin imports, with its version, as it appears in a
+/// component's import names.
+pub const INTERFACE: &str = "sessionbox:store/bound-sessions@0.4.0";
+
+/// Import names (prefixes) that reach storage or the network beyond the
+/// plugin's sessions: a filesystem, sockets, outgoing HTTP. Pass them to
+/// [`refuse_imports`] unless the plugin is meant to have them.
+pub const STORAGE_AND_NETWORK: &[&str] = &["wasi:filesystem/", "wasi:sockets/", "wasi:http/outgoing-handler"];
+
+/// What a plugin's wasmtime store data must give the import: the session
+/// store that plugin uses.
+pub trait SessionsView {
+    /// The plugin's own session store.
+    fn sessions(&mut self) -> &Store;
+}
+
+/// Adds `sessionbox:store/bound-sessions` to `linker`: each call goes to
+/// the [`Store`] that [`SessionsView::sessions`] returns for the calling
+/// plugin's data.
+pub fn add_to_linker<T: SessionsView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+    bound::add_to_linker::<T, BoundSessions>(linker, |data| Bound(data.sessions()))
+}
+
+/// The import names of `component` that start with one of `prefixes`.
+pub fn imports_matching(engine: &Engine, component: &Component, prefixes: &[&str]) -> Vec<String> {
+    let ty = component.component_type();
+    let imports = ty.imports(engine).map(|(name, _)| name.to_owned());
+    imports.filter(|name| prefixes.iter().any(|p| name.starts_with(p))).collect()
+}
+
+/// Fails, naming the imports, when `component` imports anything whose name
+/// starts with one of `prefixes` (for example [`STORAGE_AND_NETWORK`]). Call
+/// it before linking: a linker that holds all of WASI would otherwise
+/// satisfy them.
+pub fn refuse_imports(engine: &Engine, component: &Component, prefixes: &[&str]) -> wasmtime::Result<()> {
+    let refused = imports_matching(engine, component, prefixes);
+    if refused.is_empty() {
+        Ok(())
+    } else {
+        wasmtime::bail!("the plugin imports {}, which this host does not grant", refused.join(", "))
+    }
+}
+
+struct BoundSessions;
+
+impl HasData for BoundSessions {
+    type Data<'a> = Bound<'a>;
+}
+
+/// The import's implementation over one plugin's store.
+struct Bound<'a>(&'a Store);
+
+impl bound::Host for Bound<'_> {
+    fn create(&mut self, data: String) -> Result<String, wit::Error> {
+        self.0.create_json(&data).map_err(to_wit)
+    }
+
+    fn load(&mut self, key: String) -> Result<wit::Loaded, wit::Error> {
+        self.0.load_wit(&key).map_err(to_wit)
+    }
+
+    fn save(&mut self, key: String, data: String, must_create: bool) -> Result<(), wit::Error> {
+        self.0.save_json(&key, &data, must_create).map_err(to_wit)
+    }
+
+    fn exists(&mut self, key: String) -> Result<bool, wit::Error> {
+        self.0.exists(&key).map_err(to_wit)
+    }
+
+    fn delete(&mut self, key: String) -> Result<bool, wit::Error> {
+        self.0.delete(&key).map_err(to_wit)
+    }
+
+    fn cycle_key(&mut self, key: String, data: String) -> Result<String, wit::Error> {
+        self.0.cycle_key_json(&key, &data).map_err(to_wit)
+    }
+}
