@@ -3,41 +3,13 @@
 //! rebuilds it with `scripts/build-component`, the same script and flags a
 //! developer uses to refresh it, and compares the bytes.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-const TARGET: &str = "wasm32-wasip2";
+use crate::support::{require_wasm_target, workspace_root};
+
 /// What a developer runs after changing the guest, the WIT or Cargo.lock.
 const REFRESH: &str = "scripts/build-component && git add host/component/sessionbox_guest.wasm";
-
-/// The workspace root.
-pub fn workspace_root() -> PathBuf {
-    let host = Path::new(env!("CARGO_MANIFEST_DIR"));
-    host.parent().expect("host/ sits in the workspace root").canonicalize().expect("the workspace root exists")
-}
-
-/// The wasm target, added through rustup when missing (as on a fresh
-/// machine): this test is the one place that builds for it. Fails (never
-/// skips) when it cannot be had.
-fn require_wasm_target() {
-    let installed = || {
-        let out = Command::new("rustc").args(["--print", "target-libdir", "--target", TARGET]).output().unwrap_or_else(|e| panic!("running rustc: {e}"));
-        out.status.success() && PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).is_dir()
-    };
-    if installed() {
-        return;
-    }
-    let _lock = crate::support::lock("rustup-target");
-    if !installed() {
-        eprintln!("component: adding the {TARGET} target (rustup target add {TARGET})");
-        let status = Command::new("rustup").args(["target", "add", TARGET]).status();
-        assert!(
-            status.is_ok_and(|s| s.success()) && installed(),
-            "the {TARGET} target is missing and `rustup target add {TARGET}` did not add it, \
-             so the committed component cannot be rebuilt and compared"
-        );
-    }
-}
 
 fn sha256_hex(path: &Path) -> String {
     let out = Command::new("sha256sum").arg(path).output().unwrap_or_else(|e| panic!("running sha256sum: {e}"));

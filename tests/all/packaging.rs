@@ -9,7 +9,7 @@
 //! already compiled with the same features: only the two sessionbox crates
 //! and the user's program build, in seconds instead of minutes.
 
-use super::component::workspace_root;
+use crate::support::workspace_root;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -9,6 +9,7 @@
 
 pub mod django;
 pub mod logs;
+pub mod plugins;
 pub mod runtimes;
 pub mod web;
 
@@ -58,6 +59,40 @@ pub fn install_once(name: &str, done: &Path, install: impl FnOnce()) {
         eprintln!("sessionbox tests: installing {name} into {} (once per machine)", tools_dir().display());
         install();
         assert!(done.exists(), "installing {name} did not produce {}", done.display());
+    }
+}
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    let host = Path::new(env!("CARGO_MANIFEST_DIR"));
+    host.parent().expect("host/ sits in the workspace root").canonicalize().expect("the workspace root exists")
+}
+
+/// The wasm target the guest and the example plugins build for.
+pub const WASM_TARGET: &str = "wasm32-wasip2";
+
+/// The wasm target, added through rustup when missing (as on a fresh
+/// machine): the component test and the plugin tests build for it. Fails
+/// (never skips) when it cannot be had.
+pub fn require_wasm_target() {
+    let installed = || {
+        let out = Command::new("rustc")
+            .args(["--print", "target-libdir", "--target", WASM_TARGET])
+            .output()
+            .unwrap_or_else(|e| panic!("running rustc: {e}"));
+        out.status.success() && PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).is_dir()
+    };
+    if installed() {
+        return;
+    }
+    let _lock = lock("rustup-target");
+    if !installed() {
+        eprintln!("sessionbox tests: adding the {WASM_TARGET} target (rustup target add {WASM_TARGET})");
+        let status = Command::new("rustup").args(["target", "add", WASM_TARGET]).status();
+        assert!(
+            status.is_ok_and(|s| s.success()) && installed(),
+            "the {WASM_TARGET} target is missing and `rustup target add {WASM_TARGET}` did not add it"
+        );
     }
 }
 

@@ -29,46 +29,64 @@ pub const PREVIEW2_SHIM_VERSION: &str = "0.26.1";
 /// The exported interface, as `wasmtime run --invoke` names its functions:
 /// `sessionbox:store/sessions.<func>@0.3.0(<WAVE args>)`.
 pub const INTERFACE: &str = "sessionbox:store/sessions";
-pub const INTERFACE_VERSION: &str = "0.3.0";
+pub const INTERFACE_VERSION: &str = "0.4.0";
 
 // ---------------------------------------------------------------------------
 // Installation
 
-/// The CLI features the tests use: `run` (with `--invoke`), the component
-/// model and cranelift; a change renames [`wasmtime_cli`]'s root. The
-/// default features add the serve, explore, wast and other commands and
-/// their dependencies: with them the install took 18.5 minutes on a fresh
-/// machine, with these four 4.5.
-pub const WASMTIME_CLI_FEATURES: &str = "run,cranelift,component-model,parallel-compilation";
+/// The CLI features the tests use: `run` (with `--invoke`), `serve` (with
+/// the component-model-async support it needs in wasmtime 48), the
+/// component model and cranelift; a change renames [`wasmtime_cli`]'s root.
+/// The default features add the explore, wast, pooling allocator and other
+/// commands and their dependencies: with them the install took 18.5 minutes
+/// on a fresh machine, with `run` alone 4.5.
+pub const WASMTIME_CLI_FEATURES: &str = "run,serve,component-model-async,cranelift,component-model,parallel-compilation";
 
-/// The wasmtime 48 CLI, installed once into `<tools>/wasmtime-48.0.8-run`
+/// The wasmtime 48 CLI, installed once into `<tools>/wasmtime-48.0.8-run-serve`
 /// with `cargo install --locked --no-default-features --features
 /// WASMTIME_CLI_FEATURES wasmtime-cli@48.0.8`. The root is named after the
-/// version and the feature set ("run"); whoever changes the features
-/// renames it too, so that machines install again. The build files go to
+/// version and the feature set; whoever changes the features renames it
+/// too, so that machines install again. The build files go to
 /// `<root>-build`: kept when the install fails (a retry is then
 /// incremental), deleted once it succeeded (a pinned version never needs
-/// them again).
+/// them again). Without the pooling allocator feature, `serve` needs
+/// `-O pooling-allocator=n`.
 pub fn wasmtime_cli() -> PathBuf {
+    let name = format!("wasmtime-{WASMTIME_CLI_VERSION}-run-serve");
+    cargo_install_once(&name, "wasmtime", &["--no-default-features", "--features", WASMTIME_CLI_FEATURES], &format!("wasmtime-cli@{WASMTIME_CLI_VERSION}"))
+}
+
+/// The wac version the composition tests use.
+pub const WAC_VERSION: &str = "0.12.0";
+
+/// The `wac` composition tool (the `wac-cli` crate, without its registry
+/// client), installed once into `<tools>/wac-0.12.0`.
+pub fn wac_cli() -> PathBuf {
+    cargo_install_once(&format!("wac-{WAC_VERSION}"), "wac", &["--no-default-features", "--features", "wit"], &format!("wac-cli@{WAC_VERSION}"))
+}
+
+/// `cargo install --locked FLAGS CRATE --root <tools>/<name>`, once per
+/// machine; returns the installed binary `bin`.
+fn cargo_install_once(name: &str, bin: &str, flags: &[&str], krate: &str) -> PathBuf {
     let tools = tools_dir();
-    let name = format!("wasmtime-{WASMTIME_CLI_VERSION}-run");
-    let root = tools.join(&name);
+    let root = tools.join(name);
     let build = tools.join(format!("{name}-build"));
-    let bin = root.join("bin").join("wasmtime");
-    install_once(&name, &bin, || {
+    let bin = root.join("bin").join(bin);
+    install_once(name, &bin, || {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let started = std::time::Instant::now();
         let status = Command::new(cargo)
-            .args(["install", "--locked", "--no-default-features", "--features", WASMTIME_CLI_FEATURES])
-            .arg(format!("wasmtime-cli@{WASMTIME_CLI_VERSION}"))
+            .args(["install", "--locked"])
+            .args(flags)
+            .arg(krate)
             .arg("--root")
             .arg(&root)
             .env("CARGO_TARGET_DIR", &build)
             .status()
-            .expect("running cargo install wasmtime-cli");
-        assert!(status.success(), "cargo install wasmtime-cli@{WASMTIME_CLI_VERSION} failed ({status})");
+            .unwrap_or_else(|e| panic!("running cargo install {krate}: {e}"));
+        assert!(status.success(), "cargo install {krate} failed ({status})");
         let _ = std::fs::remove_dir_all(&build);
-        eprintln!("sessionbox tests: wasmtime CLI installed in {:.0?}", started.elapsed());
+        eprintln!("sessionbox tests: {krate} installed in {:.0?}", started.elapsed());
     });
     bin
 }

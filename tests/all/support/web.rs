@@ -74,12 +74,12 @@ pub fn http_status(port: u16, path: &str) -> Option<u16> {
     std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
 }
 
-fn read_log(path: &Path) -> String {
+pub fn read_log(path: &Path) -> String {
     std::fs::read(path).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default()
 }
 
 /// A log file for a child's stdout and stderr both.
-fn log_file(path: &Path) -> (Stdio, Stdio) {
+pub fn log_file(path: &Path) -> (Stdio, Stdio) {
     let file = File::options()
         .create(true)
         .append(true)
@@ -92,7 +92,7 @@ fn log_file(path: &Path) -> (Stdio, Stdio) {
 /// Starts a server with `spawn(port)` on a fresh free port until it answers
 /// `GET ready_path` with 200, retrying with another port when the child
 /// exits because the port was taken meanwhile.
-fn start_on_free_port(what: &str, log: &Path, ready_path: &str, mut spawn: impl FnMut(u16) -> Child) -> (Child, u16) {
+pub fn start_on_free_port(what: &str, log: &Path, ready_path: &str, mut spawn: impl FnMut(u16) -> Child) -> (Child, u16) {
     const TRIES: usize = 5;
     for attempt in 1..=TRIES {
         let port = free_port();
@@ -124,7 +124,7 @@ fn start_on_free_port(what: &str, log: &Path, ready_path: &str, mut spawn: impl 
 
 /// Stops a child this module started: SIGKILL to its own process group
 /// (the child and what it started, e.g. chromedriver's Chromium), then reaps.
-fn kill_group(child: &mut Child) {
+pub fn kill_group(child: &mut Child) {
     if child.try_wait().ok().flatten().is_none() {
         let pgid = child.id() as libc::pid_t;
         // SAFETY: plain syscall on the process group this module created
@@ -535,4 +535,63 @@ impl Drop for Browser {
 /// Unix seconds now.
 pub fn unix_now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).expect("after 1970").as_secs() as i64
+}
+
+// ---------------------------------------------------------------------------
+// wasmtime serve
+// ---------------------------------------------------------------------------
+
+/// The stock wasmtime CLI's `wasmtime serve` running a composed wasi:http
+/// component on 127.0.0.1, with `sessions` as its only preopen (`.` inside)
+/// and `env` passed by name (`--env NAME`, the value inherited from this
+/// process's child environment, never on the command line). Killed when
+/// dropped; its output is printed when the test is failing then.
+pub struct WasmtimeServe {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+    _dir: TempDir,
+}
+
+impl WasmtimeServe {
+    pub fn start(component: &Path, sessions: &Path, env: &[(&str, &str)]) -> WasmtimeServe {
+        let started = Instant::now();
+        let dir = tempfile::Builder::new().prefix("sessionbox-serve-").tempdir().expect("a temporary directory");
+        std::fs::create_dir_all(sessions).unwrap_or_else(|e| panic!("creating {}: {e}", sessions.display()));
+        let log = dir.path().join("serve.log");
+        let wasmtime = super::runtimes::wasmtime_cli();
+        let (child, port) = start_on_free_port("wasmtime serve", &log, "/healthz", |port| {
+            let (out, err) = log_file(&log);
+            let mut cmd = Command::new(&wasmtime);
+            cmd.args(["serve", "-O", "pooling-allocator=n", "-S", "cli", "--addr", &format!("127.0.0.1:{port}")])
+                .arg("--dir")
+                .arg(format!("{}::.", sessions.display()));
+            cmd.env_clear();
+            for (name, value) in env {
+                cmd.arg("--env").arg(name).env(name, value);
+            }
+            cmd.arg(component).stdin(Stdio::null()).stdout(out).stderr(err).process_group(0);
+            cmd.spawn().unwrap_or_else(|e| panic!("starting {cmd:?}: {e}"))
+        });
+        eprintln!("wasmtime serve on 127.0.0.1:{port} in {:.1} s", started.elapsed().as_secs_f64());
+        WasmtimeServe { child, port, log, _dir: dir }
+    }
+
+    /// `http://127.0.0.1:<port><path>`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+}
+
+impl Drop for WasmtimeServe {
+    fn drop(&mut self) {
+        kill_group(&mut self.child);
+        if std::thread::panicking() {
+            eprintln!("wasmtime serve output:\n{}", read_log(&self.log));
+        }
+    }
 }

@@ -1,0 +1,160 @@
+//! An example plugin host: runs untrusted plugin components (world
+//! `example:plugin/session-plugin` in `examples/plugins/wit`), each with
+//! sessions in a directory of the host's choosing and nothing else.
+//!
+//! What a plugin gets:
+//! - `sessionbox:store/bound-sessions`, backed by its own
+//!   [`sessionbox::Store`]: it never sees the directory or the secret;
+//! - the WASI interfaces Rust's and Python's standard libraries import, with
+//!   an empty context: no preopened directory, environment, arguments,
+//!   stdio or network.
+//!
+//! What it does not get: a plugin that imports `wasi:filesystem`,
+//! `wasi:sockets` or outgoing HTTP is refused when loaded
+//! ([`sessionbox::plugin::refuse_imports`]). Each run is a fresh instance in
+//! its own wasmtime `Store` with a memory limit and a deadline, so a plugin
+//! that traps, loops or exhausts its memory fails that run alone.
+
+use sessionbox::plugin::{self, SessionsView};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use wasmtime::component::{Component, InstancePre, Linker, ResourceTable};
+use wasmtime::{Config, Engine, ResourceLimiter, Trap};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+/// How often the engine's epoch advances: the unit deadlines are counted in.
+const TICK: Duration = Duration::from_millis(10);
+
+/// What each run of a plugin may use.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Largest linear memory, in bytes.
+    pub memory: usize,
+    /// Longest a run may take.
+    pub deadline: Duration,
+}
+
+impl Default for Limits {
+    /// 64 MiB and 5 seconds.
+    fn default() -> Limits {
+        Limits { memory: 64 << 20, deadline: Duration::from_secs(5) }
+    }
+}
+
+/// The host: one engine and linker shared by every plugin.
+pub struct PluginHost {
+    engine: Engine,
+    linker: Linker<PluginState>,
+    limits: Limits,
+    ticking: Arc<AtomicBool>,
+}
+
+/// A loaded plugin, with the session store it runs on.
+pub struct Plugin {
+    pre: InstancePre<PluginState>,
+    sessions: sessionbox::Store,
+}
+
+/// One run's state: the plugin's sessions, an empty WASI context, limits.
+struct PluginState {
+    sessions: sessionbox::Store,
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limits: MemoryLimit,
+}
+
+/// Caps a run's memory and remembers refusing, so that the trap the plugin
+/// then hits can be reported as what it is.
+struct MemoryLimit {
+    max: usize,
+    refused: bool,
+}
+
+impl ResourceLimiter for MemoryLimit {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        self.refused |= desired > self.max;
+        Ok(desired <= self.max)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= 100_000)
+    }
+}
+
+impl SessionsView for PluginState {
+    fn sessions(&mut self) -> &sessionbox::Store {
+        &self.sessions
+    }
+}
+
+impl WasiView for PluginState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl PluginHost {
+    /// A host whose plugins run within `limits`.
+    pub fn new(limits: Limits) -> wasmtime::Result<PluginHost> {
+        let mut config = Config::new();
+        config.epoch_interruption(true);
+        let engine = Engine::new(&config)?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        plugin::add_to_linker(&mut linker)?;
+        let ticking = Arc::new(AtomicBool::new(true));
+        let (ticker, running) = (engine.clone(), ticking.clone());
+        std::thread::spawn(move || {
+            while running.load(Ordering::Relaxed) {
+                std::thread::sleep(TICK);
+                ticker.increment_epoch();
+            }
+        });
+        Ok(PluginHost { engine, linker, limits, ticking })
+    }
+
+    /// Compiles and links the plugin `wasm`, whose sessions are `sessions`.
+    /// Refuses a plugin that imports storage or network access
+    /// ([`plugin::STORAGE_AND_NETWORK`]).
+    pub fn load(&self, wasm: &[u8], sessions: sessionbox::Store) -> wasmtime::Result<Plugin> {
+        let component = Component::new(&self.engine, wasm)?;
+        plugin::refuse_imports(&self.engine, &component, plugin::STORAGE_AND_NETWORK)?;
+        Ok(Plugin { pre: self.linker.instantiate_pre(&component)?, sessions })
+    }
+
+    /// Runs the plugin's command `args` in a fresh instance. `Err` when the
+    /// plugin failed as a program (trapped, ran past the deadline or out of
+    /// memory); the plugin's own answer otherwise.
+    pub fn run(&self, plugin: &Plugin, args: &[&str]) -> wasmtime::Result<Result<String, String>> {
+        let state = PluginState {
+            sessions: plugin.sessions.clone(),
+            wasi: WasiCtx::builder().build(),
+            table: ResourceTable::new(),
+            limits: MemoryLimit { max: self.limits.memory, refused: false },
+        };
+        let mut store = wasmtime::Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.limits);
+        store.set_epoch_deadline((self.limits.deadline.as_millis() / TICK.as_millis()).max(1) as u64);
+        let args = args.iter().map(|a| a.to_string()).collect();
+        let result = plugin.pre.instantiate(&mut store).and_then(|instance| {
+            let run = instance.get_typed_func::<(Vec<String>,), (Result<String, String>,)>(&mut store, "run")?;
+            Ok(run.call(&mut store, (args,))?.0)
+        });
+        result.map_err(|e| {
+            if store.data().limits.refused {
+                wasmtime::format_err!("the plugin needed more than its memory limit of {} bytes", self.limits.memory)
+            } else if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
+                wasmtime::format_err!("the plugin ran past its deadline of {:?}", self.limits.deadline)
+            } else {
+                e
+            }
+        })
+    }
+}
+
+impl Drop for PluginHost {
+    fn drop(&mut self) {
+        self.ticking.store(false, Ordering::Relaxed);
+    }
+}

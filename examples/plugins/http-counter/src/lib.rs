@@ -1,0 +1,281 @@
+//! A wasi:http handler with sessions and nothing else: a visit counter and
+//! a login, on the sessions it imports (`sessionbox:store/bound-sessions`).
+//! It holds no secret and no setting and has no filesystem; composed with
+//! the sessionbox component (`wac plug`), the composition's environment
+//! decides the settings (see the README's "Plugin hosts").
+//!
+//! Routes, as the demo app's:
+//! - `GET /`: counts visits in the session (`#count`), shows the user
+//!   (`#user`).
+//! - `GET /login`: a form; `POST /login` with `username` and `password`
+//!   logs in (the example's one user: alice / wonderland), moving the
+//!   session to a new key.
+//! - `POST /logout`: deletes the session and its cookie.
+//! - `GET /healthz`: `ok`, touching no session (for readiness checks).
+//!
+//! The session cookie is Django's: `sessionid`, `HttpOnly`, `Path=/`,
+//! `SameSite=Lax`, with `expires` and `Max-Age` from the session's own
+//! expiry, attributes in Django's order.
+
+wit_bindgen::generate!({ path: "../../../wit", world: "sessionbox:store/session-consumer" });
+
+use serde_json::{json, Map, Value};
+use sessionbox::store::bound_sessions::{self as sessions, Loaded};
+use wasip2::http::types::{Fields, IncomingRequest, Method, OutgoingBody, OutgoingResponse, ResponseOutparam};
+
+/// The cookie that carries the session key (Django's `SESSION_COOKIE_NAME`).
+const COOKIE: &str = "sessionid";
+/// Longest request body read (a login form).
+const MAX_BODY: usize = 16 * 1024;
+
+struct Handler;
+wasip2::http::proxy::export!(Handler);
+
+/// A response before it is sent.
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Reply {
+    fn page(title: &str, content: &str) -> Reply {
+        let body = format!(
+            "<!doctype html><html><head><meta charset=\"utf-8\"><title>{title}</title></head><body>\
+             <h1>{title}</h1><nav><a href=\"/\">counter</a> · <a href=\"/login\">log in</a></nav>{content}\
+             <form method=\"post\" action=\"/logout\"><button id=\"logout\">log out</button></form></body></html>"
+        );
+        Reply { status: 200, headers: vec![("content-type".into(), "text/html; charset=utf-8".into())], body }
+    }
+
+    fn redirect(to: &str) -> Reply {
+        Reply { status: 302, headers: vec![("location".into(), to.into())], body: String::new() }
+    }
+
+    fn error(status: u16, why: &str) -> Reply {
+        Reply { status, headers: vec![("content-type".into(), "text/plain; charset=utf-8".into())], body: why.into() }
+    }
+}
+
+impl wasip2::exports::http::incoming_handler::Guest for Handler {
+    fn handle(request: IncomingRequest, out: ResponseOutparam) {
+        let reply = route(&request).unwrap_or_else(|why| Reply::error(500, &format!("session store: {why}")));
+        send(out, reply);
+    }
+}
+
+fn route(request: &IncomingRequest) -> Result<Reply, String> {
+    let path = request.path_with_query().unwrap_or_default();
+    let path = path.split('?').next().unwrap_or("");
+    let key = session_key(request);
+    match (request.method(), path) {
+        (Method::Get, "/") => counter(key),
+        (Method::Get, "/healthz") => Ok(Reply { status: 200, headers: Vec::new(), body: "ok".into() }),
+        (Method::Get, "/login") => Ok(Reply::page(
+            "log in",
+            "<form method=\"post\" action=\"/login\"><input name=\"username\" id=\"username\">\
+             <input name=\"password\" id=\"password\" type=\"password\"><button id=\"submit\">log in</button></form>",
+        )),
+        (Method::Post, "/login") => login(key, &read_body(request)?),
+        (Method::Post, "/logout") => {
+            if let Some(key) = key {
+                sessions::delete(&key).map_err(why)?;
+            }
+            let mut reply = Reply::redirect("/");
+            reply.headers.push(("set-cookie".into(), deleting_cookie()));
+            Ok(reply)
+        }
+        (_, "/" | "/login" | "/logout") => Ok(Reply::error(405, "method not allowed")),
+        _ => Ok(Reply::error(404, "not found")),
+    }
+}
+
+/// `GET /`: one more visit.
+fn counter(key: Option<String>) -> Result<Reply, String> {
+    let (mut data, key) = match &key {
+        Some(key) => match found_data(key)? {
+            Some(data) => (data, Some(key.clone())),
+            None => (Map::new(), None),
+        },
+        None => (Map::new(), None),
+    };
+    let count = data.get("counter").and_then(Value::as_u64).unwrap_or(0) + 1;
+    data.insert("counter".into(), json!(count));
+    let user = data.get("user").and_then(Value::as_str).unwrap_or("").to_owned();
+    let key = store(key, &data)?;
+    let mut reply = Reply::page(
+        "sessionbox http-counter",
+        &format!("<p>Visits: <span id=\"count\">{count}</span></p><p>User: <span id=\"user\">{}</span></p>", escape(&user)),
+    );
+    reply.headers.push(("set-cookie".into(), session_cookie(&key)?));
+    Ok(reply)
+}
+
+/// `POST /login`: checks the form; on success the session moves to a new
+/// key holding the user.
+fn login(key: Option<String>, form: &str) -> Result<Reply, String> {
+    let field = |name: &str| {
+        form.split('&').find_map(|pair| pair.strip_prefix(name).and_then(|v| v.strip_prefix('='))).map(url_decode)
+    };
+    let (user, password) = (field("username").unwrap_or_default(), field("password").unwrap_or_default());
+    if !(user == "alice" && password == "wonderland") {
+        return Ok(Reply::error(403, "wrong username or password"));
+    }
+    let mut data = match &key {
+        Some(key) => found_data(key)?.unwrap_or_default(),
+        None => Map::new(),
+    };
+    data.insert("user".into(), json!(user));
+    let text = Value::Object(data).to_string();
+    // The session-fixation defence: a login never keeps the old key.
+    let new_key = match key {
+        Some(key) if sessions::exists(&key).map_err(why)? => sessions::cycle_key(&key, &text).map_err(why)?,
+        _ => sessions::create(&text).map_err(why)?,
+    };
+    let mut reply = Reply::redirect("/");
+    reply.headers.push(("set-cookie".into(), session_cookie(&new_key)?));
+    Ok(reply)
+}
+
+/// Saves `data` under `key`, or in a new session when there is none (or it
+/// was deleted meanwhile); returns the key it is under.
+fn store(key: Option<String>, data: &Map<String, Value>) -> Result<String, String> {
+    let text = Value::Object(data.clone()).to_string();
+    if let Some(key) = key {
+        match sessions::save(&key, &text, false) {
+            Ok(()) => return Ok(key),
+            Err(sessions::Error::NotFound) => {}
+            Err(e) => return Err(why(e)),
+        }
+    }
+    sessions::create(&text).map_err(why)
+}
+
+/// The live session's data, `None` when there is none.
+fn found_data(key: &str) -> Result<Option<Map<String, Value>>, String> {
+    match sessions::load(key).map_err(why)? {
+        Loaded::Found(found) => Ok(serde_json::from_str(&found.data).ok()),
+        _ => Ok(None),
+    }
+}
+
+/// The session cookie for `key`, expiring when the session does (asked of
+/// the store: the handler does not know the cookie age).
+fn session_cookie(key: &str) -> Result<String, String> {
+    let expires_at = match sessions::load(key).map_err(why)? {
+        Loaded::Found(found) => found.expires_at.seconds,
+        _ => return Err("the session vanished right after it was saved".into()),
+    };
+    let now = wasip2::clocks::wall_clock::now().seconds as i64;
+    let max_age = expires_at.saturating_sub(now);
+    Ok(format!("{COOKIE}={key}; expires={}; HttpOnly; Max-Age={max_age}; Path=/; SameSite=Lax", http_date(expires_at)))
+}
+
+/// The cookie that makes the browser forget the session, as Django writes it.
+fn deleting_cookie() -> String {
+    format!("{COOKIE}=\"\"; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/; SameSite=Lax")
+}
+
+/// The session key from the request's cookies, if it looks like one.
+fn session_key(request: &IncomingRequest) -> Option<String> {
+    let headers = request.headers();
+    let values = headers.get("cookie");
+    values.iter().filter_map(|v| std::str::from_utf8(v).ok()).flat_map(|v| v.split(';')).find_map(|pair| {
+        let (name, value) = pair.trim().split_once('=')?;
+        (name == COOKIE && !value.is_empty() && value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+            .then(|| value.to_owned())
+    })
+}
+
+/// The request body as text, at most [`MAX_BODY`] bytes.
+fn read_body(request: &IncomingRequest) -> Result<String, String> {
+    let body = request.consume().map_err(|_| "the body was already read")?;
+    let stream = body.stream().map_err(|_| "no body stream")?;
+    let mut bytes = Vec::new();
+    loop {
+        match stream.blocking_read(4096) {
+            Ok(chunk) => bytes.extend_from_slice(&chunk),
+            Err(wasip2::io::streams::StreamError::Closed) => break,
+            Err(e) => return Err(format!("reading the body: {e:?}")),
+        }
+        if bytes.len() > MAX_BODY {
+            return Err("the body is too large".into());
+        }
+    }
+    drop(stream);
+    String::from_utf8(bytes).map_err(|_| "the body is not UTF-8".into())
+}
+
+fn send(out: ResponseOutparam, reply: Reply) {
+    let headers: Vec<(String, Vec<u8>)> = reply.headers.into_iter().map(|(n, v)| (n, v.into_bytes())).collect();
+    let fields = Fields::from_list(&headers).unwrap_or_else(|_| Fields::new());
+    let response = OutgoingResponse::new(fields);
+    let _ = response.set_status_code(reply.status);
+    let body = response.body().expect("a new response has a body");
+    ResponseOutparam::set(out, Ok(response));
+    let stream = body.write().expect("a new body has a stream");
+    for chunk in reply.body.as_bytes().chunks(4096) {
+        if stream.blocking_write_and_flush(chunk).is_err() {
+            break;
+        }
+    }
+    drop(stream);
+    let _ = OutgoingBody::finish(body, None);
+}
+
+fn why(e: sessions::Error) -> String {
+    format!("{e:?}")
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// `application/x-www-form-urlencoded` value decoding.
+fn url_decode(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                match u8::from_str_radix(&value[i + 1..i + 3], 16) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// An HTTP date (`Thu, 01 Jan 1970 00:00:00 GMT`) for seconds since the epoch.
+fn http_date(seconds: i64) -> String {
+    let (days, secs) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    format!(
+        "{}, {day:02} {} {year:04} {:02}:{:02}:{:02} GMT",
+        DAYS[days.rem_euclid(7) as usize],
+        MONTHS[(month - 1) as usize],
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}

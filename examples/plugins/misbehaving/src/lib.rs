@@ -1,0 +1,55 @@
+//! A plugin that misbehaves on request, for the isolation tests: the host,
+//! its session stores and every other plugin must keep working whatever it
+//! does.
+//!
+//! - `trap`: hits `unreachable`.
+//! - `loop`: never returns.
+//! - `oom`: allocates until the host refuses memory.
+//! - `guess`: tries keys it was never given (a brute force of the key space,
+//!   and keys of other plugins passed as further arguments); prints every
+//!   key it found a session under, space-separated (nothing expected).
+//! - `create`: creates an empty session; prints its key.
+//! - `env`: prints the environment it can read, `NAME=value` per line (in
+//!   a composition with `no-environment` plugged in: nothing, though the
+//!   runtime gave the composition the store's secret).
+
+wit_bindgen::generate!({ path: "../wit", world: "example:plugin/session-plugin", generate_all });
+
+use sessionbox::store::bound_sessions::{self as sessions, Loaded};
+
+struct Misbehaving;
+export!(Misbehaving);
+
+impl Guest for Misbehaving {
+    fn run(args: Vec<String>) -> Result<String, String> {
+        match args.first().map(String::as_str) {
+            Some("trap") => core::arch::wasm32::unreachable(),
+            Some("loop") => {
+                let mut n = 0u64;
+                loop {
+                    n = std::hint::black_box(n.wrapping_add(1));
+                }
+            }
+            Some("oom") => {
+                let mut hoard: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    hoard.push(vec![1; 1 << 20]);
+                    std::hint::black_box(&hoard);
+                }
+            }
+            Some("guess") => {
+                let mut found = Vec::new();
+                let guesses = (0..1000).map(|i| format!("{i:032}")).chain(args[1..].iter().cloned());
+                for key in guesses {
+                    if matches!(sessions::load(&key), Ok(Loaded::Found(_))) || matches!(sessions::exists(&key), Ok(true)) {
+                        found.push(key);
+                    }
+                }
+                Ok(found.join(" "))
+            }
+            Some("env") => Ok(std::env::vars().map(|(k, v)| format!("{k}={v}\n")).collect()),
+            Some("create") => sessions::create("{}").map_err(|e| format!("{e:?}")),
+            other => Err(format!("unknown command: {other:?}")),
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! Plugin hosts: components that import `sessionbox:store/bound-sessions`
+//! from an embedder (`sessionbox::plugin`), here the example plugin host
+//! (`examples/plugin-host`) running the example plugins built from
+//! `examples/plugins`: each plugin gets its own store, never a directory or
+//! a setting, and a plugin that misbehaves fails alone.
+
+use crate::support::plugins::plugin_wasm;
+use serde_json::json;
+use sessionbox::{Loaded, Settings, Store};
+use sessionbox_plugin_host::{Limits, Plugin, PluginHost};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Short limits, so the misbehaving plugin's runs end quickly.
+const LIMITS: Limits = Limits { memory: 32 << 20, deadline: Duration::from_secs(1) };
+
+fn store(dir: &Path, secret: &str) -> Store {
+    Store::open(dir, Settings::new(secret)).unwrap()
+}
+
+fn load(host: &PluginHost, name: &str, sessions: &Store) -> Plugin {
+    host.load(&std::fs::read(plugin_wasm(name)).unwrap(), sessions.clone()).unwrap()
+}
+
+/// The plugin's answer, which must be `ok`.
+fn ok(host: &PluginHost, plugin: &Plugin, args: &[&str]) -> String {
+    host.run(plugin, args).unwrap_or_else(|e| panic!("{args:?}: {e:#}")).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+}
+
+/// `visit`'s answer split into key and count.
+fn visit(host: &PluginHost, plugin: &Plugin, key: Option<&str>) -> (String, u64) {
+    let mut args = vec!["visit"];
+    args.extend(key);
+    let out = ok(host, plugin, &args);
+    let (key, n) = out.split_once(' ').unwrap_or_else(|| panic!("visit printed {out:?}"));
+    (key.to_owned(), n.parse().unwrap())
+}
+
+fn session_files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_plugin_keeps_sessions_in_the_store_its_host_chose() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sessions = store(&tmp.path().join("a"), "plugin-a-secret");
+    let host = PluginHost::new(LIMITS).unwrap();
+    let counter = load(&host, "counter", &sessions);
+
+    let (key, n) = visit(&host, &counter, None);
+    assert_eq!(n, 1);
+    assert_eq!(visit(&host, &counter, Some(&key)), (key.clone(), 2));
+    assert_eq!(visit(&host, &counter, Some(&key)), (key.clone(), 3));
+    // The plugin's session is an ordinary signed session file in the
+    // host's directory, under the host's secret.
+    assert_eq!(session_files(sessions.dir()), [format!("sessionid{key}")]);
+    match sessions.load(&key).unwrap() {
+        Loaded::Found { data, .. } => assert_eq!(serde_json::Value::Object(data), json!({"n": 3})),
+        other => panic!("{other:?}"),
+    }
+    // And what the host writes, the plugin reads.
+    sessions.save_json(&key, r#"{"n":41,"by":"host"}"#, false).unwrap();
+    assert_eq!(ok(&host, &counter, &["show", &key]), r#"{"n":41,"by":"host"}"#);
+    assert_eq!(visit(&host, &counter, Some(&key)).1, 42);
+
+    // Login moves the session to a new key; logout deletes it.
+    let new_key = ok(&host, &counter, &["login", &key, "alice"]);
+    assert_ne!(new_key, key);
+    assert_eq!(ok(&host, &counter, &["show", &key]), "missing");
+    assert_eq!(ok(&host, &counter, &["show", &new_key]), r#"{"n":42,"by":"host","_auth_user_id":"alice"}"#);
+    assert_eq!(ok(&host, &counter, &["logout", &new_key]), "true");
+    assert_eq!(ok(&host, &counter, &["logout", &new_key]), "false");
+    assert_eq!(session_files(sessions.dir()), Vec::<String>::new());
+
+    // The store's errors reach the plugin as the WIT error.
+    let err = host.run(&counter, &["logout", "../../etc/passwd"]).unwrap();
+    assert_eq!(err, Err("Error::InvalidKey".into()));
+    let err = host.run(&counter, &["visit", &key]).unwrap();
+    assert_eq!(err.map(|out| out.ends_with(" 1")), Ok(true), "a deleted session is not resurrected");
+}
+
+#[test]
+fn plugins_cannot_reach_each_others_sessions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a_store, b_store) = (store(&tmp.path().join("a"), "secret-a"), store(&tmp.path().join("b"), "secret-b"));
+    let host = PluginHost::new(LIMITS).unwrap();
+    let a = load(&host, "counter", &a_store);
+    let b = load(&host, "counter", &b_store);
+    let b_guesser = load(&host, "misbehaving", &b_store);
+
+    let (a_key, _) = visit(&host, &a, None);
+    let (b_key, _) = visit(&host, &b, None);
+    // B knows A's key (say it leaked) and still cannot read, change or
+    // delete A's session: its store is another directory.
+    assert_eq!(ok(&host, &b, &["show", &a_key]), "missing");
+    assert_eq!(ok(&host, &b, &["logout", &a_key]), "false");
+    assert_eq!(ok(&host, &b_guesser, &["guess", &a_key]), "", "B found sessions it was never given");
+    // B's visit with A's key starts a new session in B's store.
+    let (b_new, n) = visit(&host, &b, Some(&a_key));
+    assert_ne!(b_new, a_key);
+    assert_eq!(n, 1);
+    // A's session is untouched; each directory holds its own plugin's files.
+    assert_eq!(visit(&host, &a, Some(&a_key)), (a_key.clone(), 2));
+    assert_eq!(session_files(a_store.dir()), [format!("sessionid{a_key}")]);
+    let mut b_files = vec![format!("sessionid{b_key}"), format!("sessionid{b_new}")];
+    b_files.sort();
+    assert_eq!(session_files(b_store.dir()), b_files);
+}
+
+#[test]
+fn a_misbehaving_plugin_fails_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Both plugins on one store: what the misbehaving one does must not
+    // break the store for the other.
+    let sessions = store(&tmp.path().join("shared"), "secret");
+    let host = PluginHost::new(LIMITS).unwrap();
+    let counter = load(&host, "counter", &sessions);
+    let bad = load(&host, "misbehaving", &sessions);
+    let (key, _) = visit(&host, &counter, None);
+
+    for (command, says) in [("trap", "unreachable"), ("loop", "ran past its deadline of 1s"), ("oom", "needed more than its memory limit of 33554432 bytes")] {
+        let started = Instant::now();
+        let err = host.run(&bad, &[command]).expect_err(command);
+        let text = format!("{err:?}");
+        assert!(text.contains(says), "{command}: {text}");
+        assert!(started.elapsed() < LIMITS.deadline * 5, "{command} took {:?}", started.elapsed());
+        // The store and the other plugin carry on, and so does the
+        // misbehaving plugin itself, in a fresh instance.
+        let (_, n) = visit(&host, &counter, Some(&key));
+        assert!(n >= 2);
+        assert_eq!(ok(&host, &bad, &["create"]).len(), 32);
+    }
+
+    // A plugin stuck in a loop does not hold up the others meanwhile.
+    std::thread::scope(|scope| {
+        let looping = scope.spawn(|| host.run(&bad, &["loop"]));
+        std::thread::sleep(Duration::from_millis(100));
+        let started = Instant::now();
+        for _ in 0..5 {
+            visit(&host, &counter, Some(&key));
+        }
+        assert!(started.elapsed() < LIMITS.deadline, "visits waited for the loop: {:?}", started.elapsed());
+        assert!(looping.join().unwrap().is_err());
+    });
+    assert_eq!(visit(&host, &counter, Some(&key)).1, 1 + 3 + 5 + 1);
+}
+
+#[test]
+fn plugins_that_import_storage_or_network_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sessions = store(&tmp.path().join("s"), "secret");
+    let host = PluginHost::new(LIMITS).unwrap();
+    let err = host.load(&std::fs::read(plugin_wasm("snooping")).unwrap(), sessions.clone()).err().expect("refused");
+    let text = format!("{err:#}");
+    assert!(text.contains("wasi:filesystem/preopens") && text.contains("wasi:sockets/tcp"), "{text}");
+    assert!(text.contains("does not grant"), "{text}");
+
+    // The well-behaved plugins import the sessions and no storage or
+    // network at all.
+    let engine = wasmtime::Engine::default();
+    for name in ["counter", "misbehaving", "http-counter"] {
+        let component = wasmtime::component::Component::from_file(&engine, plugin_wasm(name)).unwrap();
+        let imports: Vec<String> = component.component_type().imports(&engine).map(|(n, _)| n.to_owned()).collect();
+        assert!(imports.iter().any(|n| n == sessionbox::plugin::INTERFACE), "{name}: {imports:?}");
+        assert_eq!(sessionbox::plugin::imports_matching(&engine, &component, sessionbox::plugin::STORAGE_AND_NETWORK), Vec::<String>::new(), "{name}");
+    }
+}
+
+/// The example host's command line, as the README shows it.
+#[test]
+fn the_example_host_binary_runs_a_plugin() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe.parent().unwrap().parent().unwrap().join("sessionbox-plugin-host");
+    assert!(bin.is_file(), "{} is built by cargo test", bin.display());
+    let run = |args: &[&str]| {
+        std::process::Command::new(&bin)
+            .arg("--sessions")
+            .arg(tmp.path().join("sessions"))
+            .arg(plugin_wasm("counter"))
+            .args(args)
+            .env("SESSIONBOX_SECRET_KEY", "example-secret")
+            .env("SESSIONBOX_CACHE_DIR", tmp.path().join("cache"))
+            .output()
+            .unwrap()
+    };
+    let first = run(&["visit"]);
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let out = String::from_utf8(first.stdout).unwrap();
+    let key = out.split_whitespace().next().unwrap();
+    let second = run(&["visit", key]);
+    assert_eq!(String::from_utf8(second.stdout).unwrap(), format!("{key} 2\n"));
+    let unknown = run(&["dance"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert_eq!(String::from_utf8(unknown.stderr).unwrap(), "sessionbox-plugin-host: unknown command: dance\n");
+}

@@ -1,0 +1,168 @@
+//! No host at all: the example wasi:http handler (`examples/plugins/
+//! http-counter`, which imports `sessionbox:store/bound-sessions`) composed
+//! with the sessionbox component by `wac plug`, and served by the stock
+//! wasmtime CLI (`wasmtime serve`) with the session directory as its only
+//! preopen. The secret reaches the sessionbox component from the
+//! environment `wasmtime serve --env` passes; the `no-environment` plug
+//! keeps it from the handler. No sessionbox host code runs on this path;
+//! headless Chromium drives it, and real Django reads the files it leaves.
+
+use crate::support::plugins::compose;
+use crate::support::runtimes::wasmtime_cli;
+use crate::support::web::{unix_now, Browser, DjangoServer, WasmtimeServe, DJANGO_PASSWORD, DJANGO_USER};
+use serde_json::Value;
+use sessionbox::{Loaded, Settings, Store};
+use std::path::Path;
+use std::process::Command;
+
+const SECRET: &str = "the composition's secret, from the environment";
+const COOKIE_AGE: i64 = 1_209_600;
+
+fn session_files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    names.sort();
+    names
+}
+
+/// (user, session data) on Django's whoami page, with the browser's cookie.
+fn on_django(browser: &Browser, django: &DjangoServer) -> (String, Value) {
+    browser.goto(&django.url("/django/whoami/"));
+    (browser.text("user"), serde_json::from_str(&browser.text("session")).unwrap())
+}
+
+#[test]
+fn the_composed_handler_keeps_a_login_in_chromium_and_django_reads_its_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sessions = tmp.path().join("sessions");
+    let composed = compose("http-counter", true, &tmp.path().join("composed.wasm"));
+    let serve = WasmtimeServe::start(&composed, &sessions, &[("SESSIONBOX_SECRET_KEY", SECRET)]);
+    let b = Browser::start();
+
+    // The counter survives reloads, on Django's cookie.
+    let before = unix_now();
+    for n in 1..=3 {
+        b.goto(&serve.url("/"));
+        assert_eq!(b.text("count"), n.to_string(), "visit {n}");
+        assert_eq!(b.text("user"), "");
+    }
+    let cookie = b.cookie("sessionid").expect("the handler's session cookie");
+    assert!(cookie.http_only && !cookie.secure, "{cookie:?}");
+    assert_eq!((cookie.same_site.as_deref(), cookie.path.as_deref()), (Some("Lax"), Some("/")), "{cookie:?}");
+    let expiry = cookie.expiry.expect("a persistent cookie");
+    assert!((before + COOKIE_AGE - 2..=unix_now() + COOKIE_AGE + 2).contains(&expiry), "expiry {expiry}");
+    let first_key = cookie.value.clone();
+    assert_eq!(session_files(&sessions), [format!("sessionid{first_key}")]);
+    let png = tmp.path().join("counter.png");
+    b.screenshot(&png);
+    assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG"), "a screenshot");
+
+    // A wrong password changes nothing; the right one logs in on a new key.
+    b.goto(&serve.url("/login"));
+    b.submit_form(&[("username", "alice"), ("password", "not it")], "submit");
+    assert!(b.source().contains("wrong username or password"));
+    b.goto(&serve.url("/login"));
+    b.submit_form(&[("username", "alice"), ("password", "wonderland")], "submit");
+    assert_eq!((b.text("count"), b.text("user")), ("4".into(), "alice".into()));
+    let login_key = b.cookie("sessionid").expect("a session after login").value;
+    assert_ne!(login_key, first_key, "a login moves the session to a new key");
+    assert_eq!(session_files(&sessions), [format!("sessionid{login_key}")]);
+
+    // Real Django reads what the composition wrote, with the same secret.
+    let django = DjangoServer::start(&sessions, SECRET, &[]);
+    let (user, data) = on_django(&b, &django);
+    assert_eq!(data, serde_json::json!({"counter": 4, "user": "alice"}));
+    assert_eq!(user, "anonymous", "the handler's own login is not Django's auth");
+
+    // Logout deletes the session; the page it leads to starts over.
+    b.goto(&serve.url("/"));
+    b.click_and_wait("logout");
+    assert_eq!((b.text("count"), b.text("user")), ("1".into(), "".into()));
+    let after_logout = b.cookie("sessionid").expect("the counter's new session").value;
+    assert_ne!(after_logout, login_key);
+    assert_eq!(session_files(&sessions), [format!("sessionid{after_logout}")]);
+
+    // And the other way: Django logs in on that session (moving it to a new
+    // key), the handler reads and updates it, and it stays a Django login.
+    b.goto(&django.url("/django/login/"));
+    b.submit_form(&[("username", DJANGO_USER), ("password", DJANGO_PASSWORD)], "submit");
+    assert_eq!(b.text("user"), DJANGO_USER);
+    let django_key = b.cookie("sessionid").unwrap().value;
+    assert_ne!(django_key, after_logout);
+    b.goto(&serve.url("/"));
+    b.goto(&serve.url("/"));
+    assert_eq!(b.text("count"), "3");
+    assert_eq!(b.cookie("sessionid").unwrap().value, django_key, "the handler keeps Django's session");
+    assert_eq!(session_files(&sessions), [format!("sessionid{django_key}")]);
+    let (user, data) = on_django(&b, &django);
+    assert_eq!(user, DJANGO_USER, "still logged in on Django");
+    assert_eq!(data["counter"], 3);
+}
+
+/// `wasmtime run --invoke 'run([...])'` on a composition of the
+/// misbehaving plugin, which prints the environment it can read.
+fn invoke(component: &Path, sessions: &Path, env: &[(&str, &str)], args: &str) -> String {
+    let mut cmd = Command::new(wasmtime_cli());
+    cmd.env_clear().args(["run", "--dir"]).arg(format!("{}::.", sessions.display()));
+    for (name, value) in env {
+        cmd.arg("--env").arg(name).env(name, value);
+    }
+    crate::support::run_ok(cmd.arg("--invoke").arg(format!("run({args})")).arg(component)).trim().to_owned()
+}
+
+#[test]
+fn the_composition_takes_settings_from_the_environment_and_keeps_them_from_the_handler() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sessions = tmp.path().join("sessions");
+    std::fs::create_dir(&sessions).unwrap();
+    let env = [("SESSIONBOX_SECRET_KEY", SECRET), ("SESSIONBOX_COOKIE_AGE", "60")];
+
+    let hidden = compose("misbehaving", true, &tmp.path().join("hidden.wasm"));
+    assert_eq!(invoke(&hidden, &sessions, &env, r#"["env"]"#), r#"ok("")"#, "the handler reads an empty environment");
+    // ... while the sessionbox component inside read its settings there.
+    let created = invoke(&hidden, &sessions, &env, r#"["create"]"#);
+    let key = created.strip_prefix("ok(\"").and_then(|k| k.strip_suffix("\")")).unwrap_or_else(|| panic!("{created}"));
+    // Signed with the environment's secret: this store reads it.
+    let store = Store::open(&sessions, Settings::new(SECRET)).unwrap();
+    assert!(matches!(store.load(key).unwrap(), Loaded::Found { .. }), "signed with another secret?");
+    // The environment's cookie age of a minute: the session is live now,
+    // and expired (and deleted) once its file is two minutes old.
+    let guess = format!(r#"["guess", "{key}"]"#);
+    assert_eq!(invoke(&hidden, &sessions, &env, &guess), format!("ok(\"{key}\")"));
+    let file = std::fs::File::options().write(true).open(sessions.join(format!("sessionid{key}"))).unwrap();
+    file.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(120)).unwrap();
+    drop(file);
+    assert_eq!(invoke(&hidden, &sessions, &env, &guess), r#"ok("")"#);
+    assert!(session_files(&sessions).is_empty(), "the expired session is deleted");
+
+    // Without the no-environment plug the handler would see the secret:
+    // the plug is what keeps it out.
+    let exposed = compose("misbehaving", false, &tmp.path().join("exposed.wasm"));
+    assert!(invoke(&exposed, &sessions, &env, r#"["env"]"#).contains("SESSIONBOX_SECRET_KEY="));
+
+    // Missing settings are an error the handler can show, not a trap.
+    let missing = invoke(&hidden, &sessions, &[], r#"["create"]"#);
+    assert!(missing.contains("InvalidSettings") && missing.contains("SESSIONBOX_SECRET_KEY is not set"), "{missing}");
+}
+
+#[test]
+fn a_served_composition_without_a_secret_answers_500_and_says_why() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sessions = tmp.path().join("sessions");
+    let composed = compose("http-counter", true, &tmp.path().join("composed.wasm"));
+    let serve = WasmtimeServe::start(&composed, &sessions, &[]);
+    let response = http_get(serve.port(), "/");
+    assert!(response.starts_with("HTTP/1.1 500"), "{response}");
+    assert!(response.contains("SESSIONBOX_SECRET_KEY is not set"), "{response}");
+    assert!(session_files(&sessions).is_empty());
+}
+
+/// The whole response to `GET path` on 127.0.0.1:port.
+fn http_get(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}

@@ -1,0 +1,51 @@
+//! The example plugins (`examples/plugins`, a workspace of wasm32-wasip2
+//! components), built once per test process from their sources with
+//! `--locked`, into `target/plugins`.
+
+use super::runtimes::wac_cli;
+use super::{guest_wasm, require_wasm_target, run_ok, workspace_root, WASM_TARGET};
+use std::path::Path;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// The built component of the example plugin crate `name` (`counter`,
+/// `misbehaving`, `snooping`, `http-counter`).
+pub fn plugin_wasm(name: &str) -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    let dir = BUILT.get_or_init(|| {
+        require_wasm_target();
+        let root = workspace_root();
+        let target_dir = root.join("target/plugins");
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        run_ok(
+            Command::new(cargo)
+                .args(["build", "--locked", "--release", "--target", WASM_TARGET, "--manifest-path"])
+                .arg(root.join("examples/plugins/Cargo.toml"))
+                .env("CARGO_TARGET_DIR", &target_dir)
+                // The build is for another target: the test build's own
+                // flags do not apply.
+                .env_remove("RUSTFLAGS")
+                .env_remove("CARGO_ENCODED_RUSTFLAGS"),
+        );
+        target_dir.join(WASM_TARGET).join("release")
+    });
+    let wasm = dir.join(format!("{}.wasm", name.replace('-', "_")));
+    assert!(wasm.is_file(), "{} was not built", wasm.display());
+    wasm
+}
+
+/// Composes the example plugin `handler` with the sessionbox component into
+/// `out`, as the README says: `wac plug HANDLER --plug no_environment.wasm
+/// --plug sessionbox_guest.wasm -o OUT`. With `hide_environment` false, the
+/// `no-environment` plug is left out (the handler then reads the
+/// composition's environment, secret included).
+pub fn compose(handler: &str, hide_environment: bool, out: &Path) -> std::path::PathBuf {
+    let mut cmd = Command::new(wac_cli());
+    cmd.arg("plug").arg(plugin_wasm(handler));
+    if hide_environment {
+        cmd.arg("--plug").arg(plugin_wasm("no-environment"));
+    }
+    run_ok(cmd.arg("--plug").arg(guest_wasm()).arg("-o").arg(out));
+    out.to_owned()
+}
