@@ -5,13 +5,17 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+/// Where the tests install outside tools once per machine.
+pub fn tools_dir() -> Option<PathBuf> {
+    match std::env::var_os("SESSIONBOX_TOOLS_DIR") {
+        Some(dir) if !dir.is_empty() => Some(PathBuf::from(dir)),
+        _ => Some(PathBuf::from(std::env::var_os("HOME")?).join(".cache/sessionbox-tools")),
+    }
+}
+
 /// The venv's python, if the interop tests have installed it.
 pub fn python() -> Option<PathBuf> {
-    let root = match std::env::var_os("SESSIONBOX_TOOLS_DIR") {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => PathBuf::from(std::env::var_os("HOME")?).join(".cache/sessionbox-tools"),
-    };
-    let python = root.join("django-5.2-venv/bin/python");
+    let python = tools_dir()?.join("django-5.2-venv/bin/python");
     python.exists().then_some(python)
 }
 

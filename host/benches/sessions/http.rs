@@ -327,24 +327,7 @@ impl Fixture {
             }
             let (cpu_before, switches_before) = usage();
             let start = Instant::now();
-            let deadline = start + for_how_long;
-            let tasks: Vec<_> = connections
-                .into_iter()
-                .map(|mut c| {
-                    tokio::spawn(async move {
-                        let mut done = 0u64;
-                        while Instant::now() < deadline {
-                            c.exchange().await;
-                            done += 1;
-                        }
-                        done
-                    })
-                })
-                .collect();
-            let mut total = 0;
-            for task in tasks {
-                total += task.await.expect("client task");
-            }
+            let total = exchange_until(connections, start + for_how_long).await;
             let elapsed = start.elapsed().as_secs_f64();
             let (cpu, switches) = usage();
             let total = total as f64;
@@ -403,14 +386,14 @@ async fn request(app: &Router, cookie: &HeaderValue) -> axum::body::Bytes {
 }
 
 /// A keep-alive connection that sends one fixed request at a time.
-struct Connection {
+pub struct Connection {
     stream: TcpStream,
     request: Vec<u8>,
     received: Vec<u8>,
 }
 
 impl Connection {
-    async fn open(addr: std::net::SocketAddr, request: Vec<u8>) -> Connection {
+    pub async fn open(addr: std::net::SocketAddr, request: Vec<u8>) -> Connection {
         let stream = TcpStream::connect(addr).await.expect("connect");
         stream.set_nodelay(true).expect("nodelay");
         Connection { stream, request, received: Vec::with_capacity(4096) }
@@ -418,7 +401,7 @@ impl Connection {
 
     /// Sends the request and reads its whole response (a 200 with a
     /// `Content-Length`).
-    async fn exchange(&mut self) {
+    pub async fn exchange(&mut self) {
         self.stream.write_all(&self.request).await.expect("send");
         loop {
             if let Some(len) = response_len(&self.received) {
@@ -430,6 +413,29 @@ impl Connection {
             assert!(n > 0, "the server closed the connection");
         }
     }
+}
+
+/// Keeps every connection exchanging requests, one in flight each, until
+/// `deadline`; returns how many were answered.
+pub async fn exchange_until(connections: Vec<Connection>, deadline: Instant) -> u64 {
+    let tasks: Vec<_> = connections
+        .into_iter()
+        .map(|mut c| {
+            tokio::spawn(async move {
+                let mut done = 0u64;
+                while Instant::now() < deadline {
+                    c.exchange().await;
+                    done += 1;
+                }
+                done
+            })
+        })
+        .collect();
+    let mut total = 0;
+    for task in tasks {
+        total += task.await.expect("client task");
+    }
+    total
 }
 
 /// The length of the whole response at the start of `buf`, once it is all

@@ -5,7 +5,12 @@
 //! cargo bench -p sessionbox --bench sessions            # full run, writes BENCHMARKS.md
 //! cargo bench -p sessionbox --bench sessions -- --quick # small smoke run, writes nothing
 //! cargo bench -p sessionbox --bench sessions -- --only http [--quick]
+//! cargo bench -p sessionbox --bench sessions -- --only plugins [--quick]
 //! ```
+//!
+//! `--only plugins` runs only the plugin workload (plugins.rs: a load
+//! through the plugin import against the host's own, and the composed
+//! http-counter under `wasmtime serve`) and prints its section.
 //!
 //! `--only http` runs only the HTTP workload (http.rs: the web layer and
 //! tower-sessions behind one axum route, per request and at 64 connections)
@@ -28,6 +33,7 @@ mod django;
 mod http;
 mod in_tokio;
 mod oneshot;
+mod plugins;
 mod report;
 mod variants;
 mod workloads;
@@ -63,14 +69,19 @@ fn main() {
         let serve_for = std::time::Duration::from_millis(if quick { 300 } else { 2_000 });
         http::measure(plan.rounds, plan.ops, plan.ops / 4, serve_for, &Payload::new(auth_session(0)))
     };
+    let measure_plugins = || {
+        let serve_for = std::time::Duration::from_millis(if quick { 300 } else { 2_000 });
+        plugins::measure(plan.rounds, plan.ops, serve_for, &Payload::new(auth_session(0)))
+    };
     match std::env::args().skip_while(|a| a != "--only").nth(1).as_deref() {
         None => {}
         Some("http") => return print!("{}", report::http_section(&measure_http())),
+        Some("plugins") => return print!("{}", report::plugins_section(&measure_plugins())),
         Some("http-probe") => {
             let serve_for = std::time::Duration::from_millis(if quick { 300 } else { 2_000 });
             return http::probe(plan.rounds, plan.ops, serve_for, &Payload::new(auth_session(0)));
         }
-        Some(other) => panic!("--only takes `http` or `http-probe`, not {other:?}"),
+        Some(other) => panic!("--only takes `http`, `http-probe` or `plugins`, not {other:?}"),
     }
     let django = django::python();
     if django.is_none() {
@@ -153,6 +164,7 @@ fn main() {
     report.cli = oneshot::cli_times(if quick { 5 } else { 20 });
     report.rss_kb = oneshot::rss_of_probe();
     report.http = Some(measure_http());
+    report.plugins = Some(measure_plugins());
 
     print!("{}", report.markdown(plan.quick));
     if !plan.quick {

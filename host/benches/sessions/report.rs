@@ -1,6 +1,7 @@
 //! The results table, the targets, and BENCHMARKS.md.
 
 use crate::bounds::Bounds;
+use crate::plugins::Plugins;
 use crate::http::{Backend, Case, Http, Stack, CASES, CONNECTIONS};
 use crate::in_tokio::InTokio;
 use crate::oneshot::CliTimes;
@@ -71,11 +72,12 @@ pub struct Report {
     pub bounds: Bounds,
     pub in_tokio: InTokio,
     pub http: Option<Http>,
+    pub plugins: Option<Plugins>,
 }
 
 impl Report {
     pub fn new() -> Report {
-        Report { rows: Vec::new(), threads: [0.0; 2], native_threads: [0.0; 2], cli: CliTimes::default(), rss_kb: 0, bounds: Bounds::default(), in_tokio: InTokio::default(), http: None }
+        Report { rows: Vec::new(), threads: [0.0; 2], native_threads: [0.0; 2], cli: CliTimes::default(), rss_kb: 0, bounds: Bounds::default(), in_tokio: InTokio::default(), http: None, plugins: None }
     }
 
     fn rows_where(&self, f: impl Fn(&Row) -> bool) -> impl Iterator<Item = &Row> {
@@ -164,6 +166,9 @@ impl Report {
         if let Some(http) = &self.http {
             let _ = write!(s, "\n{}", http_section(http));
         }
+        if let Some(plugins) = &self.plugins {
+            let _ = write!(s, "\n{}", plugins_section(plugins));
+        }
         s
     }
 }
@@ -240,4 +245,40 @@ fn http_targets(h: &Http) -> Vec<(String, String, bool, String)> {
         }
     }
     t
+}
+
+/// The plugin section: the import against the host's own load, and the
+/// composition under `wasmtime serve`.
+pub fn plugins_section(p: &Plugins) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "## Plugins: sessions through the import, and composed under `wasmtime serve`\n");
+    let _ = writeln!(
+        s,
+        "A plugin's load goes plugin → host (`sessionbox::plugin`, the `bound-sessions` import) → sessionbox component → directory. Measured with the example plugin host and the example counter plugin: one plugin run making {} loads of one ~200 B session (so the plugin's own instantiation is spread over them), against {} `Store::load_json` calls from the host; durability `none`. Medians of {} interleaved rounds; the ratio is the median of same-round ratios.\n",
+        p.loads, p.loads, p.rounds
+    );
+    let _ = writeln!(s, "| load | µs per load |\n|---|---|");
+    let _ = writeln!(s, "| from the host (`Store::load_json`) | {:.2} |", p.direct_load);
+    let _ = writeln!(s, "| from a plugin, through the import | {:.2} |", p.import_load);
+    let _ = writeln!(s, "| a whole plugin run that loads once (a fresh plugin instance each run) | {:.1} |", p.one_run);
+    let ok = p.ratio <= 1.3;
+    let _ = writeln!(s, "\n| target | measured | met |\n|---|---|---|\n| import / direct, per load | {:.2}× (target ≤ 1.3×) | {} |\n", p.ratio, if ok { "yes" } else { "**no**" });
+    match &p.served {
+        Ok(rows) => {
+            let _ = writeln!(
+                s,
+                "The http-counter handler composed with the sessionbox component and `no-environment` (`wac plug`), served by the wasmtime 48 CLI (`wasmtime serve -S cli`, built with the features the tests use, so `-O pooling-allocator=n`), which instantiates the composition once per request. {CONNECTIONS} keep-alive connections, each with its own ~200 B session's cookie, for {} s per round from one raw-TCP client in the benchmark process; durability `none`. The same handler without sessions is its `/healthz` route: the composition cannot run without the sessionbox component, so that row still instantiates it.\n",
+                p.seconds
+            );
+            let _ = writeln!(s, "| request | requests/s | vs no session call |\n|---|---|---|");
+            let base = rows.first().map_or(f64::NAN, |r| r.1);
+            for (what, per_second) in rows {
+                let _ = writeln!(s, "| {what} | {per_second:.0} | {:.2}× |", per_second / base);
+            }
+        }
+        Err(why) => {
+            let _ = writeln!(s, "`wasmtime serve` was not measured: {why}.");
+        }
+    }
+    s
 }

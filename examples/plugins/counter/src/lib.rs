@@ -10,6 +10,8 @@
 //! - `login KEY USER`: records USER as logged in and moves the session to a
 //!   new key (Django's session-fixation defence); prints the new key.
 //! - `logout KEY`: deletes the session; prints whether there was one.
+//! - `load-many KEY N` (this version only, for the benchmark): loads the
+//!   session N times; prints how many loads found it.
 
 wit_bindgen::generate!({ path: "../wit", world: "example:plugin/session-plugin", generate_all });
 
@@ -38,6 +40,14 @@ impl Guest for Counter {
                 } else {
                     sessions::create(&text).map_err(why)
                 }
+            }
+            ["load-many", key, n] => {
+                let n: u32 = n.parse().map_err(|_| format!("not a count: {n}"))?;
+                let mut found = 0;
+                for _ in 0..n {
+                    found += u32::from(matches!(sessions::load(key).map_err(why)?, Loaded::Found(_)));
+                }
+                Ok(found.to_string())
             }
             ["logout", key] => Ok(sessions::delete(key).map_err(why)?.to_string()),
             [name, ..] => Err(format!("unknown command: {name}")),

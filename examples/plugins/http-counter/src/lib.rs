@@ -207,7 +207,9 @@ fn read_body(request: &IncomingRequest) -> Result<String, String> {
 }
 
 fn send(out: ResponseOutparam, reply: Reply) {
-    let headers: Vec<(String, Vec<u8>)> = reply.headers.into_iter().map(|(n, v)| (n, v.into_bytes())).collect();
+    let mut headers: Vec<(String, Vec<u8>)> = reply.headers.into_iter().map(|(n, v)| (n, v.into_bytes())).collect();
+    // A length rather than chunks: keep-alive clients know where it ends.
+    headers.push(("content-length".into(), reply.body.len().to_string().into_bytes()));
     let fields = Fields::from_list(&headers).unwrap_or_else(|_| Fields::new());
     let response = OutgoingResponse::new(fields);
     let _ = response.set_status_code(reply.status);
