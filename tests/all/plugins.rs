@@ -76,7 +76,7 @@ fn a_plugin_keeps_sessions_in_the_store_its_host_chose() {
 
     // The store's errors reach the plugin as the WIT error.
     let err = host.run(&counter, &["logout", "../../etc/passwd"]).unwrap();
-    assert_eq!(err, Err("Error::InvalidKey".into()));
+    assert_eq!(err, Err("invalid-key".into()));
     let err = host.run(&counter, &["visit", &key]).unwrap();
     assert_eq!(err.map(|out| out.ends_with(" 1")), Ok(true), "a deleted session is not resurrected");
 }
@@ -195,4 +195,50 @@ fn the_example_host_binary_runs_a_plugin() {
     let unknown = run(&["dance"]);
     assert_eq!(unknown.status.code(), Some(1));
     assert_eq!(String::from_utf8(unknown.stderr).unwrap(), "sessionbox-plugin-host: unknown command: dance\n");
+}
+
+/// The counter in a second language: Python, built with componentize-py,
+/// in the same host, on the same store as the Rust counter.
+#[test]
+fn the_python_counter_matches_the_rust_one_on_one_store() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sessions = store(&tmp.path().join("shared"), "secret");
+    let host = PluginHost::new(Limits { memory: 64 << 20, deadline: Duration::from_secs(10) }).unwrap();
+    let wasm = std::fs::read(crate::support::plugins::python_plugin_wasm()).unwrap();
+    let started = Instant::now();
+    let python = host.load(&wasm, sessions.clone()).unwrap();
+    eprintln!("compiled the Python plugin ({} MB) in {:.1?}", wasm.len() >> 20, started.elapsed());
+    let rust = load(&host, "counter", &sessions);
+
+    // It imports the sessions and nothing else: no WASI at all.
+    let engine = wasmtime::Engine::default();
+    let component = wasmtime::component::Component::new(&engine, &wasm).unwrap();
+    let imports: Vec<String> = component.component_type().imports(&engine).map(|(n, _)| n.to_owned()).collect();
+    assert_eq!(imports, [sessionbox::plugin::INTERFACE]);
+
+    // One session, visited in turn by either language.
+    let (key, n) = visit(&host, &python, None);
+    assert_eq!(n, 1);
+    assert_eq!(visit(&host, &rust, Some(&key)), (key.clone(), 2));
+    assert_eq!(visit(&host, &python, Some(&key)), (key.clone(), 3));
+    assert_eq!(ok(&host, &python, &["show", &key]), ok(&host, &rust, &["show", &key]));
+    assert_eq!(ok(&host, &python, &["show", &key]), r#"{"n":3}"#);
+
+    // Login and logout, as the Rust version does them.
+    let new_key = ok(&host, &python, &["login", &key, "bob"]);
+    assert_eq!(ok(&host, &rust, &["show", &key]), "missing");
+    assert_eq!(ok(&host, &rust, &["show", &new_key]), r#"{"n":3,"_auth_user_id":"bob"}"#);
+    assert_eq!(ok(&host, &python, &["logout", &new_key]), "true");
+    assert_eq!(ok(&host, &python, &["logout", &new_key]), "false");
+    assert_eq!(session_files(sessions.dir()), Vec::<String>::new());
+
+    // What the store reports and refuses reads the same in both.
+    let other = store(&tmp.path().join("other"), "another secret");
+    let foreign = other.create_json(r#"{"n":1}"#).unwrap();
+    std::fs::copy(other.dir().join(format!("sessionid{foreign}")), sessions.dir().join(format!("sessionid{foreign}"))).unwrap();
+    for args in [&["show", foreign.as_str()][..], &["show", "nosuchsession"], &["logout", "../x"], &["dance"], &[]] {
+        assert_eq!(host.run(&python, args).unwrap(), host.run(&rust, args).unwrap(), "{args:?}");
+    }
+    assert_eq!(ok(&host, &python, &["show", &foreign]), "bad-signature");
+    assert_eq!(host.run(&python, &["logout", "../x"]).unwrap(), Err("invalid-key".into()));
 }

@@ -166,3 +166,29 @@ fn http_get(port: u16, path: &str) -> String {
     stream.read_to_string(&mut response).unwrap();
     response
 }
+
+/// The Python counter (componentize-py) composed with the sessionbox
+/// component, as the Rust handler is, and run by the stock wasmtime CLI.
+#[test]
+fn the_python_plugin_runs_composed_under_the_wasmtime_cli() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sessions = tmp.path().join("sessions");
+    std::fs::create_dir(&sessions).unwrap();
+    let composed = tmp.path().join("composed.wasm");
+    crate::support::run_ok(
+        Command::new(crate::support::runtimes::wac_cli())
+            .arg("plug")
+            .arg(crate::support::plugins::python_plugin_wasm())
+            .arg("--plug")
+            .arg(crate::support::guest_wasm())
+            .arg("-o")
+            .arg(&composed),
+    );
+    let env = [("SESSIONBOX_SECRET_KEY", SECRET)];
+    let first = invoke(&composed, &sessions, &env, r#"["visit"]"#);
+    let key = first.strip_prefix("ok(\"").and_then(|k| k.strip_suffix(" 1\")")).unwrap_or_else(|| panic!("{first}"));
+    assert_eq!(invoke(&composed, &sessions, &env, &format!(r#"["visit", "{key}"]"#)), format!("ok(\"{key} 2\")"));
+    // The host library reads what the composed Python plugin wrote.
+    let store = Store::open(&sessions, Settings::new(SECRET)).unwrap();
+    assert_eq!(store.load_json(key).unwrap().into_data().as_deref(), Some(r#"{"n":2}"#));
+}

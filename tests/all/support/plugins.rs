@@ -3,7 +3,7 @@
 //! `--locked`, into `target/plugins`.
 
 use super::runtimes::wac_cli;
-use super::{guest_wasm, require_wasm_target, run_ok, workspace_root, WASM_TARGET};
+use super::{guest_wasm, install_once, require_wasm_target, run_ok, tools_dir, workspace_root, WASM_TARGET};
 use std::path::Path;
 use std::path::PathBuf;
 use std::process::Command;
@@ -48,4 +48,45 @@ pub fn compose(handler: &str, hide_environment: bool, out: &Path) -> std::path::
     }
     run_ok(cmd.arg("--plug").arg(guest_wasm()).arg("-o").arg(out));
     out.to_owned()
+}
+
+/// The componentize-py version the Python plugin is built with.
+pub const COMPONENTIZE_PY_VERSION: &str = "0.25.1";
+
+/// `componentize-py`, installed once per machine from PyPI into
+/// `<tools>/componentize-py-venv`.
+pub fn componentize_py() -> PathBuf {
+    let venv = tools_dir().join("componentize-py-venv");
+    let bin = venv.join("bin/componentize-py");
+    install_once("componentize-py", &bin, || {
+        run_ok(Command::new("python3").args(["-m", "venv"]).arg(&venv));
+        let requirement = format!("componentize-py=={COMPONENTIZE_PY_VERSION}");
+        run_ok(Command::new(venv.join("bin/pip")).args(["install", "--quiet", "--disable-pip-version-check", &requirement]));
+    });
+    bin
+}
+
+/// The Python counter plugin (`examples/plugins/counter-py`), built once per
+/// test process with `--stub-wasi` (without it CPython's runtime imports a
+/// filesystem and sockets), into `target/plugins/counter_py.wasm`.
+pub fn python_plugin_wasm() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let root = workspace_root();
+            let out = root.join("target/plugins/counter_py.wasm");
+            std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+            let started = std::time::Instant::now();
+            run_ok(
+                Command::new(componentize_py())
+                    .current_dir(&root)
+                    .args(["-d", "examples/plugins/wit", "-w", "example:plugin/session-plugin", "componentize", "app"])
+                    .args(["-p", "examples/plugins/counter-py", "--stub-wasi", "-o"])
+                    .arg(&out)
+                    .env("PYTHONDONTWRITEBYTECODE", "1"),
+            );
+            eprintln!("sessionbox tests: built the Python plugin in {:.1?}", started.elapsed());
+            out
+        })
+        .clone()
 }

@@ -89,7 +89,17 @@ fn case(loaded: &Loaded) -> &'static str {
     }
 }
 
-/// A store error as one line.
+/// A store error as one line: the WIT case name, then its text (the same
+/// in every language's version).
 fn why(e: sessions::Error) -> String {
-    format!("{e:?}")
+    use sessions::Error as E;
+    match e {
+        E::InvalidKey => "invalid-key".into(),
+        E::AlreadyExists => "already-exists".into(),
+        E::NotFound => "not-found".into(),
+        E::TooLarge => "too-large".into(),
+        E::InvalidData(why) => format!("invalid-data: {why}"),
+        E::InvalidSettings(why) => format!("invalid-settings: {why}"),
+        E::Io(why) => format!("io: {why}"),
+    }
 }
