@@ -29,7 +29,7 @@ fn host_state(dir: &Path, memory_limit: usize) -> Result<HostState, Error> {
         .preopened_dir(dir, ".", FsPerms::ReadWrite)
         .map_err(|e| Error::Config(format!("cannot open session directory {}: {e:#}", dir.display())))?
         .build();
-    let limiter = MemoryLimiter { max_bytes: memory_limit, refused: false };
+    let limiter = MemoryLimiter { max_bytes: memory_limit, refused: false, granted: 0 };
     Ok(HostState { wasi, table: ResourceTable::new(), limiter })
 }
 
@@ -50,6 +50,11 @@ impl Instance {
             .map_err(|e| failure(&store, &e, "opening the store"))?
             .map_err(Error::from)?;
         Ok(Instance { store, api, handle })
+    }
+
+    /// The linear memory this instance holds (it never shrinks).
+    pub(crate) fn memory(&self) -> usize {
+        self.store.data().limiter.granted
     }
 
     /// Runs one export with a deadline. `Err` means the instance trapped and

@@ -51,11 +51,17 @@ impl WasiView for HostState {
 pub(crate) struct MemoryLimiter {
     pub(crate) max_bytes: usize,
     pub(crate) refused: bool,
+    /// The largest linear memory granted so far: wasm memory never shrinks,
+    /// so this is what the instance holds.
+    pub(crate) granted: usize,
 }
 
 impl wasmtime::ResourceLimiter for MemoryLimiter {
     fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         self.refused |= desired > self.max_bytes;
+        if desired <= self.max_bytes {
+            self.granted = self.granted.max(desired);
+        }
         Ok(desired <= self.max_bytes)
     }
 

@@ -23,7 +23,9 @@ pub struct Options {
     /// Django's `SESSION_EXPIRE_AT_BROWSER_CLOSE`: what
     /// [`Session::expire_at_browser_close`] says when a session sets no expiry.
     pub expire_at_browser_close: bool,
-    /// Warm instances kept for reuse (default 16).
+    /// Warm instances kept for reuse (default 16). An instance whose memory
+    /// grew past 16 MiB (a call with a huge argument) is dropped after its
+    /// call instead, so one such call does not pin its memory.
     pub max_idle_instances: usize,
     /// How long one batch of a sweep works before it returns (default: a
     /// quarter of the deadline, at most a second). Each batch is one call,
@@ -45,6 +47,9 @@ impl Default for Options {
 }
 
 pub use sessionbox_guest::{SweepBatch, SweepReport};
+
+/// Largest linear memory of an instance kept warm for reuse.
+const MAX_IDLE_MEMORY: usize = 16 << 20;
 
 /// What [`Store::load`] found: the guest's own `Loaded`, holding the session
 /// as [`Data`] (or, from [`Store::load_json`], as JSON text) and the moment
@@ -321,7 +326,9 @@ impl Store {
 
     fn release(&self, instance: Instance) {
         if let Ok(mut idle) = self.inner.idle.lock() {
-            if idle.len() < self.inner.options.max_idle_instances {
+            // A call with a huge argument (a plugin's 60 MB key) grows an
+            // instance's memory for good: such an instance is not kept.
+            if idle.len() < self.inner.options.max_idle_instances && instance.memory() <= MAX_IDLE_MEMORY {
                 idle.push(instance);
             }
         }
@@ -394,6 +401,22 @@ shared_errors!(InvalidKey, AlreadyExists, NotFound, TooLarge, InvalidData(why), 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A call with a huge argument grows its instance's memory for good;
+    /// that instance is dropped rather than kept warm, and the next call
+    /// works on a fresh one.
+    #[test]
+    fn an_instance_a_huge_call_grew_is_not_kept() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(tmp.path().join("s"), Settings::new("secret")).unwrap();
+        let small = || store.inner.idle.lock().unwrap().iter().map(Instance::memory).collect::<Vec<_>>();
+        assert!(small().iter().all(|&m| m <= MAX_IDLE_MEMORY), "{:?}", small());
+        assert!(matches!(store.load_json(&"k".repeat(40 << 20)).unwrap(), Loaded::Missing));
+        let kept = small();
+        assert!(kept.iter().all(|&m| m <= MAX_IDLE_MEMORY), "an instance of {kept:?} bytes was kept");
+        let key = store.create_json("{}").unwrap();
+        assert!(matches!(store.load_json(&key).unwrap(), Loaded::Found { .. }));
+    }
 
     #[test]
     fn expiry_times_clamp_to_the_epoch_and_python_datetime_max() {
