@@ -34,11 +34,13 @@
 //!
 //! The interface's `error` is the store's: the errors only a host has (a
 //! store call past its deadline or out of memory, a runtime failure) reach
-//! the plugin as `io` with the same one-line text.
+//! the plugin as `io` with the same one-line text, except that a store that
+//! cannot open its directory says only that it is unavailable (the detail,
+//! with the path, goes to the log target `sessionbox::plugin`).
 
 use crate::runtime::bindings::{bound, wit};
-use crate::store::to_wit_error as to_wit;
-use crate::Store;
+use crate::store::to_wit_error;
+use crate::{Error, Store};
 use wasmtime::component::{Component, HasData, Linker};
 use wasmtime::Engine;
 
@@ -52,17 +54,28 @@ pub const INTERFACE: &str = "sessionbox:store/bound-sessions@0.4.0";
 pub const STORAGE_AND_NETWORK: &[&str] = &["wasi:filesystem/", "wasi:sockets/", "wasi:http/outgoing-handler"];
 
 /// What a plugin's wasmtime store data must give the import: the session
-/// store that plugin uses.
+/// store that plugin uses, and (optionally) a say over its writes.
 pub trait SessionsView {
     /// The plugin's own session store.
     fn sessions(&mut self) -> &Store;
+
+    /// Called before each write the plugin asks for: `new_session` for a
+    /// `create` or a `save` with `must-create`, else a `save` or `cycle-key`
+    /// of an existing one; `bytes` is the length of its data text. `Err`
+    /// refuses the write, and the plugin gets `io` with that text. The
+    /// default allows every write; a platform that must keep one plugin
+    /// from filling the disk counts sessions or bytes here.
+    fn may_write(&mut self, new_session: bool, bytes: usize) -> Result<(), String> {
+        let _ = (new_session, bytes);
+        Ok(())
+    }
 }
 
 /// Adds `sessionbox:store/bound-sessions` to `linker`: each call goes to
 /// the [`Store`] that [`SessionsView::sessions`] returns for the calling
 /// plugin's data.
 pub fn add_to_linker<T: SessionsView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
-    bound::add_to_linker::<T, BoundSessions>(linker, |data| Bound(data.sessions()))
+    bound::add_to_linker::<T, BoundSessions<T>>(linker, |data| Bound(data))
 }
 
 /// The import names of `component` that start with one of `prefixes`.
@@ -85,37 +98,58 @@ pub fn refuse_imports(engine: &Engine, component: &Component, prefixes: &[&str])
     }
 }
 
-struct BoundSessions;
+struct BoundSessions<T>(std::marker::PhantomData<T>);
 
-impl HasData for BoundSessions {
-    type Data<'a> = Bound<'a>;
+impl<T: 'static> HasData for BoundSessions<T> {
+    type Data<'a> = Bound<'a, T>;
 }
 
-/// The import's implementation over one plugin's store.
-struct Bound<'a>(&'a Store);
+/// The import's implementation over one plugin's data.
+struct Bound<'a, T>(&'a mut T);
 
-impl bound::Host for Bound<'_> {
+impl<T: SessionsView> Bound<'_, T> {
+    /// The plugin's store, once its embedder allowed the write.
+    fn writing(&mut self, new_session: bool, data: &str) -> Result<&Store, wit::Error> {
+        self.0.may_write(new_session, data.len()).map_err(wit::Error::Io)?;
+        Ok(self.0.sessions())
+    }
+}
+
+impl<T: SessionsView> bound::Host for Bound<'_, T> {
     fn create(&mut self, data: String) -> Result<String, wit::Error> {
-        self.0.create_json(&data).map_err(to_wit)
+        self.writing(true, &data)?.create_json(&data).map_err(to_wit)
     }
 
     fn load(&mut self, key: String) -> Result<wit::Loaded, wit::Error> {
-        self.0.load_wit(&key).map_err(to_wit)
+        self.0.sessions().load_wit(&key).map_err(to_wit)
     }
 
     fn save(&mut self, key: String, data: String, must_create: bool) -> Result<(), wit::Error> {
-        self.0.save_json(&key, &data, must_create).map_err(to_wit)
+        self.writing(must_create, &data)?.save_json(&key, &data, must_create).map_err(to_wit)
     }
 
     fn exists(&mut self, key: String) -> Result<bool, wit::Error> {
-        self.0.exists(&key).map_err(to_wit)
+        self.0.sessions().exists(&key).map_err(to_wit)
     }
 
     fn delete(&mut self, key: String) -> Result<bool, wit::Error> {
-        self.0.delete(&key).map_err(to_wit)
+        self.0.sessions().delete(&key).map_err(to_wit)
     }
 
     fn cycle_key(&mut self, key: String, data: String) -> Result<String, wit::Error> {
-        self.0.cycle_key_json(&key, &data).map_err(to_wit)
+        self.writing(false, &data)?.cycle_key_json(&key, &data).map_err(to_wit)
+    }
+}
+
+/// The WIT error a plugin gets. A configuration error names the host's
+/// directory, which a plugin must not learn: the plugin gets a plain `io`,
+/// the host's log the detail.
+fn to_wit(e: Error) -> wit::Error {
+    match e {
+        Error::Config(why) => {
+            log::error!(target: "sessionbox::plugin", "a plugin's session store is unavailable: {why}");
+            wit::Error::Io("the session store is unavailable".into())
+        }
+        other => to_wit_error(other),
     }
 }

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// Short limits, so the misbehaving plugin's runs end quickly.
-const LIMITS: Limits = Limits { memory: 32 << 20, deadline: Duration::from_secs(1) };
+const LIMITS: Limits = Limits { memory: 32 << 20, deadline: Duration::from_secs(1), max_sessions: Some(100) };
 
 fn store(dir: &Path, secret: &str) -> Store {
     Store::open(dir, Settings::new(secret)).unwrap()
@@ -147,6 +147,42 @@ fn a_misbehaving_plugin_fails_alone() {
     assert_eq!(visit(&host, &counter, Some(&key)).1, 1 + 3 + 5 + 1);
 }
 
+/// The embedder's say over writes: the example host's session quota stops a
+/// plugin that creates sessions in a loop, and only its new sessions.
+#[test]
+fn a_plugin_cannot_fill_the_disk_past_its_quota() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sessions = store(&tmp.path().join("s"), "secret");
+    let host = PluginHost::new(Limits { max_sessions: Some(3), ..LIMITS }).unwrap();
+    let counter = load(&host, "counter", &sessions);
+    let keys: Vec<String> = (0..3).map(|_| visit(&host, &counter, None).0).collect();
+    let refused = host.run(&counter, &["visit"]).unwrap();
+    assert_eq!(refused, Err("io: this plugin's session quota is full (3 sessions)".into()));
+    assert_eq!(session_files(sessions.dir()).len(), 3);
+    // Existing sessions still save and move to new keys.
+    assert_eq!(visit(&host, &counter, Some(&keys[0])).1, 2);
+    let moved = ok(&host, &counter, &["login", &keys[1], "alice"]);
+    assert_eq!(ok(&host, &counter, &["logout", &moved]), "true");
+    assert_eq!(visit(&host, &counter, None).1, 1, "room again after a logout");
+}
+
+/// A store that cannot open its directory tells the plugin only that it is
+/// unavailable: the host's path is none of its business.
+#[test]
+fn a_broken_store_does_not_tell_the_plugin_where_it_lives() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("tenant-a-sessions");
+    let options = sessionbox::Options { max_idle_instances: 0, ..Default::default() };
+    let sessions = Store::open_with(&dir, Settings::new("secret"), options).unwrap();
+    let host = PluginHost::new(LIMITS).unwrap();
+    let counter = load(&host, "counter", &sessions);
+    std::fs::remove_dir(&dir).unwrap();
+    let (answer, logs) = crate::support::logs::capture(|| host.run(&counter, &["visit"]).unwrap());
+    assert_eq!(answer, Err("io: the session store is unavailable".into()));
+    // The host's log has the detail.
+    assert!(logs.iter().any(|(_, target, message)| target == "sessionbox::plugin" && message.contains("tenant-a-sessions")), "{logs:?}");
+}
+
 #[test]
 fn plugins_that_import_storage_or_network_are_refused() {
     let tmp = tempfile::tempdir().unwrap();
@@ -203,7 +239,7 @@ fn the_example_host_binary_runs_a_plugin() {
 fn the_python_counter_matches_the_rust_one_on_one_store() {
     let tmp = tempfile::tempdir().unwrap();
     let sessions = store(&tmp.path().join("shared"), "secret");
-    let host = PluginHost::new(Limits { memory: 64 << 20, deadline: Duration::from_secs(10) }).unwrap();
+    let host = PluginHost::new(Limits { deadline: Duration::from_secs(10), ..Limits::default() }).unwrap();
     let wasm = std::fs::read(crate::support::plugins::python_plugin_wasm()).unwrap();
     let started = Instant::now();
     let python = host.load(&wasm, sessions.clone()).unwrap();

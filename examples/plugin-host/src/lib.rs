@@ -13,7 +13,8 @@
 //! `wasi:sockets` or outgoing HTTP is refused when loaded
 //! ([`sessionbox::plugin::refuse_imports`]). Each run is a fresh instance in
 //! its own wasmtime `Store` with a memory limit and a deadline, so a plugin
-//! that traps, loops or exhausts its memory fails that run alone.
+//! that traps, loops or exhausts its memory fails that run alone; a session
+//! quota keeps it from filling the disk.
 
 use sessionbox::plugin::{self, SessionsView};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -33,12 +34,16 @@ pub struct Limits {
     pub memory: usize,
     /// Longest a run may take.
     pub deadline: Duration,
+    /// Most sessions a plugin may have in its store (expired ones count
+    /// until swept); `None` for no limit. A create past it fails with
+    /// `io`.
+    pub max_sessions: Option<usize>,
 }
 
 impl Default for Limits {
-    /// 64 MiB and 5 seconds.
+    /// 64 MiB, 5 seconds and 10,000 sessions.
     fn default() -> Limits {
-        Limits { memory: 64 << 20, deadline: Duration::from_secs(5) }
+        Limits { memory: 64 << 20, deadline: Duration::from_secs(5), max_sessions: Some(10_000) }
     }
 }
 
@@ -59,6 +64,7 @@ pub struct Plugin {
 /// One run's state: the plugin's sessions, an empty WASI context, limits.
 struct PluginState {
     sessions: sessionbox::Store,
+    max_sessions: Option<usize>,
     wasi: WasiCtx,
     table: ResourceTable,
     limits: MemoryLimit,
@@ -85,6 +91,20 @@ impl ResourceLimiter for MemoryLimit {
 impl SessionsView for PluginState {
     fn sessions(&mut self) -> &sessionbox::Store {
         &self.sessions
+    }
+
+    /// The session quota. Counting the directory on each new session keeps
+    /// the example short; a platform with large stores would keep a count.
+    fn may_write(&mut self, new_session: bool, _bytes: usize) -> Result<(), String> {
+        let Some(max) = self.max_sessions.filter(|_| new_session) else { return Ok(()) };
+        let prefix = &self.sessions.settings().file_prefix;
+        // A directory that cannot be listed: the store's own call reports it.
+        let Ok(entries) = std::fs::read_dir(self.sessions.dir()) else { return Ok(()) };
+        let count = entries.filter_map(Result::ok).filter(|e| e.file_name().to_string_lossy().starts_with(prefix.as_str())).count();
+        if count >= max {
+            return Err(format!("this plugin's session quota is full ({max} sessions)"));
+        }
+        Ok(())
     }
 }
 
@@ -129,6 +149,7 @@ impl PluginHost {
     pub fn run(&self, plugin: &Plugin, args: &[&str]) -> wasmtime::Result<Result<String, String>> {
         let state = PluginState {
             sessions: plugin.sessions.clone(),
+            max_sessions: self.limits.max_sessions,
             wasi: WasiCtx::builder().build(),
             table: ResourceTable::new(),
             limits: MemoryLimit { max: self.limits.memory, refused: false },
@@ -142,10 +163,12 @@ impl PluginHost {
             Ok(run.call(&mut store, (args,))?.0)
         });
         result.map_err(|e| {
-            if store.data().limits.refused {
-                wasmtime::format_err!("the plugin needed more than its memory limit of {} bytes", self.limits.memory)
-            } else if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
+            // The deadline first: a plugin may have survived a refused
+            // allocation and looped afterwards.
+            if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
                 wasmtime::format_err!("the plugin ran past its deadline of {:?}", self.limits.deadline)
+            } else if store.data().limits.refused {
+                wasmtime::format_err!("the plugin needed more than its memory limit of {} bytes", self.limits.memory)
             } else {
                 e
             }

@@ -26,7 +26,7 @@ fn run() -> Result<String, String> {
         [flag, dir, plugin, command @ ..] if flag == "--sessions" => (dir, plugin, command),
         _ => return Err(USAGE.into()),
     };
-    let secret = std::env::var("SESSIONBOX_SECRET_KEY").map_err(|_| format!("$SESSIONBOX_SECRET_KEY is not set\n{USAGE}"))?;
+    let secret = std::env::var("SESSIONBOX_SECRET_KEY").map_err(|e| format!("$SESSIONBOX_SECRET_KEY: {e}\n{USAGE}"))?;
     let sessions = sessionbox::Store::open(dir, sessionbox::Settings::new(secret)).map_err(|e| e.to_string())?;
     let wasm = std::fs::read(plugin).map_err(|e| format!("{plugin}: {e}"))?;
     let host = PluginHost::new(Limits::default()).map_err(|e| format!("{e:#}"))?;

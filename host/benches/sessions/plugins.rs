@@ -54,7 +54,7 @@ pub fn measure(rounds: usize, loads: usize, serve_for: Duration, data: &Payload)
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(dir.path().join("sessions"), settings(Durability::None)).expect("open store");
     let key = store.create_json(&data.json).expect("create");
-    let host = PluginHost::new(Limits { memory: 64 << 20, deadline: Duration::from_secs(60) }).expect("plugin host");
+    let host = PluginHost::new(Limits { deadline: Duration::from_secs(60), ..Limits::default() }).expect("plugin host");
     let counter = host.load(&std::fs::read(plugins.join("counter.wasm")).expect("counter.wasm"), store.clone()).expect("load plugin");
     let n = loads.to_string();
     let (mut direct, mut import, mut ratios, mut one_run) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
