@@ -1,8 +1,10 @@
 //! sessionbox-guest: Django's file session store logic.
 //!
 //! Built for `wasm32-wasip2` this crate is the sessionbox component: it
-//! exports the `sessionbox:store/sessions` interface (see `wit/`) and stores
-//! sessions through the directory its host preopens. Built natively it is a
+//! exports the `sessionbox:store/sessions` interface (settings passed by the
+//! host) and `sessionbox:store/bound-sessions` (settings from its
+//! environment, for compositions; see `wit/`), and stores sessions through
+//! the directory its host preopens. Built natively it is a
 //! plain library: the same [`SessionStore`] over any [`Dir`] (with the
 //! `native` feature, over cap-std), plus the codec, JSON and expiry pieces the
 //! host library reuses.

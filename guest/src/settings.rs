@@ -134,7 +134,17 @@ impl Settings {
                 _ => return Err(bad("SESSIONBOX_DURABILITY", "is not none, file or full")),
             };
         }
-        settings.validate()?;
+        settings.validate().map_err(|e| match e {
+            crate::Error::InvalidSettings(why) => {
+                // Name the variable that set what validation refused.
+                let name = [("secret key", "SESSIONBOX_SECRET_KEY"), ("file prefix", "SESSIONBOX_FILE_PREFIX"), ("max session size", "SESSIONBOX_MAX_SESSION_SIZE")]
+                    .iter()
+                    .find(|(setting, _)| why.contains(setting))
+                    .map_or("SESSIONBOX_*", |(_, name)| name);
+                bad(name, &format!("cannot be used: {why}"))
+            }
+            other => other,
+        })?;
         Ok(settings)
     }
 }
@@ -187,11 +197,13 @@ mod tests {
         assert_eq!((all.max_session_size, all.durability), (u32::MAX, Durability::Full));
         for (pairs, says) in [
             (&[][..], "$SESSIONBOX_SECRET_KEY is not set"),
-            (&[("SESSIONBOX_SECRET_KEY", "")][..], "the secret key is empty"),
+            (&[("SESSIONBOX_SECRET_KEY", "")][..], "$SESSIONBOX_SECRET_KEY cannot be used: the secret key is empty"),
+            (&[("SESSIONBOX_SECRET_KEY", "s"), ("SESSIONBOX_FILE_PREFIX", "")][..], "$SESSIONBOX_FILE_PREFIX cannot be used"),
+            (&[("SESSIONBOX_SECRET_KEY", "s"), ("SESSIONBOX_MAX_SESSION_SIZE", "0")][..], "$SESSIONBOX_MAX_SESSION_SIZE cannot be used"),
             (&[("SESSIONBOX_SECRET_KEY", "s"), ("SESSIONBOX_COOKIE_AGE", "-1")][..], "$SESSIONBOX_COOKIE_AGE is not a whole number"),
             (&[("SESSIONBOX_SECRET_KEY", "s"), ("SESSIONBOX_MAX_SESSION_SIZE", "4294967296")][..], "above"),
             (&[("SESSIONBOX_SECRET_KEY", "s"), ("SESSIONBOX_DURABILITY", "always")][..], "$SESSIONBOX_DURABILITY"),
-            (&[("SESSIONBOX_SECRET_KEY", "s"), ("SESSIONBOX_FILE_PREFIX", "a/b")][..], "file prefix"),
+            (&[("SESSIONBOX_SECRET_KEY", "s"), ("SESSIONBOX_FILE_PREFIX", "a/b")][..], "$SESSIONBOX_FILE_PREFIX cannot be used"),
         ] {
             let err = Settings::from_env(env(pairs)).unwrap_err().to_string();
             assert!(err.contains(says), "{err}");
