@@ -158,13 +158,21 @@ fn a_served_composition_without_a_secret_answers_500_and_says_why() {
 
 /// The whole response to `GET path` on 127.0.0.1:port.
 fn http_get(port: u16, path: &str) -> String {
+    http(port, &format!("GET {path} HTTP/1.1\r\n"), b"")
+}
+
+/// The whole response to a request: its request line and header lines
+/// (each ending in CRLF; Host and Connection are added), then `body` with
+/// its Content-Length.
+fn http(port: u16, head: &str, body: &[u8]) -> String {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n").unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    response
+    write!(stream, "{head}Host: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n", body.len()).unwrap();
+    stream.write_all(body).unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    String::from_utf8_lossy(&response).into_owned()
 }
 
 /// The Python counter (componentize-py) composed with the sessionbox
@@ -191,4 +199,39 @@ fn the_python_plugin_runs_composed_under_the_wasmtime_cli() {
     // The host library reads what the composed Python plugin wrote.
     let store = Store::open(&sessions, Settings::new(SECRET)).unwrap();
     assert_eq!(store.load_json(key).unwrap().into_data().as_deref(), Some(r#"{"n":2}"#));
+}
+
+/// What the handler does with odd requests: the answers Django would give,
+/// never a trap.
+#[test]
+fn the_composed_handler_reads_cookies_and_forms_as_django_does() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sessions = tmp.path().join("sessions");
+    let composed = compose("http-counter", true, &tmp.path().join("composed.wasm"));
+    let serve = WasmtimeServe::start(&composed, &sessions, &[("SESSIONBOX_SECRET_KEY", SECRET)]);
+    let port = serve.port();
+    let store = Store::open(&sessions, Settings::new(SECRET)).unwrap();
+    let key = store.create_json(r#"{"counter":41}"#).unwrap();
+    let count = |response: &str| response.split("<span id=\"count\">").nth(1).and_then(|r| r.split('<').next()).map(str::to_owned);
+
+    // The last cookie of the name wins (across headers), quoted or not.
+    let two = http(port, &format!("GET / HTTP/1.1\r\nCookie: sessionid=zzzzzzzzzzzz\r\nCookie: other=1; sessionid=\"{key}\"\r\n"), b"");
+    assert_eq!(count(&two).as_deref(), Some("42"), "{two}");
+    // HEAD is GET without the body.
+    let head = http(port, &format!("HEAD / HTTP/1.1\r\nCookie: sessionid={key}\r\n"), b"");
+    assert!(head.starts_with("HTTP/1.1 200") && !head.contains("<html"), "{head}");
+    // A form with escapes split inside a UTF-8 character, or a "+" for a
+    // hex digit, is a wrong password, not a crash.
+    for form in [&b"username=%a\xc3\xa9&password=x"[..], b"username=alice&password=wonderlan%+4"] {
+        let response = http(port, "POST /login HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\n", form);
+        assert!(response.starts_with("HTTP/1.1 403"), "{response}");
+    }
+    let escaped = http(port, "POST /login HTTP/1.1\r\n", b"username=%61lice&password=wonder%6Cand");
+    assert!(escaped.starts_with("HTTP/1.1 302"), "{escaped}");
+    let huge = http(port, "POST /login HTTP/1.1\r\n", &vec![b'a'; 64 * 1024]);
+    assert!(huge.starts_with("HTTP/1.1 413"), "{huge}");
+    let binary = http(port, "POST /login HTTP/1.1\r\n", b"username=\xff");
+    assert!(binary.starts_with("HTTP/1.1 400"), "{binary}");
+    let put = http(port, "PUT / HTTP/1.1\r\n", b"");
+    assert!(put.starts_with("HTTP/1.1 405"), "{put}");
 }

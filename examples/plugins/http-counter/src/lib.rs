@@ -60,7 +60,8 @@ impl Reply {
 impl wasip2::exports::http::incoming_handler::Guest for Handler {
     fn handle(request: IncomingRequest, out: ResponseOutparam) {
         let reply = route(&request).unwrap_or_else(|why| Reply::error(500, &format!("session store: {why}")));
-        send(out, reply);
+        // HEAD is answered as GET, without the body.
+        send(out, reply, matches!(request.method(), Method::Head));
     }
 }
 
@@ -68,7 +69,11 @@ fn route(request: &IncomingRequest) -> Result<Reply, String> {
     let path = request.path_with_query().unwrap_or_default();
     let path = path.split('?').next().unwrap_or("");
     let key = session_key(request);
-    match (request.method(), path) {
+    let method = match request.method() {
+        Method::Head => Method::Get,
+        other => other,
+    };
+    match (method, path) {
         (Method::Get, "/") => counter(key),
         (Method::Get, "/healthz") => Ok(Reply { status: 200, headers: Vec::new(), body: "ok".into() }),
         (Method::Get, "/login") => Ok(Reply::page(
@@ -76,7 +81,10 @@ fn route(request: &IncomingRequest) -> Result<Reply, String> {
             "<form method=\"post\" action=\"/login\"><input name=\"username\" id=\"username\">\
              <input name=\"password\" id=\"password\" type=\"password\"><button id=\"submit\">log in</button></form>",
         )),
-        (Method::Post, "/login") => login(key, &read_body(request)?),
+        (Method::Post, "/login") => match read_body(request) {
+            Ok(form) => login(key, &form),
+            Err(refusal) => Ok(refusal),
+        },
         (Method::Post, "/logout") => {
             if let Some(key) = key {
                 sessions::delete(&key).map_err(why)?;
@@ -176,37 +184,44 @@ fn deleting_cookie() -> String {
     format!("{COOKIE}=\"\"; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/; SameSite=Lax")
 }
 
-/// The session key from the request's cookies, if it looks like one.
+/// The session key from the request's cookies, if it looks like one: as
+/// Django reads them, the last cookie of that name wins and surrounding
+/// double quotes are dropped.
 fn session_key(request: &IncomingRequest) -> Option<String> {
     let headers = request.headers();
     let values = headers.get("cookie");
-    values.iter().filter_map(|v| std::str::from_utf8(v).ok()).flat_map(|v| v.split(';')).find_map(|pair| {
-        let (name, value) = pair.trim().split_once('=')?;
-        (name == COOKIE && !value.is_empty() && value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
-            .then(|| value.to_owned())
-    })
+    let value = values
+        .iter()
+        .filter_map(|v| std::str::from_utf8(v).ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.split_once('=').filter(|(name, _)| name.trim() == COOKIE).map(|(_, value)| value.trim()))
+        .last()?;
+    let value = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(value);
+    (!value.is_empty() && value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())).then(|| value.to_owned())
 }
 
-/// The request body as text, at most [`MAX_BODY`] bytes.
-fn read_body(request: &IncomingRequest) -> Result<String, String> {
-    let body = request.consume().map_err(|_| "the body was already read")?;
-    let stream = body.stream().map_err(|_| "no body stream")?;
+/// The request body as text, at most [`MAX_BODY`] bytes; else the answer
+/// that refuses it.
+fn read_body(request: &IncomingRequest) -> Result<String, Reply> {
+    let unreadable = || Reply::error(400, "the request body cannot be read");
+    let body = request.consume().map_err(|_| unreadable())?;
+    let stream = body.stream().map_err(|_| unreadable())?;
     let mut bytes = Vec::new();
     loop {
         match stream.blocking_read(4096) {
             Ok(chunk) => bytes.extend_from_slice(&chunk),
             Err(wasip2::io::streams::StreamError::Closed) => break,
-            Err(e) => return Err(format!("reading the body: {e:?}")),
+            Err(_) => return Err(unreadable()),
         }
         if bytes.len() > MAX_BODY {
-            return Err("the body is too large".into());
+            return Err(Reply::error(413, "the request body is too large"));
         }
     }
     drop(stream);
-    String::from_utf8(bytes).map_err(|_| "the body is not UTF-8".into())
+    String::from_utf8(bytes).map_err(|_| Reply::error(400, "the request body is not UTF-8"))
 }
 
-fn send(out: ResponseOutparam, reply: Reply) {
+fn send(out: ResponseOutparam, reply: Reply, head_only: bool) {
     let mut headers: Vec<(String, Vec<u8>)> = reply.headers.into_iter().map(|(n, v)| (n, v.into_bytes())).collect();
     // A length rather than chunks: keep-alive clients know where it ends.
     headers.push(("content-length".into(), reply.body.len().to_string().into_bytes()));
@@ -216,7 +231,8 @@ fn send(out: ResponseOutparam, reply: Reply) {
     let body = response.body().expect("a new response has a body");
     ResponseOutparam::set(out, Ok(response));
     let stream = body.write().expect("a new body has a stream");
-    for chunk in reply.body.as_bytes().chunks(4096) {
+    let body_bytes = if head_only { &[][..] } else { reply.body.as_bytes() };
+    for chunk in body_bytes.chunks(4096) {
         if stream.blocking_write_and_flush(chunk).is_err() {
             break;
         }
@@ -233,24 +249,21 @@ fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
-/// `application/x-www-form-urlencoded` value decoding.
+/// `application/x-www-form-urlencoded` value decoding: `+` is a space, `%`
+/// and two hex digits a byte; anything else stays as it is.
 fn url_decode(value: &str) -> String {
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
     let bytes = value.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                match u8::from_str_radix(&value[i + 1..i + 3], 16) {
-                    Ok(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    Err(_) => out.push(b'%'),
-                }
+        match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+            (b'+', _, _) => out.push(b' '),
+            (b'%', Some(high), Some(low)) => {
+                out.push(high << 4 | low);
+                i += 2;
             }
-            b => out.push(b),
+            (b, _, _) => out.push(b),
         }
         i += 1;
     }
