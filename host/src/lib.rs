@@ -5,6 +5,8 @@
 //! embeds it, gives it exactly one directory, and offers a [`Store`] (the raw
 //! operations) and a Django-style [`Session`] on top. Files are
 //! byte-compatible with Django's `django.contrib.sessions.backends.file`.
+//! [`plugin`] gives other components sessions through an import, backed by
+//! a `Store` the embedder chooses.
 //!
 //! ```
 //! use sessionbox::{Settings, Store, Loaded};
