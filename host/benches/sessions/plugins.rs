@@ -33,13 +33,14 @@ pub struct Plugins {
 }
 
 /// The example plugins' directory of built components (built here, as the
-/// tests build them).
-fn built_plugins() -> PathBuf {
+/// tests build them), into `target/<name>` with `extra` cargo arguments.
+fn built_plugins(name: &str, extra: &[&str]) -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let target = root.join("target/plugins");
+    let target = root.join("target").join(name);
     let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
         .args(["build", "--locked", "--release", "--target", "wasm32-wasip2", "--manifest-path"])
         .arg(root.join("examples/plugins/Cargo.toml"))
+        .args(extra)
         .env("CARGO_TARGET_DIR", &target)
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
@@ -50,7 +51,7 @@ fn built_plugins() -> PathBuf {
 }
 
 pub fn measure(rounds: usize, loads: usize, serve_for: Duration, data: &Payload) -> Plugins {
-    let plugins = built_plugins();
+    let plugins = built_plugins("plugins", &[]);
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(dir.path().join("sessions"), settings(Durability::None)).expect("open store");
     let key = store.create_json(&data.json).expect("create");
@@ -91,10 +92,11 @@ pub fn measure(rounds: usize, loads: usize, serve_for: Duration, data: &Payload)
     }
 }
 
-/// The requests the served rows send, each with a session cookie.
-const SERVED: [(&str, &str); 2] = [
-    ("`GET /healthz`: no session call (sessionbox is composed in and instantiated all the same)", "/healthz"),
-    ("`GET /`: load, save, load again for the cookie's expiry", "/"),
+/// The served rows: what each measures.
+const SERVED: [&str; 3] = [
+    "`GET /`, the handler built without sessions (`--features without-sessions`: the session calls compiled out), served alone",
+    "`GET /healthz`, composed: no session call (the sessionbox component is instantiated all the same)",
+    "`GET /`, composed: load, save, load again for the cookie's expiry",
 ];
 
 /// `wasmtime serve` of the composition, driven at [`CONNECTIONS`]
@@ -107,6 +109,7 @@ fn serve(plugins: &Path, rounds: usize, serve_for: Duration, data: &Payload) -> 
             return Err(format!("{} is not installed (`cargo test` installs it once)", tool.display()));
         }
     }
+    let without_sessions = built_plugins("plugins-without-sessions", &["-p", "http-counter", "--features", "without-sessions"]);
     let dir = tempfile::tempdir().expect("tempdir");
     let composed = dir.path().join("composed.wasm");
     let guest = dir.path().join("sessionbox_guest.wasm");
@@ -126,15 +129,31 @@ fn serve(plugins: &Path, rounds: usize, serve_for: Duration, data: &Payload) -> 
     let sessions = dir.path().join("sessions");
     let store = Store::open(&sessions, settings(Durability::None)).expect("open store");
     let cookies: Vec<String> = (0..CONNECTIONS).map(|_| format!("sessionid={}", store.create_json(&data.json).expect("create"))).collect();
-    let secret = settings(Durability::None).secret_key;
+    let (_alone, alone) = start_serve(&wasmtime, &without_sessions.join("http_counter.wasm"), None);
+    let (_composed, composed) = start_serve(&wasmtime, &composed, Some(&sessions));
+    let client = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("client runtime");
+    let mut per_row = [Vec::new(), Vec::new(), Vec::new()];
+    for _ in 0..rounds {
+        for (i, (addr, path)) in [(alone, "/"), (composed, "/healthz"), (composed, "/")].into_iter().enumerate() {
+            per_row[i].push(drive(&client, addr, path, &cookies, serve_for));
+        }
+    }
+    Ok(SERVED.into_iter().zip(per_row.map(median)).collect())
+}
+
+/// `wasmtime serve` of `component` on a free loopback port, with `sessions`
+/// as its only preopen and the benchmark's settings in its environment.
+fn start_serve(wasmtime: &Path, component: &Path, sessions: Option<&Path>) -> (ServeChild, std::net::SocketAddr) {
     let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+    let mut cmd = Command::new(wasmtime);
+    cmd.args(["serve", "-O", "pooling-allocator=n", "-S", "cli", "--addr", &format!("127.0.0.1:{port}")]);
+    if let Some(sessions) = sessions {
+        cmd.arg("--dir").arg(format!("{}::.", sessions.display()));
+    }
     let mut server = ServeChild(
-        Command::new(&wasmtime)
-            .args(["serve", "-O", "pooling-allocator=n", "-S", "cli", "--addr", &format!("127.0.0.1:{port}"), "--dir"])
-            .arg(format!("{}::.", sessions.display()))
-            .args(["--env", "SESSIONBOX_SECRET_KEY", "--env", "SESSIONBOX_DURABILITY"])
-            .arg(&composed)
-            .env("SESSIONBOX_SECRET_KEY", secret)
+        cmd.args(["--env", "SESSIONBOX_SECRET_KEY", "--env", "SESSIONBOX_DURABILITY"])
+            .arg(component)
+            .env("SESSIONBOX_SECRET_KEY", settings(Durability::None).secret_key)
             .env("SESSIONBOX_DURABILITY", "none")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -148,15 +167,7 @@ fn serve(plugins: &Path, rounds: usize, serve_for: Duration, data: &Payload) -> 
         assert!(server.0.try_wait().expect("poll").is_none(), "wasmtime serve exited");
         std::thread::sleep(Duration::from_millis(50));
     }
-    let client = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("client runtime");
-    let mut per_kind = [Vec::new(), Vec::new()];
-    for _ in 0..rounds {
-        for (i, (_, path)) in SERVED.iter().enumerate() {
-            per_kind[i].push(drive(&client, addr, path, &cookies, serve_for));
-        }
-    }
-    let [healthz, counter] = per_kind.map(median);
-    Ok(vec![(SERVED[0].0, healthz), (SERVED[1].0, counter)])
+    (server, addr)
 }
 
 /// Kills `wasmtime serve` when the measurement ends, however it ends.

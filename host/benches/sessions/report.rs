@@ -267,10 +267,10 @@ pub fn plugins_section(p: &Plugins) -> String {
         Ok(rows) => {
             let _ = writeln!(
                 s,
-                "The http-counter handler composed with the sessionbox component and `no-environment` (`wac plug`), served by the wasmtime 48 CLI (`wasmtime serve -S cli`, built with the features the tests use, so `-O pooling-allocator=n`), which instantiates the composition once per request. {CONNECTIONS} keep-alive connections, each with its own ~200 B session's cookie, for {} s per round from one raw-TCP client in the benchmark process; durability `none`. The same handler without sessions is its `/healthz` route: the composition cannot run without the sessionbox component, so that row still instantiates it.\n",
+                "The http-counter handler composed with the sessionbox component and `no-environment` (`wac plug`), served by the wasmtime 48 CLI (`wasmtime serve -S cli`, built with the features the tests use, so `-O pooling-allocator=n`), which instantiates the composition once per request; beside it the same handler built without sessions, served alone. {CONNECTIONS} keep-alive connections, each with its own ~200 B session's cookie, for {} s per row and round from one raw-TCP client in the benchmark process; durability `none`; the rows interleaved round by round.\n",
                 p.seconds
             );
-            let _ = writeln!(s, "| request | requests/s | vs no session call |\n|---|---|---|");
+            let _ = writeln!(s, "| request | requests/s | vs the handler without sessions |\n|---|---|---|");
             let base = rows.first().map_or(f64::NAN, |r| r.1);
             for (what, per_second) in rows {
                 let _ = writeln!(s, "| {what} | {per_second:.0} | {:.2}× |", per_second / base);

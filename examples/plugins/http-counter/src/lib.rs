@@ -20,7 +20,44 @@
 wit_bindgen::generate!({ path: "../../../wit", world: "sessionbox:store/session-consumer" });
 
 use serde_json::{json, Map, Value};
-use sessionbox::store::bound_sessions::{self as sessions, Loaded};
+#[cfg(not(feature = "without-sessions"))]
+use sessionbox::store::bound_sessions as sessions;
+use sessionbox::store::bound_sessions::Loaded;
+
+/// With the feature `without-sessions`: the same handler with every session
+/// call compiled out (nothing is kept; each page is a first visit), so that
+/// it imports no sessions and serves alone. The benchmark's baseline.
+#[cfg(feature = "without-sessions")]
+mod sessions {
+    pub use super::sessionbox::store::bound_sessions::{Error, FoundSession, Loaded, Timestamp};
+
+    const KEY: &str = "00000000000000000000000000000000";
+
+    pub fn create(_data: &str) -> Result<String, Error> {
+        Ok(KEY.into())
+    }
+
+    pub fn load(_key: &str) -> Result<Loaded, Error> {
+        let now = wasip2::clocks::wall_clock::now().seconds as i64;
+        Ok(Loaded::Found(FoundSession { data: "{}".into(), expires_at: Timestamp { seconds: now + 1_209_600, nanoseconds: 0 } }))
+    }
+
+    pub fn save(_key: &str, _data: &str, _must_create: bool) -> Result<(), Error> {
+        Ok(())
+    }
+
+    pub fn exists(_key: &str) -> Result<bool, Error> {
+        Ok(false)
+    }
+
+    pub fn delete(_key: &str) -> Result<bool, Error> {
+        Ok(false)
+    }
+
+    pub fn cycle_key(_key: &str, _data: &str) -> Result<String, Error> {
+        Ok(KEY.into())
+    }
+}
 use wasip2::http::types::{Fields, IncomingRequest, Method, OutgoingBody, OutgoingResponse, ResponseOutparam};
 
 /// The cookie that carries the session key (Django's `SESSION_COOKIE_NAME`).
