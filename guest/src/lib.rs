@@ -28,6 +28,7 @@ pub mod fuzz;
 pub mod iso8601;
 pub mod json;
 pub mod key;
+pub mod pickle;
 mod settings;
 mod store;
 pub mod time;

@@ -1,0 +1,712 @@
+//! Python's pickle, for the values Django's cache session backend stores: a
+//! dict of plain values (dict, list, str, int, float, bool, None), the
+//! session data as Django's Redis cache pickles it.
+//!
+//! [`to_json_object`] reads pickles of protocols 0 to 5 through an
+//! allow-list of the opcodes Python's pickler emits for those types and
+//! nothing else: no opcode that names a global, builds an object or calls
+//! anything is accepted, so a hostile value can be refused but never run.
+//! It gives the dict as JSON object text in Python's compact `json.dumps`
+//! form, the form every other path of the store works in.
+//! [`from_json_object`] writes such text as a protocol 5 pickle that
+//! Python's `pickle.loads` reads back as the same dict.
+//!
+//! Both are iterative: no input can exhaust the call stack. Shared and
+//! cyclic references (pickle's memo) are followed on output, within the
+//! caller's size limit. Integers are limited to 4300 decimal digits,
+//! Python's own default limit for converting them to text (so Django could
+//! not have stored them as JSON either).
+
+use crate::json::reader::{for_each_unit, Reader, Str, Token, Unit};
+use crate::json::{write_float_repr, ParseError};
+use indexmap::IndexMap;
+use std::collections::HashMap;
+use std::fmt::Write;
+
+/// Python's default limit on the decimal digits of an int converted to or
+/// from text (`sys.get_int_max_str_digits()`).
+pub const MAX_INT_DIGITS: usize = 4300;
+
+/// The highest pickle protocol: what [`from_json_object`] writes.
+pub const PROTOCOL: u8 = 5;
+
+/// Why a pickle was not read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PickleError(pub String);
+
+impl std::fmt::Display for PickleError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for PickleError {}
+
+fn bad<T>(why: impl Into<String>) -> Result<T, PickleError> {
+    Err(PickleError(why.into()))
+}
+
+// ---------------------------------------------------------------------------
+// Reading
+
+/// A value read so far, in an arena: containers hold the indices of their
+/// members, so shared references (the memo) stay shared and nothing
+/// recurses.
+enum Node {
+    /// A scalar as its JSON text: `null`, `true`, `42`, `1.5`, `"text"`.
+    Scalar(String),
+    List(Vec<usize>),
+    /// Key text as JSON (quoted) → member; a repeated key keeps its first
+    /// place and takes the last value, as a Python dict does.
+    Dict(IndexMap<String, usize>),
+}
+
+enum Item {
+    Mark,
+    Node(usize),
+}
+
+struct Unpickler<'a> {
+    s: &'a [u8],
+    i: usize,
+    nodes: Vec<Node>,
+    stack: Vec<Item>,
+    memo: HashMap<u64, usize>,
+}
+
+/// The pickled dict in `bytes` as JSON object text in Python's compact
+/// `json.dumps` form; an error when it is not a pickle of a dict of plain
+/// values (string keys only), or when that text would pass `max_len` bytes.
+pub fn to_json_object(bytes: &[u8], max_len: usize) -> Result<String, PickleError> {
+    let mut u = Unpickler { s: bytes, i: 0, nodes: Vec::new(), stack: Vec::new(), memo: HashMap::new() };
+    let root = u.run()?;
+    if !matches!(u.nodes[root], Node::Dict(_)) {
+        return bad("the pickle holds no dict");
+    }
+    write_json(&u.nodes, root, max_len)
+}
+
+impl Unpickler<'_> {
+    fn byte(&mut self) -> Result<u8, PickleError> {
+        let b = *self.s.get(self.i).ok_or_else(|| PickleError("the pickle ends early".into()))?;
+        self.i += 1;
+        Ok(b)
+    }
+
+    fn take(&mut self, n: u64) -> Result<&[u8], PickleError> {
+        let n = usize::try_from(n).map_err(|_| PickleError("a length past memory".into()))?;
+        let end = self.i.checked_add(n).filter(|&end| end <= self.s.len()).ok_or_else(|| PickleError("the pickle ends early".into()))?;
+        let out = &self.s[self.i..end];
+        self.i = end;
+        Ok(out)
+    }
+
+    fn uint(&mut self, n: usize) -> Result<u64, PickleError> {
+        let b = self.take(n as u64)?;
+        Ok(b.iter().rev().fold(0u64, |acc, &x| acc << 8 | u64::from(x)))
+    }
+
+    /// A protocol 0 argument: the bytes up to the next newline.
+    fn line_bytes(&mut self) -> Result<&[u8], PickleError> {
+        let rest = &self.s[self.i..];
+        let end = rest.iter().position(|&b| b == b'\n').ok_or_else(|| PickleError("a text argument without its newline".into()))?;
+        self.i += end + 1;
+        Ok(&rest[..end])
+    }
+
+    /// A protocol 0 argument that is ASCII text (a number, an index).
+    fn line(&mut self) -> Result<&str, PickleError> {
+        std::str::from_utf8(self.line_bytes()?).map_err(|_| PickleError("a text argument that is not text".into()))
+    }
+
+    fn push(&mut self, node: Node) {
+        self.nodes.push(node);
+        self.stack.push(Item::Node(self.nodes.len() - 1));
+    }
+
+    fn push_scalar(&mut self, text: String) {
+        self.push(Node::Scalar(text));
+    }
+
+    fn pop(&mut self) -> Result<usize, PickleError> {
+        match self.stack.pop() {
+            Some(Item::Node(n)) => Ok(n),
+            _ => bad("an opcode found no value"),
+        }
+    }
+
+    fn top(&self) -> Result<usize, PickleError> {
+        match self.stack.last() {
+            Some(Item::Node(n)) => Ok(*n),
+            _ => bad("an opcode found no value"),
+        }
+    }
+
+    /// The values above the topmost mark, which goes too.
+    fn pop_mark(&mut self) -> Result<Vec<usize>, PickleError> {
+        let mark = self.stack.iter().rposition(|item| matches!(item, Item::Mark)).ok_or_else(|| PickleError("no mark".into()))?;
+        let items = self.stack.split_off(mark + 1);
+        self.stack.pop();
+        Ok(items.into_iter().map(|item| if let Item::Node(n) = item { n } else { unreachable!("marks end at the last one") }).collect())
+    }
+
+    fn set_items(&mut self, dict: usize, pairs: &[usize]) -> Result<(), PickleError> {
+        if pairs.len() % 2 != 0 {
+            return bad("a key without its value");
+        }
+        for pair in pairs.chunks(2) {
+            let key = match &self.nodes[pair[0]] {
+                Node::Scalar(text) if text.starts_with('"') => text.clone(),
+                _ => return bad("a dict key that is not a str"),
+            };
+            match &mut self.nodes[dict] {
+                Node::Dict(map) => {
+                    map.insert(key, pair[1]);
+                }
+                _ => return bad("items set on something not a dict"),
+            }
+        }
+        Ok(())
+    }
+
+    fn append(&mut self, list: usize, items: &[usize]) -> Result<(), PickleError> {
+        match &mut self.nodes[list] {
+            Node::List(members) => {
+                members.extend_from_slice(items);
+                Ok(())
+            }
+            _ => bad("items appended to something not a list"),
+        }
+    }
+
+    fn memo_get(&mut self, index: u64) -> Result<(), PickleError> {
+        let node = *self.memo.get(&index).ok_or_else(|| PickleError("a memo entry that was never stored".into()))?;
+        self.stack.push(Item::Node(node));
+        Ok(())
+    }
+
+    fn memo_put(&mut self, index: u64) -> Result<(), PickleError> {
+        let top = self.top()?;
+        self.memo.insert(index, top);
+        Ok(())
+    }
+
+    fn str_node(&mut self, n: u64) -> Result<(), PickleError> {
+        let bytes = self.take(n)?;
+        let text = json_str_from_utf8_surrogatepass(bytes)?;
+        self.push_scalar(text);
+        Ok(())
+    }
+
+    fn int_node(&mut self, digits: String) -> Result<(), PickleError> {
+        if digits.trim_start_matches('-').len() > MAX_INT_DIGITS {
+            return bad("an int of more than 4300 digits");
+        }
+        self.push_scalar(digits);
+        Ok(())
+    }
+
+    /// Runs the opcodes up to STOP; the index of the value left.
+    fn run(&mut self) -> Result<usize, PickleError> {
+        loop {
+            let op = self.byte()?;
+            match op {
+                0x80 => {
+                    // PROTO
+                    if self.byte()? > PROTOCOL {
+                        return bad("a pickle protocol above 5");
+                    }
+                }
+                0x95 => {
+                    // FRAME: its length only helps a streaming reader.
+                    self.take(8)?;
+                }
+                b'.' => {
+                    // STOP
+                    let root = self.pop()?;
+                    if !self.stack.is_empty() {
+                        return bad("values left over at STOP");
+                    }
+                    if self.i != self.s.len() {
+                        return bad("bytes after STOP");
+                    }
+                    return Ok(root);
+                }
+                b'(' => self.stack.push(Item::Mark),
+                b'}' => self.push(Node::Dict(IndexMap::new())),
+                b']' => self.push(Node::List(Vec::new())),
+                b'd' => {
+                    // DICT
+                    let items = self.pop_mark()?;
+                    self.push(Node::Dict(IndexMap::new()));
+                    let dict = self.top()?;
+                    self.set_items(dict, &items)?;
+                }
+                b'l' => {
+                    // LIST
+                    let items = self.pop_mark()?;
+                    self.push(Node::List(items));
+                }
+                b's' => {
+                    // SETITEM
+                    let value = self.pop()?;
+                    let key = self.pop()?;
+                    let dict = self.top()?;
+                    self.set_items(dict, &[key, value])?;
+                }
+                b'u' => {
+                    // SETITEMS
+                    let items = self.pop_mark()?;
+                    let dict = self.top()?;
+                    self.set_items(dict, &items)?;
+                }
+                b'a' => {
+                    // APPEND
+                    let value = self.pop()?;
+                    let list = self.top()?;
+                    self.append(list, &[value])?;
+                }
+                b'e' => {
+                    // APPENDS
+                    let items = self.pop_mark()?;
+                    let list = self.top()?;
+                    self.append(list, &items)?;
+                }
+                b'N' => self.push_scalar("null".into()),
+                0x88 => self.push_scalar("true".into()),
+                0x89 => self.push_scalar("false".into()),
+                b'I' => {
+                    // INT (protocol 0), which also spells bools.
+                    let text = self.line()?.to_owned();
+                    match text.as_str() {
+                        "01" => self.push_scalar("true".into()),
+                        "00" => self.push_scalar("false".into()),
+                        _ => self.int_node(decimal(&text)?)?,
+                    }
+                }
+                b'L' => {
+                    // LONG (protocol 0): digits with a trailing L.
+                    let text = self.line()?.to_owned();
+                    self.int_node(decimal(text.strip_suffix('L').unwrap_or(&text))?)?;
+                }
+                b'J' => {
+                    let v = self.uint(4)? as u32 as i32;
+                    self.push_scalar(v.to_string());
+                }
+                b'K' => {
+                    let v = self.uint(1)?;
+                    self.push_scalar(v.to_string());
+                }
+                b'M' => {
+                    let v = self.uint(2)?;
+                    self.push_scalar(v.to_string());
+                }
+                0x8a | 0x8b => {
+                    // LONG1, LONG4: little-endian two's complement.
+                    let n = if op == 0x8a { self.uint(1)? } else { self.uint(4)? as u32 as i32 as i64 as u64 };
+                    if n as i64 > (MAX_INT_DIGITS as i64) / 2 {
+                        return bad("an int of more than 4300 digits");
+                    }
+                    let bytes = self.take(n)?.to_vec();
+                    let digits = decimal_from_le_twos_complement(&bytes);
+                    self.int_node(digits)?;
+                }
+                b'F' => {
+                    // FLOAT (protocol 0): Python's repr.
+                    let text = self.line()?;
+                    let x: f64 = text.trim().parse().map_err(|_| PickleError("a float that is not a number".into()))?;
+                    let mut out = String::new();
+                    write_float_repr(&mut out, x);
+                    self.push_scalar(out);
+                }
+                b'G' => {
+                    let b = self.take(8)?;
+                    let x = f64::from_be_bytes(b.try_into().expect("8 bytes"));
+                    let mut out = String::new();
+                    write_float_repr(&mut out, x);
+                    self.push_scalar(out);
+                }
+                0x8c => {
+                    let n = self.uint(1)?;
+                    self.str_node(n)?;
+                }
+                b'X' => {
+                    let n = self.uint(4)?;
+                    self.str_node(n)?;
+                }
+                0x8d => {
+                    let n = self.uint(8)?;
+                    self.str_node(n)?;
+                }
+                b'V' => {
+                    // UNICODE (protocol 0): raw-unicode-escape.
+                    let text = raw_unicode_escape(self.line_bytes()?)?;
+                    self.push_scalar(text);
+                }
+                0x94 => {
+                    // MEMOIZE
+                    let index = self.memo.len() as u64;
+                    self.memo_put(index)?;
+                }
+                b'p' => {
+                    let index = self.line()?.parse().map_err(|_| PickleError("a bad memo index".into()))?;
+                    self.memo_put(index)?;
+                }
+                b'q' => {
+                    let index = self.uint(1)?;
+                    self.memo_put(index)?;
+                }
+                b'r' => {
+                    let index = self.uint(4)?;
+                    self.memo_put(index)?;
+                }
+                b'g' => {
+                    let index = self.line()?.parse().map_err(|_| PickleError("a bad memo index".into()))?;
+                    self.memo_get(index)?;
+                }
+                b'h' => {
+                    let index = self.uint(1)?;
+                    self.memo_get(index)?;
+                }
+                b'j' => {
+                    let index = self.uint(4)?;
+                    self.memo_get(index)?;
+                }
+                other => return bad(format!("pickle opcode 0x{other:02x}, which builds no plain value")),
+            }
+        }
+    }
+}
+
+/// A protocol 0 int's text, checked: an optional sign and digits.
+fn decimal(text: &str) -> Result<String, PickleError> {
+    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return bad("an int that is not a number");
+    }
+    let trimmed = digits.trim_start_matches('0');
+    let trimmed = if trimmed.is_empty() { "0" } else { trimmed };
+    Ok(if text.starts_with('-') && trimmed != "0" { format!("-{trimmed}") } else { trimmed.to_owned() })
+}
+
+/// The decimal text of a little-endian two's complement integer.
+fn decimal_from_le_twos_complement(bytes: &[u8]) -> String {
+    let negative = bytes.last().is_some_and(|b| b & 0x80 != 0);
+    let mut magnitude = bytes.to_vec();
+    if negative {
+        // Two's complement: invert and add one.
+        let mut carry = true;
+        for b in &mut magnitude {
+            *b = !*b;
+            if carry {
+                let (v, overflow) = b.overflowing_add(1);
+                *b = v;
+                carry = overflow;
+            }
+        }
+    }
+    // Base 256 → base 10^9, most significant limb first.
+    let mut limbs: Vec<u32> = Vec::new();
+    for &byte in magnitude.iter().rev() {
+        let mut carry = u64::from(byte);
+        for limb in limbs.iter_mut().rev() {
+            let v = u64::from(*limb) * 256 + carry;
+            *limb = (v % 1_000_000_000) as u32;
+            carry = v / 1_000_000_000;
+        }
+        while carry > 0 {
+            limbs.insert(0, (carry % 1_000_000_000) as u32);
+            carry /= 1_000_000_000;
+        }
+    }
+    let mut out = String::new();
+    if negative && !limbs.is_empty() {
+        out.push('-');
+    }
+    match limbs.split_first() {
+        None => out.push('0'),
+        Some((first, rest)) => {
+            let _ = write!(out, "{first}");
+            for limb in rest {
+                let _ = write!(out, "{limb:09}");
+            }
+        }
+    }
+    out
+}
+
+/// A pickled str (UTF-8, with lone surrogates as Python's `surrogatepass`
+/// writes them) as a JSON string literal in Python's `ensure_ascii` form.
+fn json_str_from_utf8_surrogatepass(bytes: &[u8]) -> Result<String, PickleError> {
+    let mut out = String::with_capacity(bytes.len() + 2);
+    out.push('"');
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        match std::str::from_utf8(rest) {
+            Ok(text) => {
+                text.chars().for_each(|c| crate::json::write_escaped_char(&mut out, c));
+                break;
+            }
+            Err(e) => {
+                let (valid, after) = rest.split_at(e.valid_up_to());
+                std::str::from_utf8(valid).unwrap_or_default().chars().for_each(|c| crate::json::write_escaped_char(&mut out, c));
+                // A surrogate, encoded as UTF-8 would encode it: ED A0..BF xx.
+                match after {
+                    [0xED, b1 @ 0xA0..=0xBF, b2 @ 0x80..=0xBF, ..] => {
+                        let unit = 0xD000 | (u16::from(b1 & 0x3F) << 6) | u16::from(b2 & 0x3F);
+                        let _ = write!(out, "\\u{unit:04x}");
+                        rest = &after[3..];
+                    }
+                    _ => return bad("a str that is not UTF-8"),
+                }
+            }
+        }
+    }
+    out.push('"');
+    Ok(out)
+}
+
+/// A protocol 0 str (raw-unicode-escape: `\uXXXX` and `\UXXXXXXXX`, other
+/// bytes Latin-1) as a JSON string literal.
+fn raw_unicode_escape(bytes: &[u8]) -> Result<String, PickleError> {
+    let mut out = String::from("\"");
+    let mut i = 0;
+    while i < bytes.len() {
+        let escape = match (bytes[i], bytes.get(i + 1)) {
+            (b'\\', Some(b'u')) => Some(4),
+            (b'\\', Some(b'U')) => Some(8),
+            _ => None,
+        };
+        match escape {
+            Some(len) => {
+                let hex = bytes.get(i + 2..i + 2 + len).ok_or_else(|| PickleError("a cut \\u escape".into()))?;
+                let hex = std::str::from_utf8(hex).map_err(|_| PickleError("a bad \\u escape".into()))?;
+                let code = u32::from_str_radix(hex, 16).map_err(|_| PickleError("a bad \\u escape".into()))?;
+                match char::from_u32(code) {
+                    Some(c) => crate::json::write_escaped_char(&mut out, c),
+                    None if (0xD800..0xE000).contains(&code) => {
+                        let _ = write!(out, "\\u{code:04x}");
+                    }
+                    None => return bad("a \\U escape past Unicode"),
+                }
+                i += 2 + len;
+            }
+            None => {
+                crate::json::write_escaped_char(&mut out, char::from(bytes[i]));
+                i += 1;
+            }
+        }
+    }
+    out.push('"');
+    Ok(out)
+}
+
+/// The tree under `root` as compact JSON, iteratively; an error past
+/// `max_len` bytes (which also ends a cycle).
+fn write_json(nodes: &[Node], root: usize, max_len: usize) -> Result<String, PickleError> {
+    enum Step {
+        Value(usize),
+        Text(&'static str),
+        Key(usize, usize),
+    }
+    let mut out = String::new();
+    let mut todo = vec![Step::Value(root)];
+    while let Some(step) = todo.pop() {
+        match step {
+            Step::Text(text) => out.push_str(text),
+            Step::Key(node, index) => {
+                if let Node::Dict(map) = &nodes[node] {
+                    let (key, _) = map.get_index(index).expect("an index within the dict");
+                    out.push_str(key);
+                    out.push(':');
+                }
+            }
+            Step::Value(node) => match &nodes[node] {
+                Node::Scalar(text) => out.push_str(text),
+                Node::List(items) => {
+                    out.push('[');
+                    todo.push(Step::Text("]"));
+                    for (i, &item) in items.iter().enumerate().rev() {
+                        todo.push(Step::Value(item));
+                        if i > 0 {
+                            todo.push(Step::Text(","));
+                        }
+                    }
+                }
+                Node::Dict(map) => {
+                    out.push('{');
+                    todo.push(Step::Text("}"));
+                    for (i, (_, &value)) in map.iter().enumerate().rev() {
+                        todo.push(Step::Value(value));
+                        todo.push(Step::Key(node, i));
+                        if i > 0 {
+                            todo.push(Step::Text(","));
+                        }
+                    }
+                }
+            },
+        }
+        if out.len() > max_len {
+            return bad("the session is larger than the max session size");
+        }
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------
+// Writing
+
+/// `json` (a JSON object, as [`crate::json::canonical_object`] gives it) as
+/// a protocol 5 pickle of the same dict: what Django's Redis cache stores.
+pub fn from_json_object(json: &str) -> Result<Vec<u8>, ParseError> {
+    let mut reader = Reader::new(json);
+    let mut out = vec![0x80, PROTOCOL];
+    let s = reader.bytes();
+    let mut first = true;
+    while let Some(token) = reader.next()? {
+        if first && token != Token::BeginObject {
+            return Err(ParseError("not a JSON object".into()));
+        }
+        first = false;
+        match token {
+            Token::BeginObject => out.extend_from_slice(b"}("),
+            Token::EndObject => out.push(b'u'),
+            Token::BeginArray => out.extend_from_slice(b"]("),
+            Token::EndArray => out.push(b'e'),
+            Token::Key(str) | Token::Str(str) => write_str(&mut out, s, str),
+            Token::Number { start, end, float } => {
+                let text = std::str::from_utf8(&s[start..end]).map_err(|_| ParseError("a number that is not text".into()))?;
+                if float {
+                    let x: f64 = text.parse().map_err(|_| ParseError(format!("the float {text}")))?;
+                    write_float(&mut out, x);
+                } else {
+                    write_int(&mut out, text)?;
+                }
+            }
+            Token::Word(word) => match word {
+                "null" => out.push(b'N'),
+                "true" => out.push(0x88),
+                "false" => out.push(0x89),
+                "NaN" => write_float(&mut out, f64::NAN),
+                "Infinity" => write_float(&mut out, f64::INFINITY),
+                _ => write_float(&mut out, f64::NEG_INFINITY),
+            },
+        }
+    }
+    out.push(b'.');
+    Ok(out)
+}
+
+fn write_float(out: &mut Vec<u8>, x: f64) {
+    out.push(b'G');
+    out.extend_from_slice(&x.to_be_bytes());
+}
+
+/// A str: UTF-8, lone surrogates as `surrogatepass` encodes them.
+fn write_str(out: &mut Vec<u8>, s: &[u8], str: Str) {
+    let mut bytes = Vec::with_capacity(str.end - str.start);
+    for_each_unit(s, str, |unit| match unit {
+        Unit::Char(c) => {
+            let mut buf = [0; 4];
+            bytes.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+        }
+        Unit::LoneSurrogate(u) => bytes.extend_from_slice(&[0xE0 | (u >> 12) as u8, 0x80 | ((u >> 6) & 0x3F) as u8, 0x80 | (u & 0x3F) as u8]),
+    });
+    match u8::try_from(bytes.len()) {
+        Ok(n) => out.extend_from_slice(&[0x8c, n]),
+        Err(_) => match u32::try_from(bytes.len()) {
+            Ok(n) => {
+                out.push(b'X');
+                out.extend_from_slice(&n.to_le_bytes());
+            }
+            Err(_) => {
+                out.push(0x8d);
+                out.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+            }
+        },
+    }
+    out.extend_from_slice(&bytes);
+}
+
+/// An int from its JSON text, in the shortest form Python's pickler uses.
+fn write_int(out: &mut Vec<u8>, text: &str) -> Result<(), ParseError> {
+    if let Ok(v) = text.parse::<i64>() {
+        match v {
+            0..=0xFF => out.extend_from_slice(&[b'K', v as u8]),
+            0x100..=0xFFFF => {
+                out.push(b'M');
+                out.extend_from_slice(&(v as u16).to_le_bytes());
+            }
+            _ if i32::try_from(v).is_ok() => {
+                out.push(b'J');
+                out.extend_from_slice(&(v as i32).to_le_bytes());
+            }
+            _ => write_long(out, &le_twos_complement(&v.to_le_bytes())),
+        }
+        return Ok(());
+    }
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(digits) => (true, digits),
+        None => (false, text),
+    };
+    if digits.len() > MAX_INT_DIGITS {
+        return Err(ParseError("an int of more than 4300 digits, which Python cannot read from text either".into()));
+    }
+    // Base 10 → base 256, least significant byte first.
+    let mut bytes: Vec<u8> = Vec::new();
+    for d in digits.bytes() {
+        let mut carry = u32::from(d - b'0');
+        for b in bytes.iter_mut() {
+            let v = u32::from(*b) * 10 + carry;
+            *b = v as u8;
+            carry = v >> 8;
+        }
+        while carry > 0 {
+            bytes.push(carry as u8);
+            carry >>= 8;
+        }
+    }
+    bytes.push(0); // room for the sign bit
+    if negative {
+        let mut carry = true;
+        for b in &mut bytes {
+            *b = !*b;
+            if carry {
+                let (v, overflow) = b.overflowing_add(1);
+                *b = v;
+                carry = overflow;
+            }
+        }
+    }
+    write_long(out, &le_twos_complement(&bytes));
+    Ok(())
+}
+
+/// `bytes` (little-endian two's complement) without the redundant top
+/// bytes: the sign still reads right.
+fn le_twos_complement(bytes: &[u8]) -> Vec<u8> {
+    let mut v = bytes.to_vec();
+    while v.len() > 1 {
+        let (top, next) = (v[v.len() - 1], v[v.len() - 2]);
+        if (top == 0 && next & 0x80 == 0) || (top == 0xFF && next & 0x80 != 0) {
+            v.pop();
+        } else {
+            break;
+        }
+    }
+    v
+}
+
+fn write_long(out: &mut Vec<u8>, bytes: &[u8]) {
+    match u8::try_from(bytes.len()) {
+        Ok(n) => out.extend_from_slice(&[0x8a, n]),
+        Err(_) => {
+            out.push(0x8b);
+            out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+        }
+    }
+    out.extend_from_slice(bytes);
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,155 @@
+//! The pickle codec against Python itself: every case pickled by Python in
+//! protocols 0 to 5 reads as Python's `json.dumps` of it, and what we write
+//! Python reads back as the same dict.
+
+use super::*;
+use std::io::Write as _;
+use std::process::{Command, Stdio};
+
+/// Runs `script` under python3 with `input` on stdin; its stdout.
+fn python(script: &str, input: &str) -> String {
+    let mut child = Command::new("python3")
+        .args(["-c", script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 runs (CI installs it)");
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "python3 failed");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Vec<u8> {
+    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap()).collect()
+}
+
+/// Python expressions of dicts of plain values.
+const CASES: &[&str] = &[
+    "{}",
+    "{'_auth_user_id': '42', '_auth_user_backend': 'django.contrib.auth.backends.ModelBackend', '_session_expiry': 1209600}",
+    "{'ints': [0, 1, 255, 256, 65535, 65536, 2**31 - 1, 2**31, -1, -2**31, -2**31 - 1, 2**63, -2**63, 2**70, -2**70, 10**4299]}",
+    "{'floats': [1.5, -0.0, 1e300, 5e-324, float('nan'), float('inf'), -float('inf'), 0.1]}",
+    "{'n': None, 't': True, 'f': False, 'nested': {'a': [{'b': []}, {}], 'c': {'d': None}}}",
+    r#"{'ü': 'ééé', 'emoji': '\U0001F600', 'lone': '\ud800x\udfff', 'ctl': '\x00\n"\\'}"#,
+    "{'short': 'x' * 255, 'long': 'y' * 256, 'longer': 'z' * 70000}",
+    "{'shared': ['same'] * 3, 'k': 'same', 'again': 'same'}",
+    "{str(i): i for i in range(2500)}",
+    "{'deep': [[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]}",
+    "(lambda l: {'a': l, 'b': l})([1, 2])",
+];
+
+#[test]
+fn python_pickles_of_every_protocol_read_as_python_json() {
+    let script = r#"
+import json, pickle, sys
+for expr in json.load(sys.stdin):
+    obj = eval(expr)
+    row = {"json": json.dumps(obj, separators=(",", ":")), "pickles": [pickle.dumps(obj, p).hex() for p in range(6)]}
+    print(json.dumps(row))
+"#;
+    let out = python(script, &serde_json::to_string(CASES).unwrap());
+    let rows: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rows.len(), CASES.len());
+    for (case, row) in CASES.iter().zip(&rows) {
+        let json = row["json"].as_str().unwrap();
+        for (protocol, pickled) in row["pickles"].as_array().unwrap().iter().enumerate() {
+            let read = to_json_object(&unhex(pickled.as_str().unwrap()), 1 << 24);
+            assert_eq!(read.as_deref(), Ok(json), "{case}, protocol {protocol}");
+        }
+    }
+}
+
+#[test]
+fn what_we_write_python_reads_as_the_same_dict() {
+    let script = r#"
+import json, pickle, sys
+for line in sys.stdin:
+    obj = pickle.loads(bytes.fromhex(line.strip()))
+    assert type(obj) is dict
+    print(json.dumps(obj, separators=(",", ":")))
+"#;
+    let texts = python("import json, sys\nfor e in json.load(sys.stdin): print(json.dumps(eval(e), separators=(',', ':')))", &serde_json::to_string(CASES).unwrap());
+    let texts: Vec<&str> = texts.lines().collect();
+    let pickles: String = texts.iter().map(|t| hex(&from_json_object(t).unwrap()) + "\n").collect();
+    let back = python(script, &pickles);
+    assert_eq!(back.lines().collect::<Vec<_>>(), texts);
+    // And we read our own pickles back.
+    for text in texts {
+        assert_eq!(to_json_object(&from_json_object(text).unwrap(), 1 << 24).as_deref(), Ok(text));
+    }
+}
+
+#[test]
+fn anything_but_a_dict_of_plain_values_is_refused_unrun() {
+    let script = r#"
+import datetime, decimal, json, pickle, sys
+cases = [
+    {"when": datetime.datetime(2026, 1, 1)},
+    {"t": (1, 2)},
+    {"s": {1, 2}},
+    {"b": b"bytes"},
+    {"d": decimal.Decimal("1.5")},
+    {1: "int key"},
+    {("a",): "tuple key"},
+    [1, 2],
+    "text",
+    {"c": 1j},
+]
+for obj in cases:
+    print(" ".join(pickle.dumps(obj, p).hex() for p in range(6)))
+"#;
+    for (i, line) in python(script, "").lines().enumerate() {
+        for (protocol, pickled) in line.split(' ').enumerate() {
+            let read = to_json_object(&unhex(pickled), 1 << 20);
+            assert!(read.is_err(), "case {i}, protocol {protocol}: {read:?}");
+        }
+    }
+    // Hand-made damage.
+    let good = from_json_object(r#"{"a":[1,"x"]}"#).unwrap();
+    for cut in 0..good.len() {
+        assert!(to_json_object(&good[..cut], 1 << 20).is_err(), "cut at {cut}");
+    }
+    let mut extra = good.clone();
+    extra.push(b'N');
+    assert!(to_json_object(&extra, 1 << 20).is_err(), "bytes after STOP");
+    let mut future = good.clone();
+    future[1] = 6;
+    assert!(to_json_object(&future, 1 << 20).is_err(), "protocol 6");
+    assert!(to_json_object(b"cos\nsystem\n(S'true'\ntR.", 1 << 20).is_err(), "GLOBAL and REDUCE");
+    assert!(to_json_object(b"\x80\x05h\x00.", 1 << 20).is_err(), "a memo entry never stored");
+}
+
+#[test]
+fn shared_and_cyclic_references_stay_within_the_size_limit() {
+    let script = r#"
+import pickle
+l = [1]
+l.append(l)
+print(pickle.dumps({"loop": l}, 5).hex())
+x = ["x" * 100]
+for _ in range(40):
+    x = [x, x]
+print(pickle.dumps({"wide": x}, 5).hex())
+"#;
+    let out = python(script, "");
+    let mut lines = out.lines();
+    let cycle = to_json_object(&unhex(lines.next().unwrap()), 1 << 20).unwrap_err();
+    assert!(cycle.0.contains("larger than the max session size"), "{cycle}");
+    // 2^40 copies of a small list: refused at the limit, not built.
+    let started = std::time::Instant::now();
+    assert!(to_json_object(&unhex(lines.next().unwrap()), 1 << 20).is_err());
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
+
+#[test]
+fn ints_past_pythons_digit_limit_are_refused_both_ways() {
+    let big = format!("{{\"n\":{}}}", "9".repeat(MAX_INT_DIGITS + 1));
+    assert!(from_json_object(&big).is_err());
+    let script = "import pickle, sys\nsys.set_int_max_str_digits(0)\nprint(pickle.dumps({'n': 10**5000}, 5).hex())";
+    assert!(to_json_object(&unhex(python(script, "").trim()), 1 << 20).is_err());
+}
