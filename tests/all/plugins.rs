@@ -204,35 +204,6 @@ fn plugins_that_import_storage_or_network_are_refused() {
     }
 }
 
-/// The example host's command line, as the README shows it.
-#[test]
-fn the_example_host_binary_runs_a_plugin() {
-    let tmp = tempfile::tempdir().unwrap();
-    let exe = std::env::current_exe().unwrap();
-    let bin = exe.parent().unwrap().parent().unwrap().join("sessionbox-plugin-host");
-    assert!(bin.is_file(), "{} is built by cargo test", bin.display());
-    let run = |args: &[&str]| {
-        std::process::Command::new(&bin)
-            .arg("--sessions")
-            .arg(tmp.path().join("sessions"))
-            .arg(plugin_wasm("counter"))
-            .args(args)
-            .env("SESSIONBOX_SECRET_KEY", "example-secret")
-            .env("SESSIONBOX_CACHE_DIR", tmp.path().join("cache"))
-            .output()
-            .unwrap()
-    };
-    let first = run(&["visit"]);
-    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
-    let out = String::from_utf8(first.stdout).unwrap();
-    let key = out.split_whitespace().next().unwrap();
-    let second = run(&["visit", key]);
-    assert_eq!(String::from_utf8(second.stdout).unwrap(), format!("{key} 2\n"));
-    let unknown = run(&["dance"]);
-    assert_eq!(unknown.status.code(), Some(1));
-    assert_eq!(String::from_utf8(unknown.stderr).unwrap(), "sessionbox-plugin-host: unknown command: dance\n");
-}
-
 /// The counter in a second language: Python, built with componentize-py,
 /// in the same host, on the same store as the Rust counter.
 #[test]
