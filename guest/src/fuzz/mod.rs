@@ -1,7 +1,7 @@
 //! An in-repo fuzzer for the native build (stable Rust has no libFuzzer):
 //! mutates seed inputs and feeds them to the decoder, the
-//! JSON reader/writer, the ISO-8601 reader and `load` over arbitrary file
-//! content. Any panic is a finding; the input that caused it is returned.
+//! JSON reader/writer, the ISO-8601 reader, `load` over arbitrary file
+//! content and the pickle reader. Any panic is a finding; the input that caused it is returned.
 //!
 //! Run it with `cargo run --release -p sessionbox-guest --example fuzz --
 //! --inputs 10000000`; a short run is part of `cargo test`.

@@ -4,7 +4,7 @@
 use super::MemDir;
 use crate::codec::Codec;
 use crate::time::Time;
-use crate::{iso8601, json, SessionStore, Settings};
+use crate::{iso8601, json, pickle, SessionStore, Settings};
 
 /// A named fuzz target.
 pub struct Target {
@@ -15,12 +15,13 @@ pub struct Target {
 }
 
 /// All targets, fed in turn.
-pub const TARGETS: [Target; 5] = [
+pub const TARGETS: [Target; 6] = [
     Target { name: "decode", run: decode },
     Target { name: "signed-payload", run: signed_payload },
     Target { name: "json", run: json_rw },
     Target { name: "iso8601", run: iso },
     Target { name: "load", run: load },
+    Target { name: "pickle", run: pickle_rw },
 ];
 
 const LIMIT: usize = 4096;
@@ -115,4 +116,14 @@ fn load(input: &[u8]) {
     let store = SessionStore::new(dir.clone(), dir.clone(), settings).expect("settings are valid");
     let _ = store.load(key);
     let _ = store.clear_expired();
+}
+
+/// Arbitrary bytes as a pickled session (Django's cache backend): what
+/// reads is canonical JSON, and writing it back reads the same.
+fn pickle_rw(input: &[u8]) {
+    if let Ok(text) = pickle::to_json_object(input, LIMIT) {
+        assert_eq!(json::canonical_object(&text).as_ref(), Ok(&text), "a pickle read as non-canonical JSON");
+        let again = pickle::from_json_object(&text).expect("our own JSON pickles");
+        assert_eq!(pickle::to_json_object(&again, LIMIT).as_ref(), Ok(&text), "a pickle round trip changed the data");
+    }
 }
