@@ -59,9 +59,11 @@ pub trait SessionsView {
     /// The plugin's own session store.
     fn sessions(&mut self) -> &Store;
 
-    /// Called before each write the plugin asks for: `new_session` for a
-    /// `create` or a `save` with `must-create`, else a `save` or `cycle-key`
-    /// of an existing one; `bytes` is the length of its data text. `Err`
+    /// Called before each write the plugin asks for: `new_session` when it
+    /// would add a session (a `create`, a `save` with `must-create`, a
+    /// `cycle-key` of a key that names no session), else `false` (a `save`
+    /// of an existing one, or a `cycle-key` that replaces one); `bytes` is
+    /// the length of its data text. `Err`
     /// refuses the write, and the plugin gets `io` with that text. The
     /// default allows every write; a platform that must keep one plugin
     /// from filling the disk counts sessions or bytes here.
@@ -137,7 +139,10 @@ impl<T: SessionsView> bound::Host for Bound<'_, T> {
     }
 
     fn cycle_key(&mut self, key: String, data: String) -> Result<String, wit::Error> {
-        self.writing(false, &data)?.cycle_key_json(&key, &data).map_err(to_wit)
+        // A cycle of a key that names no session makes one: a new session
+        // for the quota's sake.
+        let replaces = self.0.sessions().exists(&key).map_err(to_wit)?;
+        self.writing(!replaces, &data)?.cycle_key_json(&key, &data).map_err(to_wit)
     }
 }
 

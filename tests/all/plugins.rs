@@ -164,6 +164,14 @@ fn a_plugin_cannot_fill_the_disk_past_its_quota() {
     let moved = ok(&host, &counter, &["login", &keys[1], "alice"]);
     assert_eq!(ok(&host, &counter, &["logout", &moved]), "true");
     assert_eq!(visit(&host, &counter, None).1, 1, "room again after a logout");
+    // A cycle of a key that names no session would add one: refused too;
+    // a cycle of a live one replaces it.
+    let sneaky = load(&host, "misbehaving", &sessions);
+    let refused = host.run(&sneaky, &["cycle", "nosuchsession1"]).unwrap();
+    assert_eq!(refused, Err(r#"Error::Io("this plugin's session quota is full (3 sessions)")"#.into()));
+    assert_eq!(session_files(sessions.dir()).len(), 3);
+    assert_eq!(ok(&host, &sneaky, &["cycle", &keys[0]]).len(), 32);
+    assert_eq!(session_files(sessions.dir()).len(), 3);
 }
 
 /// A store that cannot open its directory tells the plugin only that it is

@@ -94,7 +94,9 @@ impl SessionsView for PluginState {
     }
 
     /// The session quota. Counting the directory on each new session keeps
-    /// the example short; a platform with large stores would keep a count.
+    /// the example short, and is approximate: runs at the same moment can
+    /// overshoot by their number, and a save's temporary file counts while
+    /// it exists. A platform with large stores would keep a count.
     fn may_write(&mut self, new_session: bool, _bytes: usize) -> Result<(), String> {
         let Some(max) = self.max_sessions.filter(|_| new_session) else { return Ok(()) };
         let prefix = &self.sessions.settings().file_prefix;

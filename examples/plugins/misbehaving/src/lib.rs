@@ -9,6 +9,8 @@
 //!   and keys of other plugins passed as further arguments); prints every
 //!   key it found a session under, space-separated (nothing expected).
 //! - `create`: creates an empty session; prints its key.
+//! - `cycle KEY`: moves an empty session to a new key from KEY, which need
+//!   not name a session (a way to make sessions past a create quota).
 //! - `env`: prints the environment it can read, `NAME=value` per line (in
 //!   a composition with `no-environment` plugged in: nothing, though the
 //!   runtime gave the composition the store's secret).
@@ -48,6 +50,7 @@ impl Guest for Misbehaving {
                 Ok(found.join(" "))
             }
             Some("env") => Ok(std::env::vars().map(|(k, v)| format!("{k}={v}\n")).collect()),
+            Some("cycle") => sessions::cycle_key(args.get(1).map_or("", String::as_str), "{}").map_err(|e| format!("{e:?}")),
             Some("create") => sessions::create("{}").map_err(|e| format!("{e:?}")),
             other => Err(format!("unknown command: {other:?}")),
         }
