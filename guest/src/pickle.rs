@@ -27,6 +27,10 @@ use std::fmt::Write;
 /// from text (`sys.get_int_max_str_digits()`).
 pub const MAX_INT_DIGITS: usize = 4300;
 
+/// Most bytes an int of [`MAX_INT_DIGITS`] digits takes in two's
+/// complement (10^4300 < 2^14285).
+const MAX_LONG_BYTES: usize = 14_285 / 8 + 2;
+
 /// The highest pickle protocol: what [`from_json_object`] writes.
 pub const PROTOCOL: u8 = 5;
 
@@ -304,7 +308,7 @@ impl Unpickler<'_> {
                 0x8a | 0x8b => {
                     // LONG1, LONG4: little-endian two's complement.
                     let n = if op == 0x8a { self.uint(1)? } else { self.uint(4)? as u32 as i32 as i64 as u64 };
-                    if n as i64 > (MAX_INT_DIGITS as i64) / 2 {
+                    if n as i64 > MAX_LONG_BYTES as i64 {
                         return bad("an int of more than 4300 digits");
                     }
                     let bytes = self.take(n)?.to_vec();
@@ -466,20 +470,27 @@ fn json_str_from_utf8_surrogatepass(bytes: &[u8]) -> Result<String, PickleError>
     Ok(out)
 }
 
-/// A protocol 0 str (raw-unicode-escape: `\uXXXX` and `\UXXXXXXXX`, other
-/// bytes Latin-1) as a JSON string literal.
+/// A protocol 0 str (raw-unicode-escape: `\uXXXX` and `\UXXXXXXXX` after
+/// an odd run of backslashes, as CPython decodes it; other bytes Latin-1)
+/// as a JSON string literal.
 fn raw_unicode_escape(bytes: &[u8]) -> Result<String, PickleError> {
     let mut out = String::from("\"");
     let mut i = 0;
+    // Backslashes right before `i`: only an odd run starts an escape.
+    let mut run = 0usize;
     while i < bytes.len() {
         let escape = match (bytes[i], bytes.get(i + 1)) {
-            (b'\\', Some(b'u')) => Some(4),
-            (b'\\', Some(b'U')) => Some(8),
+            (b'\\', Some(b'u')) if run % 2 == 0 => Some(4),
+            (b'\\', Some(b'U')) if run % 2 == 0 => Some(8),
             _ => None,
         };
+        run = if bytes[i] == b'\\' && escape.is_none() { run + 1 } else { 0 };
         match escape {
             Some(len) => {
                 let hex = bytes.get(i + 2..i + 2 + len).ok_or_else(|| PickleError("a cut \\u escape".into()))?;
+                if !hex.iter().all(u8::is_ascii_hexdigit) {
+                    return bad("a bad \\u escape");
+                }
                 let hex = std::str::from_utf8(hex).map_err(|_| PickleError("a bad \\u escape".into()))?;
                 let code = u32::from_str_radix(hex, 16).map_err(|_| PickleError("a bad \\u escape".into()))?;
                 match char::from_u32(code) {
@@ -546,7 +557,10 @@ fn write_json(nodes: &[Node], root: usize, max_len: usize) -> Result<String, Pic
                 }
             },
         }
-        if out.len() > max_len {
+        // Every pending step writes at least a byte: a cycle (or a list
+        // of a thousand references to itself) stops here before its
+        // pending steps outgrow the limit.
+        if out.len() + todo.len() > max_len {
             return bad("the session is larger than the max session size");
         }
     }

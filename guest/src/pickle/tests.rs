@@ -153,3 +153,39 @@ fn ints_past_pythons_digit_limit_are_refused_both_ways() {
     let script = "import pickle, sys\nsys.set_int_max_str_digits(0)\nprint(pickle.dumps({'n': 10**5000}, 5).hex())";
     assert!(to_json_object(&unhex(python(script, "").trim()), 1 << 20).is_err());
 }
+
+/// A list that holds itself a thousand times: refused at the size limit
+/// without queueing its expansion first.
+#[test]
+fn a_list_of_references_to_itself_is_refused_without_blowing_up() {
+    let mut bytes = b"\x80\x05}\x94\x8c\x01a\x94]\x94(".to_vec();
+    bytes.extend(std::iter::repeat_n(&b"h\x02"[..], 1000).flatten()); // memo 2: the list
+    bytes.extend_from_slice(b"es.");
+    let err = to_json_object(&bytes, 1 << 20).unwrap_err();
+    assert!(err.0.contains("larger than the max session size"), "{err}");
+}
+
+/// Protocol 0 strings as CPython decodes them (raw-unicode-escape), on
+/// input Python's pickler never writes.
+#[test]
+fn protocol_0_strings_decode_as_cpython_decodes_them() {
+    let cases: &[&[u8]] = &[br"\u0041", br"\\u0041", br"\\\u0041", br"\u+041", br"a\", br"\U0001F600\u00e9", br"\ud800", br"\u00"];
+    let script = r#"
+import json, pickle, sys
+for line in sys.stdin:
+    raw = bytes.fromhex(line.strip())
+    try:
+        print(json.dumps(pickle.loads(b"(dp0\nVk\np1\nV" + raw + b"\np2\ns."), separators=(",", ":")))
+    except Exception:
+        print("error")
+"#;
+    let input: String = cases.iter().map(|c| hex(c) + "\n").collect();
+    let expected = python(script, &input);
+    for (case, expected) in cases.iter().zip(expected.lines()) {
+        let mut pickled = b"(dp0\nVk\np1\nV".to_vec();
+        pickled.extend_from_slice(case);
+        pickled.extend_from_slice(b"\np2\ns.");
+        let ours = to_json_object(&pickled, 1 << 20).unwrap_or_else(|_| "error".into());
+        assert_eq!(ours, expected, "{}", String::from_utf8_lossy(case));
+    }
+}
