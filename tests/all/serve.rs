@@ -228,6 +228,9 @@ fn the_composed_handler_reads_cookies_and_forms_as_django_does() {
     }
     let escaped = http(port, "POST /login HTTP/1.1\r\n", b"username=%61lice&password=wonder%6Cand");
     assert!(escaped.starts_with("HTTP/1.1 302"), "{escaped}");
+    // The last value of a field wins, and names are decoded too.
+    let last = http(port, "POST /login HTTP/1.1\r\n", b"username=mallory&user%6eame=alice&password=x&password=wonderland");
+    assert!(last.starts_with("HTTP/1.1 302"), "{last}");
     let huge = http(port, "POST /login HTTP/1.1\r\n", &vec![b'a'; 64 * 1024]);
     assert!(huge.starts_with("HTTP/1.1 413"), "{huge}");
     let binary = http(port, "POST /login HTTP/1.1\r\n", b"username=\xff");

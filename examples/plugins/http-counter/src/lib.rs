@@ -159,8 +159,9 @@ fn counter(key: Option<String>) -> Result<Reply, String> {
 /// `POST /login`: checks the form; on success the session moves to a new
 /// key holding the user.
 fn login(key: Option<String>, form: &str) -> Result<Reply, String> {
+    // As Django's QueryDict: names decoded too, the last value wins.
     let field = |name: &str| {
-        form.split('&').find_map(|pair| pair.strip_prefix(name).and_then(|v| v.strip_prefix('='))).map(url_decode)
+        form.split('&').filter_map(|pair| pair.split_once('=')).filter(|(k, _)| url_decode(k) == name).map(|(_, v)| url_decode(v)).last()
     };
     let (user, password) = (field("username").unwrap_or_default(), field("password").unwrap_or_default());
     if !(user == "alice" && password == "wonderland") {
@@ -261,7 +262,10 @@ fn read_body(request: &IncomingRequest) -> Result<String, Reply> {
 fn send(out: ResponseOutparam, reply: Reply, head_only: bool) {
     let mut headers: Vec<(String, Vec<u8>)> = reply.headers.into_iter().map(|(n, v)| (n, v.into_bytes())).collect();
     // A length rather than chunks: keep-alive clients know where it ends.
-    headers.push(("content-length".into(), reply.body.len().to_string().into_bytes()));
+    // (A HEAD response has no body to measure.)
+    if !head_only {
+        headers.push(("content-length".into(), reply.body.len().to_string().into_bytes()));
+    }
     let fields = Fields::from_list(&headers).unwrap_or_else(|_| Fields::new());
     let response = OutgoingResponse::new(fields);
     let _ = response.set_status_code(reply.status);
