@@ -9,7 +9,7 @@
 
 use crate::support::plugins::compose;
 use crate::support::runtimes::wasmtime_cli;
-use crate::support::web::{unix_now, Browser, DjangoServer, WasmtimeServe, DJANGO_PASSWORD, DJANGO_USER};
+use crate::support::web::{assert_django_session_cookie, unix_now, Browser, DjangoServer, WasmtimeServe, DJANGO_PASSWORD, DJANGO_USER};
 use serde_json::Value;
 use sessionbox::{Loaded, Settings, Store};
 use std::path::Path;
@@ -40,16 +40,9 @@ fn the_composed_handler_keeps_a_login_in_chromium_and_django_reads_its_files() {
 
     // The counter survives reloads, on Django's cookie.
     let before = unix_now();
-    for n in 1..=3 {
-        b.goto(&serve.url("/"));
-        assert_eq!(b.text("count"), n.to_string(), "visit {n}");
-        assert_eq!(b.text("user"), "");
-    }
+    b.count_visits(&serve.url("/"), 3, "");
     let cookie = b.cookie("sessionid").expect("the handler's session cookie");
-    assert!(cookie.http_only && !cookie.secure, "{cookie:?}");
-    assert_eq!((cookie.same_site.as_deref(), cookie.path.as_deref()), (Some("Lax"), Some("/")), "{cookie:?}");
-    let expiry = cookie.expiry.expect("a persistent cookie");
-    assert!((before + COOKIE_AGE - 2..=unix_now() + COOKIE_AGE + 2).contains(&expiry), "expiry {expiry}");
+    assert_django_session_cookie(&cookie, before, COOKIE_AGE);
     let first_key = cookie.value.clone();
     assert_eq!(session_files(&sessions), [format!("sessionid{first_key}")]);
     let png = tmp.path().join("counter.png");

@@ -3,7 +3,7 @@
 //! `sessionbox_tower`) share one session directory, one secret and the
 //! `sessionid` cookie on 127.0.0.1 (cookies ignore the port).
 
-use crate::support::web::{free_port, unix_now, Browser, DjangoServer, DJANGO_PASSWORD, DJANGO_USER};
+use crate::support::web::{assert_django_session_cookie, free_port, unix_now, Browser, DjangoServer, DJANGO_PASSWORD, DJANGO_USER};
 use serde_json::Value;
 use sessionbox::{Options, Settings, Store};
 use sessionbox_demo::DemoUser;
@@ -120,16 +120,9 @@ fn the_counter_survives_reloads_with_djangos_cookie() {
     let both = start(false);
     let b = &both.browser;
     let before = unix_now();
-    for n in 1..=3 {
-        b.goto(&both.demo.url("/"));
-        assert_eq!(b.text("count"), n.to_string(), "visit {n}");
-        assert_eq!(b.text("user"), "anonymous");
-    }
+    b.count_visits(&both.demo.url("/"), 3, "anonymous");
     let cookie = b.cookie("sessionid").expect("the demo's session cookie");
-    assert!(cookie.http_only && !cookie.secure, "{cookie:?}");
-    assert_eq!((cookie.same_site.as_deref(), cookie.path.as_deref()), (Some("Lax"), Some("/")), "{cookie:?}");
-    let expiry = cookie.expiry.expect("a persistent cookie");
-    assert!((before + COOKIE_AGE - 2..=unix_now() + COOKIE_AGE + 2).contains(&expiry), "expiry {expiry}");
+    assert_django_session_cookie(&cookie, before, COOKIE_AGE);
     assert_eq!(cookie.value.len(), 32);
     assert!(both.tmp.path().join("sessions").join(format!("sessionid{}", cookie.value)).is_file());
     let png = both.tmp.path().join("counter.png");

@@ -474,6 +474,16 @@ impl Browser {
         });
     }
 
+    /// Loads a counter page `n` times: its `#count` reads 1 to `n` in turn
+    /// and its `#user` reads `user` every time.
+    pub fn count_visits(&self, url: &str, n: u32, user: &str) {
+        for visit in 1..=n {
+            self.goto(url);
+            assert_eq!(self.text("count"), visit.to_string(), "visit {visit}");
+            assert_eq!(self.text("user"), user);
+        }
+    }
+
     /// Fills the named fields, clicks the submit button `submit_id`, and
     /// waits for the next page.
     pub fn submit_form(&self, fields: &[(&str, &str)], submit_id: &str) {
@@ -530,6 +540,16 @@ impl Drop for Browser {
             eprintln!("--- chromedriver log ---\n{}--- end of chromedriver log ---", self.log());
         }
     }
+}
+
+/// Checks that a session cookie has Django's attributes as the browser
+/// stored them: HttpOnly, not Secure, `SameSite=Lax`, `Path=/`, and an
+/// expiry `age` seconds after `since` (give or take 2 s).
+pub fn assert_django_session_cookie(cookie: &BrowserCookie, since: i64, age: i64) {
+    assert!(cookie.http_only && !cookie.secure, "{cookie:?}");
+    assert_eq!((cookie.same_site.as_deref(), cookie.path.as_deref()), (Some("Lax"), Some("/")), "{cookie:?}");
+    let expiry = cookie.expiry.expect("a persistent cookie");
+    assert!((since + age - 2..=unix_now() + age + 2).contains(&expiry), "expiry {expiry}");
 }
 
 /// Unix seconds now.
