@@ -64,44 +64,41 @@ impl Settings {
     /// Checks what would otherwise fail later or escape the file-name scheme:
     /// an empty secret, or a prefix that is empty or not a plain name part.
     pub fn validate(&self) -> Result<(), crate::Error> {
-        let bad = |why: &str| Err(crate::Error::InvalidSettings(why.to_owned()));
+        self.check().map_err(|(_, why)| crate::Error::InvalidSettings(why.to_owned()))
+    }
+
+    /// [`validate`](Self::validate), saying which setting it refused: the
+    /// environment variable that set it, for [`from_env`](Self::from_env).
+    fn check(&self) -> Result<(), (&'static str, &'static str)> {
+        const SECRET: &str = "SESSIONBOX_SECRET_KEY";
+        const PREFIX: &str = "SESSIONBOX_FILE_PREFIX";
         if self.secret_key.is_empty() {
-            return bad("the secret key is empty");
+            return Err((SECRET, "the secret key is empty"));
         }
         if self.file_prefix.is_empty() || self.file_prefix.starts_with('.') {
-            return bad("the file prefix must be non-empty and not start with '.'");
+            return Err((PREFIX, "the file prefix must be non-empty and not start with '.'"));
         }
         if self.file_prefix.chars().any(|c| c == '/' || c == '\\' || c.is_control()) {
-            return bad("the file prefix may not contain '/', '\\' or control characters");
+            return Err((PREFIX, "the file prefix may not contain '/', '\\' or control characters"));
         }
         if self.file_prefix.len() > MAX_FILE_PREFIX_LEN {
-            return bad("the file prefix is too long: session file names must fit in 255 bytes");
+            return Err((PREFIX, "the file prefix is too long: session file names must fit in 255 bytes"));
         }
         if self.max_session_size == 0 {
-            return bad("the max session size must be at least 1 byte");
+            return Err(("SESSIONBOX_MAX_SESSION_SIZE", "the max session size must be at least 1 byte"));
         }
         Ok(())
     }
-}
 
-/// The environment variables [`Settings::from_env`] reads, each with what it
-/// sets. Only the secret key is required.
-pub const SETTINGS_ENV: &[(&str, &str)] = &[
-    ("SESSIONBOX_SECRET_KEY", "the secret key (required)"),
-    ("SESSIONBOX_SECRET_KEY_FALLBACKS", "fallback keys, one per line (LF; a CR before it is dropped)"),
-    ("SESSIONBOX_COOKIE_AGE", "the cookie age in seconds"),
-    ("SESSIONBOX_FILE_PREFIX", "the file prefix"),
-    ("SESSIONBOX_KEY_SALT", "the signing salt"),
-    ("SESSIONBOX_MAX_SESSION_SIZE", "the max session size in bytes"),
-    ("SESSIONBOX_DURABILITY", "none, file or full"),
-];
-
-impl Settings {
-    /// Settings from environment variables (the names in [`SETTINGS_ENV`]),
-    /// looked up with `var`; an unset variable keeps Django's default, except
-    /// the secret key, which must be set. The component's `bound-sessions`
-    /// export runs on these, so that a composition's settings come from
-    /// its runtime (`wasmtime serve --env`) rather than from a file.
+    /// Settings from environment variables, looked up with `var`:
+    /// `SESSIONBOX_SECRET_KEY` (required), `SESSIONBOX_SECRET_KEY_FALLBACKS`
+    /// (one key per line; a CR before the LF is dropped),
+    /// `SESSIONBOX_COOKIE_AGE` (seconds), `SESSIONBOX_FILE_PREFIX`,
+    /// `SESSIONBOX_KEY_SALT`, `SESSIONBOX_MAX_SESSION_SIZE` (bytes) and
+    /// `SESSIONBOX_DURABILITY` (`none`, `file` or `full`); an unset one keeps
+    /// Django's default. The component's `bound-sessions` export runs on
+    /// these, so that a composition's settings come from its runtime
+    /// (`wasmtime serve --env`) rather than from a file.
     pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Settings, crate::Error> {
         let bad = |name: &str, why: &str| crate::Error::InvalidSettings(format!("${name} {why}"));
         let number = |name: &str| -> Result<Option<u64>, crate::Error> {
@@ -134,17 +131,7 @@ impl Settings {
                 _ => return Err(bad("SESSIONBOX_DURABILITY", "is not none, file or full")),
             };
         }
-        settings.validate().map_err(|e| match e {
-            crate::Error::InvalidSettings(why) => {
-                // Name the variable that set what validation refused.
-                let name = [("secret key", "SESSIONBOX_SECRET_KEY"), ("file prefix", "SESSIONBOX_FILE_PREFIX"), ("max session size", "SESSIONBOX_MAX_SESSION_SIZE")]
-                    .iter()
-                    .find(|(setting, _)| why.contains(setting))
-                    .map_or("SESSIONBOX_*", |(_, name)| name);
-                bad(name, &format!("cannot be used: {why}"))
-            }
-            other => other,
-        })?;
+        settings.check().map_err(|(name, why)| bad(name, &format!("cannot be used: {why}")))?;
         Ok(settings)
     }
 }
