@@ -398,16 +398,7 @@ fn decimal_from_le_twos_complement(bytes: &[u8]) -> String {
     let negative = bytes.last().is_some_and(|b| b & 0x80 != 0);
     let mut magnitude = bytes.to_vec();
     if negative {
-        // Two's complement: invert and add one.
-        let mut carry = true;
-        for b in &mut magnitude {
-            *b = !*b;
-            if carry {
-                let (v, overflow) = b.overflowing_add(1);
-                *b = v;
-                carry = overflow;
-            }
-        }
+        negate_le(&mut magnitude);
     }
     // Base 256 → base 10^9, most significant limb first.
     let mut limbs: Vec<u32> = Vec::new();
@@ -437,6 +428,18 @@ fn decimal_from_le_twos_complement(bytes: &[u8]) -> String {
         }
     }
     out
+}
+
+/// Negates a little-endian two's complement integer in place: invert,
+/// add one.
+fn negate_le(bytes: &mut [u8]) {
+    let mut carry = true;
+    for b in bytes {
+        *b = !*b;
+        if carry {
+            (*b, carry) = b.overflowing_add(1);
+        }
+    }
 }
 
 /// A pickled str (UTF-8, with lone surrogates as Python's `surrogatepass`
@@ -682,15 +685,7 @@ fn write_int(out: &mut Vec<u8>, text: &str) -> Result<(), ParseError> {
     }
     bytes.push(0); // room for the sign bit
     if negative {
-        let mut carry = true;
-        for b in &mut bytes {
-            *b = !*b;
-            if carry {
-                let (v, overflow) = b.overflowing_add(1);
-                *b = v;
-                carry = overflow;
-            }
-        }
+        negate_le(&mut bytes);
     }
     write_long(out, &le_twos_complement(&bytes));
     Ok(())
