@@ -187,7 +187,7 @@ impl Store {
     /// wrote it (another writer's spacing or repeated keys stay as written;
     /// `sessionbox_guest::json::canonical_object` gives the compact form).
     pub fn load_json(&self, key: &str) -> Result<Loaded<String>> {
-        Ok(self.call_brief(|api, store, handle| api.call_load(store, handle, key))?.into())
+        Ok(self.load_wit(key)?.into())
     }
 
     /// [`load_json`](Self::load_json) as the WIT type, for the plugin import:
