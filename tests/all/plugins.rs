@@ -4,6 +4,7 @@
 //! `examples/plugins`: each plugin gets its own store, never a directory or
 //! a setting, and a plugin that misbehaves fails alone.
 
+use crate::support::file_names as session_files;
 use crate::support::plugins::plugin_wasm;
 use serde_json::json;
 use sessionbox::{Loaded, Settings, Store};
@@ -34,12 +35,6 @@ fn visit(host: &PluginHost, plugin: &Plugin, key: Option<&str>) -> (String, u64)
     let out = ok(host, plugin, &args);
     let (key, n) = out.split_once(' ').unwrap_or_else(|| panic!("visit printed {out:?}"));
     (key.to_owned(), n.parse().unwrap())
-}
-
-fn session_files(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
-    names.sort();
-    names
 }
 
 #[test]

@@ -7,7 +7,8 @@
 //! keeps it from the handler. No sessionbox host code runs on this path;
 //! headless Chromium drives it, and real Django reads the files it leaves.
 
-use crate::support::plugins::compose;
+use crate::support::file_names as session_files;
+use crate::support::plugins::{compose, plugin_wasm, python_plugin_wasm};
 use crate::support::runtimes::wasmtime_cli;
 use crate::support::web::{assert_django_session_cookie, unix_now, Browser, DjangoServer, WasmtimeServe, DJANGO_PASSWORD, DJANGO_USER};
 use serde_json::Value;
@@ -17,12 +18,6 @@ use std::process::Command;
 
 const SECRET: &str = "the composition's secret, from the environment";
 const COOKIE_AGE: i64 = 1_209_600;
-
-fn session_files(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
-    names.sort();
-    names
-}
 
 /// (user, session data) on Django's whoami page, with the browser's cookie.
 fn on_django(browser: &Browser, django: &DjangoServer) -> (String, Value) {
@@ -34,7 +29,7 @@ fn on_django(browser: &Browser, django: &DjangoServer) -> (String, Value) {
 fn the_composed_handler_keeps_a_login_in_chromium_and_django_reads_its_files() {
     let tmp = tempfile::tempdir().unwrap();
     let sessions = tmp.path().join("sessions");
-    let composed = compose("http-counter", true, &tmp.path().join("composed.wasm"));
+    let composed = compose(&plugin_wasm("http-counter"), true, &tmp.path().join("composed.wasm"));
     let serve = WasmtimeServe::start(&composed, &sessions, &[("SESSIONBOX_SECRET_KEY", SECRET)]);
     let b = Browser::start();
 
@@ -109,7 +104,7 @@ fn the_composition_takes_settings_from_the_environment_and_keeps_them_from_the_h
     std::fs::create_dir(&sessions).unwrap();
     let env = [("SESSIONBOX_SECRET_KEY", SECRET), ("SESSIONBOX_COOKIE_AGE", "60")];
 
-    let hidden = compose("misbehaving", true, &tmp.path().join("hidden.wasm"));
+    let hidden = compose(&plugin_wasm("misbehaving"), true, &tmp.path().join("hidden.wasm"));
     assert_eq!(invoke(&hidden, &sessions, &env, r#"["env"]"#), r#"ok("")"#, "the handler reads an empty environment");
     // ... while the sessionbox component inside read its settings there.
     let created = invoke(&hidden, &sessions, &env, r#"["create"]"#);
@@ -129,7 +124,7 @@ fn the_composition_takes_settings_from_the_environment_and_keeps_them_from_the_h
 
     // Without the no-environment plug the handler would see the secret:
     // the plug is what keeps it out.
-    let exposed = compose("misbehaving", false, &tmp.path().join("exposed.wasm"));
+    let exposed = compose(&plugin_wasm("misbehaving"), false, &tmp.path().join("exposed.wasm"));
     assert!(invoke(&exposed, &sessions, &env, r#"["env"]"#).contains("SESSIONBOX_SECRET_KEY="));
 
     // Missing settings are an error the handler can show, not a trap.
@@ -141,7 +136,7 @@ fn the_composition_takes_settings_from_the_environment_and_keeps_them_from_the_h
 fn a_served_composition_without_a_secret_answers_500_and_says_why() {
     let tmp = tempfile::tempdir().unwrap();
     let sessions = tmp.path().join("sessions");
-    let composed = compose("http-counter", true, &tmp.path().join("composed.wasm"));
+    let composed = compose(&plugin_wasm("http-counter"), true, &tmp.path().join("composed.wasm"));
     let serve = WasmtimeServe::start(&composed, &sessions, &[]);
     let response = http_get(serve.port(), "/");
     assert!(response.starts_with("HTTP/1.1 500"), "{response}");
@@ -175,16 +170,8 @@ fn the_python_plugin_runs_composed_under_the_wasmtime_cli() {
     let tmp = tempfile::tempdir().unwrap();
     let sessions = tmp.path().join("sessions");
     std::fs::create_dir(&sessions).unwrap();
-    let composed = tmp.path().join("composed.wasm");
-    crate::support::run_ok(
-        Command::new(crate::support::runtimes::wac_cli())
-            .arg("plug")
-            .arg(crate::support::plugins::python_plugin_wasm())
-            .arg("--plug")
-            .arg(crate::support::guest_wasm())
-            .arg("-o")
-            .arg(&composed),
-    );
+    // Stubbed, it imports no environment: nothing to hide.
+    let composed = compose(&python_plugin_wasm(), false, &tmp.path().join("composed.wasm"));
     let env = [("SESSIONBOX_SECRET_KEY", SECRET)];
     let first = invoke(&composed, &sessions, &env, r#"["visit"]"#);
     let key = first.strip_prefix("ok(\"").and_then(|k| k.strip_suffix(" 1\")")).unwrap_or_else(|| panic!("{first}"));
@@ -200,7 +187,7 @@ fn the_python_plugin_runs_composed_under_the_wasmtime_cli() {
 fn the_composed_handler_reads_cookies_and_forms_as_django_does() {
     let tmp = tempfile::tempdir().unwrap();
     let sessions = tmp.path().join("sessions");
-    let composed = compose("http-counter", true, &tmp.path().join("composed.wasm"));
+    let composed = compose(&plugin_wasm("http-counter"), true, &tmp.path().join("composed.wasm"));
     let serve = WasmtimeServe::start(&composed, &sessions, &[("SESSIONBOX_SECRET_KEY", SECRET)]);
     let port = serve.port();
     let store = Store::open(&sessions, Settings::new(SECRET)).unwrap();

@@ -35,14 +35,14 @@ pub fn plugin_wasm(name: &str) -> PathBuf {
     wasm
 }
 
-/// Composes the example plugin `handler` with the sessionbox component into
+/// Composes the component `handler` with the sessionbox component into
 /// `out`, as the README says: `wac plug HANDLER --plug no_environment.wasm
 /// --plug sessionbox_guest.wasm -o OUT`. With `hide_environment` false, the
 /// `no-environment` plug is left out (the handler then reads the
 /// composition's environment, secret included).
-pub fn compose(handler: &str, hide_environment: bool, out: &Path) -> std::path::PathBuf {
+pub fn compose(handler: &Path, hide_environment: bool, out: &Path) -> std::path::PathBuf {
     let mut cmd = Command::new(wac_cli());
-    cmd.arg("plug").arg(plugin_wasm(handler));
+    cmd.arg("plug").arg(handler);
     if hide_environment {
         cmd.arg("--plug").arg(plugin_wasm("no-environment"));
     }
