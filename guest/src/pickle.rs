@@ -36,18 +36,26 @@ pub const PROTOCOL: u8 = 5;
 
 /// Why a pickle was not read.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PickleError(pub String);
+pub enum PickleError {
+    /// Not a pickle of a dict of plain values; the text says why.
+    Unreadable(String),
+    /// Its JSON text would pass the size limit (a cycle does too).
+    TooLarge,
+}
 
 impl std::fmt::Display for PickleError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        match self {
+            PickleError::Unreadable(why) => f.write_str(why),
+            PickleError::TooLarge => f.write_str("the session is larger than the max session size"),
+        }
     }
 }
 
 impl std::error::Error for PickleError {}
 
 fn bad<T>(why: impl Into<String>) -> Result<T, PickleError> {
-    Err(PickleError(why.into()))
+    Err(PickleError::Unreadable(why.into()))
 }
 
 // ---------------------------------------------------------------------------
@@ -92,14 +100,14 @@ pub fn to_json_object(bytes: &[u8], max_len: usize) -> Result<String, PickleErro
 
 impl Unpickler<'_> {
     fn byte(&mut self) -> Result<u8, PickleError> {
-        let b = *self.s.get(self.i).ok_or_else(|| PickleError("the pickle ends early".into()))?;
+        let b = *self.s.get(self.i).ok_or_else(|| PickleError::Unreadable("the pickle ends early".into()))?;
         self.i += 1;
         Ok(b)
     }
 
     fn take(&mut self, n: u64) -> Result<&[u8], PickleError> {
-        let n = usize::try_from(n).map_err(|_| PickleError("a length past memory".into()))?;
-        let end = self.i.checked_add(n).filter(|&end| end <= self.s.len()).ok_or_else(|| PickleError("the pickle ends early".into()))?;
+        let n = usize::try_from(n).map_err(|_| PickleError::Unreadable("a length past memory".into()))?;
+        let end = self.i.checked_add(n).filter(|&end| end <= self.s.len()).ok_or_else(|| PickleError::Unreadable("the pickle ends early".into()))?;
         let out = &self.s[self.i..end];
         self.i = end;
         Ok(out)
@@ -113,14 +121,14 @@ impl Unpickler<'_> {
     /// A protocol 0 argument: the bytes up to the next newline.
     fn line_bytes(&mut self) -> Result<&[u8], PickleError> {
         let rest = &self.s[self.i..];
-        let end = rest.iter().position(|&b| b == b'\n').ok_or_else(|| PickleError("a text argument without its newline".into()))?;
+        let end = rest.iter().position(|&b| b == b'\n').ok_or_else(|| PickleError::Unreadable("a text argument without its newline".into()))?;
         self.i += end + 1;
         Ok(&rest[..end])
     }
 
     /// A protocol 0 argument that is ASCII text (a number, an index).
     fn line(&mut self) -> Result<&str, PickleError> {
-        std::str::from_utf8(self.line_bytes()?).map_err(|_| PickleError("a text argument that is not text".into()))
+        std::str::from_utf8(self.line_bytes()?).map_err(|_| PickleError::Unreadable("a text argument that is not text".into()))
     }
 
     fn push(&mut self, node: Node) {
@@ -148,7 +156,7 @@ impl Unpickler<'_> {
 
     /// The values above the topmost mark, which goes too.
     fn pop_mark(&mut self) -> Result<Vec<usize>, PickleError> {
-        let mark = self.stack.iter().rposition(|item| matches!(item, Item::Mark)).ok_or_else(|| PickleError("no mark".into()))?;
+        let mark = self.stack.iter().rposition(|item| matches!(item, Item::Mark)).ok_or_else(|| PickleError::Unreadable("no mark".into()))?;
         let items = self.stack.split_off(mark + 1);
         self.stack.pop();
         Ok(items.into_iter().map(|item| if let Item::Node(n) = item { n } else { unreachable!("marks end at the last one") }).collect())
@@ -184,7 +192,7 @@ impl Unpickler<'_> {
     }
 
     fn memo_get(&mut self, index: u64) -> Result<(), PickleError> {
-        let node = *self.memo.get(&index).ok_or_else(|| PickleError("a memo entry that was never stored".into()))?;
+        let node = *self.memo.get(&index).ok_or_else(|| PickleError::Unreadable("a memo entry that was never stored".into()))?;
         self.stack.push(Item::Node(node));
         Ok(())
     }
@@ -318,7 +326,7 @@ impl Unpickler<'_> {
                 b'F' => {
                     // FLOAT (protocol 0): Python's repr.
                     let text = self.line()?;
-                    let x: f64 = text.trim().parse().map_err(|_| PickleError("a float that is not a number".into()))?;
+                    let x: f64 = text.trim().parse().map_err(|_| PickleError::Unreadable("a float that is not a number".into()))?;
                     let mut out = String::new();
                     write_float_repr(&mut out, x);
                     self.push_scalar(out);
@@ -353,7 +361,7 @@ impl Unpickler<'_> {
                     self.memo_put(index)?;
                 }
                 b'p' => {
-                    let index = self.line()?.parse().map_err(|_| PickleError("a bad memo index".into()))?;
+                    let index = self.line()?.parse().map_err(|_| PickleError::Unreadable("a bad memo index".into()))?;
                     self.memo_put(index)?;
                 }
                 b'q' => {
@@ -365,7 +373,7 @@ impl Unpickler<'_> {
                     self.memo_put(index)?;
                 }
                 b'g' => {
-                    let index = self.line()?.parse().map_err(|_| PickleError("a bad memo index".into()))?;
+                    let index = self.line()?.parse().map_err(|_| PickleError::Unreadable("a bad memo index".into()))?;
                     self.memo_get(index)?;
                 }
                 b'h' => {
@@ -490,12 +498,12 @@ fn raw_unicode_escape(bytes: &[u8]) -> Result<String, PickleError> {
         run = if bytes[i] == b'\\' && escape.is_none() { run + 1 } else { 0 };
         match escape {
             Some(len) => {
-                let hex = bytes.get(i + 2..i + 2 + len).ok_or_else(|| PickleError("a cut \\u escape".into()))?;
+                let hex = bytes.get(i + 2..i + 2 + len).ok_or_else(|| PickleError::Unreadable("a cut \\u escape".into()))?;
                 if !hex.iter().all(u8::is_ascii_hexdigit) {
                     return bad("a bad \\u escape");
                 }
-                let hex = std::str::from_utf8(hex).map_err(|_| PickleError("a bad \\u escape".into()))?;
-                let code = u32::from_str_radix(hex, 16).map_err(|_| PickleError("a bad \\u escape".into()))?;
+                let hex = std::str::from_utf8(hex).map_err(|_| PickleError::Unreadable("a bad \\u escape".into()))?;
+                let code = u32::from_str_radix(hex, 16).map_err(|_| PickleError::Unreadable("a bad \\u escape".into()))?;
                 match char::from_u32(code) {
                     Some(c) => crate::json::write_escaped_char(&mut out, c),
                     None if (0xD800..0xE000).contains(&code) => {
@@ -564,7 +572,7 @@ fn write_json(nodes: &[Node], root: usize, max_len: usize) -> Result<String, Pic
         // of a thousand references to itself) stops here before its
         // pending steps outgrow the limit.
         if out.len() + todo.len() > max_len {
-            return bad("the session is larger than the max session size");
+            return Err(PickleError::TooLarge);
         }
     }
     Ok(out)

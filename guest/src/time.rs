@@ -45,6 +45,20 @@ impl Time {
         self.plus_secs(whole as i64).plus_nanos(nanos)
     }
 
+    /// This time moved by `ms` milliseconds (saturating).
+    pub fn plus_millis(self, ms: u64) -> Time {
+        let secs = i64::try_from(ms / 1000).unwrap_or(i64::MAX);
+        self.plus_secs(secs).plus_nanos((ms % 1000) as u32 * 1_000_000)
+    }
+
+    /// Milliseconds from `self` until `later`, rounded up so that a moment
+    /// later than `self` is never reached early; zero when `later` is not
+    /// later, saturating at `u64::MAX`.
+    pub fn millis_until(self, later: Time) -> u64 {
+        let diff = (later.secs as i128 - self.secs as i128) * 1_000_000_000 + (later.nanos as i128 - self.nanos as i128);
+        u64::try_from((diff.max(0) + 999_999) / 1_000_000).unwrap_or(u64::MAX)
+    }
+
     fn plus_nanos(self, nanos: u32) -> Time {
         Time::new(self.secs, self.nanos + nanos)
     }
@@ -68,6 +82,11 @@ mod tests {
         assert_eq!(now.whole_secs_until(Time::new(101, 500_000_000)), 1);
         assert_eq!(now.whole_secs_until(Time::new(100, 0)), -1);
         assert_eq!(now.plus_secs_f64(0.75), Time::new(101, 250_000_000));
+        assert_eq!(now.plus_millis(1_750), Time::new(102, 250_000_000));
+        assert_eq!(now.millis_until(Time::new(102, 250_000_000)), 1_750);
+        assert_eq!(now.millis_until(Time::new(100, 500_000_001)), 1, "rounded up");
+        assert_eq!(now.millis_until(Time::new(99, 0)), 0);
+        assert_eq!(Time::new(0, 0).millis_until(Time::new(i64::MAX, 0)), u64::MAX);
     }
 
     #[test]

@@ -7,10 +7,12 @@
 //! --inputs 10000000`; a short run is part of `cargo test`.
 
 mod mem_dir;
+mod mem_kv;
 mod mutate;
 mod targets;
 
 pub use mem_dir::MemDir;
+pub use mem_kv::{MemKv, MemValue};
 pub use mutate::Rng;
 pub use targets::{Target, TARGETS};
 

@@ -1,10 +1,10 @@
 //! What the fuzzer feeds inputs to. Each target checks a property beyond
 //! "does not panic" where one is cheap to state.
 
-use super::MemDir;
+use super::{MemDir, MemKv, MemValue};
 use crate::codec::Codec;
 use crate::time::Time;
-use crate::{iso8601, json, pickle, SessionStore, Settings};
+use crate::{iso8601, json, pickle, Format, Kv, SessionStore, Settings, DJANGO_CACHE_KEY_PREFIX};
 
 /// A named fuzz target.
 pub struct Target {
@@ -106,16 +106,23 @@ fn iso(input: &[u8]) {
     }
 }
 
-/// Arbitrary file content under a session name, then `load` and a sweep.
+/// Arbitrary content under a session name, then `load` (and for the
+/// directory a sweep): as a file, and as a key-value entry in both formats.
 fn load(input: &[u8]) {
     let dir = MemDir::new(Time::new(1_700_000_000, 0));
     let mut settings = Settings::new("test-secret");
     settings.max_session_size = LIMIT as u32;
     let key = "abcdefgh12345678";
     dir.insert(&format!("sessionid{key}"), input);
-    let store = SessionStore::new(dir.clone(), dir.clone(), settings).expect("settings are valid");
+    let store = SessionStore::new(dir.clone(), dir.clone(), settings.clone()).expect("settings are valid");
     let _ = store.load(key);
     let _ = store.clear_expired();
+    for (format, name) in [(Format::Signed, "sessionid"), (Format::DjangoPickle, DJANGO_CACHE_KEY_PREFIX)] {
+        let kv = MemKv::default();
+        kv.insert(&format!("{name}{key}"), MemValue::Plain(input.to_vec(), Some(60_000)));
+        let store = SessionStore::with_storage(Kv::new(kv, format), dir.clone(), settings.clone()).expect("settings are valid");
+        let _ = store.load(key);
+    }
 }
 
 /// Arbitrary bytes as a pickled session (Django's cache backend): what

@@ -1,7 +1,7 @@
 //! `create` and `cycle_key`: sessions under fresh random keys.
 
-use super::SessionStore;
-use crate::dir::{Dir, System};
+use super::{SessionStore, Storage};
+use crate::dir::System;
 use crate::key::KEY_LEN;
 use crate::Error;
 
@@ -9,13 +9,14 @@ use crate::Error;
 /// a single collision is already astronomically unlikely.
 const MAX_KEY_ATTEMPTS: usize = 16;
 
-impl<D: Dir, S: System> SessionStore<D, S> {
+impl<B: Storage, S: System> SessionStore<B, S> {
     /// Creates a session holding `data` under a fresh key and returns the key.
     pub fn create(&self, data: &str) -> Result<String, Error> {
         let encoded = self.encode(data)?;
         for _ in 0..MAX_KEY_ATTEMPTS {
-            let key = self.random_key(KEY_LEN);
-            match self.write(&self.file_name(&key), encoded.as_bytes(), true) {
+            let key = self.core.random_key(KEY_LEN);
+            let name = format!("{}{key}", self.name_prefix());
+            match self.backend.write(&self.core, &name, &encoded.content, true, encoded.ttl_ms) {
                 Ok(()) => return Ok(key),
                 Err(Error::AlreadyExists) => continue,
                 Err(e) => return Err(e),
@@ -28,7 +29,7 @@ impl<D: Dir, S: System> SessionStore<D, S> {
     /// session-fixation defence). If the old session cannot be deleted, the
     /// new one is removed again and the error returned.
     pub fn cycle_key(&self, key: &str, data: &str) -> Result<String, Error> {
-        self.session_file(key)?;
+        self.session_name(key)?;
         let new_key = self.create(data)?;
         if let Err(e) = self.delete(key) {
             let _ = self.delete(&new_key);

@@ -1,30 +1,46 @@
-//! `exists` and `delete`.
+//! `exists` and `delete`, and the sweep of expired sessions.
 
-use super::SessionStore;
-use crate::dir::{Dir, System};
+use super::{SessionStore, Storage, SweepBatch, SweepReport};
+use crate::dir::System;
 use crate::Error;
-use std::io::ErrorKind;
 
-impl<D: Dir, S: System> SessionStore<D, S> {
-    /// Whether a file for session `key` exists (expired or not). A key that
-    /// can name no session (too short, too long) has none.
+impl<B: Storage, S: System> SessionStore<B, S> {
+    /// Whether session `key` is stored (expired or not). A key that can
+    /// name no session (too short, too long) has none.
     pub fn exists(&self, key: &str) -> Result<bool, Error> {
-        let Some(name) = self.session_file(key)? else { return Ok(false) };
-        match self.dir.metadata(&name) {
-            Ok(_) => Ok(true),
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(Error::io("stat", &name, e)),
+        let Some(name) = self.session_name(key)? else { return Ok(false) };
+        self.backend.exists(&name)
+    }
+
+    /// Deletes session `key`; returns whether there was one to delete (a
+    /// missing session is not an error).
+    pub fn delete(&self, key: &str) -> Result<bool, Error> {
+        let Some(name) = self.session_name(key)? else { return Ok(false) };
+        self.backend.remove(&name)
+    }
+
+    /// Deletes every expired session in one call (Django's
+    /// `clearsessions`). A backend that expires entries itself has nothing
+    /// to sweep and reports nothing scanned.
+    pub fn clear_expired(&self) -> Result<SweepReport, Error> {
+        let mut total = SweepReport::default();
+        let mut cursor = None;
+        loop {
+            let batch = self.sweep(cursor.as_deref(), None)?;
+            total.add(batch.report);
+            match batch.cursor {
+                Some(next) => cursor = Some(next),
+                None => return Ok(total),
+            }
         }
     }
 
-    /// Deletes session `key`; returns whether a file was deleted (a missing
-    /// session is not an error).
-    pub fn delete(&self, key: &str) -> Result<bool, Error> {
-        let Some(name) = self.session_file(key)? else { return Ok(false) };
-        match self.dir.remove_file(&name) {
-            Ok(()) => Ok(true),
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(Error::io("delete", &name, e)),
-        }
+    /// One batch of [`clear_expired`](Self::clear_expired): the entries
+    /// whose names sort after `cursor` (all of them for `None`), until
+    /// `budget_nanos` have passed (at least one entry per batch, so a sweep
+    /// always progresses); call again with the returned cursor until it is
+    /// `None`.
+    pub fn sweep(&self, cursor: Option<&str>, budget_nanos: Option<u64>) -> Result<SweepBatch, Error> {
+        self.backend.sweep(&self.core, cursor, budget_nanos)
     }
 }

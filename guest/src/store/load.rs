@@ -1,11 +1,11 @@
-//! `load`: read a session, strictly (docs/SPEC.md §3).
+//! `load`: read a session, strictly (docs/SPEC.md §3), from any backend.
 
-use super::SessionStore;
-use crate::codec::DecodeError;
-use crate::dir::{read_to_end, Dir, Metadata, NotAFile, System};
+use super::{Age, Format, SessionStore, Storage, Stored, Unread};
+use crate::codec::{DecodeError, Decoded};
+use crate::dir::System;
+use crate::pickle::{self, PickleError};
 use crate::time::Time;
-use crate::{expiry, Error};
-use std::io::ErrorKind;
+use crate::{expiry, json, Error};
 
 /// What `load` found; mirrors the WIT `loaded` variant. The data is JSON
 /// object text (`T = String`, as it crosses the WIT boundary) and the expiry
@@ -90,88 +90,63 @@ impl<T, W> Loaded<T, W> {
     }
 }
 
-/// A session file read whole: its metadata (from before the open) and bytes.
-pub(super) struct Read {
-    pub meta: Metadata,
-    pub content: Vec<u8>,
-}
-
-/// Why a session file could not be read.
-pub(super) enum Unread {
-    /// There is no such file (any more).
-    Missing,
-    /// Not a regular file (a FIFO, device, directory or symlink).
-    NotAFile,
-    /// Larger than any session can be.
-    TooLarge,
-    /// The filesystem failed.
-    Io(Error),
-}
-
-impl<D: Dir, S: System> SessionStore<D, S> {
-    /// Reads session `key`. Never creates a file; deletes an expired one.
+impl<B: Storage, S: System> SessionStore<B, S> {
+    /// Reads session `key`. Never creates an entry; deletes an expired one.
     pub fn load(&self, key: &str) -> Result<Loaded, Error> {
-        let Ok(Some(name)) = self.session_file(key) else {
+        let Ok(Some(name)) = self.session_name(key) else {
             return Ok(Loaded::Missing);
         };
-        let Read { meta, content } = match self.read_file(&name) {
-            Ok(read) => read,
+        let core = &self.core;
+        let Stored { content, age } = match self.backend.read(core, &name, core.max_stored_len()) {
+            Ok(stored) => stored,
             Err(Unread::Missing) => return Ok(Loaded::Missing),
             Err(Unread::NotAFile) => return Ok(Loaded::Corrupt),
             Err(Unread::TooLarge) => return Err(Error::TooLarge),
             Err(Unread::Io(e)) => return Err(e),
         };
-        if content.is_empty() {
-            // A placeholder between create's probe and its rename: empty
-            // data, so the default expiry.
-            let expires_at = expiry::expires_at(None, meta.modified, self.settings.cookie_age);
+        let now = core.system.now();
+        if content.is_empty() && matches!(age, Age::WrittenAt(_)) {
+            // A placeholder file between create's probe and its rename:
+            // empty data, so the default expiry.
+            let expires_at = expires_at(None, age, now, core.settings.cookie_age);
             return Ok(Loaded::Found { data: "{}".to_owned(), expires_at });
         }
-        let decoded = match self.codec.decode_session(&content, self.settings.max_session_size as usize) {
-            Ok(decoded) => decoded,
-            Err(DecodeError::BadSignature) => return Ok(Loaded::BadSignature),
-            Err(DecodeError::NotAscii | DecodeError::Corrupt) => return Ok(Loaded::Corrupt),
-            Err(DecodeError::TooLarge) => return Err(Error::TooLarge),
+        let max = core.settings.max_session_size as usize;
+        let decoded = match self.backend.format() {
+            Format::Signed => match core.codec.decode_session(&content, max) {
+                Ok(decoded) => decoded,
+                Err(DecodeError::BadSignature) => return Ok(Loaded::BadSignature),
+                Err(DecodeError::NotAscii | DecodeError::Corrupt) => return Ok(Loaded::Corrupt),
+                Err(DecodeError::TooLarge) => return Err(Error::TooLarge),
+            },
+            Format::DjangoPickle => match pickle::to_json_object(&content, max) {
+                Ok(json) => match json::object_field(&json, expiry::EXPIRY_KEY) {
+                    Ok(expiry) => Decoded { json, expiry },
+                    Err(_) => return Ok(Loaded::Corrupt),
+                },
+                Err(PickleError::TooLarge) => return Err(Error::TooLarge),
+                Err(PickleError::Unreadable(_)) => return Ok(Loaded::Corrupt),
+            },
         };
-        let expires = expiry::expires_at(decoded.expiry.as_ref(), meta.modified, self.settings.cookie_age);
-        if expiry::is_expired(expires, self.system.now()) {
-            // Expired whatever the filesystem says to the delete (Django
-            // ignores that error too); a file that stays goes in a sweep.
-            let _ = self.dir.remove_file(&name);
+        let expires = expires_at(decoded.expiry.as_ref(), age, now, core.settings.cookie_age);
+        if expiry::is_expired(expires, now) {
+            // Expired whatever the storage says to the delete (Django
+            // ignores that error too); an entry that stays goes in a sweep.
+            let _ = self.backend.remove(&name);
             return Ok(Loaded::Expired);
         }
         Ok(Loaded::Found { data: decoded.json, expires_at: expires })
     }
+}
 
-    /// Reads the session file `name` whole, refusing anything but a regular
-    /// file no larger than a session of the maximum size can be.
-    pub(super) fn read_file(&self, name: &str) -> Result<Read, Unread> {
-        // Stat before opening: in hosts that open blocking, a FIFO named
-        // like a session must not block us. (The sessionbox host also opens
-        // non-blocking and refuses non-regular files, which closes the race
-        // with an entry swapped between this stat and the open.)
-        let meta = match self.dir.metadata(name) {
-            Ok(meta) => meta,
-            Err(e) if e.kind() == ErrorKind::NotFound => return Err(Unread::Missing),
-            Err(e) => return Err(Unread::Io(Error::io("stat", name, e))),
-        };
-        if !meta.is_file {
-            return Err(Unread::NotAFile);
-        }
-        if meta.len > self.max_file_len() {
-            return Err(Unread::TooLarge);
-        }
-        let content = match self.dir.open(name).and_then(|f| read_to_end(&f, meta.len, self.read_limit().saturating_add(1))) {
-            Ok(content) => content,
-            Err(e) if e.kind() == ErrorKind::NotFound => return Err(Unread::Missing),
-            // Swapped for something else since the stat.
-            Err(e) if NotAFile::is(&e) => return Err(Unread::NotAFile),
-            Err(_) if self.dir.metadata(name).is_ok_and(|now| !now.is_file) => return Err(Unread::NotAFile),
-            Err(e) => return Err(Unread::Io(Error::io("read", name, e))),
-        };
-        if content.len() as u64 > self.max_file_len() {
-            return Err(Unread::TooLarge);
-        }
-        Ok(Read { meta, content })
+/// When a session stored at `age` expires: counted from a file's last
+/// write; for an entry the store expires itself, the moment its TTL ends
+/// (the TTL was set from the session's own expiry when it was saved), and
+/// without a TTL as if written now.
+fn expires_at(expiry: Option<&serde_json::Value>, age: Age, now: Time, cookie_age: u64) -> Time {
+    match age {
+        Age::WrittenAt(mtime) => expiry::expires_at(expiry, mtime, cookie_age),
+        Age::ExpiresIn(Some(ms)) => now.plus_millis(ms),
+        Age::ExpiresIn(None) => expiry::expires_at(expiry, now, cookie_age),
     }
 }

@@ -1,98 +1,185 @@
-//! The session store over any [`Dir`]: Django's file backend operations
-//! (docs/SPEC.md §3), one file per operation.
+//! The session store: Django's `SessionStore` operations (docs/SPEC.md §3),
+//! one file per operation, over one storage seam, [`Storage`]. Two backends
+//! implement it: [`Files`] (one file per session in a directory, Django's
+//! file backend) and [`Kv`] (one key per session in a key-value store such
+//! as Redis, Django's cache backend). The codec, keys, expiry, validation
+//! and size limits live here and are shared; a backend only stores bytes.
 
-mod clear_expired;
 mod create;
 mod delete;
+mod files;
+mod kv;
 mod load;
 mod save;
 #[cfg(test)]
 mod tests;
 
-pub use clear_expired::{SweepBatch, SweepReport};
+pub use files::{Files, SweepBatch, SweepReport};
+pub use kv::{KeyValue, Kv, KvEntry, KvError};
 pub use load::Loaded;
 
 use crate::codec::Codec;
 use crate::dir::{Dir, System};
-use crate::{json, key, Error, Settings};
+use crate::time::Time;
+use crate::{key, Error, Settings};
 
 /// Marks a temporary file: `<prefix><key>_out_<random>` (as Django's mkstemp).
 pub(crate) const TEMP_MARKER: &str = "_out_";
 /// Random characters that make a temporary file name unique.
 const TEMP_SUFFIX_LEN: usize = 8;
-/// The longest file name common filesystems accept, in bytes.
+/// The longest file name common filesystems accept, in bytes; session
+/// names in every backend keep to it, so a key valid in one is valid in all.
 const MAX_NAME_LEN: usize = 255;
 /// Temporary files older than this are debris from a crash and get swept.
 pub const TEMP_FILE_MAX_AGE_SECS: i64 = 3600;
+/// What Django's cache session backend puts before a session key
+/// (`django.contrib.sessions.backends.cache.KEY_PREFIX`).
+pub const DJANGO_CACHE_KEY_PREFIX: &str = "django.contrib.sessions.cache";
 
-/// Django's file session store over one directory.
-pub struct SessionStore<D, S> {
-    dir: D,
-    system: S,
-    settings: Settings,
-    codec: Codec,
-    /// The rest of the listing after a sweep batch stopped, and the cursor
-    /// it stopped at: the next batch from that cursor continues without
-    /// listing the directory again (a listing of 100k entries is 100k host
-    /// calls).
-    sweep_rest: std::sync::Mutex<Option<(String, clear_expired::Window)>>,
+/// How a session is stored as bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Django's signed session text (`signing.dumps`, compressed), under the
+    /// name `<file prefix><key>`: what Django's file backend writes.
+    Signed,
+    /// The session dict pickled (protocol 5), under the name
+    /// `django.contrib.sessions.cache<key>`: what Django's cache backend
+    /// stores through its Redis cache. Not signed: only a trusted store can
+    /// hold it.
+    DjangoPickle,
 }
 
-impl<D: Dir, S: System> SessionStore<D, S> {
-    /// A store over `dir`, after checking `settings`.
-    pub fn new(dir: D, system: S, settings: Settings) -> Result<Self, Error> {
-        settings.validate()?;
-        let codec = Codec::cached(&settings.secret_key, &settings.fallback_keys, &settings.key_salt);
-        Ok(SessionStore { dir, system, settings, codec, sweep_rest: Default::default() })
-    }
+/// What a backend holds under a session's name, read whole.
+pub struct Stored {
+    /// The bytes as stored.
+    pub content: Vec<u8>,
+    /// How old the entry is, as the backend knows it.
+    pub age: Age,
+}
 
-    /// The directory this store works in.
-    pub fn dir(&self) -> &D {
-        &self.dir
-    }
+/// What a backend knows of when an entry was written or will go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Age {
+    /// Last written at this moment (a file's mtime): expiry counts from it.
+    WrittenAt(Time),
+    /// The store drops the entry itself after this many milliseconds (a
+    /// key's TTL); `None` when it has no TTL.
+    ExpiresIn(Option<u64>),
+}
 
-    fn file_name(&self, key: &str) -> String {
-        format!("{}{key}", self.settings.file_prefix)
-    }
+/// Why a backend could not read an entry.
+#[derive(Debug)]
+pub enum Unread {
+    /// There is no such entry (any more).
+    Missing,
+    /// Not a regular file (a FIFO, device, directory or symlink).
+    NotAFile,
+    /// Larger than any session can be.
+    TooLarge,
+    /// The storage failed.
+    Io(Error),
+}
 
-    /// The file of session `key` as Django's file backend names it, `None`
-    /// for a key that can name no session: shorter than 8 characters (Django
-    /// never gives a session such a key) or too long for a file name.
-    /// `InvalidKey` only for a character outside `[a-z0-9]`, Django's one
-    /// refusal and the path-traversal guard.
-    fn session_file(&self, key: &str) -> Result<Option<String>, Error> {
-        if !key::has_valid_chars(key) {
-            return Err(Error::InvalidKey);
-        }
-        let fits = self.settings.file_prefix.len() + key.len() <= MAX_NAME_LEN;
-        Ok((key.len() >= key::MIN_KEY_LEN && fits).then(|| self.file_name(key)))
-    }
+/// The seam between the session logic and where sessions are kept: what a
+/// backend must implement (as Django's `SessionBase` lists what its backends
+/// implement). Names are built by the store from a validated key; a backend
+/// never sees anything else.
+pub trait Storage {
+    /// Whether the backend drops expired entries itself (a TTL per write),
+    /// so writes carry one and a sweep has nothing to do.
+    const EXPIRES_ENTRIES: bool;
 
+    /// How sessions are encoded in this backend.
+    fn format(&self) -> Format;
+
+    /// Reads the entry `name` whole; more than `limit` bytes is `TooLarge`.
+    fn read<S: System>(&self, core: &Core<S>, name: &str, limit: u64) -> Result<Stored, Unread>;
+
+    /// Writes `content` as `name`, atomically: with `must_create` only if no
+    /// entry has the name (`AlreadyExists`), else only if one does
+    /// (`NotFound`, never recreating a deleted session). `ttl_ms` is the
+    /// time to live for backends that expire entries (`None`: none).
+    fn write<S: System>(&self, core: &Core<S>, name: &str, content: &[u8], must_create: bool, ttl_ms: Option<u64>) -> Result<(), Error>;
+
+    /// Whether an entry `name` exists (expired or not).
+    fn exists(&self, name: &str) -> Result<bool, Error>;
+
+    /// Deletes the entry `name`; whether there was one.
+    fn remove(&self, name: &str) -> Result<bool, Error>;
+
+    /// One batch of a sweep of expired entries (see [`SessionStore::sweep`]).
+    fn sweep<S: System>(&self, core: &Core<S>, cursor: Option<&str>, budget_nanos: Option<u64>) -> Result<SweepBatch, Error>;
+}
+
+/// What every backend's operations share: the settings, their codec, the
+/// clock and the random source.
+pub struct Core<S> {
+    /// The clock and the random source.
+    pub(crate) system: S,
+    /// The settings, validated.
+    pub(crate) settings: Settings,
+    /// Signs and verifies with the secret and its fallbacks.
+    pub(crate) codec: Codec,
+}
+
+impl<S: System> Core<S> {
     fn random_key(&self, len: usize) -> String {
         key::random_string(len, |buf| self.system.fill_random(buf))
     }
 
-    /// Largest session file that can hold a session of the maximum size:
-    /// base64 of the JSON, plus the separators, timestamp and signature. In
-    /// u64: on wasm32 a `usize` cannot hold it for the largest sizes.
-    fn max_file_len(&self) -> u64 {
+    /// Largest stored session that can hold one of the maximum size: for
+    /// signed text, base64 of the JSON plus the separators, timestamp and
+    /// signature (a pickle is never larger). In u64: on wasm32 a `usize`
+    /// cannot hold it for the largest sizes.
+    pub(crate) fn max_stored_len(&self) -> u64 {
         let json = u64::from(self.settings.max_session_size);
         json.div_ceil(3) * 4 + 1 + 1 + 13 + 1 + 43
     }
+}
 
-    /// [`max_file_len`](Self::max_file_len) as a read limit; on wasm32 a
-    /// file that large could never be held in memory anyway.
-    fn read_limit(&self) -> usize {
-        usize::try_from(self.max_file_len()).unwrap_or(usize::MAX)
+/// Django's session store over one [`Storage`] backend.
+pub struct SessionStore<B, S> {
+    backend: B,
+    core: Core<S>,
+}
+
+impl<D: Dir, S: System> SessionStore<Files<D>, S> {
+    /// A store over the directory `dir`, after checking `settings`.
+    pub fn new(dir: D, system: S, settings: Settings) -> Result<Self, Error> {
+        SessionStore::with_storage(Files::new(dir), system, settings)
     }
 
-    /// Validates `data` as a JSON object and encodes it for storage, signed
-    /// now with the current secret.
-    fn encode(&self, data: &str) -> Result<String, Error> {
-        let json = json::canonical_object(data).map_err(|e| Error::InvalidData(e.to_string()))?;
-        if json.len() as u64 > u64::from(self.settings.max_session_size) {
-            return Err(Error::TooLarge);
+    /// The directory this store works in.
+    pub fn dir(&self) -> &D {
+        self.backend.dir()
+    }
+}
+
+impl<B: Storage, S: System> SessionStore<B, S> {
+    /// A store over `backend`, after checking `settings`.
+    pub fn with_storage(backend: B, system: S, settings: Settings) -> Result<Self, Error> {
+        settings.validate()?;
+        let codec = Codec::cached(&settings.secret_key, &settings.fallback_keys, &settings.key_salt);
+        Ok(SessionStore { backend, core: Core { system, settings, codec } })
+    }
+
+    /// The backend's name for session `key` (`None` for a key that can name
+    /// no session: shorter than 8 characters, as Django never makes, or too
+    /// long for a file name). `InvalidKey` only for a character outside
+    /// `[a-z0-9]`, Django's one refusal and the path-traversal guard.
+    fn session_name(&self, key: &str) -> Result<Option<String>, Error> {
+        if !key::has_valid_chars(key) {
+            return Err(Error::InvalidKey);
         }
-        Ok(self.codec.encode(&json, self.system.now().secs))
+        let prefix = self.name_prefix();
+        let fits = prefix.len() + key.len() <= MAX_NAME_LEN;
+        Ok((key.len() >= key::MIN_KEY_LEN && fits).then(|| format!("{prefix}{key}")))
+    }
+
+    fn name_prefix(&self) -> &str {
+        match self.backend.format() {
+            Format::Signed => &self.core.settings.file_prefix,
+            Format::DjangoPickle => DJANGO_CACHE_KEY_PREFIX,
+        }
     }
 }

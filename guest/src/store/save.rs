@@ -1,123 +1,57 @@
-//! `save`: write a temporary file, then give it the session's name in one
-//! step: a rename over the existing session (update), or a hard link that
-//! fails when the name is taken (create). A reader sees the old content or the
-//! new, never a mix, and a crash never leaves an empty or partial session.
+//! `save`: validate and encode the data, then hand it to the backend, which
+//! places it atomically (see [`Storage::write`]).
 
-use super::{SessionStore, MAX_NAME_LEN, TEMP_MARKER, TEMP_SUFFIX_LEN};
-use crate::dir::{Dir, File, System};
-use crate::{Durability, Error};
-use std::io::ErrorKind;
+use super::{Format, SessionStore, Storage};
+use crate::dir::System;
+use crate::{expiry, json, pickle, Error};
 
-impl<D: Dir, S: System> SessionStore<D, S> {
+impl<B: Storage, S: System> SessionStore<B, S> {
     /// Saves `data` (a JSON object) as session `key`. With `must_create` the
     /// session must not exist yet; without it, it must exist. A key that can
     /// name no session (too short or too long) exists as none: `NotFound`,
     /// and with `must_create` `InvalidKey`, as no session may take it.
     pub fn save(&self, key: &str, data: &str, must_create: bool) -> Result<(), Error> {
-        let name = match self.session_file(key)? {
+        let name = match self.session_name(key)? {
             Some(name) => name,
             None if must_create => return Err(Error::InvalidKey),
             None => return Err(Error::NotFound),
         };
         let encoded = self.encode(data)?;
-        self.write(&name, encoded.as_bytes(), must_create)
+        self.backend.write(&self.core, &name, &encoded.content, must_create, encoded.ttl_ms)
     }
 
-    /// Writes `content` as `name`: a new session with `must_create`, else an
-    /// existing one. The content goes to a temporary file first (fsynced as
-    /// the durability asks) and only then takes the session's name.
-    pub(super) fn write(&self, name: &str, content: &[u8], must_create: bool) -> Result<(), Error> {
-        if !must_create {
-            self.probe_existing(name)?;
+    /// Validates `data` as a JSON object within the size limit and encodes
+    /// it in the backend's format (signed now with the current secret), with
+    /// its time to live where the backend expires entries.
+    pub(super) fn encode(&self, data: &str) -> Result<Encoded, Error> {
+        let core = &self.core;
+        let json = json::canonical_object(data).map_err(|e| Error::InvalidData(e.to_string()))?;
+        if json.len() as u64 > u64::from(core.settings.max_session_size) {
+            return Err(Error::TooLarge);
         }
-        let temp = self.write_temp(name, content)?;
-        let placed = if must_create {
-            self.place_new(&temp, name)
+        let now = core.system.now();
+        let ttl_ms = if B::EXPIRES_ENTRIES {
+            // What Django's cache backend gives the cache: the expiry age
+            // counted from now. Already past: the shortest TTL there is, so
+            // the entry is written (as Django's cache does, then drops it).
+            let field = json::object_field(&json, expiry::EXPIRY_KEY).map_err(|e| Error::InvalidData(e.to_string()))?;
+            let expires = expiry::expires_at(field.as_ref(), now, core.settings.cookie_age);
+            (expires.secs != i64::MAX).then(|| now.millis_until(expires).max(1))
         } else {
-            // Again, right before the rename: a delete (a logout) during the
-            // write and fsync would otherwise be undone by it. Only the
-            // moment between this probe and the rename stays open; neither
-            // WASI nor POSIX can replace a file only if it still exists.
-            self.probe_existing(name).and_then(|()| self.dir.rename(&temp, name).map_err(|e| Error::io("rename to", name, e)))
+            None
         };
-        if placed.is_err() {
-            let _ = self.dir.remove_file(&temp);
-            return placed;
-        }
-        if self.settings.durability == Durability::Full {
-            self.dir.sync().map_err(|e| Error::io("sync directory after writing", name, e))?;
-        }
-        Ok(())
+        let content = match self.backend.format() {
+            Format::Signed => core.codec.encode(&json, now.secs).into_bytes(),
+            Format::DjangoPickle => pickle::from_json_object(&json).map_err(|e| Error::InvalidData(e.to_string()))?,
+        };
+        Ok(Encoded { content, ttl_ms })
     }
+}
 
-    /// An update needs the session to exist: one deleted elsewhere (logged
-    /// out) is never resurrected.
-    fn probe_existing(&self, name: &str) -> Result<(), Error> {
-        match self.dir.metadata(name) {
-            Ok(meta) if meta.is_file => Ok(()),
-            Ok(_) => Err(Error::Io(format!("{name} is not a regular file"))),
-            Err(e) if e.kind() == ErrorKind::NotFound => Err(Error::NotFound),
-            Err(e) => Err(Error::io("stat", name, e)),
-        }
-    }
-
-    /// Gives the written `temp` file the name `name` only if no file has it.
-    /// A hard link does that atomically, so a crash never leaves an empty
-    /// placeholder. Where the filesystem has no hard links, Django's way:
-    /// an exclusive empty placeholder, then a rename over it.
-    fn place_new(&self, temp: &str, name: &str) -> Result<(), Error> {
-        match self.dir.hard_link(temp, name) {
-            Ok(()) => {
-                // A leftover (if this fails) is swept after an hour.
-                let _ = self.dir.remove_file(temp);
-                return Ok(());
-            }
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => return Err(Error::AlreadyExists),
-            Err(_) => {}
-        }
-        match self.dir.create_new(name) {
-            Ok(_placeholder) => {}
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => return Err(Error::AlreadyExists),
-            Err(e) => return Err(Error::io("create", name, e)),
-        }
-        self.dir.rename(temp, name).map_err(|e| {
-            // Our own empty placeholder: leave no trace of a failed create.
-            let _ = self.dir.remove_file(name);
-            Error::io("rename to", name, e)
-        })
-    }
-
-    /// Writes `content` to a fresh temporary file beside `name`.
-    fn write_temp(&self, name: &str, content: &[u8]) -> Result<String, Error> {
-        let (temp, file) = self.create_temp(name)?;
-        let written = file
-            .write_all(content)
-            .and_then(|()| if self.settings.durability == Durability::None { Ok(()) } else { file.sync_data() })
-            .map_err(|e| Error::io("write", &temp, e));
-        drop(file);
-        if let Err(e) = written {
-            let _ = self.dir.remove_file(&temp);
-            return Err(e);
-        }
-        Ok(temp)
-    }
-
-    /// A new temporary file, named after `name` (cut short where the whole
-    /// would pass the file-name limit: the random part keeps it unique, the
-    /// marker keeps it recognisable to the sweep).
-    fn create_temp(&self, name: &str) -> Result<(String, D::File), Error> {
-        // Only the key part is ever cut, and keys are ASCII: the prefix is at
-        // most 200 bytes, well inside the room.
-        let stem = &name[..name.len().min(MAX_NAME_LEN - TEMP_MARKER.len() - TEMP_SUFFIX_LEN)];
-        let mut last = None;
-        for _ in 0..8 {
-            let temp = format!("{stem}{TEMP_MARKER}{}", self.random_key(TEMP_SUFFIX_LEN));
-            match self.dir.create_new(&temp) {
-                Ok(file) => return Ok((temp, file)),
-                Err(e) if e.kind() == ErrorKind::AlreadyExists => last = Some(e),
-                Err(e) => return Err(Error::io("create temporary file for", name, e)),
-            }
-        }
-        Err(Error::Io(format!("no free temporary file name for {name}: {last:?}")))
-    }
+/// A session ready for the backend.
+pub(super) struct Encoded {
+    /// The stored bytes.
+    pub content: Vec<u8>,
+    /// Its time to live, for backends that expire entries.
+    pub ttl_ms: Option<u64>,
 }

@@ -11,7 +11,7 @@ fn settings() -> Settings {
     Settings::new("test-secret")
 }
 
-fn with_store(settings: &Settings, f: impl FnOnce(&SessionStore<NativeDir, NativeSystem>, &Path)) {
+fn with_store(settings: &Settings, f: impl FnOnce(&SessionStore<crate::Files<NativeDir>, NativeSystem>, &Path)) {
     let tmp = tempfile::tempdir().unwrap();
     let store = SessionStore::new(NativeDir::open(tmp.path()).unwrap(), NativeSystem, settings.clone()).unwrap();
     f(&store, tmp.path());
@@ -186,8 +186,8 @@ fn sweeps_cover_directories_larger_than_one_window() {
     use crate::time::Time;
     let dir = MemDir::new(Time::new(1_700_000_000, 0));
     let store = SessionStore::new(dir.clone(), dir.clone(), settings()).unwrap();
-    let expired = store.codec.encode(r#"{"_session_expiry":-1}"#, 1_700_000_000);
-    let live = store.codec.encode(r#"{"_session_expiry":3600}"#, 1_700_000_000);
+    let expired = store.core.codec.encode(r#"{"_session_expiry":-1}"#, 1_700_000_000);
+    let live = store.core.codec.encode(r#"{"_session_expiry":3600}"#, 1_700_000_000);
     let n = 70_000;
     for i in 0..n {
         let content = if i % 2 == 0 { &expired } else { &live };
@@ -214,4 +214,124 @@ fn sweeps_cover_directories_larger_than_one_window() {
     }
     assert_eq!((total.scanned, total.deleted, total.skipped), (n, n / 2, 0));
     assert_eq!(batches, n, "a zero budget judges one entry per batch");
+}
+
+mod kv {
+    //! The key-value backend over memory: the same session logic, with
+    //! creates as add-if-absent, updates as set-if-present and TTLs.
+
+    use super::settings;
+    use crate::fuzz::{MemKv, MemValue};
+    use crate::{pickle, Error, Format, Kv, Loaded, SessionStore, Settings, SweepReport, System, Time};
+    use std::cell::Cell;
+
+    const NOW: i64 = 1_700_000_000;
+
+    /// A clock standing at `NOW` and a counter for random bytes.
+    #[derive(Default)]
+    struct Frozen(Cell<u8>);
+
+    impl System for Frozen {
+        fn now(&self) -> Time {
+            Time::new(NOW, 0)
+        }
+        fn monotonic_nanos(&self) -> u64 {
+            0
+        }
+        fn fill_random(&self, buf: &mut [u8]) {
+            self.0.set(self.0.get().wrapping_add(1));
+            buf.iter_mut().enumerate().for_each(|(i, b)| *b = self.0.get().wrapping_add(i as u8));
+        }
+    }
+
+    fn store(format: Format, settings: Settings) -> (SessionStore<Kv<MemKv>, Frozen>, MemKv) {
+        let kv = MemKv::default();
+        (SessionStore::with_storage(Kv::new(kv.clone(), format), Frozen::default(), settings).unwrap(), kv)
+    }
+
+    fn ttl(kv: &MemKv, name: &str) -> Option<u64> {
+        match kv.value(name) {
+            Some(MemValue::Plain(_, ttl)) => ttl,
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn creates_never_collide_and_updates_never_resurrect() {
+        for format in [Format::Signed, Format::DjangoPickle] {
+            let (store, kv) = store(format, settings());
+            let key = store.create(r#"{"a":1}"#).unwrap();
+            let name = match format {
+                Format::Signed => format!("sessionid{key}"),
+                Format::DjangoPickle => format!("django.contrib.sessions.cache{key}"),
+            };
+            assert_eq!(kv.keys(), [name.clone()]);
+            assert_eq!(store.save(&key, "{}", true), Err(Error::AlreadyExists));
+            store.save(&key, r#"{"a":2}"#, false).unwrap();
+            assert_eq!(store.load(&key).unwrap().into_data(), Some(r#"{"a":2}"#.into()));
+            assert_eq!(store.exists(&key), Ok(true));
+            assert_eq!(store.delete(&key), Ok(true));
+            assert_eq!(store.save(&key, "{}", false), Err(Error::NotFound));
+            assert!(kv.keys().is_empty(), "{format:?}: an update resurrected a deleted session");
+            assert_eq!(store.load(&key).unwrap(), Loaded::Missing);
+            assert_eq!(store.clear_expired(), Ok(SweepReport::default()), "nothing to sweep");
+        }
+    }
+
+    #[test]
+    fn the_ttl_is_the_sessions_expiry_age_and_loads_report_it() {
+        let mut s = settings();
+        s.cookie_age = 100;
+        let (store, kv) = store(Format::Signed, s);
+        let plain = store.create("{}").unwrap();
+        assert_eq!(ttl(&kv, &format!("sessionid{plain}")), Some(100_000));
+        let sixty = store.create(r#"{"_session_expiry":60}"#).unwrap();
+        assert_eq!(ttl(&kv, &format!("sessionid{sixty}")), Some(60_000));
+        assert_eq!(store.load(&sixty).unwrap().expires_at(), Some(&Time::new(NOW + 60, 0)));
+        let iso = store.create(r#"{"_session_expiry":"2023-11-14T22:13:30+00:00"}"#).unwrap();
+        assert_eq!(ttl(&kv, &format!("sessionid{iso}")), Some(10_000));
+        let never = store.create(r#"{"_session_expiry":Infinity}"#).unwrap();
+        assert_eq!(ttl(&kv, &format!("sessionid{never}")), None);
+        assert_eq!(store.load(&never).unwrap().expires_at().map(|t| t.secs), Some(i64::MAX));
+        // Already past: written with the shortest TTL, and a load calls it expired.
+        let past = store.create(r#"{"_session_expiry":-5}"#).unwrap();
+        assert_eq!(ttl(&kv, &format!("sessionid{past}")), Some(1));
+        assert_eq!(store.load(&past).unwrap(), Loaded::Expired);
+        assert_eq!(kv.value(&format!("sessionid{past}")), None, "an expired load deletes the key");
+    }
+
+    #[test]
+    fn django_values_are_pickles_of_the_dict() {
+        let (store, kv) = store(Format::DjangoPickle, settings());
+        let key = store.create(r#"{"user":"42","n":[1,2.5,null,true]}"#).unwrap();
+        let Some(MemValue::Plain(value, _)) = kv.value(&format!("django.contrib.sessions.cache{key}")) else { panic!() };
+        assert_eq!(value[..2], [0x80, pickle::PROTOCOL]);
+        assert_eq!(pickle::to_json_object(&value, 1 << 20).unwrap(), r#"{"user":"42","n":[1,2.5,null,true]}"#);
+    }
+
+    #[test]
+    fn foreign_values_are_corrupt_or_unsigned_never_a_crash() {
+        let (signed, kv) = store(Format::Signed, settings());
+        kv.insert("sessionidabcdefgh", MemValue::Plain(b"hello".to_vec(), None));
+        assert_eq!(signed.load("abcdefgh").unwrap(), Loaded::BadSignature);
+        kv.insert("sessionidabcdefgh", MemValue::Plain(vec![0xff, 0xfe], None));
+        assert_eq!(signed.load("abcdefgh").unwrap(), Loaded::Corrupt);
+        kv.insert("sessionidabcdefgh", MemValue::Other);
+        assert_eq!(signed.load("abcdefgh").unwrap(), Loaded::Corrupt);
+        kv.insert("sessionidabcdefgh", MemValue::Plain(vec![b'x'; 3 << 20], None));
+        assert_eq!(signed.load("abcdefgh"), Err(Error::TooLarge));
+
+        let (django, kv) = store(Format::DjangoPickle, settings());
+        let name = "django.contrib.sessions.cacheabcdefgh";
+        kv.insert(name, MemValue::Plain(b"hello".to_vec(), None));
+        assert_eq!(django.load("abcdefgh").unwrap(), Loaded::Corrupt);
+        // pickle.dumps(os.system) style: a global, never looked up.
+        kv.insert(name, MemValue::Plain(b"\x80\x05\x95\x0e\x00\x00\x00\x00\x00\x00\x00\x8c\x05posix\x8c\x06system\x93.".to_vec(), None));
+        assert_eq!(django.load("abcdefgh").unwrap(), Loaded::Corrupt);
+        // Django's RedisSerializer stores a bare int as its digits.
+        kv.insert(name, MemValue::Plain(b"42".to_vec(), None));
+        assert_eq!(django.load("abcdefgh").unwrap(), Loaded::Corrupt);
+        kv.insert(name, MemValue::Other);
+        assert_eq!(django.load("abcdefgh").unwrap(), Loaded::Corrupt);
+    }
 }

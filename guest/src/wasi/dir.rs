@@ -2,7 +2,9 @@
 //! descriptors only (no std::fs path lookups): what jco and every other WASI
 //! 0.2 host support.
 
-use crate::dir::{Dir, File, Metadata, NotAFile, System};
+use crate::dir::{Dir, File, Metadata, NotAFile};
+use crate::Files;
+use std::cell::OnceCell;
 use crate::time::Time;
 use std::io;
 use wasip2::filesystem::preopens::get_directories;
@@ -11,8 +13,6 @@ use wasip2::filesystem::types::{Descriptor, DescriptorFlags, DescriptorStat, Des
 /// The first directory the host preopened.
 pub struct WasiDir(Descriptor);
 
-/// The WASI wall clock and CSPRNG.
-pub struct WasiSystem;
 
 fn to_io(code: ErrorCode) -> io::Error {
     let kind = match code {
@@ -187,18 +187,15 @@ impl WasiDir {
     }
 }
 
-impl System for WasiSystem {
-    fn now(&self) -> Time {
-        let now = wasip2::clocks::wall_clock::now();
-        Time::new(now.seconds as i64, now.nanoseconds)
-    }
+thread_local! {
+    /// The preopen, fetched once per instance: hosts that reuse an instance
+    /// save a `get-directories` call (and a descriptor) per operation.
+    static DIR: OnceCell<Result<&'static WasiDir, String>> = const { OnceCell::new() };
+}
 
-    fn monotonic_nanos(&self) -> u64 {
-        wasip2::clocks::monotonic_clock::now()
-    }
-
-    fn fill_random(&self, buf: &mut [u8]) {
-        let bytes = wasip2::random::random::get_random_bytes(buf.len() as u64);
-        buf.copy_from_slice(&bytes[..buf.len()]);
-    }
+/// Sessions in the preopened directory.
+pub fn storage() -> Result<Files<&'static WasiDir>, String> {
+    // Leaked once per instance: the descriptor lives as long as the instance.
+    let dir = DIR.with(|cell| cell.get_or_init(|| WasiDir::preopened().map(|d| &*Box::leak(Box::new(d))).map_err(|e| e.to_string())).clone());
+    Ok(Files::new(dir?))
 }

@@ -1,10 +1,13 @@
 //! The WIT exports: convert the WIT types, run the operation, convert back.
 
-use super::{WasiDir, WasiSystem};
+use super::WasiSystem;
 use crate::{Durability, Error, Loaded, SessionStore, Settings, SweepBatch, SweepReport};
 use std::cell::OnceCell;
 
+#[cfg(not(feature = "kv"))]
 wit_bindgen::generate!({ path: "../wit", world: "session-store" });
+#[cfg(feature = "kv")]
+wit_bindgen::generate!({ path: "../wit", world: "session-store-kv" });
 
 use exports::sessionbox::store::bound_sessions as bound;
 use exports::sessionbox::store::sessions as wit;
@@ -13,23 +16,21 @@ struct Component;
 export!(Component);
 
 thread_local! {
-    /// The preopen, fetched once per instance: hosts that reuse an instance
-    /// save a `get-directories` call (and a descriptor) per operation.
-    static DIR: OnceCell<Result<&'static WasiDir, String>> = const { OnceCell::new() };
     /// The store `bound-sessions` runs on, opened once per instance with the
     /// settings from the environment.
     static BOUND: OnceCell<Result<&'static Store, wit::Error>> = const { OnceCell::new() };
 }
 
-/// The session store the WIT operations run on.
-type Store = SessionStore<&'static WasiDir, WasiSystem>;
+/// The session store the WIT operations run on: over the preopened
+/// directory, or in the key-value flavour over the host's `kv` import.
+#[cfg(not(feature = "kv"))]
+type Store = SessionStore<crate::Files<&'static super::WasiDir>, WasiSystem>;
+#[cfg(feature = "kv")]
+type Store = SessionStore<crate::Kv<super::WasiKv>, WasiSystem>;
 
-/// A store over the preopened directory with `settings`.
+/// A store with `settings` over what this flavour stores in.
 fn open(settings: Settings) -> Result<Store, wit::Error> {
-    // Leaked once per instance: the descriptor lives as long as the instance.
-    let dir = DIR.with(|cell| cell.get_or_init(|| WasiDir::preopened().map(|d| &*Box::leak(Box::new(d))).map_err(|e| e.to_string())).clone());
-    let dir = dir.map_err(wit::Error::Io)?;
-    Ok(SessionStore::new(dir, WasiSystem, settings)?)
+    Ok(SessionStore::with_storage(super::storage().map_err(wit::Error::Io)?, WasiSystem, settings)?)
 }
 
 /// Runs `op` on the store whose settings come from the environment.

@@ -1,6 +1,16 @@
-//! The component: WIT exports over the WASI preopened directory.
+//! The component: WIT exports over the WASI preopened directory, or in the
+//! key-value flavour (feature `kv`) over the host's `sessionbox:store/kv`.
 
-mod dir;
 mod exports;
+#[cfg(not(feature = "kv"))]
+mod dir;
+#[cfg(feature = "kv")]
+mod kv;
 
-pub use dir::{WasiDir, WasiSystem};
+mod system;
+
+#[cfg(not(feature = "kv"))]
+pub use dir::{storage, WasiDir};
+#[cfg(feature = "kv")]
+pub use kv::{storage, WasiKv};
+pub use system::WasiSystem;

@@ -1,10 +1,10 @@
-//! `clear_expired` and `sweep`: Django's `clearsessions` over the directory,
-//! whole or in batches that each stay within a time budget.
+//! The sweep: Django's `clearsessions` over the directory, in batches that
+//! each stay within a time budget.
 
-use super::load::{Read, Unread};
-use super::{SessionStore, TEMP_FILE_MAX_AGE_SECS, TEMP_MARKER};
+use super::{Files, Read};
 use crate::codec::DecodeError;
 use crate::dir::{Dir, System};
+use crate::store::{Core, Unread, TEMP_FILE_MAX_AGE_SECS, TEMP_MARKER};
 use crate::time::Time;
 use crate::{expiry, key, Error};
 use std::collections::BinaryHeap;
@@ -46,7 +46,7 @@ pub struct SweepBatch {
 }
 
 /// Names a listing kept, in byte order, and whether it left some out.
-pub(super) struct Window {
+pub(crate) struct Window {
     names: Vec<String>,
     more: bool,
 }
@@ -58,23 +58,7 @@ enum Verdict {
     Skip,
 }
 
-impl<D: Dir, S: System> SessionStore<D, S> {
-    /// Deletes every expired session, every garbage file (unsigned, or signed
-    /// with no known secret, or empty) older than the cookie age, and every
-    /// temporary file older than an hour, in one call.
-    pub fn clear_expired(&self) -> Result<SweepReport, Error> {
-        let mut total = SweepReport::default();
-        let mut cursor = None;
-        loop {
-            let batch = self.sweep(cursor.as_deref(), None)?;
-            total.add(batch.report);
-            match batch.cursor {
-                Some(next) => cursor = Some(next),
-                None => return Ok(total),
-            }
-        }
-    }
-
+impl<D: Dir> Files<D> {
     /// One batch of [`clear_expired`](Self::clear_expired): the entries whose
     /// names sort after `cursor` (all of them for `None`), in byte order,
     /// until `budget_nanos` have passed after listing them (at least one entry
@@ -82,29 +66,29 @@ impl<D: Dir, S: System> SessionStore<D, S> {
     /// before the cursor wait for the next sweep; entries whose names are not
     /// UTF-8 are counted as skipped by the first batch. The listing is kept
     /// for the next batch from the cursor this one returns.
-    pub fn sweep(&self, cursor: Option<&str>, budget_nanos: Option<u64>) -> Result<SweepBatch, Error> {
+    pub(super) fn sweep_files<S: System>(&self, core: &Core<S>, cursor: Option<&str>, budget_nanos: Option<u64>) -> Result<SweepBatch, Error> {
         let mut batch = SweepBatch::default();
         let cached = self.sweep_rest.lock().ok().and_then(|mut rest| rest.take());
         let Window { mut names, more } = match (cursor, cached) {
             (Some(cursor), Some((at, rest))) if at == cursor => rest,
             _ => {
-                let (window, not_utf8) = self.next_names(cursor)?;
+                let (window, not_utf8) = self.next_names(&core.settings.file_prefix, cursor)?;
                 if cursor.is_none() {
                     batch.report.skipped = not_utf8;
                 }
                 window
             }
         };
-        let started = self.system.monotonic_nanos();
-        let now = self.system.now();
+        let started = core.system.monotonic_nanos();
+        let now = core.system.now();
         let mut done = names.len();
         for (i, name) in names.iter().enumerate() {
-            let out_of_time = budget_nanos.is_some_and(|budget| self.system.monotonic_nanos().saturating_sub(started) >= budget);
+            let out_of_time = budget_nanos.is_some_and(|budget| core.system.monotonic_nanos().saturating_sub(started) >= budget);
             if i > 0 && out_of_time {
                 done = i;
                 break;
             }
-            self.sweep_one(name, now, &mut batch.report);
+            self.sweep_one(core, name, now, &mut batch.report);
         }
         if done < names.len() {
             let rest = names.split_off(done);
@@ -125,8 +109,7 @@ impl<D: Dir, S: System> SessionStore<D, S> {
     /// in byte order, and the count of names that are not UTF-8. Memory stays
     /// bounded however many entries the directory holds: the listing streams
     /// through a heap that keeps only the smallest names.
-    fn next_names(&self, cursor: Option<&str>) -> Result<(Window, u32), Error> {
-        let prefix = self.settings.file_prefix.as_str();
+    fn next_names(&self, prefix: &str, cursor: Option<&str>) -> Result<(Window, u32), Error> {
         let mut heap: BinaryHeap<String> = BinaryHeap::new();
         let mut more = false;
         let not_utf8 = self
@@ -148,13 +131,13 @@ impl<D: Dir, S: System> SessionStore<D, S> {
         Ok((Window { names: heap.into_sorted_vec(), more }, not_utf8))
     }
 
-    fn sweep_one(&self, name: &str, now: Time, report: &mut SweepReport) {
-        let Some(rest) = name.strip_prefix(self.settings.file_prefix.as_str()) else { return };
+    fn sweep_one<S: System>(&self, core: &Core<S>, name: &str, now: Time, report: &mut SweepReport) {
+        let Some(rest) = name.strip_prefix(core.settings.file_prefix.as_str()) else { return };
         report.scanned += 1;
         let verdict = if rest.contains(TEMP_MARKER) {
             self.judge_temp(name, now)
         } else if key::is_valid(rest) {
-            self.judge_session(name, now)
+            self.judge_session(core, name, now)
         } else {
             Verdict::Skip
         };
@@ -183,18 +166,18 @@ impl<D: Dir, S: System> SessionStore<D, S> {
     /// made) by the cookie age, as Django does. A file signed with a known
     /// secret that cannot be read here is a trusted writer's session this
     /// implementation failed to understand: it is never deleted for that.
-    fn judge_session(&self, name: &str, now: Time) -> Verdict {
-        let Read { meta, content } = match self.read_file(name) {
+    fn judge_session<S: System>(&self, core: &Core<S>, name: &str, now: Time) -> Verdict {
+        let Read { meta, content } = match self.read_file(name, core.max_stored_len()) {
             Ok(read) => read,
             Err(Unread::Missing) => return Verdict::Keep,
             Err(Unread::NotAFile | Unread::TooLarge | Unread::Io(_)) => return Verdict::Skip,
         };
-        let expiry = match self.codec.decode_session(&content, self.settings.max_session_size as usize) {
+        let expiry = match core.codec.decode_session(&content, core.settings.max_session_size as usize) {
             Ok(decoded) => decoded.expiry,
             Err(DecodeError::BadSignature | DecodeError::NotAscii) => None,
             Err(DecodeError::Corrupt | DecodeError::TooLarge) => return Verdict::Skip,
         };
-        let expires = expiry::expires_at(expiry.as_ref(), meta.modified, self.settings.cookie_age);
+        let expires = expiry::expires_at(expiry.as_ref(), meta.modified, core.settings.cookie_age);
         if expiry::is_expired(expires, now) {
             Verdict::Delete
         } else {

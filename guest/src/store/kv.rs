@@ -1,0 +1,120 @@
+//! The key-value backend: one key per session in a store that expires keys
+//! itself (Redis, Valkey), reached through [`KeyValue`] (in the component,
+//! the host's `sessionbox:store/kv` import). Create is an add-if-absent and
+//! an update a set-if-present, so no two creates share a key and an update
+//! never brings back a session deleted meanwhile; each write carries the
+//! session's time to live, so there is nothing to sweep.
+
+use crate::dir::System;
+use crate::store::{Age, Core, Format, Storage, Stored, SweepBatch, Unread};
+use crate::Error;
+
+/// A value as read, with the time it has left.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KvEntry {
+    /// The stored bytes.
+    pub value: Vec<u8>,
+    /// Milliseconds before the store drops it; `None` without a TTL.
+    pub ttl_ms: Option<u64>,
+}
+
+/// Why a key-value call failed; mirrors the WIT `kv.error`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KvError {
+    /// The value is longer than the caller's limit (it was not transferred).
+    TooLarge,
+    /// The key holds something other than a plain value (a Redis list,
+    /// hash, ...): someone else's data.
+    WrongType,
+    /// The store refused the credentials.
+    AccessDenied(String),
+    /// Anything else: unreachable, timed out, a protocol error.
+    Other(String),
+}
+
+/// The operations a key-value store offers the session logic; the names
+/// follow `wasi:keyvalue/store` where it has them. Every call touches one
+/// key.
+pub trait KeyValue {
+    /// The value of `key` with its TTL; `None` when there is no such key;
+    /// `KvError::TooLarge` when the value is longer than `max_len` bytes.
+    fn get(&self, key: &str, max_len: u64) -> Result<Option<KvEntry>, KvError>;
+    /// Sets `key` only if it does not exist; whether it was set.
+    fn set_if_absent(&self, key: &str, value: &[u8], ttl_ms: Option<u64>) -> Result<bool, KvError>;
+    /// Sets `key` only if it exists; whether it was set.
+    fn set_if_present(&self, key: &str, value: &[u8], ttl_ms: Option<u64>) -> Result<bool, KvError>;
+    /// Deletes `key`; whether it existed.
+    fn delete(&self, key: &str) -> Result<bool, KvError>;
+    /// Whether `key` exists.
+    fn exists(&self, key: &str) -> Result<bool, KvError>;
+}
+
+/// Sessions as keys of a [`KeyValue`] store, in one [`Format`].
+pub struct Kv<K> {
+    kv: K,
+    format: Format,
+}
+
+impl<K: KeyValue> Kv<K> {
+    /// Sessions in `kv`, stored in `format`.
+    pub fn new(kv: K, format: Format) -> Kv<K> {
+        Kv { kv, format }
+    }
+}
+
+fn io(doing: &str, name: &str, e: KvError) -> Error {
+    match e {
+        KvError::TooLarge => Error::TooLarge,
+        KvError::WrongType => Error::Io(format!("{doing} {name}: the key holds something other than a plain value")),
+        KvError::AccessDenied(why) => Error::Io(format!("{doing} {name}: access denied: {why}")),
+        KvError::Other(why) => Error::Io(format!("{doing} {name}: {why}")),
+    }
+}
+
+impl<K: KeyValue> Storage for Kv<K> {
+    const EXPIRES_ENTRIES: bool = true;
+
+    fn format(&self) -> Format {
+        self.format
+    }
+
+    fn read<S: System>(&self, _core: &Core<S>, name: &str, limit: u64) -> Result<Stored, Unread> {
+        match self.kv.get(name, limit) {
+            Ok(Some(KvEntry { value, ttl_ms })) => Ok(Stored { content: value, age: Age::ExpiresIn(ttl_ms) }),
+            Ok(None) => Err(Unread::Missing),
+            Err(KvError::TooLarge) => Err(Unread::TooLarge),
+            // Like a directory entry that is not a regular file: corrupt.
+            Err(KvError::WrongType) => Err(Unread::NotAFile),
+            Err(e) => Err(Unread::Io(io("get", name, e))),
+        }
+    }
+
+    fn write<S: System>(&self, _core: &Core<S>, name: &str, content: &[u8], must_create: bool, ttl_ms: Option<u64>) -> Result<(), Error> {
+        if must_create {
+            match self.kv.set_if_absent(name, content, ttl_ms) {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(Error::AlreadyExists),
+                Err(e) => Err(io("add", name, e)),
+            }
+        } else {
+            match self.kv.set_if_present(name, content, ttl_ms) {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(Error::NotFound),
+                Err(e) => Err(io("replace", name, e)),
+            }
+        }
+    }
+
+    fn exists(&self, name: &str) -> Result<bool, Error> {
+        self.kv.exists(name).map_err(|e| io("check", name, e))
+    }
+
+    fn remove(&self, name: &str) -> Result<bool, Error> {
+        self.kv.delete(name).map_err(|e| io("delete", name, e))
+    }
+
+    /// The store drops expired keys by their TTL: nothing to sweep.
+    fn sweep<S: System>(&self, _core: &Core<S>, _cursor: Option<&str>, _budget_nanos: Option<u64>) -> Result<SweepBatch, Error> {
+        Ok(SweepBatch::default())
+    }
+}
