@@ -1,4 +1,6 @@
-//! Embeds the committed guest component, `component/sessionbox_guest.wasm`.
+//! Embeds the committed guest components: `component/sessionbox_guest.wasm`
+//! (over a directory) and `component/sessionbox_guest_kv.wasm` (over the
+//! host's key-value import).
 //!
 //! The component is built ahead of time (`scripts/build-component`, checked
 //! byte for byte by the `component` test) and shipped in the package, so
@@ -14,10 +16,17 @@ use std::path::PathBuf;
 const COMPONENT_PREAMBLE: [u8; 8] = [0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00];
 
 fn main() {
-    let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let wasm = manifest_dir.join("component").join("sessionbox_guest.wasm");
-    println!("cargo:rerun-if-changed={}", wasm.display());
     println!("cargo:rerun-if-changed=build.rs");
+    embed("sessionbox_guest.wasm", "SESSIONBOX_GUEST");
+    embed("sessionbox_guest_kv.wasm", "SESSIONBOX_GUEST_KV");
+}
+
+/// Checks `component/<file>` and passes its path and SHA-256 to the crate as
+/// `<var>_WASM` and `<var>_SHA256`.
+fn embed(file: &str, var: &str) {
+    let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let wasm = manifest_dir.join("component").join(file);
+    println!("cargo:rerun-if-changed={}", wasm.display());
 
     let bytes = std::fs::read(&wasm).unwrap_or_else(|e| {
         panic!("reading the guest component {}: {e}; rebuild it with scripts/build-component", wasm.display())
@@ -31,6 +40,6 @@ fn main() {
     // The host embeds the file in place (include_bytes! needs an absolute
     // path); its hash keys the compiled-component cache.
     let hash: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
-    println!("cargo:rustc-env=SESSIONBOX_GUEST_WASM={}", wasm.display());
-    println!("cargo:rustc-env=SESSIONBOX_GUEST_SHA256={hash}");
+    println!("cargo:rustc-env={var}_WASM={}", wasm.display());
+    println!("cargo:rustc-env={var}_SHA256={hash}");
 }

@@ -24,9 +24,19 @@ use std::time::{Duration, Instant};
 use wasmtime::component::Component;
 use wasmtime::Engine;
 
-/// The embedded guest component.
-pub(crate) const GUEST_WASM: &[u8] = include_bytes!(env!("SESSIONBOX_GUEST_WASM"));
-const GUEST_SHA256: &str = env!("SESSIONBOX_GUEST_SHA256");
+/// An embedded guest component: its bytes and their SHA-256 in hex.
+pub(crate) struct Guest {
+    pub(crate) wasm: &'static [u8],
+    sha256: &'static str,
+}
+
+/// The embedded guest component over a directory.
+pub(crate) const GUEST: Guest =
+    Guest { wasm: include_bytes!(env!("SESSIONBOX_GUEST_WASM")), sha256: env!("SESSIONBOX_GUEST_SHA256") };
+
+/// The embedded guest component over the host's key-value import.
+pub(crate) const GUEST_KV: Guest =
+    Guest { wasm: include_bytes!(env!("SESSIONBOX_GUEST_KV_WASM")), sha256: env!("SESSIONBOX_GUEST_KV_SHA256") };
 
 /// A digest file holds 64 hex digits and a newline; anything much longer is
 /// not one of ours, and is not worth reading.
@@ -46,20 +56,20 @@ pub fn cache_dir() -> Option<PathBuf> {
     }
 }
 
-/// The guest component, from the cache when a verified artifact for this
+/// `guest`, from the cache when a verified artifact for this
 /// component and engine is there, else compiled (and cached when the cache
 /// directory is private to this user).
-pub(crate) fn load_component(engine: &Engine) -> wasmtime::Result<Component> {
+pub(crate) fn load_component(engine: &Engine, guest: &Guest) -> wasmtime::Result<Component> {
     let Some(dir) = cache_dir() else {
-        return Component::new(engine, GUEST_WASM);
+        return Component::new(engine, guest.wasm);
     };
     if let Err(why) = prepare_dir(&dir) {
         let start = Instant::now();
-        let component = Component::new(engine, GUEST_WASM)?;
+        let component = Component::new(engine, guest.wasm)?;
         warn_uncached(&dir, &why, start.elapsed());
         return Ok(component);
     }
-    let path = dir.join(artifact_name(engine));
+    let path = dir.join(artifact_name(engine, guest));
     match read_verified(&path) {
         Ok(bytes) => {
             // SAFETY: `bytes` is a copy in this process's memory (read, not
@@ -87,7 +97,7 @@ pub(crate) fn load_component(engine: &Engine) -> wasmtime::Result<Component> {
         }
     }
     let start = Instant::now();
-    let compiled = engine.precompile_component(GUEST_WASM)?;
+    let compiled = engine.precompile_component(guest.wasm)?;
     let took = start.elapsed();
     if let Err(e) = store(&dir, &path, &compiled) {
         warn_uncached(&dir, &format!("it cannot be written ({e})"), took);
@@ -117,10 +127,10 @@ impl Rejected {
 }
 
 /// `guest-<component sha256 prefix>-<engine compatibility hash>.cwasm`.
-fn artifact_name(engine: &Engine) -> String {
+fn artifact_name(engine: &Engine, guest: &Guest) -> String {
     let mut hasher = DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut hasher);
-    format!("guest-{}-{:016x}.cwasm", &GUEST_SHA256[..16], hasher.finish())
+    format!("guest-{}-{:016x}.cwasm", &guest.sha256[..16], hasher.finish())
 }
 
 fn digest_path(artifact: &Path) -> PathBuf {

@@ -1,10 +1,13 @@
-//! One guest instance in its own wasmtime `Store`, with the session directory
-//! preopened, a memory limit and a per-call deadline.
+//! One guest instance in its own wasmtime `Store`, with its storage (the
+//! session directory preopened, or a key-value provider), a memory limit and
+//! a per-call deadline.
 
 use crate::error::Error;
-use crate::runtime::{bindings, runtime, HostState, MemoryLimiter, EPOCH_TICK};
+use crate::kv::KeyValue;
+use crate::runtime::{bindings, kv_pre, runtime, HostState, MemoryLimiter, EPOCH_TICK};
 use crate::runtime::bindings::wit;
-use std::path::Path;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 use wasmtime::component::{ResourceAny, ResourceTable};
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
@@ -18,31 +21,49 @@ pub(crate) struct Instance {
     handle: ResourceAny,
 }
 
-/// What one instance may reach: `dir` preopened as `.`, and nothing else
-/// (no environment, arguments, stdio, network or other directories).
-fn host_state(dir: &Path, memory_limit: usize) -> Result<HostState, Error> {
-    let wasi = WasiCtxBuilder::new()
-        .allow_blocking_current_thread(true)
-        .allow_tcp(false)
-        .allow_udp(false)
-        .allow_ip_name_lookup(false)
-        .preopened_dir(dir, ".", FsPerms::ReadWrite)
-        .map_err(|e| Error::Config(format!("cannot open session directory {}: {e:#}", dir.display())))?
-        .build();
+/// Where an instance keeps sessions.
+#[derive(Clone)]
+pub(crate) enum Backend {
+    /// The directory component, with this directory preopened.
+    Dir(PathBuf),
+    /// The key-value component, importing this provider (only Redis so
+    /// far, so unused without the `redis` feature).
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    Kv(Arc<dyn KeyValue>),
+}
+
+/// What one instance may reach: its storage (`dir` preopened as `.`, or
+/// the key-value provider), and nothing else (no environment, arguments,
+/// stdio, network or other directories).
+fn host_state(backend: &Backend, memory_limit: usize) -> Result<HostState, Error> {
+    let mut wasi = WasiCtxBuilder::new();
+    wasi.allow_blocking_current_thread(true).allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false);
+    let kv = match backend {
+        Backend::Dir(dir) => {
+            wasi.preopened_dir(dir, ".", FsPerms::ReadWrite)
+                .map_err(|e| Error::Config(format!("cannot open session directory {}: {e:#}", dir.display())))?;
+            None
+        }
+        Backend::Kv(kv) => Some(kv.clone()),
+    };
     let limiter = MemoryLimiter { max_bytes: memory_limit, refused: false, granted: 0 };
-    Ok(HostState { wasi, table: ResourceTable::new(), limiter })
+    Ok(HostState { wasi: wasi.build(), table: ResourceTable::new(), limiter, kv })
 }
 
 impl Instance {
-    /// A fresh instance that sees `dir` as `.` and nothing else (no
+    /// A fresh instance that sees its `backend` and nothing else (no
     /// environment, arguments, stdio or network), with a `store` resource
     /// opened with `settings`.
-    pub(crate) fn new(dir: &Path, memory_limit: usize, settings: &wit::Settings) -> Result<Instance, Error> {
+    pub(crate) fn new(backend: &Backend, memory_limit: usize, settings: &wit::Settings) -> Result<Instance, Error> {
         let rt = runtime()?;
-        let mut store = wasmtime::Store::new(&rt.engine, host_state(dir, memory_limit)?);
+        let pre = match backend {
+            Backend::Dir(_) => &rt.pre,
+            Backend::Kv(_) => kv_pre()?,
+        };
+        let mut store = wasmtime::Store::new(&rt.engine, host_state(backend, memory_limit)?);
         store.limiter(|state| &mut state.limiter);
         store.set_epoch_deadline(u64::MAX / 2);
-        let api = rt.pre.instantiate(&mut store).map_err(|e| failure(&store, &e, "instantiating"))?;
+        let api = pre.instantiate(&mut store).map_err(|e| failure(&store, &e, "instantiating"))?;
         let handle = api
             .sessionbox_store_sessions()
             .store()
@@ -106,7 +127,7 @@ mod tests {
         // Something the guest must not see, in the host's own environment.
         std::env::set_var("SESSIONBOX_TEST_LEAK", "must-not-reach-the-guest");
         let dir = tempfile::tempdir().unwrap();
-        let mut state = host_state(dir.path(), 1 << 20).unwrap();
+        let mut state = host_state(&Backend::Dir(dir.path().to_owned()), 1 << 20).unwrap();
         assert_eq!(environment::Host::get_environment(&mut state.cli()).unwrap(), vec![]);
         assert_eq!(environment::Host::get_arguments(&mut state.cli()).unwrap(), Vec::<String>::new());
         assert_eq!(environment::Host::initial_cwd(&mut state.cli()).unwrap(), None);

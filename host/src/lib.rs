@@ -34,8 +34,11 @@ mod error;
 mod expiry;
 mod filesystem;
 mod instance;
+mod kv;
 mod linker;
 pub mod plugin;
+#[cfg(feature = "redis")]
+mod redis_kv;
 mod runtime;
 mod session;
 mod store;
@@ -52,6 +55,8 @@ pub use sessionbox_guest::expiry::EXPIRY_KEY;
 pub use sessionbox_guest::codec::salted_hmac;
 pub use session::{Session, TEST_COOKIE_NAME, TEST_COOKIE_VALUE};
 pub use sessionbox_guest::{Durability, Settings, DEFAULT_COOKIE_AGE, DEFAULT_FILE_PREFIX, DEFAULT_KEY_SALT, DEFAULT_MAX_SESSION_SIZE};
+#[cfg(feature = "redis")]
+pub use redis_kv::{RedisFormat, RedisOptions};
 pub use store::{latest_expiry, Loaded, Options, Store, SweepBatch, SweepReport, MAX_DATA_DEPTH};
 
 /// Session data: a JSON object, keys in insertion order.
@@ -69,7 +74,15 @@ pub fn parse_data(text: &str) -> Result<Data> {
 /// The embedded component's bytes (the `.wasm` the build produced), for
 /// running it in another WASI 0.2 host.
 pub fn guest_component() -> &'static [u8] {
-    compile_cache::GUEST_WASM
+    compile_cache::GUEST.wasm
+}
+
+/// The embedded key-value flavour of the component (world
+/// `session-store-kv`: the same exports over a `sessionbox:store/kv`
+/// import instead of `wasi:filesystem`), for composing it with another
+/// provider of that import.
+pub fn guest_kv_component() -> &'static [u8] {
+    compile_cache::GUEST_KV.wasm
 }
 
 /// The README's Rust examples, compiled as doctests so they stay true.

@@ -85,17 +85,33 @@ mod tests {
         name.split('@').next().unwrap_or(name)
     }
 
+    fn imports(guest: &crate::compile_cache::Guest) -> Vec<String> {
+        let rt = crate::runtime::runtime().unwrap();
+        let component = crate::compile_cache::load_component(&rt.engine, guest).unwrap();
+        component.component_type().imports(&rt.engine).map(|(n, _)| n.to_owned()).collect()
+    }
+
     /// The embedded guest imports nothing beyond what is offered, and in
     /// particular no sockets or http.
     #[test]
     fn guest_imports_only_what_is_offered() {
-        let rt = crate::runtime::runtime().unwrap();
-        let component = crate::compile_cache::load_component(&rt.engine).unwrap();
-        let imports: Vec<String> = component.component_type().imports(&rt.engine).map(|(n, _)| n.to_owned()).collect();
+        let imports = imports(&crate::compile_cache::GUEST);
         assert!(imports.iter().any(|n| n.starts_with("wasi:filesystem/types")));
         for name in &imports {
             assert!(OFFERED.contains(&unversioned(name)), "unexpected guest import {name}");
             assert!(!name.contains("sockets") && !name.contains("http"), "{name}");
+        }
+    }
+
+    /// The key-value guest imports the `kv` interface instead of any
+    /// filesystem, and otherwise only what is offered.
+    #[test]
+    fn the_kv_guest_imports_kv_and_no_filesystem() {
+        let imports = imports(&crate::compile_cache::GUEST_KV);
+        assert!(imports.iter().any(|n| unversioned(n) == "sessionbox:store/kv"), "{imports:?}");
+        for name in imports.iter().filter(|n| unversioned(n) != "sessionbox:store/kv") {
+            assert!(OFFERED.contains(&unversioned(name)), "unexpected guest import {name}");
+            assert!(!name.contains("filesystem") && !name.contains("sockets") && !name.contains("http"), "{name}");
         }
     }
 

@@ -1,5 +1,6 @@
-//! The process-wide wasm runtime: one engine, the compiled guest component,
-//! and a pre-linked instance template that every `Store` shares.
+//! The process-wide wasm runtime: one engine, the compiled guest components
+//! (over a directory; over a key-value store, compiled on first use), and
+//! for each a pre-linked instance template that every `Store` shares.
 
 use crate::compile_cache;
 use crate::error::Error;
@@ -10,8 +11,9 @@ use wasmtime::{Config, Engine};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 /// Bindings generated from `wit/sessionbox.wit`: the guest's `sessions`
-/// export, which the host calls, and `bound-sessions` as an import, which the
-/// host gives plugins (`crate::plugin`). One world holds both so that the
+/// export, which the host calls; `bound-sessions` as an import, which the
+/// host gives plugins (`crate::plugin`); and `kv`, which the host gives the
+/// key-value flavour of the guest. One world holds them all so that the
 /// types they share (`error`, `loaded`, `timestamp`) are generated once.
 pub(crate) mod bindings {
     wasmtime::component::bindgen!({
@@ -20,6 +22,7 @@ pub(crate) mod bindings {
             package sessionbox:host;
             world embedded {
                 import sessionbox:store/bound-sessions@0.4.0;
+                import sessionbox:store/kv@0.4.0;
                 export sessionbox:store/sessions@0.4.0;
             }
         ",
@@ -27,6 +30,7 @@ pub(crate) mod bindings {
     });
     pub(crate) use exports::sessionbox::store::sessions as wit;
     pub(crate) use self::sessionbox::store::bound_sessions as bound;
+    pub(crate) use self::sessionbox::store::kv;
 }
 
 /// How often the engine's epoch advances; execution deadlines are counted in
@@ -38,6 +42,8 @@ pub(crate) struct HostState {
     pub(crate) wasi: WasiCtx,
     pub(crate) table: ResourceTable,
     pub(crate) limiter: MemoryLimiter,
+    /// What the key-value flavour stores in (`None` for the directory one).
+    pub(crate) kv: Option<std::sync::Arc<dyn crate::kv::KeyValue>>,
 }
 
 impl WasiView for HostState {
@@ -70,13 +76,33 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
     }
 }
 
-/// The engine and the pre-linked component.
+/// The engine and the pre-linked directory component.
 pub(crate) struct Runtime {
     pub(crate) engine: Engine,
     pub(crate) pre: bindings::EmbeddedPre<HostState>,
 }
 
 static RUNTIME: OnceLock<Result<Runtime, String>> = OnceLock::new();
+static KV_PRE: OnceLock<Result<bindings::EmbeddedPre<HostState>, String>> = OnceLock::new();
+
+/// The pre-linked key-value component, compiled (or loaded from the cache)
+/// on first use, so processes that only use directories never pay for it.
+pub(crate) fn kv_pre() -> Result<&'static bindings::EmbeddedPre<HostState>, Error> {
+    let rt = runtime()?;
+    KV_PRE
+        .get_or_init(|| {
+            let pre = || -> wasmtime::Result<_> {
+                let component = compile_cache::load_component(&rt.engine, &compile_cache::GUEST_KV)?;
+                let mut linker = Linker::new(&rt.engine);
+                crate::linker::add_wasi(&mut linker)?;
+                crate::kv::add_to_linker(&mut linker)?;
+                bindings::EmbeddedPre::new(linker.instantiate_pre(&component)?)
+            };
+            pre().map_err(|e| format!("{e:#}"))
+        })
+        .as_ref()
+        .map_err(|e| Error::Runtime(e.clone()))
+}
 
 /// The shared runtime, set up on first use (compiling or loading the
 /// component once per process).
@@ -94,7 +120,7 @@ impl Runtime {
         let mut config = Config::new();
         config.epoch_interruption(true);
         let engine = Engine::new(&config)?;
-        let component = compile_cache::load_component(&engine)?;
+        let component = compile_cache::load_component(&engine, &compile_cache::GUEST)?;
         // Only the WASI interfaces the guest needs: no sockets, no http.
         let mut linker = Linker::new(&engine);
         crate::linker::add_wasi(&mut linker)?;

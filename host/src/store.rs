@@ -1,8 +1,9 @@
-//! [`Store`]: the session store over one directory, backed by the component.
+//! [`Store`]: the session store over one directory or one key-value store
+//! (Redis), backed by the component.
 
 use crate::directory;
 use crate::error::{Error, Result};
-use crate::instance::Instance;
+use crate::instance::{Backend, Instance};
 use crate::runtime::bindings::wit;
 use crate::session::Session;
 use crate::Data;
@@ -90,15 +91,20 @@ fn expiry_time(at: wit::Timestamp) -> SystemTime {
 /// [`Error::InvalidData`] here, never as no session.
 pub const MAX_DATA_DEPTH: usize = 512;
 
-/// Django's file session store over one directory, run inside the sandboxed
-/// component. Cheap to clone; safe to use from many threads at once.
+/// Django's session store over one directory ([`Store::open`]) or one Redis
+/// ([`Store::open_redis`]), run inside the sandboxed component. Cheap to
+/// clone; safe to use from many threads at once.
 #[derive(Clone)]
 pub struct Store {
     inner: Arc<Inner>,
 }
 
 struct Inner {
-    dir: PathBuf,
+    backend: Backend,
+    /// The directory, for a directory store.
+    dir: Option<PathBuf>,
+    /// The servers (without passwords), for a Redis store.
+    redis: Option<String>,
     settings: Settings,
     /// The settings as the WIT record, for opening each instance's `store`.
     wit_settings: wit::Settings,
@@ -110,6 +116,7 @@ impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store")
             .field("dir", &self.inner.dir)
+            .field("redis", &self.inner.redis)
             .field("settings", &self.inner.settings)
             .field("options", &self.inner.options)
             .finish_non_exhaustive()
@@ -125,24 +132,47 @@ impl Store {
 
     /// Opens the store over `dir` with explicit [`Options`].
     pub fn open_with(dir: impl AsRef<Path>, settings: Settings, options: Options) -> Result<Store> {
-        settings.validate().map_err(|e| match e {
-            // The guest's message already starts with "invalid settings".
-            sessionbox_guest::Error::InvalidSettings(why) => Error::InvalidSettings(why),
-            other => Error::InvalidSettings(other.to_string()),
-        })?;
+        check(&settings)?;
         let dir = directory::prepare(dir.as_ref())?;
+        Store::start(Backend::Dir(dir.clone()), Some(dir), None, settings, options)
+    }
+
+    /// Opens a store on Redis (or Valkey, or a Redis Cluster) with default
+    /// [`Options`]: one key per session, expiring by its TTL. Connects once
+    /// now, so an unreachable server or a wrong password is an error here.
+    #[cfg(feature = "redis")]
+    pub fn open_redis(redis: &crate::RedisOptions, settings: Settings) -> Result<Store> {
+        Store::open_redis_with(redis, settings, Options::default())
+    }
+
+    /// [`open_redis`](Self::open_redis) with explicit [`Options`].
+    #[cfg(feature = "redis")]
+    pub fn open_redis_with(redis: &crate::RedisOptions, settings: Settings, options: Options) -> Result<Store> {
+        check(&settings)?;
+        let kv = crate::redis_kv::RedisKv::connect(redis)?;
+        Store::start(Backend::Kv(Arc::new(kv)), None, Some(redis.describe()), settings, options)
+    }
+
+    fn start(backend: Backend, dir: Option<PathBuf>, redis: Option<String>, settings: Settings, options: Options) -> Result<Store> {
         let wit_settings = to_wit(&settings);
-        let store = Store { inner: Arc::new(Inner { dir, settings, wit_settings, options, idle: Mutex::new(Vec::new()) }) };
+        let inner = Inner { backend, dir, redis, settings, wit_settings, options, idle: Mutex::new(Vec::new()) };
+        let store = Store { inner: Arc::new(inner) };
         // Start one instance now, so a bad directory or a broken runtime shows
         // up here rather than at the first request.
-        let instance = Instance::new(&store.inner.dir, store.inner.options.memory_limit, &store.inner.wit_settings)?;
+        let instance = Instance::new(&store.inner.backend, store.inner.options.memory_limit, &store.inner.wit_settings)?;
         store.release(instance);
         Ok(store)
     }
 
-    /// The session directory (canonical path).
-    pub fn dir(&self) -> &Path {
-        &self.inner.dir
+    /// The session directory (canonical path); `None` for a Redis store.
+    pub fn dir(&self) -> Option<&Path> {
+        self.inner.dir.as_deref()
+    }
+
+    /// Whether the store expires sessions by itself (Redis keys' TTLs), so
+    /// [`clear_expired`](Self::clear_expired) has nothing to do.
+    pub fn expires_by_itself(&self) -> bool {
+        matches!(self.inner.backend, Backend::Kv(_))
     }
 
     /// The settings this store runs with.
@@ -316,7 +346,7 @@ impl Store {
     ) -> Result<T> {
         let mut instance = match warm {
             Some(instance) => instance,
-            None => Instance::new(&self.inner.dir, self.inner.options.memory_limit, &self.inner.wit_settings)?,
+            None => Instance::new(&self.inner.backend, self.inner.options.memory_limit, &self.inner.wit_settings)?,
         };
         // A trap drops the instance here: its state may be inconsistent.
         let result = instance.call(self.inner.options.deadline, f)?;
@@ -333,6 +363,15 @@ impl Store {
             }
         }
     }
+}
+
+/// `settings` checked before anything is opened.
+fn check(settings: &Settings) -> Result<()> {
+    settings.validate().map_err(|e| match e {
+        // The guest's message already starts with "invalid settings".
+        sessionbox_guest::Error::InvalidSettings(why) => Error::InvalidSettings(why),
+        other => Error::InvalidSettings(other.to_string()),
+    })
 }
 
 /// Data as JSON text; iterative, so data of any depth converts.

@@ -1,7 +1,8 @@
-//! The committed guest component (`host/component/sessionbox_guest.wasm`,
-//! which the host embeds) is exactly what the guest sources build: the test
-//! rebuilds it with `scripts/build-component`, the same script and flags a
-//! developer uses to refresh it, and compares the bytes.
+//! The committed guest components (`host/component/sessionbox_guest.wasm`
+//! and its key-value flavour `sessionbox_guest_kv.wasm`, which the host
+//! embeds) are exactly what the guest sources build: the test rebuilds them
+//! with `scripts/build-component`, the same script and flags a developer
+//! uses to refresh them, and compares the bytes.
 
 use std::path::Path;
 use std::process::Command;
@@ -9,7 +10,7 @@ use std::process::Command;
 use crate::support::{require_wasm_target, workspace_root};
 
 /// What a developer runs after changing the guest, the WIT or Cargo.lock.
-const REFRESH: &str = "scripts/build-component && git add host/component/sessionbox_guest.wasm";
+const REFRESH: &str = "scripts/build-component && git add host/component/";
 
 fn sha256_hex(path: &Path) -> String {
     let out = Command::new("sha256sum").arg(path).output().unwrap_or_else(|e| panic!("running sha256sum: {e}"));
@@ -29,6 +30,7 @@ fn committed_component_is_what_the_sources_build() {
     // a second run is incremental.
     let rebuilt = root.join("target/component/check/sessionbox_guest.wasm");
     let _ = std::fs::remove_file(&rebuilt);
+    let _ = std::fs::remove_file(rebuilt.with_file_name("sessionbox_guest_kv.wasm"));
     let started = std::time::Instant::now();
     let out = Command::new("bash")
         .arg(root.join("scripts/build-component"))
@@ -44,17 +46,28 @@ fn committed_component_is_what_the_sources_build() {
     );
     eprintln!("component: rebuilt the guest in {:.1?}", started.elapsed());
 
-    let committed_bytes = std::fs::read(&committed).unwrap_or_else(|e| panic!("reading {}: {e}", committed.display()));
-    let rebuilt_bytes = std::fs::read(&rebuilt).unwrap_or_else(|e| panic!("reading {}: {e}", rebuilt.display()));
-    assert!(
-        committed_bytes == rebuilt_bytes,
-        "host/component/sessionbox_guest.wasm is not what the guest sources build \
-         (committed: {} bytes, sha256 {}; rebuilt: {} bytes, sha256 {}). \
-         Refresh it from the workspace root with:\n    {REFRESH}",
-        committed_bytes.len(),
-        sha256_hex(&committed),
-        rebuilt_bytes.len(),
-        sha256_hex(&rebuilt),
-    );
+    for (committed, rebuilt) in [
+        (committed.clone(), rebuilt.clone()),
+        (root.join("host/component/sessionbox_guest_kv.wasm"), root.join("target/component/check/sessionbox_guest_kv.wasm")),
+    ] {
+        let committed_bytes = std::fs::read(&committed).unwrap_or_else(|e| panic!("reading {}: {e}", committed.display()));
+        let rebuilt_bytes = std::fs::read(&rebuilt).unwrap_or_else(|e| panic!("reading {}: {e}", rebuilt.display()));
+        assert!(
+            committed_bytes == rebuilt_bytes,
+            "{} is not what the guest sources build \
+             (committed: {} bytes, sha256 {}; rebuilt: {} bytes, sha256 {}). \
+             Refresh it from the workspace root with:\n    {REFRESH}",
+            committed.display(),
+            committed_bytes.len(),
+            sha256_hex(&committed),
+            rebuilt_bytes.len(),
+            sha256_hex(&rebuilt),
+        );
+    }
     assert_eq!(sha256_hex(&committed), env!("SESSIONBOX_GUEST_SHA256"), "build.rs hashed another file");
+    assert_eq!(
+        sha256_hex(&root.join("host/component/sessionbox_guest_kv.wasm")),
+        env!("SESSIONBOX_GUEST_KV_SHA256"),
+        "build.rs hashed another file"
+    );
 }

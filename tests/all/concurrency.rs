@@ -229,7 +229,7 @@ fn threads_sharing_one_store_never_see_torn_sessions() {
 
     // The directory holds exactly the live sessions: no temp files, no
     // placeholders, nothing else.
-    let names: Vec<String> = std::fs::read_dir(store.dir()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    let names: Vec<String> = std::fs::read_dir(store.dir().unwrap()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     let leftovers: Vec<&String> = names.iter().filter(|n| n.contains("_out_")).collect();
     assert!(leftovers.is_empty(), "temporary files left behind: {leftovers:?}");
     let want: HashSet<String> =
@@ -237,7 +237,7 @@ fn threads_sharing_one_store_never_see_torn_sessions() {
     let got: HashSet<String> = names.into_iter().collect();
     assert_eq!(got, want, "the directory does not hold exactly the live sessions");
     for name in &got {
-        let len = std::fs::metadata(store.dir().join(name)).unwrap().len();
+        let len = std::fs::metadata(store.dir().unwrap().join(name)).unwrap().len();
         assert!(len > 0, "{name} is an empty placeholder");
     }
 }
@@ -276,7 +276,7 @@ fn racing_must_create_saves_have_exactly_one_winner() {
         let (w, c, _) = verify(&d).unwrap();
         assert_eq!((w, c), (winners[0], round as u64), "round {round}: stored version is not the winner's");
     }
-    let leftovers: Vec<String> = std::fs::read_dir(store.dir())
+    let leftovers: Vec<String> = std::fs::read_dir(store.dir().unwrap())
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .filter(|n| n.contains("_out_"))
@@ -332,6 +332,6 @@ fn readers_racing_one_writer_always_see_a_whole_version() {
     }
     let Ok(Loaded::Found { data: d, .. }) = store.load(&key) else { panic!("lost") };
     assert_eq!(verify(&d).unwrap(), (99, WRITES, 0));
-    let names: Vec<String> = std::fs::read_dir(store.dir()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    let names: Vec<String> = std::fs::read_dir(store.dir().unwrap()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     assert_eq!(names, [format!("sessionid{key}")], "temporary files or other debris left behind");
 }

@@ -67,7 +67,7 @@ fn stored(store: &Store, v: Value) -> (String, Session) {
 /// Names of session files (prefix, not temp files) in the store's directory.
 fn session_files(store: &Store) -> Vec<String> {
     let prefix = &store.settings().file_prefix;
-    let mut names: Vec<String> = std::fs::read_dir(store.dir())
+    let mut names: Vec<String> = std::fs::read_dir(store.dir().unwrap())
         .expect("read session dir")
         .map(|e| e.expect("dir entry").file_name().to_string_lossy().into_owned())
         .filter(|n| n.starts_with(prefix.as_str()) && !n.contains("_out_"))
@@ -86,7 +86,7 @@ fn all_entries(dir: &std::path::Path) -> Vec<String> {
 
 /// The path of session `key`'s file.
 fn session_path(store: &Store, key: &str) -> PathBuf {
-    store.dir().join(format!("{}{key}", store.settings().file_prefix))
+    store.dir().unwrap().join(format!("{}{key}", store.settings().file_prefix))
 }
 
 /// Writes a session file by hand (as another Django process would).
@@ -716,9 +716,9 @@ fn test_session_load_does_not_create_record() {
     assert_eq!(session.key(), None);
     assert_ne!(session.key(), Some("someunknownkey"));
     assert!(!session.exists("someunknownkey").unwrap());
-    assert_eq!(all_entries(store.dir()), Vec::<String>::new(), "no file of any kind was created");
+    assert_eq!(all_entries(store.dir().unwrap()), Vec::<String>::new(), "no file of any kind was created");
     assert_eq!(store.load("someunknownkey").unwrap(), Loaded::Missing);
-    assert_eq!(all_entries(store.dir()), Vec::<String>::new());
+    assert_eq!(all_entries(store.dir().unwrap()), Vec::<String>::new());
 }
 
 /// Saving a session deleted (logged out) elsewhere fails and does not resurrect it.
@@ -789,7 +789,7 @@ fn assert_keys_refused(keys: &[&str]) {
         assert_eq!(session.get("x").unwrap(), None, "{key:?}");
         assert_eq!(session.key(), None, "{key:?}");
     }
-    assert_eq!(all_entries(store.dir()), Vec::<String>::new());
+    assert_eq!(all_entries(store.dir().unwrap()), Vec::<String>::new());
     assert_eq!(all_entries(root.path()), vec!["sessions".to_owned()]);
 }
 
@@ -809,7 +809,7 @@ fn test_invalid_key_forwardslash() {
 #[test]
 fn test_clearsessions_command() {
     let (_dir, store) = setup_with(|s| s.cookie_age = 0, Options::default());
-    std::fs::write(store.dir().join("not-a-session"), "left alone").unwrap();
+    std::fs::write(store.dir().unwrap().join("not-a-session"), "left alone").unwrap();
     assert_eq!(session_files(&store).len(), 0);
 
     // One session in the future.
@@ -834,7 +834,7 @@ fn test_clearsessions_command() {
     let report = store.clear_expired().unwrap();
     assert_eq!(session_files(&store), vec![format!("sessionid{future}")]);
     assert_eq!((report.scanned, report.deleted, report.skipped), (3, 2, 0), "{report:?}");
-    assert!(store.dir().join("not-a-session").is_file(), "files without the prefix are skipped");
+    assert!(store.dir().unwrap().join("not-a-session").is_file(), "files without the prefix are skipped");
     assert_eq!(store.load(&future).unwrap().into_data(), Some(data(json!({"foo": "bar", "_session_expiry": 3600}))));
 }
 

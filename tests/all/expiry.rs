@@ -24,7 +24,7 @@ fn setup() -> (TempDir, Store) {
 }
 
 fn file(store: &Store, key: &str) -> PathBuf {
-    store.dir().join(format!("sessionid{key}"))
+    store.dir().unwrap().join(format!("sessionid{key}"))
 }
 
 fn mtime(store: &Store, key: &str) -> SystemTime {

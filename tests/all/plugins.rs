@@ -50,7 +50,7 @@ fn a_plugin_keeps_sessions_in_the_store_its_host_chose() {
     assert_eq!(visit(&host, &counter, Some(&key)), (key.clone(), 3));
     // The plugin's session is an ordinary signed session file in the
     // host's directory, under the host's secret.
-    assert_eq!(session_files(sessions.dir()), [format!("sessionid{key}")]);
+    assert_eq!(session_files(sessions.dir().unwrap()), [format!("sessionid{key}")]);
     match sessions.load(&key).unwrap() {
         Loaded::Found { data, .. } => assert_eq!(serde_json::Value::Object(data), json!({"n": 3})),
         other => panic!("{other:?}"),
@@ -67,7 +67,7 @@ fn a_plugin_keeps_sessions_in_the_store_its_host_chose() {
     assert_eq!(ok(&host, &counter, &["show", &new_key]), r#"{"n":42,"by":"host","_auth_user_id":"alice"}"#);
     assert_eq!(ok(&host, &counter, &["logout", &new_key]), "true");
     assert_eq!(ok(&host, &counter, &["logout", &new_key]), "false");
-    assert_eq!(session_files(sessions.dir()), Vec::<String>::new());
+    assert_eq!(session_files(sessions.dir().unwrap()), Vec::<String>::new());
 
     // The store's errors reach the plugin as the WIT error.
     let err = host.run(&counter, &["logout", "../../etc/passwd"]).unwrap();
@@ -98,10 +98,10 @@ fn plugins_cannot_reach_each_others_sessions() {
     assert_eq!(n, 1);
     // A's session is untouched; each directory holds its own plugin's files.
     assert_eq!(visit(&host, &a, Some(&a_key)), (a_key.clone(), 2));
-    assert_eq!(session_files(a_store.dir()), [format!("sessionid{a_key}")]);
+    assert_eq!(session_files(a_store.dir().unwrap()), [format!("sessionid{a_key}")]);
     let mut b_files = vec![format!("sessionid{b_key}"), format!("sessionid{b_new}")];
     b_files.sort();
-    assert_eq!(session_files(b_store.dir()), b_files);
+    assert_eq!(session_files(b_store.dir().unwrap()), b_files);
 }
 
 #[test]
@@ -153,7 +153,7 @@ fn a_plugin_cannot_fill_the_disk_past_its_quota() {
     let keys: Vec<String> = (0..3).map(|_| visit(&host, &counter, None).0).collect();
     let refused = host.run(&counter, &["visit"]).unwrap();
     assert_eq!(refused, Err("io: this plugin's session quota is full (3 sessions)".into()));
-    assert_eq!(session_files(sessions.dir()).len(), 3);
+    assert_eq!(session_files(sessions.dir().unwrap()).len(), 3);
     // Existing sessions still save and move to new keys.
     assert_eq!(visit(&host, &counter, Some(&keys[0])).1, 2);
     let moved = ok(&host, &counter, &["login", &keys[1], "alice"]);
@@ -164,9 +164,9 @@ fn a_plugin_cannot_fill_the_disk_past_its_quota() {
     let sneaky = load(&host, "misbehaving", &sessions);
     let refused = host.run(&sneaky, &["cycle", "nosuchsession1"]).unwrap();
     assert_eq!(refused, Err(r#"Error::Io("this plugin's session quota is full (3 sessions)")"#.into()));
-    assert_eq!(session_files(sessions.dir()).len(), 3);
+    assert_eq!(session_files(sessions.dir().unwrap()).len(), 3);
     assert_eq!(ok(&host, &sneaky, &["cycle", &keys[0]]).len(), 32);
-    assert_eq!(session_files(sessions.dir()).len(), 3);
+    assert_eq!(session_files(sessions.dir().unwrap()).len(), 3);
 }
 
 /// A store that cannot open its directory tells the plugin only that it is
@@ -240,12 +240,12 @@ fn the_python_counter_matches_the_rust_one_on_one_store() {
     assert_eq!(ok(&host, &rust, &["show", &new_key]), r#"{"n":3,"_auth_user_id":"bob"}"#);
     assert_eq!(ok(&host, &python, &["logout", &new_key]), "true");
     assert_eq!(ok(&host, &python, &["logout", &new_key]), "false");
-    assert_eq!(session_files(sessions.dir()), Vec::<String>::new());
+    assert_eq!(session_files(sessions.dir().unwrap()), Vec::<String>::new());
 
     // What the store reports and refuses reads the same in both.
     let other = store(&tmp.path().join("other"), "another secret");
     let foreign = other.create_json(r#"{"n":1}"#).unwrap();
-    std::fs::copy(other.dir().join(format!("sessionid{foreign}")), sessions.dir().join(format!("sessionid{foreign}"))).unwrap();
+    std::fs::copy(other.dir().unwrap().join(format!("sessionid{foreign}")), sessions.dir().unwrap().join(format!("sessionid{foreign}"))).unwrap();
     for args in [&["show", foreign.as_str()][..], &["show", "nosuchsession"], &["logout", "../x"], &["dance"], &[]] {
         assert_eq!(host.run(&python, args).unwrap(), host.run(&rust, args).unwrap(), "{args:?}");
     }

@@ -116,7 +116,7 @@ fn write_session(dir: &Path, key: &str, content: &[u8]) {
 }
 
 fn session_path(store: &Store, key: &str) -> std::path::PathBuf {
-    store.dir().join(format!("sessionid{key}"))
+    store.dir().unwrap().join(format!("sessionid{key}"))
 }
 
 /// Parses `data_json` independently of the library (serde_json with
@@ -186,7 +186,7 @@ fn every_case_loads_through_the_store_as_its_data() {
     let store = Store::open(tmp.path(), settings(&v, true)).expect("opening the store");
     for (i, case) in v.cases.iter().enumerate() {
         let key = key_for(i);
-        write_session(store.dir(), &key, case.encoded.as_bytes());
+        write_session(store.dir().unwrap(), &key, case.encoded.as_bytes());
         match store.load(&key) {
             Ok(Loaded::Found { data, .. }) => assert_data_matches(&data, case),
             other => panic!("case {}: expected Found, got {other:?}", case.name),
@@ -267,7 +267,7 @@ fn must_decode_to_empty_strings_give_no_session() {
     let store = Store::open(tmp.path(), settings(&v, true)).unwrap();
     for (i, bad) in v.must_decode_to_empty.iter().enumerate() {
         let key = key_for(1000 + i);
-        write_session(store.dir(), &key, bad.as_bytes());
+        write_session(store.dir().unwrap(), &key, bad.as_bytes());
         let loaded = store.load(&key);
         if bad.is_empty() {
             // An empty file is the placeholder of a create in progress.
@@ -300,8 +300,8 @@ fn fallback_signed_cases_need_the_fallback_secret() {
     for (i, case) in fallback_cases.iter().enumerate() {
         assert!(v.fallback_keys.contains(&case.signed_with), "case {}: signed with an unknown secret", case.name);
         let key = key_for(2000 + i);
-        write_session(store_with.dir(), &key, case.encoded.as_bytes());
-        write_session(store_without.dir(), &key, case.encoded.as_bytes());
+        write_session(store_with.dir().unwrap(), &key, case.encoded.as_bytes());
+        write_session(store_without.dir().unwrap(), &key, case.encoded.as_bytes());
 
         match store_with.load(&key) {
             Ok(Loaded::Found { data, .. }) => assert_data_matches(&data, case),
@@ -326,7 +326,7 @@ fn fallback_signed_cases_need_the_fallback_secret() {
     let other = tempfile::tempdir().unwrap();
     let store_salted = Store::open(other.path(), salted).unwrap();
     let case = v.cases.iter().find(|c| c.signed_with == v.secret_key).unwrap();
-    write_session(store_salted.dir(), &key_for(3000), case.encoded.as_bytes());
+    write_session(store_salted.dir().unwrap(), &key_for(3000), case.encoded.as_bytes());
     assert_eq!(store_salted.load(&key_for(3000)), Ok(Loaded::BadSignature), "a different key_salt must not verify");
 }
 

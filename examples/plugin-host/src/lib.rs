@@ -100,8 +100,10 @@ impl SessionsView for PluginState {
     fn may_write(&mut self, new_session: bool, _bytes: usize) -> Result<(), String> {
         let Some(max) = self.max_sessions.filter(|_| new_session) else { return Ok(()) };
         let prefix = &self.sessions.settings().file_prefix;
-        // A directory that cannot be listed: the store's own call reports it.
-        let Ok(entries) = std::fs::read_dir(self.sessions.dir()) else { return Ok(()) };
+        // A directory that cannot be listed: the store's own call reports
+        // it. A Redis store's quota would count keys; this example's
+        // stores are directories.
+        let Some(Ok(entries)) = self.sessions.dir().map(std::fs::read_dir) else { return Ok(()) };
         let count = entries.filter_map(Result::ok).filter(|e| e.file_name().to_string_lossy().starts_with(prefix.as_str())).count();
         if count >= max {
             return Err(format!("this plugin's session quota is full ({max} sessions)"));

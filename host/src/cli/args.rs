@@ -20,6 +20,34 @@ pub struct Cli {
     /// missing.
     #[arg(long, global = true, default_value = "./sessions")]
     pub dir: PathBuf,
+    /// Keep sessions on Redis or Valkey at this URL
+    /// (redis://[user[:password]@]host:port[/db]) instead of in --dir.
+    /// Repeat it to name several nodes of a Redis Cluster (with
+    /// --redis-cluster). The password is better given by
+    /// --redis-password-file or $SESSIONBOX_REDIS_PASSWORD.
+    #[arg(long, global = true, value_name = "URL")]
+    pub redis: Vec<String>,
+    /// The --redis URLs name nodes of a Redis Cluster.
+    #[arg(long, global = true, requires = "redis")]
+    pub redis_cluster: bool,
+    /// How sessions are stored on Redis: signed (sessionbox's signed text,
+    /// the content of a session file) or django (what Django's cache session
+    /// backend stores through its Redis cache: the dict pickled, unsigned).
+    #[arg(long, global = true, value_enum, default_value_t = RedisFormatArg::Signed, requires = "redis")]
+    pub redis_format: RedisFormatArg,
+    /// What every Redis key starts with: for signed, default "sessionbox:"
+    /// (then the --prefix and the key); for django, Django's cache
+    /// KEY_PREFIX, default empty (then ":VERSION:django.contrib.sessions.cache"
+    /// and the key).
+    #[arg(long, global = true, value_name = "PREFIX", requires = "redis")]
+    pub redis_key_prefix: Option<String>,
+    /// Django's cache VERSION, for --redis-format django.
+    #[arg(long, global = true, value_name = "N", default_value_t = 1, requires = "redis")]
+    pub django_cache_version: i64,
+    /// A file whose first line is the Redis password (else
+    /// $SESSIONBOX_REDIS_PASSWORD, else the URL's, else none).
+    #[arg(long, global = true, value_name = "FILE", requires = "redis")]
+    pub redis_password_file: Option<PathBuf>,
     /// A file holding the secret key (Django's SECRET_KEY).
     #[arg(long, global = true)]
     pub secret_key_file: Option<PathBuf>,
@@ -67,6 +95,15 @@ pub enum DurabilityArg {
     File,
     /// Fsync the file and the directory.
     Full,
+}
+
+/// The Redis value formats, as spelled on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RedisFormatArg {
+    /// sessionbox's signed text.
+    Signed,
+    /// Django's cache session backend's pickle.
+    Django,
 }
 
 /// How session data is printed.
@@ -130,14 +167,17 @@ pub enum Command {
     },
     /// Delete expired sessions and stale temporary files (Django's
     /// clearsessions); prints {"scanned", "deleted", "skipped"}. Shows
-    /// progress on stderr when it is a terminal.
+    /// progress on stderr when it is a terminal. On Redis, keys expire by
+    /// their TTL: nothing is scanned, and stderr says so.
     ClearExpired,
     /// Print the keys of all entries named like session files as a JSON
     /// array (files are not opened, so expired sessions are listed too).
+    /// Directory stores only.
     List,
     /// Print counts of session files, temporary files and other entries
     /// (directories, FIFOs, symlinks and odd names count as other) in the
     /// session directory, the total bytes of session files, and their oldest
     /// and newest modification times (Unix seconds, negative before 1970).
+    /// Directory stores only.
     Stats,
 }

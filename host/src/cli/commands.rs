@@ -156,6 +156,9 @@ fn set(store: &Store, key: &str, changes: &str, output: JsonArg) -> Result<Strin
 
 /// The whole sweep, with a progress line on stderr when it is a terminal.
 fn sweep(store: &Store) -> Result<SweepReport, Failure> {
+    if store.expires_by_itself() {
+        let _ = writeln!(std::io::stderr(), "sessionbox: nothing to sweep: Redis expires each session by its key's TTL");
+    }
     let progress = std::io::stderr().is_terminal();
     let mut shown = false;
     let report = store.clear_expired_with(|total| {
@@ -188,7 +191,10 @@ fn classify(store: &Store, name: &str, regular: bool) -> Entry {
 }
 
 fn read_dir(store: &Store) -> Result<std::fs::ReadDir, Failure> {
-    std::fs::read_dir(store.dir()).map_err(|e| Failure::Error(format!("listing {}: {e}", store.dir().display())))
+    let Some(dir) = store.dir() else {
+        return Err(Failure::Error("list and stats read a session directory; this store is on Redis".into()));
+    };
+    std::fs::read_dir(dir).map_err(|e| Failure::Error(format!("listing {}: {e}", dir.display())))
 }
 
 fn list(store: &Store) -> Result<Vec<String>, Failure> {
@@ -229,7 +235,7 @@ fn stats(store: &Store) -> Result<String, Failure> {
         }
     }
     let stats = json!({
-        "dir": store.dir().to_string_lossy(),
+        "dir": store.dir().unwrap_or(std::path::Path::new("")).to_string_lossy(),
         "sessions": sessions,
         "session_bytes": bytes,
         "temp_files": temp_files,

@@ -56,7 +56,10 @@ pub fn run(stdout_was_closed: bool) -> ExitCode {
     }
     let outcome = secret::settings(&cli).and_then(|settings| {
         let options = sessionbox::Options { deadline: cli.deadline, ..sessionbox::Options::default() };
-        let store = sessionbox::Store::open_with(&cli.dir, settings, options)?;
+        let store = match redis_options(&cli)? {
+            Some(redis) => sessionbox::Store::open_redis_with(&redis, settings, options)?,
+            None => sessionbox::Store::open_with(&cli.dir, settings, options)?,
+        };
         commands::run(&store, &cli.command, cli.output)
     });
     match outcome {
@@ -71,6 +74,36 @@ pub fn run(stdout_was_closed: bool) -> ExitCode {
         Err(Failure::Error(why)) => fail(EXIT_FAILURE, &format!("error: {why}")),
     }
 }
+
+/// The Redis options the command line asks for; `None` without --redis.
+fn redis_options(cli: &args::Cli) -> Result<Option<sessionbox::RedisOptions>, Failure> {
+    if cli.redis.is_empty() {
+        return Ok(None);
+    }
+    let mut redis = match cli.redis_cluster {
+        true => sessionbox::RedisOptions::cluster(cli.redis.iter().cloned()),
+        false if cli.redis.len() > 1 => return Err(Failure::Error("several --redis URLs name a cluster: add --redis-cluster".into())),
+        false => sessionbox::RedisOptions::new(&cli.redis[0]),
+    };
+    redis.format = match cli.redis_format {
+        args::RedisFormatArg::Signed => sessionbox::RedisFormat::Signed {
+            key_prefix: cli.redis_key_prefix.clone().unwrap_or_else(|| "sessionbox:".into()),
+        },
+        args::RedisFormatArg::Django => sessionbox::RedisFormat::Django {
+            key_prefix: cli.redis_key_prefix.clone().unwrap_or_default(),
+            version: cli.django_cache_version,
+        },
+    };
+    redis.response_timeout = cli.deadline.min(redis.response_timeout);
+    Ok(Some(match &cli.redis_password_file {
+        Some(file) => redis.password_from_file(file)?,
+        None if std::env::var_os(REDIS_PASSWORD_ENV).is_some() => redis.password_from_env(REDIS_PASSWORD_ENV)?,
+        None => redis,
+    }))
+}
+
+/// The environment variable the Redis password may come from.
+const REDIS_PASSWORD_ENV: &str = "SESSIONBOX_REDIS_PASSWORD";
 
 /// Writes `text` and a newline to stdout, reporting a closed pipe or a full
 /// device instead of panicking as `println!` does.

@@ -1,0 +1,423 @@
+//! The Redis provider of the key-value import: sessions on one Redis (or
+//! Valkey) server or a Redis Cluster, through the `redis` crate with r2d2
+//! pooling its connections. The guest names each key and holds all session
+//! logic; this file only maps the five `kv` calls to Redis commands:
+//!
+//! | `kv` call        | Redis                                 |
+//! |------------------|---------------------------------------|
+//! | `get`            | `STRLEN`, `GET`, `PTTL` (one pipeline)|
+//! | `set-if-absent`  | `SET key value NX [PX ttl]`           |
+//! | `set-if-present` | `SET key value XX [PX ttl]`           |
+//! | `delete`         | `DEL`                                 |
+//! | `exists`         | `EXISTS`                              |
+//!
+//! Every command touches one key, so none crosses cluster slots.
+
+use crate::error::{Error, Result};
+use crate::kv::{Entry, KeyValue, KvError, ValueFormat};
+use redis::cluster::{ClusterClient, ClusterConnection};
+use redis::{ConnectionLike, IntoConnectionInfo, RedisError, RedisResult, Value};
+use std::path::Path;
+use std::time::Duration;
+
+/// Where a Redis-backed [`Store`](crate::Store) keeps its sessions, and how
+/// it reaches them. The password never appears in `Debug` output, logs or
+/// errors.
+#[derive(Clone)]
+pub struct RedisOptions {
+    /// `redis://[user[:password]@]host:port[/db]` (or `redis+unix://`): the
+    /// server; with [`cluster`](Self::cluster), any of the cluster's nodes
+    /// (the rest are discovered).
+    pub urls: Vec<String>,
+    /// Whether `urls` name nodes of a Redis Cluster.
+    pub cluster: bool,
+    /// How sessions are stored: sessionbox's signed text, or Django's cache
+    /// backend's pickle.
+    pub format: RedisFormat,
+    /// The password (`AUTH`), if not in the URL; see
+    /// [`password_from_env`](Self::password_from_env) and
+    /// [`password_from_file`](Self::password_from_file).
+    pub password: Option<String>,
+    /// Longest wait for a new connection, handshake and `AUTH` included
+    /// (default 2 s).
+    pub connect_timeout: Duration,
+    /// Longest wait for one reply; a slower server fails the call as an I/O
+    /// error (default 2 s).
+    pub response_timeout: Duration,
+    /// Most connections kept open at once (default 16); a call that finds
+    /// all in use waits up to `connect_timeout` for one.
+    pub pool_size: u32,
+}
+
+/// How sessions are stored in Redis: the value format and the key each
+/// session gets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RedisFormat {
+    /// The same signed text as a session file, under
+    /// `<key_prefix><file prefix><session key>` (default prefix
+    /// `sessionbox:`, so `sessionbox:sessionid<key>`).
+    Signed {
+        /// Put before every key, to keep sessionbox's keys apart.
+        key_prefix: String,
+    },
+    /// What Django's cache session backend stores through
+    /// `django.core.cache.backends.redis.RedisCache`: the session dict
+    /// pickled, under `<KEY_PREFIX>:<VERSION>:django.contrib.sessions.cache<key>`.
+    /// Not signed: anyone who can write the Redis can forge sessions, as
+    /// with Django itself.
+    Django {
+        /// Django's cache `KEY_PREFIX` (default empty).
+        key_prefix: String,
+        /// Django's cache `VERSION` (default 1).
+        version: i64,
+    },
+}
+
+impl RedisFormat {
+    /// sessionbox's signed text under the prefix `sessionbox:`.
+    pub fn signed() -> RedisFormat {
+        RedisFormat::Signed { key_prefix: "sessionbox:".to_owned() }
+    }
+
+    /// Django's cache backend with Django's defaults (`KEY_PREFIX` empty,
+    /// `VERSION` 1).
+    pub fn django() -> RedisFormat {
+        RedisFormat::Django { key_prefix: String::new(), version: 1 }
+    }
+
+    /// What goes before the guest's name for a session.
+    fn key_prefix(&self) -> String {
+        match self {
+            RedisFormat::Signed { key_prefix } => key_prefix.clone(),
+            // Django's default KEY_FUNCTION: "%s:%s:%s" % (prefix, version, key).
+            RedisFormat::Django { key_prefix, version } => format!("{key_prefix}:{version}:"),
+        }
+    }
+
+    fn value_format(&self) -> ValueFormat {
+        match self {
+            RedisFormat::Signed { .. } => ValueFormat::Signed,
+            RedisFormat::Django { .. } => ValueFormat::DjangoPickle,
+        }
+    }
+}
+
+impl RedisOptions {
+    /// One server at `url`, sessionbox's signed format, default timeouts.
+    pub fn new(url: impl Into<String>) -> RedisOptions {
+        RedisOptions {
+            urls: vec![url.into()],
+            cluster: false,
+            format: RedisFormat::signed(),
+            password: None,
+            connect_timeout: Duration::from_secs(2),
+            response_timeout: Duration::from_secs(2),
+            pool_size: 16,
+        }
+    }
+
+    /// A Redis Cluster reached through any of `nodes`.
+    pub fn cluster<I: IntoIterator<Item = S>, S: Into<String>>(nodes: I) -> RedisOptions {
+        RedisOptions { urls: nodes.into_iter().map(Into::into).collect(), cluster: true, ..RedisOptions::new("") }
+    }
+
+    /// Takes the password from the environment variable `var`.
+    pub fn password_from_env(mut self, var: &str) -> Result<RedisOptions> {
+        let password = std::env::var(var).map_err(|e| Error::Config(format!("the Redis password variable ${var}: {e}")))?;
+        self.password = Some(password);
+        Ok(self)
+    }
+
+    /// Takes the password from the file at `path` (its first line).
+    pub fn password_from_file(mut self, path: impl AsRef<Path>) -> Result<RedisOptions> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::Config(format!("cannot read the Redis password file {}: {e}", path.display())))?;
+        self.password = Some(text.lines().next().unwrap_or_default().to_owned());
+        Ok(self)
+    }
+
+    /// The servers without any password they carry, for messages.
+    pub(crate) fn describe(&self) -> String {
+        let urls: Vec<String> = self.urls.iter().map(|url| redact(url)).collect();
+        format!("{}{}", if self.cluster { "Redis Cluster at " } else { "Redis at " }, urls.join(", "))
+    }
+}
+
+/// `url` with any user information replaced by `***`.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => format!("{}***{}", &url[..scheme + 3], &url[at..]),
+        _ => url.to_owned(),
+    }
+}
+
+impl std::fmt::Debug for RedisOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisOptions")
+            .field("urls", &self.urls.iter().map(|u| redact(u)).collect::<Vec<_>>())
+            .field("cluster", &self.cluster)
+            .field("format", &self.format)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .field("connect_timeout", &self.connect_timeout)
+            .field("response_timeout", &self.response_timeout)
+            .field("pool_size", &self.pool_size)
+            .finish()
+    }
+}
+
+/// Opens connections for the pool: a single server's with timeouts on
+/// every read and write, or a cluster connection (the cluster client
+/// applies its own).
+enum Manager {
+    Single { client: redis::Client, connect_timeout: Duration, response_timeout: Duration },
+    Cluster(ClusterClient),
+}
+
+/// One pooled connection.
+enum Conn {
+    Single(redis::Connection),
+    Cluster(ClusterConnection),
+}
+
+impl Conn {
+    fn as_like(&mut self) -> &mut dyn ConnectionLike {
+        match self {
+            Conn::Single(c) => c,
+            Conn::Cluster(c) => c,
+        }
+    }
+
+    fn is_open(&self) -> bool {
+        match self {
+            Conn::Single(c) => c.is_open(),
+            Conn::Cluster(c) => c.is_open(),
+        }
+    }
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = Conn;
+    type Error = RedisError;
+
+    fn connect(&self) -> RedisResult<Conn> {
+        match self {
+            Manager::Single { client, connect_timeout, response_timeout } => {
+                let conn = client.get_connection_with_timeout(*connect_timeout)?;
+                conn.set_read_timeout(Some(*response_timeout))?;
+                conn.set_write_timeout(Some(*response_timeout))?;
+                Ok(Conn::Single(conn))
+            }
+            Manager::Cluster(client) => Ok(Conn::Cluster(client.get_connection()?)),
+        }
+    }
+
+    fn is_valid(&self, conn: &mut Conn) -> RedisResult<()> {
+        redis::cmd("PING").query::<()>(conn.as_like())
+    }
+
+    fn has_broken(&self, conn: &mut Conn) -> bool {
+        !conn.is_open()
+    }
+}
+
+/// The provider: a connection pool, the key prefix and the format.
+pub(crate) struct RedisKv {
+    pool: r2d2::Pool<Manager>,
+    prefix: String,
+    format: ValueFormat,
+    /// The servers, without passwords, for messages.
+    describe: String,
+}
+
+/// r2d2's errors go to its log; forward them to ours at debug level, where
+/// a connection that cannot be made shows up.
+#[derive(Debug)]
+struct LogErrors;
+
+impl r2d2::HandleError<RedisError> for LogErrors {
+    fn handle_error(&self, error: RedisError) {
+        log::debug!(target: "sessionbox::redis", "connection failed: {error}");
+    }
+}
+
+impl RedisKv {
+    /// Connects (one connection now, so an unreachable server, a wrong
+    /// password or a bad URL shows up here) and sets up the pool.
+    pub(crate) fn connect(options: &RedisOptions) -> Result<RedisKv> {
+        let describe = options.describe();
+        let config = |e: RedisError| Error::Config(format!("{describe}: {}", describe_error(&e)));
+        if options.urls.is_empty() || options.urls.iter().any(String::is_empty) {
+            return Err(Error::Config("no Redis URL given".to_owned()));
+        }
+        let manager = if options.cluster {
+            let mut builder = ClusterClient::builder(options.urls.clone())
+                .connection_timeout(options.connect_timeout)
+                .response_timeout(options.response_timeout)
+                // A moved slot is followed at once; a node that is down
+                // fails the call instead of stalling it through 16 retries.
+                .retries(2)
+                .min_retry_wait(10)
+                .max_retry_wait(100);
+            if let Some(password) = &options.password {
+                builder = builder.password(password.clone());
+            }
+            Manager::Cluster(builder.build().map_err(config)?)
+        } else {
+            let mut info = options.urls[0].as_str().into_connection_info().map_err(config)?;
+            if let Some(password) = &options.password {
+                let redis = info.redis_settings().clone().set_password(password);
+                info = info.set_redis_settings(redis);
+            }
+            Manager::Single {
+                client: redis::Client::open(info).map_err(config)?,
+                connect_timeout: options.connect_timeout,
+                response_timeout: options.response_timeout,
+            }
+        };
+        // The first connection by hand: r2d2's own start-up error says only
+        // that it timed out.
+        let first = r2d2::ManageConnection::connect(&manager).map_err(config)?;
+        let pool = r2d2::Pool::builder()
+            .max_size(options.pool_size.max(1))
+            .min_idle(Some(0))
+            .connection_timeout(options.connect_timeout.max(Duration::from_millis(100)))
+            // Checked by use, not by a PING per checkout (a round trip per
+            // call); a connection that failed is dropped (has_broken).
+            .test_on_check_out(false)
+            .error_handler(Box::new(LogErrors))
+            .build_unchecked(manager);
+        drop(first);
+        Ok(RedisKv { pool, prefix: options.format.key_prefix(), format: options.format.value_format(), describe })
+    }
+
+    /// Runs `f` on a pooled connection. A pooled connection the server
+    /// closed meanwhile (a restart) fails with a dropped connection before
+    /// the command reached the server: the call is tried once more, on a
+    /// new connection.
+    fn with_conn<T>(&self, f: impl Fn(&mut dyn ConnectionLike) -> RedisResult<T>) -> std::result::Result<T, KvError> {
+        for attempt in 0..2 {
+            let mut conn = self.pool.get().map_err(|e| KvError::Other(format!("{}: no connection: {e}", self.describe)))?;
+            match f(conn.as_like()) {
+                Ok(value) => return Ok(value),
+                Err(e) if attempt == 0 && e.is_connection_dropped() => {
+                    log::debug!(target: "sessionbox::redis", "a pooled connection was closed ({e}); trying a new one");
+                    drop(conn);
+                    continue;
+                }
+                Err(e) => return Err(self.error(&e)),
+            }
+        }
+        unreachable!("the second attempt returns")
+    }
+
+    fn error(&self, e: &RedisError) -> KvError {
+        let why = format!("{}: {}", self.describe, describe_error(e));
+        match e.kind() {
+            _ if e.code() == Some("WRONGTYPE") => KvError::WrongType,
+            redis::ErrorKind::AuthenticationFailed => KvError::AccessDenied(why),
+            _ if e.code() == Some("NOAUTH") || e.code() == Some("WRONGPASS") => KvError::AccessDenied(why),
+            _ => KvError::Other(why),
+        }
+    }
+
+    fn key(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
+    }
+
+    fn set(&self, key: &str, value: &[u8], ttl_ms: Option<u64>, condition: &str) -> std::result::Result<bool, KvError> {
+        let key = self.key(key);
+        self.with_conn(|conn| {
+            let mut cmd = redis::cmd("SET");
+            cmd.arg(&key).arg(value).arg(condition);
+            if let Some(ms) = ttl_ms {
+                // Redis refuses a PX past i64 milliseconds; that far is never.
+                cmd.arg("PX").arg(ms.clamp(1, i64::MAX as u64 / 2));
+            }
+            Ok(cmd.query::<Option<()>>(conn)?.is_some())
+        })
+    }
+}
+
+/// A Redis error in one line, saying "timed out" for a timeout.
+fn describe_error(e: &RedisError) -> String {
+    if e.is_timeout() && !e.to_string().to_lowercase().contains("timed out") {
+        format!("timed out ({e})")
+    } else {
+        e.to_string()
+    }
+}
+
+impl KeyValue for RedisKv {
+    fn format(&self) -> ValueFormat {
+        self.format
+    }
+
+    fn get(&self, key: &str, max_len: u64) -> std::result::Result<Option<Entry>, KvError> {
+        let key = self.key(key);
+        // STRLEN first, in the same round trip: GETRANGE fetches at most one
+        // byte past the limit, so a huge foreign value is refused without
+        // being transferred. PTTL -2 means no key; STRLEN fails for a key
+        // that is not a string.
+        let (len, value, pttl) = self.with_conn(|conn| {
+            let end = i64::try_from(max_len).unwrap_or(i64::MAX - 1);
+            let replies: Vec<Value> =
+                redis::pipe().cmd("STRLEN").arg(&key).cmd("GETRANGE").arg(&key).arg(0).arg(end).cmd("PTTL").arg(&key).query(conn)?;
+            Ok(replies)
+        })
+        .and_then(|replies| match <[Value; 3]>::try_from(replies) {
+            Ok([len, value, pttl]) => Ok((len, value, pttl)),
+            Err(_) => Err(KvError::Other(format!("{}: an unexpected reply to GET", self.describe))),
+        })?;
+        let parse = |e: redis::ParsingError| KvError::Other(format!("{}: an unexpected reply: {e}", self.describe));
+        let pttl: i64 = redis::from_redis_value(pttl).map_err(parse)?;
+        if pttl == -2 {
+            return Ok(None);
+        }
+        let len: u64 = redis::from_redis_value(len).map_err(parse)?;
+        let value: Vec<u8> = redis::from_redis_value(value).map_err(parse)?;
+        if len > max_len || value.len() as u64 > max_len {
+            return Err(KvError::TooLarge);
+        }
+        Ok(Some(Entry { value, ttl_ms: u64::try_from(pttl).ok() }))
+    }
+
+    fn set_if_absent(&self, key: &str, value: &[u8], ttl_ms: Option<u64>) -> std::result::Result<bool, KvError> {
+        self.set(key, value, ttl_ms, "NX")
+    }
+
+    fn set_if_present(&self, key: &str, value: &[u8], ttl_ms: Option<u64>) -> std::result::Result<bool, KvError> {
+        self.set(key, value, ttl_ms, "XX")
+    }
+
+    fn delete(&self, key: &str) -> std::result::Result<bool, KvError> {
+        let key = self.key(key);
+        self.with_conn(|conn| Ok(redis::cmd("DEL").arg(&key).query::<i64>(conn)? > 0))
+    }
+
+    fn exists(&self, key: &str) -> std::result::Result<bool, KvError> {
+        let key = self.key(key);
+        self.with_conn(|conn| Ok(redis::cmd("EXISTS").arg(&key).query::<i64>(conn)? > 0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_show() {
+        let mut options = RedisOptions::new("redis://user:hunter2@127.0.0.1:6379/0");
+        options.password = Some("hunter3".into());
+        let shown = format!("{options:?} {}", options.describe());
+        assert!(!shown.contains("hunter"), "{shown}");
+        assert!(shown.contains("redis://***@127.0.0.1:6379/0"), "{shown}");
+    }
+
+    #[test]
+    fn django_keys_follow_its_key_function() {
+        assert_eq!(RedisFormat::django().key_prefix(), ":1:");
+        assert_eq!(RedisFormat::Django { key_prefix: "app".into(), version: 7 }.key_prefix(), "app:7:");
+        assert_eq!(RedisFormat::signed().key_prefix(), "sessionbox:");
+    }
+}
