@@ -259,6 +259,19 @@ impl Unpickler<'_> {
                     let items = self.pop_mark()?;
                     self.push(Node::List(items));
                 }
+                // Tuples read as lists, as Django's JSON serializer writes
+                // them: TUPLE, EMPTY_TUPLE, TUPLE1, TUPLE2, TUPLE3.
+                b't' => {
+                    let items = self.pop_mark()?;
+                    self.push(Node::List(items));
+                }
+                b')' => self.push(Node::List(Vec::new())),
+                0x85..=0x87 => {
+                    let n = usize::from(op - 0x84);
+                    let mut items = (0..n).map(|_| self.pop()).collect::<Result<Vec<_>, _>>()?;
+                    items.reverse();
+                    self.push(Node::List(items));
+                }
                 b's' => {
                     // SETITEM
                     let value = self.pop()?;

@@ -129,7 +129,10 @@ impl<B: Storage, S: System> SessionStore<B, S> {
             },
         };
         let expires = expires_at(decoded.expiry.as_ref(), age, now, core.settings.cookie_age);
-        if expiry::is_expired(expires, now) {
+        // An entry with a TTL is live for as long as the store holds it, as
+        // in Django's cache backend: the store drops it when the TTL ends.
+        let judged_here = !matches!(age, Age::ExpiresIn(Some(_)));
+        if judged_here && expiry::is_expired(expires, now) {
             // Expired whatever the storage says to the delete (Django
             // ignores that error too); an entry that stays goes in a sweep.
             let _ = self.backend.remove(&name);

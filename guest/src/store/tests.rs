@@ -249,6 +249,13 @@ mod kv {
         (SessionStore::with_storage(Kv::new(kv.clone(), format), Frozen::default(), settings).unwrap(), kv)
     }
 
+    fn signed_value(kv: &MemKv, key: &str) -> Vec<u8> {
+        match kv.value(&format!("sessionid{key}")) {
+            Some(MemValue::Plain(value, _)) => value,
+            other => panic!("{key}: {other:?}"),
+        }
+    }
+
     fn ttl(kv: &MemKv, name: &str) -> Option<u64> {
         match kv.value(name) {
             Some(MemValue::Plain(_, ttl)) => ttl,
@@ -293,9 +300,15 @@ mod kv {
         let never = store.create(r#"{"_session_expiry":Infinity}"#).unwrap();
         assert_eq!(ttl(&kv, &format!("sessionid{never}")), None);
         assert_eq!(store.load(&never).unwrap().expires_at().map(|t| t.secs), Some(i64::MAX));
-        // Already past: written with the shortest TTL, and a load calls it expired.
+        // Already past: written with the shortest TTL, which the store ends.
         let past = store.create(r#"{"_session_expiry":-5}"#).unwrap();
         assert_eq!(ttl(&kv, &format!("sessionid{past}")), Some(1));
+        // While the store holds an entry with a TTL it is live, as in
+        // Django's cache backend, however little time is left.
+        kv.insert(&format!("sessionid{sixty}"), MemValue::Plain(signed_value(&kv, &sixty), Some(400)));
+        assert_eq!(store.load(&sixty).unwrap().expires_at(), Some(&Time::new(NOW, 400_000_000)));
+        // Without a TTL the data's own expiry decides, and a load deletes it.
+        kv.insert(&format!("sessionid{past}"), MemValue::Plain(signed_value(&kv, &past), None));
         assert_eq!(store.load(&past).unwrap(), Loaded::Expired);
         assert_eq!(kv.value(&format!("sessionid{past}")), None, "an expired load deletes the key");
     }
