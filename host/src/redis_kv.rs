@@ -5,7 +5,7 @@
 //!
 //! | `kv` call        | Redis                                 |
 //! |------------------|---------------------------------------|
-//! | `get`            | `STRLEN`, `GET`, `PTTL` (one pipeline)|
+//! | `get`            | `EVALSHA` of `GET_SCRIPT`: `TYPE`, `STRLEN`, `PTTL`, `GET` in one atomic call, one reply |
 //! | `set-if-absent`  | `SET key value NX [PX ttl]`           |
 //! | `set-if-present` | `SET key value XX [PX ttl]`           |
 //! | `delete`         | `DEL`                                 |
@@ -137,8 +137,9 @@ impl RedisOptions {
         Ok(self)
     }
 
-    /// The servers without any password they carry, for messages.
-    pub(crate) fn describe(&self) -> String {
+    /// The servers without any password they carry, for messages:
+    /// "Redis at redis://***@host:port".
+    pub fn describe(&self) -> String {
         let urls: Vec<String> = self.urls.iter().map(|url| redact(url)).collect();
         format!("{}{}", if self.cluster { "Redis Cluster at " } else { "Redis at " }, urls.join(", "))
     }
@@ -178,6 +179,12 @@ enum Manager {
 enum Conn {
     Single(redis::Connection),
     Cluster(ClusterConnection),
+    /// What a connection becomes after a call on it failed other than by a
+    /// server's error reply (a timeout, a dropped or garbled stream): the
+    /// stream may hold a late or half-read reply that the next call would
+    /// take for its own, so the connection is closed here and the pool
+    /// drops it (`has_broken`) instead of handing it out again.
+    Broken,
 }
 
 impl Conn {
@@ -185,6 +192,8 @@ impl Conn {
         match self {
             Conn::Single(c) => c,
             Conn::Cluster(c) => c,
+            // The pool never hands out a broken connection (has_broken).
+            Conn::Broken => unreachable!("a broken Redis connection was reused"),
         }
     }
 
@@ -192,6 +201,7 @@ impl Conn {
         match self {
             Conn::Single(c) => c.is_open(),
             Conn::Cluster(c) => c.is_open(),
+            Conn::Broken => false,
         }
     }
 }
@@ -203,9 +213,14 @@ impl r2d2::ManageConnection for Manager {
     fn connect(&self) -> RedisResult<Conn> {
         match self {
             Manager::Single { client, connect_timeout, response_timeout } => {
-                let conn = client.get_connection_with_timeout(*connect_timeout)?;
+                let mut conn = client.get_connection_with_timeout(*connect_timeout)?;
                 conn.set_read_timeout(Some(*response_timeout))?;
                 conn.set_write_timeout(Some(*response_timeout))?;
+                // One round trip now: the handshake sends nothing without a
+                // password, so a server that wants one (NOAUTH), or one that
+                // accepts connections but does not answer, shows up here
+                // rather than as the first call's failure.
+                redis::cmd("PING").query::<()>(&mut conn)?;
                 Ok(Conn::Single(conn))
             }
             Manager::Cluster(client) => Ok(Conn::Cluster(client.get_connection()?)),
@@ -228,6 +243,8 @@ pub(crate) struct RedisKv {
     format: ValueFormat,
     /// The servers, without passwords, for messages.
     describe: String,
+    /// `GET_SCRIPT`, run by its SHA-1.
+    get_script: redis::Script,
 }
 
 /// r2d2's errors go to its log; forward them to ours at debug level, where
@@ -288,7 +305,8 @@ impl RedisKv {
             .error_handler(Box::new(LogErrors))
             .build_unchecked(manager);
         drop(first);
-        Ok(RedisKv { pool, prefix: options.format.key_prefix(), format: options.format.value_format(), describe })
+        let get_script = redis::Script::new(GET_SCRIPT);
+        Ok(RedisKv { pool, prefix: options.format.key_prefix(), format: options.format.value_format(), describe, get_script })
     }
 
     /// Runs `f` on a pooled connection. A pooled connection the server
@@ -302,10 +320,19 @@ impl RedisKv {
                 Ok(value) => return Ok(value),
                 Err(e) if attempt == 0 && e.is_connection_dropped() => {
                     log::debug!(target: "sessionbox::redis", "a pooled connection was closed ({e}); trying a new one");
+                    *conn = Conn::Broken;
                     drop(conn);
                     continue;
                 }
-                Err(e) => return Err(self.error(&e)),
+                Err(e) => {
+                    // Only a server's error reply (WRONGTYPE, NOAUTH, ...)
+                    // leaves the stream in step; after a timeout the late
+                    // reply would be read as the next call's.
+                    if e.code().is_none() {
+                        *conn = Conn::Broken;
+                    }
+                    return Err(self.error(&e));
+                }
             }
         }
         unreachable!("the second attempt returns")
@@ -339,6 +366,17 @@ impl RedisKv {
     }
 }
 
+/// What `get` runs: the key's value and TTL, or why there is none to
+/// give. Replies `{"none"}`, `{"wrongtype"}`, `{"toolarge"}` (longer than
+/// ARGV[1] bytes; not transferred) or `{"ok", pttl, value}`.
+const GET_SCRIPT: &str = r#"
+local kind = redis.call('TYPE', KEYS[1])['ok']
+if kind == 'none' then return {'none'} end
+if kind ~= 'string' then return {'wrongtype'} end
+if redis.call('STRLEN', KEYS[1]) > tonumber(ARGV[1]) then return {'toolarge'} end
+return {'ok', redis.call('PTTL', KEYS[1]), redis.call('GET', KEYS[1])}
+"#;
+
 /// A Redis error in one line, saying "timed out" for a timeout.
 fn describe_error(e: &RedisError) -> String {
     if e.is_timeout() && !e.to_string().to_lowercase().contains("timed out") {
@@ -355,31 +393,32 @@ impl KeyValue for RedisKv {
 
     fn get(&self, key: &str, max_len: u64) -> std::result::Result<Option<Entry>, KvError> {
         let key = self.key(key);
-        // STRLEN first, in the same round trip: GETRANGE fetches at most one
-        // byte past the limit, so a huge foreign value is refused without
-        // being transferred. PTTL -2 means no key; STRLEN fails for a key
-        // that is not a string.
-        let (len, value, pttl) = self.with_conn(|conn| {
-            let end = i64::try_from(max_len).unwrap_or(i64::MAX - 1);
-            let replies: Vec<Value> =
-                redis::pipe().cmd("STRLEN").arg(&key).cmd("GETRANGE").arg(&key).arg(0).arg(end).cmd("PTTL").arg(&key).query(conn)?;
-            Ok(replies)
-        })
-        .and_then(|replies| match <[Value; 3]>::try_from(replies) {
-            Ok([len, value, pttl]) => Ok((len, value, pttl)),
-            Err(_) => Err(KvError::Other(format!("{}: an unexpected reply to GET", self.describe))),
-        })?;
+        // One script, so one reply (a timeout costs one response timeout,
+        // not one per command), atomic (the key cannot expire between its
+        // length and its value), on one key (so it runs on the key's node
+        // of a cluster, where a plain pipeline is not supported). A huge
+        // foreign value is refused by its length, without being transferred.
+        // EVALSHA: the script's text goes over the wire once per server
+        // (on its NOSCRIPT reply), not with every load.
+        let reply: Vec<Value> =
+            self.with_conn(|conn| self.get_script.key(&key).arg(max_len.min(i64::MAX as u64)).invoke(conn))?;
         let parse = |e: redis::ParsingError| KvError::Other(format!("{}: an unexpected reply: {e}", self.describe));
-        let pttl: i64 = redis::from_redis_value(pttl).map_err(parse)?;
-        if pttl == -2 {
-            return Ok(None);
+        let mut reply = reply.into_iter();
+        let status: String = redis::from_redis_value(reply.next().unwrap_or(Value::Nil)).map_err(parse)?;
+        match status.as_str() {
+            "none" => Ok(None),
+            "wrongtype" => Err(KvError::WrongType),
+            "toolarge" => Err(KvError::TooLarge),
+            "ok" => {
+                let pttl: i64 = redis::from_redis_value(reply.next().unwrap_or(Value::Nil)).map_err(parse)?;
+                let value: Vec<u8> = redis::from_redis_value(reply.next().unwrap_or(Value::Nil)).map_err(parse)?;
+                if value.len() as u64 > max_len {
+                    return Err(KvError::TooLarge);
+                }
+                Ok(Some(Entry { value, ttl_ms: u64::try_from(pttl).ok() }))
+            }
+            other => Err(KvError::Other(format!("{}: an unexpected reply to GET: {other}", self.describe))),
         }
-        let len: u64 = redis::from_redis_value(len).map_err(parse)?;
-        let value: Vec<u8> = redis::from_redis_value(value).map_err(parse)?;
-        if len > max_len || value.len() as u64 > max_len {
-            return Err(KvError::TooLarge);
-        }
-        Ok(Some(Entry { value, ttl_ms: u64::try_from(pttl).ok() }))
     }
 
     fn set_if_absent(&self, key: &str, value: &[u8], ttl_ms: Option<u64>) -> std::result::Result<bool, KvError> {
