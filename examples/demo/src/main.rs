@@ -1,7 +1,7 @@
 //! `sessionbox-demo`: serves the demo app (see the library docs).
 
 use clap::Parser;
-use sessionbox::{Options, Settings, Store};
+use sessionbox::{Options, RedisFormat, RedisOptions, Settings, Store};
 use sessionbox_demo::DemoUser;
 use sessionbox_tower::SessionConfig;
 use std::path::PathBuf;
@@ -21,6 +21,17 @@ struct Args {
     /// The session directory (Django's SESSION_FILE_PATH); created if missing.
     #[arg(long, default_value = "demo-sessions")]
     sessions: PathBuf,
+    /// Keep sessions on Redis or Valkey at this URL instead of --sessions:
+    /// several demo processes on one Redis share their sessions.
+    #[arg(long, value_name = "URL")]
+    redis: Option<String>,
+    /// With --redis: store sessions as Django's cache session backend does
+    /// (`:1:django.contrib.sessions.cache<key>`, the dict pickled), to share
+    /// them with a Django using SESSION_ENGINE
+    /// "django.contrib.sessions.backends.cache" on the same Redis. Without
+    /// it: sessionbox's signed text under `sessionbox:sessionid<key>`.
+    #[arg(long, requires = "redis")]
+    django_cache: bool,
     /// Django's SECRET_KEY. Without it the demo uses an insecure placeholder.
     #[arg(long = "secret-key", env = "SESSIONBOX_SECRET_KEY", hide_env_values = true)]
     secret_key: Option<String>,
@@ -55,12 +66,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut settings = Settings::new(secret);
     settings.cookie_age = args.cookie_age;
     let options = Options { expire_at_browser_close: args.expire_at_browser_close, ..Options::default() };
-    let store = Store::open_with(&args.sessions, settings, options)?;
+    let (store, place) = match &args.redis {
+        Some(url) => {
+            let mut redis = RedisOptions::new(url);
+            if args.django_cache {
+                redis.format = RedisFormat::django();
+            }
+            (Store::open_redis_with(&redis, settings, options)?, redis.describe())
+        }
+        None => (Store::open_with(&args.sessions, settings, options)?, args.sessions.display().to_string()),
+    };
     let mut config = SessionConfig::for_store(&store);
     config.save_every_request = args.save_every_request;
     let app = sessionbox_demo::app(store, config, users);
     let listener = tokio::net::TcpListener::bind(&args.listen).await.map_err(|e| format!("listening on {}: {e}", args.listen))?;
-    println!("sessionbox-demo: http://{} (sessions in {})", listener.local_addr()?, args.sessions.display());
+    println!("sessionbox-demo: http://{} (sessions in {place})", listener.local_addr()?);
     axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
