@@ -252,3 +252,22 @@ fn the_python_counter_matches_the_rust_one_on_one_store() {
     assert_eq!(ok(&host, &python, &["show", &foreign]), "bad-signature");
     assert_eq!(host.run(&python, &["logout", "../x"]).unwrap(), Err("invalid-key".into()));
 }
+
+/// The plugin API is the same on a Redis-backed store: the counter plugin's
+/// sessions are Redis keys, and host and plugin share them.
+#[test]
+fn a_plugin_on_a_redis_store_works_unchanged() {
+    let redis = crate::support::redis::RedisServer::start();
+    let sessions = Store::open_redis(&sessionbox::RedisOptions::new(redis.url()), Settings::new("plugin-redis-secret")).unwrap();
+    let host = PluginHost::new(LIMITS).unwrap();
+    let counter = load(&host, "counter", &sessions);
+    let (key, n) = visit(&host, &counter, None);
+    assert_eq!(n, 1);
+    assert_eq!(visit(&host, &counter, Some(&key)), (key.clone(), 2));
+    assert_eq!(redis.cli(&["keys", "*"]), format!("sessionbox:sessionid{key}"));
+    assert!(matches!(sessions.load(&key).unwrap(), Loaded::Found { data, .. } if data.get("n") == Some(&json!(2))));
+    let new_key = ok(&host, &counter, &["login", &key, "alice"]);
+    assert_eq!(ok(&host, &counter, &["show", &key]), "missing");
+    assert_eq!(ok(&host, &counter, &["logout", &new_key]), "true");
+    assert_eq!(redis.cli(&["dbsize"]), "0");
+}

@@ -127,6 +127,9 @@ fn storm_worker(store: &Store, id: u64, for_how_long: Duration) {
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
+    // libtest has printed "test storm::worker ... " without a newline:
+    // end that line, so the first key is not glued to it and lost.
+    println!();
     for (created, _) in &results {
         for key in created {
             println!("key {key}");

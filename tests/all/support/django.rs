@@ -54,3 +54,27 @@ pub fn django_version() -> String {
     let file = django_venv().join("django-version.txt");
     std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("reading {}: {e}", file.display())).trim().to_owned()
 }
+
+/// The `redis` client Django's `RedisCache` needs (`pip install` spec):
+/// Django 5.2 wants redis-py 3.4 or later; 5.x is a long-lived series.
+pub const REDIS_PY_REQUIREMENT: &str = "redis==5.*";
+
+/// The venv's Python (as [`django_python`]) with redis-py installed too, for
+/// Django's `django.core.cache.backends.redis.RedisCache`. Installed once,
+/// with its own marker file, so a venv made before the Redis tests gains it.
+pub fn django_redis_python() -> PathBuf {
+    let python = django_python();
+    let done = django_venv().join("redis-py-version.txt");
+    install_once("django-5.2-venv", &done, || {
+        run_ok(
+            Command::new(&python)
+                .args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--quiet", REDIS_PY_REQUIREMENT])
+                .env("PIP_NO_INPUT", "1"),
+        );
+        let version = run_ok(Command::new(&python).args(["-c", "import redis; print(redis.__version__)"]));
+        let version = version.trim();
+        std::fs::write(&done, format!("{version}\n")).unwrap_or_else(|e| panic!("writing {}: {e}", done.display()));
+        eprintln!("sessionbox tests: redis-py {version} installed in the Django venv");
+    });
+    python
+}

@@ -161,16 +161,50 @@ impl DjangoServer {
     /// `SESSION_COOKIE_AGE`, `SESSION_EXPIRE_AT_BROWSER_CLOSE`,
     /// `SESSION_SAVE_EVERY_REQUEST` (see the site's settings.py).
     pub fn start(session_dir: &Path, secret: &str, extra_env: &[(&str, &str)]) -> DjangoServer {
+        DjangoServer::start_inner(Some(session_dir), None, secret, extra_env)
+    }
+
+    /// As [`start`](Self::start), but with Django's cache session backend
+    /// (`django.contrib.sessions.backends.cache`) on
+    /// `django.core.cache.backends.redis.RedisCache` at `redis_url`, with
+    /// the cache's default KEY_PREFIX and VERSION: sessions are Redis keys
+    /// `:1:django.contrib.sessions.cache<key>` holding the pickled dict.
+    /// The site's own settings are kept; a settings module in the server's
+    /// temporary directory overrides the session engine and the cache.
+    pub fn start_on_redis(redis_url: &str, secret: &str, extra_env: &[(&str, &str)]) -> DjangoServer {
+        DjangoServer::start_inner(None, Some(redis_url), secret, extra_env)
+    }
+
+    fn start_inner(session_dir: Option<&Path>, redis_url: Option<&str>, secret: &str, extra_env: &[(&str, &str)]) -> DjangoServer {
         let started = Instant::now();
-        let python = django_python();
+        let python = if redis_url.is_some() { super::django::django_redis_python() } else { django_python() };
         let dir = tempfile::Builder::new().prefix("sessionbox-django-").tempdir().expect("a temporary directory");
-        std::fs::create_dir_all(session_dir).unwrap_or_else(|e| panic!("creating {}: {e}", session_dir.display()));
+        // The site requires SESSION_FILE_PATH; with Redis it is an unused
+        // directory of the server's own.
+        let session_dir = session_dir.map_or_else(|| dir.path().join("unused-sessions"), Path::to_path_buf);
+        std::fs::create_dir_all(&session_dir).unwrap_or_else(|e| panic!("creating {}: {e}", session_dir.display()));
         let session_dir = session_dir.canonicalize().expect("canonical session dir");
         let mut env: Vec<(String, String)> = vec![
             ("SECRET_KEY".into(), secret.into()),
             ("SESSION_FILE_PATH".into(), session_dir.display().to_string()),
             ("SQLITE_PATH".into(), dir.path().join("db.sqlite3").display().to_string()),
         ];
+        if let Some(url) = redis_url {
+            let module = "sessionbox_redis_settings";
+            let text = concat!(
+                "# Written by tests/all/support/web.rs: the shared-login site on Django's\n",
+                "# cache session backend, the cache on Redis.\n",
+                "import os\n",
+                "from shared_login.settings import *  # noqa: F401,F403\n",
+                "SESSION_ENGINE = \"django.contrib.sessions.backends.cache\"\n",
+                "CACHES = {\"default\": {\"BACKEND\": \"django.core.cache.backends.redis.RedisCache\", \"LOCATION\": os.environ[\"SESSION_REDIS_URL\"]}}\n",
+            );
+            let path = dir.path().join(format!("{module}.py"));
+            std::fs::write(&path, text).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+            env.push(("DJANGO_SETTINGS_MODULE".into(), module.into()));
+            env.push(("PYTHONPATH".into(), dir.path().display().to_string()));
+            env.push(("SESSION_REDIS_URL".into(), url.into()));
+        }
         env.extend(extra_env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let log = dir.path().join("django.log");
 

@@ -1,0 +1,668 @@
+//! Real Django sharing sessions with sessionbox through Redis: Django's
+//! cache session backend (`django.contrib.sessions.backends.cache`) on
+//! `django.core.cache.backends.redis.RedisCache`, and a sessionbox store in
+//! `RedisFormat::Django` on the same server, each reading what the other
+//! wrote, both ways.
+
+use crate::support::django::django_redis_python;
+use crate::support::redis::RedisServer;
+use serde_json::{json, Value};
+use sessionbox::{Data, Error, Loaded, RedisFormat, RedisOptions, Settings, Store, EXPIRY_KEY};
+use std::process::Command;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+const SECRET: &str = "django-redis-interop-secret-5b1e";
+/// A SESSION_COOKIE_AGE other than Django's default, on both sides.
+const COOKIE_AGE: u64 = 3600;
+
+/// The Django side: one Python process per operation, with settings
+/// configured inline (cache session backend on RedisCache). `argv[1]` is a
+/// JSON object: the cache settings, `op` and the op's arguments; it prints
+/// one JSON object.
+const DJANGO: &str = r#"
+import datetime, json, math, os, sys
+import django
+from django.conf import settings
+
+cfg = json.loads(sys.argv[1])
+settings.configure(
+    SECRET_KEY=cfg["secret"],
+    USE_TZ=True,
+    INSTALLED_APPS=["django.contrib.sessions"],
+    SESSION_ENGINE="django.contrib.sessions.backends.cache",
+    SESSION_COOKIE_AGE=cfg["cookie_age"],
+    CACHES={"default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": cfg["url"],
+        "KEY_PREFIX": cfg["key_prefix"],
+        "VERSION": cfg["version"],
+    }},
+)
+django.setup()
+from django.contrib.sessions.backends.base import UpdateError
+from django.contrib.sessions.backends.cache import SessionStore, KEY_PREFIX
+from django.core.cache import cache
+
+_shared = ["same", 1]
+# Every plain type, with the encodings pickle picks for each: short and long
+# str, ints of 1, 2 and 4 bytes and LONG1, floats, batches of more than
+# 1000 list items and dict items, and a list referred to twice (a memo get).
+EXPECTED = {
+    "name": "Zoë Ünïcödé 日本語 🎉👩‍💻",
+    "empty": "",
+    "escapes": "quote \" backslash \\ newline \n tab \t nul \x00 del \x7f",
+    "long": "ab" * 200 + "é",
+    "n": 42,
+    "zero": 0,
+    "word": 65535,
+    "neg": -7,
+    "i32": 2147483647,
+    "i32_over": 2147483648,
+    "neg_i32_under": -2147483649,
+    "i64max": 9223372036854775807,
+    "big": 2**100,
+    "neg_big": -(2**70),
+    "pi": 3.141592653589793,
+    "three": 3.0,
+    "tiny": 1e-300,
+    "huge": 1.7976931348623157e308,
+    "neg_half": -0.5,
+    "neg_zero": -0.0,
+    "yes": True,
+    "no": False,
+    "nothing": None,
+    "empty_list": [],
+    "empty_dict": {},
+    "list": [1, "two", 3.5, [None, True, False], {"k": "v"}],
+    "nested": {"a": {"b": [{"c": "ü", "d": [[[]]]}]}, "": 0, "🔑": "emoji key"},
+    "many": list(range(2500)),
+    "many_keys": {f"k{i}": i for i in range(1200)},
+    "shared_a": _shared,
+    "shared_b": _shared,
+    "records": [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}],
+    "_auth_user_id": "42",
+}
+
+
+# What JSON text can hold only in Python's json (NaN, infinities) or with
+# escapes (a lone surrogate), and so Rust strings cannot.
+SPECIAL = {"nan": float("nan"), "inf": float("inf"), "ninf": float("-inf"), "lone": "\ud800x", "pair": "\U0001f389"}
+
+
+def differences(a, b, path="$"):
+    """Where a and b differ, types included (True is not 1, 3.0 is not 3)."""
+    if type(a) is not type(b):
+        return [f"{path}: {a!r} ({type(a).__name__}) vs {b!r} ({type(b).__name__})"]
+    if isinstance(a, dict):
+        if set(a) != set(b):
+            return [f"{path}: keys {sorted(set(a) ^ set(b))!r} on one side only"]
+        return [d for k in a for d in differences(a[k], b[k], f"{path}[{k!r}]")]
+    if isinstance(a, list):
+        if len(a) != len(b):
+            return [f"{path}: {len(a)} items vs {len(b)}"]
+        return [d for i, (x, y) in enumerate(zip(a, b)) for d in differences(x, y, f"{path}[{i}]")]
+    if isinstance(a, float):
+        same = (a == b and math.copysign(1, a) == math.copysign(1, b)) or (a != a and b != b)
+        return [] if same else [f"{path}: {a!r} vs {b!r}"]
+    return [] if a == b else [f"{path}: {a!r} vs {b!r}"]
+
+
+class Evil:
+    """Pickles as a call of os.system: unpickling it runs the command."""
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def exotic(name):
+    return {
+        "datetime": lambda: datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc),
+        "date": lambda: datetime.date(2024, 1, 2),
+        "set": lambda: {"a", "b"},
+        "frozenset": lambda: frozenset([1]),
+        "tuple": lambda: (1, "two"),
+        "bytes": lambda: b"\x00\x01",
+        "int_key": lambda: {1: "one"},
+        "complex": lambda: 1j,
+        "evil": lambda: Evil(cfg["marker"]),
+        "cycle": lambda: (lambda l: (l.append(l), l)[1])([]),
+        "laughs": lambda: __import__("functools").reduce(lambda acc, _: [acc] * 10, range(9), ["lol"]),
+    }[name]()
+
+
+def jsonable(data):
+    try:
+        return json.loads(json.dumps(data, allow_nan=False))
+    except (TypeError, ValueError):
+        return repr(data)
+
+
+def state(key):
+    s = SessionStore(key)
+    present = cache.has_key(KEY_PREFIX + key)
+    data = s.load()
+    out = {"present": present, "exists": SessionStore().exists(key), "data": jsonable(data)}
+    if present:
+        s._session_cache = data
+        out["expiry_age"] = s.get_expiry_age()
+    if cfg.get("expected"):
+        out["differences"] = differences(data, EXPECTED)
+    if cfg.get("special"):
+        out["differences"] = differences(data, SPECIAL)
+    return out
+
+
+op = cfg["op"]
+if op == "create":
+    s = SessionStore()
+    if cfg.get("expected"):
+        s.update(EXPECTED)
+    if cfg.get("special"):
+        s.update(SPECIAL)
+    s.update(cfg.get("data", {}))
+    if "exotic" in cfg:
+        s["value"] = exotic(cfg["exotic"])
+    if "expiry" in cfg:
+        s.set_expiry(cfg["expiry"])
+    s.save()
+    out = {"key": s.session_key, "expiry_age": s.get_expiry_age()}
+elif op == "load":
+    out = state(cfg["key"])
+elif op == "same_as_expected":
+    out = {"differences": differences(json.loads(cfg["text"]), EXPECTED)}
+elif op == "same_as_special":
+    out = {"differences": differences(json.loads(cfg["text"]), SPECIAL)}
+elif op == "set":
+    # As a view does: load, change, and the middleware's save.
+    s = SessionStore(cfg["key"])
+    s.update(cfg["data"])
+    try:
+        s.save()
+        out = {"key": s.session_key}
+    except UpdateError:
+        out = {"error": "UpdateError"}
+elif op == "expiry":
+    s = SessionStore(cfg["key"])
+    s.set_expiry(datetime.timedelta(seconds=cfg["delta"]) if "delta" in cfg else cfg["seconds"])
+    s.save()
+    out = {"key": s.session_key}
+elif op == "cycle_key":
+    # What login() does, then the middleware's save.
+    s = SessionStore(cfg["key"])
+    s.cycle_key()
+    s.save()
+    out = {"key": s.session_key}
+elif op == "flush":
+    # What logout() does.
+    s = SessionStore(cfg["key"])
+    s.flush()
+    out = {"key": s.session_key}
+elif op == "raw_pickle":
+    # EXPECTED pickled with another protocol (Django's serializer uses the
+    # highest, but older Djangos and other writers did not), straight into
+    # Redis under the session's cache key.
+    import pickle
+    import redis
+    client = redis.Redis.from_url(cfg["url"])
+    client.set(cache.make_key(KEY_PREFIX + cfg["key"]), pickle.dumps(EXPECTED, protocol=cfg["protocol"]), ex=600)
+    out = {"key": cfg["key"]}
+else:
+    raise SystemExit(f"unknown op {op}")
+print(json.dumps(out))
+"#;
+
+/// Django's cache settings for one server.
+struct Django {
+    url: String,
+    key_prefix: String,
+    version: i64,
+}
+
+impl Django {
+    fn new(redis: &RedisServer) -> Django {
+        Django { url: redis.url(), key_prefix: String::new(), version: 1 }
+    }
+
+    fn with_key(redis: &RedisServer, key_prefix: &str, version: i64) -> Django {
+        Django { url: redis.url(), key_prefix: key_prefix.to_owned(), version }
+    }
+
+    /// Runs one op (`{"op": ..., args}`); its JSON output.
+    fn run(&self, op: Value) -> Value {
+        let mut cfg = json!({
+            "secret": SECRET,
+            "cookie_age": COOKIE_AGE,
+            "url": self.url,
+            "key_prefix": self.key_prefix,
+            "version": self.version,
+        });
+        cfg.as_object_mut().unwrap().extend(op.as_object().unwrap().clone());
+        let out = Command::new(django_redis_python())
+            .args(["-c", DJANGO, &cfg.to_string()])
+            .env_remove("DJANGO_SETTINGS_MODULE")
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "Django op {op} failed ({}):\n{}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("Django op {op} printed {:?}: {e}", String::from_utf8_lossy(&out.stdout)))
+    }
+
+    /// Creates a session holding `data` (and [`EXPECTED`] when asked);
+    /// its key.
+    fn create(&self, extra: Value) -> String {
+        let mut op = extra;
+        op["op"] = json!("create");
+        let out = self.run(op);
+        out["key"].as_str().unwrap().to_owned()
+    }
+
+    fn load(&self, key: &str) -> Value {
+        self.run(json!({"op": "load", "key": key}))
+    }
+}
+
+fn settings() -> Settings {
+    let mut settings = Settings::new(SECRET);
+    settings.cookie_age = COOKIE_AGE;
+    settings
+}
+
+fn store_with(redis: &RedisServer, format: RedisFormat) -> Store {
+    Store::open_redis(&RedisOptions { format, ..RedisOptions::new(redis.url()) }, settings()).unwrap()
+}
+
+fn store(redis: &RedisServer) -> Store {
+    store_with(redis, RedisFormat::django())
+}
+
+/// EXPECTED (in the Python above) as JSON text, in its order.
+fn expected_json() -> String {
+    let many: Vec<String> = (0..2500).map(|i| i.to_string()).collect();
+    let many_keys: Vec<String> = (0..1200).map(|i| format!("\"k{i}\":{i}")).collect();
+    format!(
+        concat!(
+            r#"{{"name":"Zoë Ünïcödé 日本語 🎉👩‍💻","empty":"","escapes":"quote \" backslash \\ newline \n tab \t nul \u0000 del \u007f","#,
+            r#""long":"{long}é","n":42,"zero":0,"word":65535,"neg":-7,"i32":2147483647,"i32_over":2147483648,"#,
+            r#""neg_i32_under":-2147483649,"i64max":9223372036854775807,"big":1267650600228229401496703205376,"#,
+            r#""neg_big":-1180591620717411303424,"pi":3.141592653589793,"three":3.0,"tiny":1e-300,"#,
+            r#""huge":1.7976931348623157e308,"neg_half":-0.5,"neg_zero":-0.0,"yes":true,"no":false,"nothing":null,"#,
+            r#""empty_list":[],"empty_dict":{{}},"list":[1,"two",3.5,[null,true,false],{{"k":"v"}}],"#,
+            r#""nested":{{"a":{{"b":[{{"c":"ü","d":[[[]]]}}]}},"":0,"🔑":"emoji key"}},"#,
+            r#""many":[{many}],"many_keys":{{{many_keys}}},"shared_a":["same",1],"shared_b":["same",1],"records":[{{"id":1,"name":"a"}},{{"id":2,"name":"b"}}],"_auth_user_id":"42"}}"#
+        ),
+        long = "ab".repeat(200),
+        many = many.join(","),
+        many_keys = many_keys.join(","),
+    )
+}
+
+fn obj(value: Value) -> Data {
+    value.as_object().unwrap().clone()
+}
+
+fn found(store: &Store, key: &str) -> (Data, SystemTime) {
+    match store.load(key).unwrap() {
+        Loaded::Found { data, expires_at } => (data, expires_at),
+        other => panic!("session {key}: {other:?}"),
+    }
+}
+
+fn gone(store: &Store, key: &str) -> bool {
+    matches!(store.load(key).unwrap(), Loaded::Missing | Loaded::Expired)
+}
+
+fn unix(t: SystemTime) -> f64 {
+    t.duration_since(UNIX_EPOCH).unwrap().as_secs_f64()
+}
+
+fn now() -> f64 {
+    unix(SystemTime::now())
+}
+
+/// The Redis key Django's cache gives a session with the default
+/// KEY_PREFIX and VERSION.
+fn redis_key(key: &str) -> String {
+    format!(":1:django.contrib.sessions.cache{key}")
+}
+
+fn pttl_ms(redis: &RedisServer, name: &str) -> i64 {
+    redis.cli(&["pttl", name]).parse().unwrap()
+}
+
+#[test]
+fn django_writes_every_plain_type_and_sessionbox_reads_it_exactly() {
+    let redis = RedisServer::start();
+    let django = Django::new(&redis);
+    let store = store(&redis);
+    let before = now();
+    let key = django.create(json!({"expected": true}));
+    assert_eq!(redis.cli(&["keys", "*"]), redis_key(&key), "Django's key");
+
+    let (data, expires_at) = found(&store, &key);
+    let age = unix(expires_at) - before;
+    assert!((COOKIE_AGE as f64 - 3.0..=COOKIE_AGE as f64 + 1.0).contains(&age), "expires in SESSION_COOKIE_AGE: {age}");
+    assert_eq!(data["name"], "Zoë Ünïcödé 日本語 🎉👩‍💻");
+    assert_eq!(data["escapes"], "quote \" backslash \\ newline \n tab \t nul \0 del \x7f");
+    assert_eq!(data["big"].to_string(), "1267650600228229401496703205376");
+    assert_eq!(data["neg_big"].to_string(), "-1180591620717411303424");
+    assert_eq!(data["i64max"].to_string(), "9223372036854775807");
+    assert_eq!((&data["yes"], &data["no"], &data["nothing"]), (&json!(true), &json!(false), &Value::Null));
+    assert_eq!(data["many"].as_array().unwrap().len(), 2500);
+    assert_eq!(data["many_keys"].as_object().unwrap().len(), 1200);
+    assert_eq!(data["shared_a"], json!(["same", 1]));
+    assert_eq!(data["shared_b"], json!(["same", 1]), "a memo reference");
+    let expected = sessionbox::parse_data(&expected_json()).unwrap();
+    assert_eq!(data.keys().collect::<Vec<_>>(), expected.keys().collect::<Vec<_>>(), "the keys in Django's order");
+
+    // Exactly, as Python compares (types included): sessionbox's JSON
+    // text, read by Python's json, is EXPECTED.
+    let Loaded::Found { data: text, .. } = store.load_json(&key).unwrap() else { panic!("not found as JSON") };
+    let out = django.run(json!({"op": "same_as_expected", "text": text}));
+    assert_eq!(out["differences"], json!([]), "sessionbox's reading of Django's pickle");
+}
+
+#[test]
+fn sessionbox_writes_every_plain_type_and_django_reads_it_exactly() {
+    let redis = RedisServer::start();
+    let django = Django::new(&redis);
+    let store = store(&redis);
+    let key = store.create_json(&expected_json()).unwrap();
+    assert_eq!(redis.cli(&["keys", "*"]), redis_key(&key), "the key Django's cache uses");
+    let pttl = pttl_ms(&redis, &redis_key(&key));
+    assert!((COOKIE_AGE as i64 * 1000 - 3000..=COOKIE_AGE as i64 * 1000).contains(&pttl), "PX SESSION_COOKIE_AGE: {pttl}");
+
+    let seen = django.run(json!({"op": "load", "key": key, "expected": true}));
+    assert_eq!(seen["differences"], json!([]), "Django's reading of sessionbox's pickle");
+    assert_eq!((&seen["present"], &seen["exists"]), (&json!(true), &json!(true)));
+    assert_eq!(seen["expiry_age"], COOKIE_AGE);
+
+    // An update on each side, seen by the other; one key throughout.
+    let out = django.run(json!({"op": "set", "key": key, "data": {"from_django": "ünï", "n": 43}}));
+    assert_eq!(out["key"], key.as_str());
+    let (data, _) = found(&store, &key);
+    assert_eq!((&data["from_django"], &data["n"], &data["name"]), (&json!("ünï"), &json!(43), &json!("Zoë Ünïcödé 日本語 🎉👩‍💻")));
+    let mut data = data;
+    data.insert("from_sessionbox".into(), json!([1.5, {"ok": true}]));
+    store.save(&key, &data, false).unwrap();
+    let seen = django.load(&key);
+    assert_eq!(seen["data"]["from_sessionbox"], json!([1.5, {"ok": true}]));
+    assert_eq!(seen["data"]["from_django"], "ünï");
+    assert_eq!(redis.cli(&["dbsize"]), "1");
+}
+
+#[test]
+fn an_expiry_set_on_either_side_is_honoured_by_the_other() {
+    let redis = RedisServer::start();
+    let django = Django::new(&redis);
+    let store = store(&redis);
+
+    // Django's set_expiry(60).
+    let key = django.create(json!({"data": {"a": 1}, "expiry": 60}));
+    let (data, expires_at) = found(&store, &key);
+    assert_eq!(data[EXPIRY_KEY], 60);
+    let left = unix(expires_at) - now();
+    assert!((57.0..=60.5).contains(&left), "sessionbox sees Django's 60 s expiry: {left}");
+
+    // sessionbox's `_session_expiry: 60`.
+    let key = store.create(&obj(json!({"b": 2, EXPIRY_KEY: 60}))).unwrap();
+    let pttl = pttl_ms(&redis, &redis_key(&key));
+    assert!((57_000..=60_000).contains(&pttl), "the cache TTL: {pttl} ms");
+    let seen = django.load(&key);
+    assert_eq!(seen["expiry_age"], 60, "Django's get_expiry_age: {seen}");
+    assert_eq!(seen["data"]["b"], 2);
+
+    // An expiry set by Django on sessionbox's session, and back.
+    django.run(json!({"op": "expiry", "key": key, "seconds": 300}));
+    let (_, expires_at) = found(&store, &key);
+    let left = unix(expires_at) - now();
+    assert!((297.0..=300.5).contains(&left), "Django's set_expiry(300): {left}");
+    store.save(&key, &obj(json!({"b": 3, EXPIRY_KEY: 120})), false).unwrap();
+    let seen = django.load(&key);
+    assert_eq!((&seen["expiry_age"], &seen["data"]["b"]), (&json!(120), &json!(3)));
+    let pttl = pttl_ms(&redis, &redis_key(&key));
+    assert!((117_000..=120_000).contains(&pttl), "the cache TTL after sessionbox's save: {pttl} ms");
+
+    // A moment (set_expiry(timedelta)) is kept as an ISO 8601 string; a
+    // sessionbox save of the data as it is keeps the TTL to that moment.
+    django.run(json!({"op": "expiry", "key": key, "delta": 90}));
+    let (data, expires_at) = found(&store, &key);
+    let moment = data[EXPIRY_KEY].as_str().unwrap_or_else(|| panic!("an ISO string: {data:?}")).to_owned();
+    assert!(moment.ends_with("+00:00"), "{moment}");
+    let left = unix(expires_at) - now();
+    assert!((87.0..=90.5).contains(&left), "Django's set_expiry(timedelta(seconds=90)): {left}");
+    store.save(&key, &data, false).unwrap();
+    let pttl = pttl_ms(&redis, &redis_key(&key));
+    assert!((86_000..=90_000).contains(&pttl), "the TTL follows the moment {moment}: {pttl} ms");
+    let seen = django.load(&key);
+    assert_eq!(seen["data"][EXPIRY_KEY], moment.as_str());
+    let age = seen["expiry_age"].as_i64().unwrap();
+    assert!((86..=90).contains(&age), "Django's get_expiry_age: {age}");
+
+    // `_session_expiry: 0` (until the browser closes) lives SESSION_COOKIE_AGE
+    // in the cache, on both sides.
+    store.save(&key, &obj(json!({"b": 4, EXPIRY_KEY: 0})), false).unwrap();
+    let pttl = pttl_ms(&redis, &redis_key(&key));
+    assert!((COOKIE_AGE as i64 * 1000 - 3000..=COOKIE_AGE as i64 * 1000).contains(&pttl), "{pttl} ms");
+    assert_eq!(django.load(&key)["expiry_age"], COOKIE_AGE);
+    django.run(json!({"op": "expiry", "key": key, "seconds": 0}));
+    let (data, expires_at) = found(&store, &key);
+    assert_eq!(data[EXPIRY_KEY], 0);
+    let left = unix(expires_at) - now();
+    assert!((COOKIE_AGE as f64 - 3.0..=COOKIE_AGE as f64 + 0.5).contains(&left), "{left}");
+
+    // An expiry already past ends the session, whichever side sets it.
+    let result = store.save(&key, &obj(json!({"b": 5, EXPIRY_KEY: -1})), false);
+    assert_eq!(result, Ok(()));
+    std::thread::sleep(Duration::from_millis(20));
+    assert_eq!(redis.cli(&["exists", &redis_key(&key)]), "0", "sessionbox's past expiry");
+    assert_eq!(django.load(&key)["present"], false);
+    let key = django.create(json!({"data": {"c": 1}}));
+    django.run(json!({"op": "expiry", "key": key, "seconds": -1}));
+    assert_eq!(redis.cli(&["exists", &redis_key(&key)]), "0", "Django's past expiry deletes the key");
+    assert!(gone(&store, &key));
+}
+
+#[test]
+fn a_one_second_session_is_gone_on_both_sides_two_seconds_later() {
+    let redis = RedisServer::start();
+    let django = Django::new(&redis);
+    let store = store(&redis);
+    let from_django = django.create(json!({"data": {"who": "django"}, "expiry": 1}));
+    let from_sessionbox = store.create(&obj(json!({"who": "sessionbox", EXPIRY_KEY: 1}))).unwrap();
+    // Both in Redis with their one-second TTL. (Not loaded through
+    // sessionbox here: it takes a session with less than a whole second
+    // left for expired, as Django's file backend does, and deletes it.)
+    for key in [&from_django, &from_sessionbox] {
+        let pttl = pttl_ms(&redis, &redis_key(key));
+        assert!((1..=1000).contains(&pttl), "{key}: PTTL {pttl}");
+    }
+    std::thread::sleep(Duration::from_millis(2100));
+    for key in [&from_django, &from_sessionbox] {
+        assert!(gone(&store, key), "sessionbox still finds {key}: {:?}", store.load(key));
+        let seen = django.load(key);
+        assert_eq!((&seen["present"], &seen["exists"], &seen["data"]), (&json!(false), &json!(false), &json!({})), "Django: {seen}");
+        assert_eq!(redis.cli(&["exists", &redis_key(key)]), "0");
+    }
+}
+
+#[test]
+fn cycle_key_on_either_side_moves_the_data_for_the_other() {
+    let redis = RedisServer::start();
+    let django = Django::new(&redis);
+    let store = store(&redis);
+    let key = django.create(json!({"data": {"user": "alice", "n": 1}}));
+
+    // Django's cycle_key (as its login does).
+    let cycled = django.run(json!({"op": "cycle_key", "key": key}))["key"].as_str().unwrap().to_owned();
+    assert_ne!(cycled, key);
+    assert!(gone(&store, &key), "nothing under the old key: {:?}", store.load(&key));
+    let (data, _) = found(&store, &cycled);
+    assert_eq!(data, obj(json!({"user": "alice", "n": 1})));
+    assert_eq!(redis.cli(&["keys", "*"]), redis_key(&cycled));
+
+    // sessionbox's.
+    let again = store.cycle_key(&cycled, &data).unwrap();
+    assert_ne!(again, cycled);
+    let seen = django.load(&cycled);
+    assert_eq!((&seen["present"], &seen["data"]), (&json!(false), &json!({})), "Django finds nothing under the old key");
+    let seen = django.load(&again);
+    assert_eq!(seen["data"], json!({"user": "alice", "n": 1}));
+    assert_eq!(seen["expiry_age"], COOKIE_AGE);
+    assert_eq!(redis.cli(&["keys", "*"]), redis_key(&again));
+}
+
+#[test]
+fn a_logout_on_either_side_ends_the_session_for_both() {
+    let redis = RedisServer::start();
+    let django = Django::new(&redis);
+    let store = store(&redis);
+
+    // Django's flush (its logout) of a session sessionbox made.
+    let key = store.create(&obj(json!({"_auth_user_id": "42"}))).unwrap();
+    assert_eq!(django.load(&key)["data"]["_auth_user_id"], "42");
+    django.run(json!({"op": "flush", "key": key}));
+    assert!(gone(&store, &key), "sessionbox sees the logout: {:?}", store.load(&key));
+    // A request that loaded the session before the logout saves after it:
+    // the session is not brought back.
+    assert_eq!(store.save(&key, &obj(json!({"_auth_user_id": "42", "late": true})), false), Err(Error::NotFound));
+    assert_eq!(redis.cli(&["exists", &redis_key(&key)]), "0", "the key stays absent");
+    assert!(gone(&store, &key));
+    assert_eq!(redis.cli(&["dbsize"]), "0");
+
+    // sessionbox's delete of a session Django made.
+    let key = django.create(json!({"data": {"_auth_user_id": "7"}}));
+    assert_eq!(found(&store, &key).0["_auth_user_id"], "7");
+    assert!(store.delete(&key).unwrap());
+    let seen = django.load(&key);
+    assert_eq!((&seen["present"], &seen["exists"], &seen["data"]), (&json!(false), &json!(false), &json!({})), "Django sees the logout: {seen}");
+    // Django's next save makes a new session, as for any unknown key.
+    let out = django.run(json!({"op": "set", "key": key, "data": {"x": 1}}));
+    assert_ne!(out["key"], key.as_str(), "{out}");
+    assert_eq!(redis.cli(&["exists", &redis_key(&key)]), "0");
+    assert!(!store.exists(&key).unwrap());
+}
+
+#[test]
+fn a_non_default_key_prefix_and_version_are_shared() {
+    let redis = RedisServer::start();
+    let django = Django::with_key(&redis, "app", 3);
+    let format = RedisFormat::Django { key_prefix: "app".into(), version: 3 };
+    let store = store_with(&redis, format);
+    let default_store = self::store(&redis);
+
+    let key = django.create(json!({"data": {"from": "django"}}));
+    assert_eq!(redis.cli(&["keys", "*"]), format!("app:3:django.contrib.sessions.cache{key}"));
+    assert_eq!(found(&store, &key).0["from"], "django");
+    assert!(matches!(default_store.load(&key).unwrap(), Loaded::Missing), "not under the default prefix and version");
+
+    let mine = store.create(&obj(json!({"from": "sessionbox"}))).unwrap();
+    assert_eq!(redis.cli(&["exists", &format!("app:3:django.contrib.sessions.cache{mine}")]), "1");
+    assert_eq!(django.load(&mine)["data"]["from"], "sessionbox");
+    // Another VERSION is another cache: Django there finds nothing.
+    let other = Django::with_key(&redis, "app", 4);
+    assert_eq!(other.load(&mine)["present"], false);
+    assert_eq!(Django::new(&redis).load(&mine)["present"], false);
+}
+
+#[test]
+fn pickles_of_other_objects_are_corrupt_and_never_run() {
+    let redis = RedisServer::start();
+    let django = Django::new(&redis);
+    let store = store(&redis);
+    let tmp = tempfile::tempdir().unwrap();
+    let marker = tmp.path().join("ran");
+
+    // A tuple reads as a list, as Django's JSON serializer would write it.
+    let key = django.create(json!({"data": {"user": "alice"}, "exotic": "tuple", "marker": marker}));
+    let Loaded::Found { data, .. } = store.load(&key).unwrap() else { panic!("a tuple is plain data") };
+    assert_eq!(data.get("value"), Some(&json!([1, "two"])));
+    for exotic in ["datetime", "date", "set", "frozenset", "bytes", "int_key", "complex", "evil"] {
+        let key = django.create(json!({"data": {"user": "alice"}, "exotic": exotic, "marker": marker}));
+        assert_eq!(redis.cli(&["exists", &redis_key(&key)]), "1", "{exotic}: Django's cache holds it");
+        let loaded = store.load(&key).unwrap();
+        assert!(matches!(loaded, Loaded::Corrupt), "{exotic}: {loaded:?}");
+        assert!(matches!(store.load_json(&key).unwrap(), Loaded::Corrupt), "{exotic} as JSON");
+        assert!(!marker.exists(), "{exotic}: nothing ran");
+        if exotic != "evil" {
+            // A value Django itself reads back.
+            let seen = django.load(&key);
+            assert_eq!(seen["present"], true, "{exotic}: {seen}");
+        }
+    }
+    assert!(!marker.exists(), "sessionbox ran nothing");
+    // The payload was live: Django's own load runs it.
+    let key = django.create(json!({"data": {}, "exotic": "evil", "marker": marker}));
+    assert!(matches!(store.load(&key).unwrap(), Loaded::Corrupt));
+    assert!(!marker.exists());
+    django.load(&key);
+    assert!(marker.exists(), "unpickling in Python runs os.system");
+}
+
+#[test]
+fn pickles_of_every_protocol_load_exactly() {
+    let redis = RedisServer::start();
+    let django = Django::new(&redis);
+    let store = store(&redis);
+    for protocol in 0..=5 {
+        let key = format!("protocol{protocol}session");
+        django.run(json!({"op": "raw_pickle", "key": key, "protocol": protocol}));
+        let Loaded::Found { data: text, expires_at } = store.load_json(&key).unwrap() else {
+            panic!("protocol {protocol}: {:?}", store.load(&key))
+        };
+        let left = unix(expires_at) - now();
+        assert!((595.0..=600.5).contains(&left), "protocol {protocol}: the TTL: {left}");
+        let out = django.run(json!({"op": "same_as_expected", "text": text}));
+        assert_eq!(out["differences"], json!([]), "protocol {protocol}");
+    }
+}
+
+/// Shared references are followed when reading (as Python does), so a
+/// pickle a few hundred bytes long can stand for endless data: a list that
+/// holds itself, or nine levels of ten references each ("billion laughs").
+/// Both are refused as larger than the max session size, at once.
+#[test]
+fn a_cyclic_or_exploding_pickle_is_refused_as_too_large() {
+    let redis = RedisServer::start();
+    let django = Django::new(&redis);
+    let store = store(&redis);
+    for exotic in ["cycle", "laughs"] {
+        let key = django.create(json!({"data": {"user": "alice"}, "exotic": exotic}));
+        let len: usize = redis.cli(&["strlen", &redis_key(&key)]).parse().unwrap();
+        assert!(len < 300, "{exotic}: a small pickle ({len} bytes)");
+        let started = std::time::Instant::now();
+        assert_eq!(store.load(&key), Err(Error::TooLarge), "{exotic}");
+        assert_eq!(store.load_json(&key), Err(Error::TooLarge), "{exotic} as JSON");
+        assert!(started.elapsed() < Duration::from_secs(5), "{exotic}: refused at once, not after {:?}", started.elapsed());
+        assert_eq!(redis.cli(&["exists", &redis_key(&key)]), "1", "{exotic}: left in place");
+    }
+}
+
+/// NaN, the infinities and a lone surrogate: Python's json and pickle hold
+/// them, and the `*_json` methods carry them both ways.
+#[test]
+fn nan_infinities_and_lone_surrogates_cross_both_ways() {
+    let redis = RedisServer::start();
+    let django = Django::new(&redis);
+    let store = store(&redis);
+    let text = r#"{"nan":NaN,"inf":Infinity,"ninf":-Infinity,"lone":"\ud800x","pair":"\ud83c\udf89"}"#;
+    let key = store.create_json(text).unwrap();
+    let seen = django.run(json!({"op": "load", "key": key, "special": true}));
+    assert_eq!(seen["differences"], json!([]), "Django's reading of sessionbox's pickle: {seen}");
+
+    let key = django.create(json!({"special": true}));
+    let Loaded::Found { data: text, .. } = store.load_json(&key).unwrap() else { panic!("{:?}", store.load(&key)) };
+    let out = django.run(json!({"op": "same_as_special", "text": text}));
+    assert_eq!(out["differences"], json!([]), "sessionbox's reading of Django's pickle: {text}");
+    // And an update through sessionbox's JSON keeps them for Django.
+    store.save_json(&key, &text, false).unwrap();
+    let seen = django.run(json!({"op": "load", "key": key, "special": true}));
+    assert_eq!(seen["differences"], json!([]), "{seen}");
+}
