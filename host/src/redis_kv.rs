@@ -5,7 +5,7 @@
 //!
 //! | `kv` call        | Redis                                 |
 //! |------------------|---------------------------------------|
-//! | `get`            | `EVALSHA` of `GET_SCRIPT`: `TYPE`, `STRLEN`, `PTTL`, `GET` in one atomic call, one reply |
+//! | `get`            | `EVALSHA` of `READ_SCRIPT`: `TYPE`, `STRLEN`, `PTTL`, `GET` in one atomic call, one reply |
 //! | `set-if-absent`  | `SET key value NX [PX ttl]`           |
 //! | `set-if-present` | `SET key value XX [PX ttl]`           |
 //! | `delete`         | `DEL`                                 |
@@ -243,7 +243,7 @@ pub(crate) struct RedisKv {
     format: ValueFormat,
     /// The servers, without passwords, for messages.
     describe: String,
-    /// `GET_SCRIPT`, run by its SHA-1.
+    /// `READ_SCRIPT`, run by its SHA-1.
     get_script: redis::Script,
 }
 
@@ -305,7 +305,7 @@ impl RedisKv {
             .error_handler(Box::new(LogErrors))
             .build_unchecked(manager);
         drop(first);
-        let get_script = redis::Script::new(GET_SCRIPT);
+        let get_script = redis::Script::new(READ_SCRIPT);
         Ok(RedisKv { pool, prefix: options.format.key_prefix(), format: options.format.value_format(), describe, get_script })
     }
 
@@ -366,10 +366,13 @@ impl RedisKv {
     }
 }
 
-/// What `get` runs: the key's value and TTL, or why there is none to
-/// give. Replies `{"none"}`, `{"wrongtype"}`, `{"toolarge"}` (longer than
-/// ARGV[1] bytes; not transferred) or `{"ok", pttl, value}`.
-const GET_SCRIPT: &str = r#"
+/// The Lua script a Redis store runs (by its SHA-1, `EVALSHA`) for every
+/// load: the key's value and TTL, or why there is none to give, in one
+/// atomic call on the one key. Replies `{"none"}`, `{"wrongtype"}`,
+/// `{"toolarge"}` (longer than ARGV[1] bytes; not transferred) or
+/// `{"ok", pttl, value}`. Public for operators whose servers restrict
+/// scripts (ACLs, managed offerings): this is the one they must allow.
+pub const READ_SCRIPT: &str = r#"
 local kind = redis.call('TYPE', KEYS[1])['ok']
 if kind == 'none' then return {'none'} end
 if kind ~= 'string' then return {'wrongtype'} end

@@ -6,7 +6,14 @@
 //! cargo bench -p sessionbox --bench sessions -- --quick # small smoke run, writes nothing
 //! cargo bench -p sessionbox --bench sessions -- --only http [--quick]
 //! cargo bench -p sessionbox --bench sessions -- --only plugins [--quick]
+//! cargo bench -p sessionbox --bench sessions -- --only redis [--quick]
 //! ```
+//!
+//! `--only redis` runs only the Redis workload (redis.rs: sessionbox on a
+//! `redis-server` the benchmark starts, in both formats, beside bare `redis`
+//! crate round trips, tower-sessions' Redis store and Django's cache
+//! backend; and load throughput from 1 to 2 host processes, this binary
+//! re-run with `--redis-worker`) and prints its section.
 //!
 //! `--only plugins` runs only the plugin workload (plugins.rs: a load
 //! through the plugin import against the host's own, and the composed
@@ -34,6 +41,7 @@ mod http;
 mod in_tokio;
 mod oneshot;
 mod plugins;
+mod redis;
 mod report;
 mod variants;
 mod workloads;
@@ -59,6 +67,10 @@ fn main() {
     if let Some(dir) = std::env::args().skip_while(|a| a != "--rss-probe").nth(1) {
         return oneshot::rss_probe(std::path::Path::new(&dir));
     }
+    let worker: Vec<String> = std::env::args().skip_while(|a| a != "--redis-worker").skip(1).take(3).collect();
+    if let [url, kind, n] = &worker[..] {
+        return redis::worker(url, kind, n.parse().expect("--redis-worker URL KIND N"));
+    }
     let quick = std::env::args().any(|a| a == "--quick");
     let plan = if quick {
         Plan { ops: 200, ops_synced: 50, rounds: 3, sweep_sizes: vec![2_000], sweep_rounds: 1, quick }
@@ -73,15 +85,19 @@ fn main() {
         let serve_for = std::time::Duration::from_millis(if quick { 300 } else { 2_000 });
         plugins::measure(plan.rounds, plan.ops, serve_for, &Payload::new(auth_session(0)))
     };
+    // Redis round trips on a shared VM stall now and then: more (cheap) rounds
+    // keep the medians steady.
+    let measure_redis = || redis::measure(if quick { plan.rounds } else { plan.rounds * 3 }, plan.ops, plan.ops * 10, &Payload::new(auth_session(0)), &Payload::new(auth_session(1)));
     match std::env::args().skip_while(|a| a != "--only").nth(1).as_deref() {
         None => {}
         Some("http") => return print!("{}", report::http_section(&measure_http())),
         Some("plugins") => return print!("{}", report::plugins_section(&measure_plugins())),
+        Some("redis") => return print!("{}", report::redis_section(&measure_redis())),
         Some("http-probe") => {
             let serve_for = std::time::Duration::from_millis(if quick { 300 } else { 2_000 });
             return http::probe(plan.rounds, plan.ops, serve_for, &Payload::new(auth_session(0)));
         }
-        Some(other) => panic!("--only takes `http`, `http-probe` or `plugins`, not {other:?}"),
+        Some(other) => panic!("--only takes `http`, `http-probe`, `plugins` or `redis`, not {other:?}"),
     }
     let django = django::python();
     if django.is_none() {
@@ -165,6 +181,11 @@ fn main() {
     report.rss_kb = oneshot::rss_of_probe();
     report.http = Some(measure_http());
     report.plugins = Some(measure_plugins());
+    // A failure here (no redis-server, a stalled server) must not cost the
+    // rest of the report: it becomes the section's "not measured".
+    report.redis = Some(std::panic::catch_unwind(std::panic::AssertUnwindSafe(measure_redis)).unwrap_or_else(|e| {
+        Err(e.downcast_ref::<String>().cloned().or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_else(|| "the Redis workload panicked".into()))
+    }));
 
     print!("{}", report.markdown(plan.quick));
     if !plan.quick {

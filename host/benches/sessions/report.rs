@@ -2,6 +2,8 @@
 
 use crate::bounds::Bounds;
 use crate::plugins::Plugins;
+use crate::redis::{self as on_redis, Redis};
+use crate::workloads::median;
 use crate::http::{Backend, Case, Http, Stack, CASES, CONNECTIONS};
 use crate::in_tokio::InTokio;
 use crate::oneshot::CliTimes;
@@ -73,11 +75,12 @@ pub struct Report {
     pub in_tokio: InTokio,
     pub http: Option<Http>,
     pub plugins: Option<Plugins>,
+    pub redis: Option<Result<Redis, String>>,
 }
 
 impl Report {
     pub fn new() -> Report {
-        Report { rows: Vec::new(), threads: [0.0; 2], native_threads: [0.0; 2], cli: CliTimes::default(), rss_kb: 0, bounds: Bounds::default(), in_tokio: InTokio::default(), http: None, plugins: None }
+        Report { rows: Vec::new(), threads: [0.0; 2], native_threads: [0.0; 2], cli: CliTimes::default(), rss_kb: 0, bounds: Bounds::default(), in_tokio: InTokio::default(), http: None, plugins: None, redis: None }
     }
 
     fn rows_where(&self, f: impl Fn(&Row) -> bool) -> impl Iterator<Item = &Row> {
@@ -168,6 +171,9 @@ impl Report {
         }
         if let Some(plugins) = &self.plugins {
             let _ = write!(s, "\n{}", plugins_section(plugins));
+        }
+        if let Some(redis) = &self.redis {
+            let _ = write!(s, "\n{}", redis_section(redis));
         }
         s
     }
@@ -279,6 +285,155 @@ pub fn plugins_section(p: &Plugins) -> String {
         Err(why) => {
             let _ = writeln!(s, "`wasmtime serve` was not measured: {why}.");
         }
+    }
+    s
+}
+
+/// The Redis section: per-operation figures, ratios and targets, and load
+/// throughput from 1 to 2 host processes.
+pub fn redis_section(r: &Result<Redis, String>) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "## Redis: sessionbox on one `redis-server`\n");
+    let r = match r {
+        Ok(r) => r,
+        Err(why) => {
+            let _ = writeln!(s, "Not measured: {why}.");
+            return s;
+        }
+    };
+    use on_redis::{OPS, STORES};
+    let (floor, signed, pickled, tower, django) = (0, 1, 2, 3, 4);
+    let [signed_len, pickle_len, record_len] = r.value_len;
+    let _ = writeln!(
+        s,
+        "One `redis-server` {} started by the benchmark on loopback (no persistence), shared by every store. The ~200 B auth session above; stored, it is {signed_len} B of signed text (sessionbox, signed format), {pickle_len} B of pickle (sessionbox's django format and Django itself) and {record_len} B of MessagePack (tower-sessions). \
+         Each round, every store creates {} sessions, then loads each once, then saves each once with changed data (the save is an update of an existing session); the stores take turns in an order that rotates each round, the server is emptied (`FLUSHALL`) between rounds, and a warm-up round is dropped. Medians of {} rounds; ratios are medians of same-round ratios. {}\n",
+        r.server,
+        r.ops,
+        r.rounds,
+        match r.pinned {
+            Some(cpu) => format!("These rounds run on one core (CPU {cpu}: the benchmark's thread, `redis-server` and Python, by `sched_setaffinity`), so a round trip is a switch between two processes on that core: across two cores, every round trip waits for an idle vCPU to wake, which on this VM adds 15 to 50 µs depending on what else runs and swamps the costs compared here."),
+            None => "The CPU affinity could not be set: round trips cross cores.".to_owned(),
+        }
+    );
+    let _ = writeln!(s, "- **floor**: one `redis::Connection` (the `redis` crate sessionbox uses), a bare `GET`, `SET key value XX PX ttl` and `SET key value NX PX ttl` of a {signed_len} B value; nothing encoded or decoded.");
+    let _ = writeln!(s, "- **sessionbox**: `Store::open_redis` (default r2d2 pool, durability `none`), `Store::load` / `save(key, data, false)` / `create`. A load is one round trip, `EVALSHA` of a Lua script running `TYPE`, `STRLEN`, `PTTL` and `GET` on the key, then the component call and parsing the JSON into `Data`; a save is one `SET … XX PX`, a create one `SET … NX PX` (after drawing a key in the guest).");
+    let _ = writeln!(s, "- **tower-sessions**: `tower-sessions-redis-store` 0.16's `RedisStore` over a fred 10 `Pool` of one client, driven through the `SessionStore` trait (tower-sessions-core 0.14) on a current-thread tokio runtime, each call timed around `block_on` (so each includes waking fred's connection task). Load = `GET` + MessagePack decode; save = `SET … XX EXAT`; create = `SET … NX EXAT`.");
+    match (&r.django_missing, &r.redis_py) {
+        (None, version) => {
+            let _ = writeln!(
+                s,
+                "- **Django**: `SESSION_ENGINE = \"django.contrib.sessions.backends.cache\"` on `django.core.cache.backends.redis.RedisCache` (redis-py {}), in the Django venv, timed in Python with `time.perf_counter_ns` over the same number of operations in the same rounds (interpreter start-up and the first connection not counted). Load = `GET` + unpickle; save = `GET` (is the session still there?) + `SET … PX`; create = `EXISTS` on a fresh key + `SET … NX PX`: two round trips for save and create.",
+                version.as_deref().unwrap_or("?")
+            );
+        }
+        (Some(why), _) => {
+            let _ = writeln!(s, "- **Django**: not measured: {why}.");
+        }
+    }
+    let _ = writeln!(s, "\n| store | load µs | save µs | create µs | load / floor | save / floor | create / floor |\n|---|---|---|---|---|---|---|");
+    for (i, name) in STORES.iter().enumerate() {
+        let cell = |x: Option<f64>, f: &dyn Fn(f64) -> String| x.map_or("–".to_owned(), f);
+        let us: Vec<String> = (0..3).map(|op| cell(r.us(i, op), &|x| format!("{x:.1}"))).collect();
+        let ratios: Vec<String> = (0..3).map(|op| if i == floor { "1×".to_owned() } else { cell(r.ratio(i, floor, op), &|x| format!("{x:.2}×")) }).collect();
+        let _ = writeln!(s, "| {name} | {} | {} | {} | {} | {} | {} |", us[0], us[1], us[2], ratios[0], ratios[1], ratios[2]);
+    }
+    let read = |i: usize| median(r.read_only.iter().map(|x| x[i]).collect());
+    let (get, pipelined) = (read(0), read(1));
+    let pipe_ratio = median(r.read_only.iter().map(|x| x[1] / x[0]).collect());
+    let _ = writeln!(
+        s,
+        "\nWhere a load's time goes: one session read again and again (same rounds), µs per read.\n\n| read | signed format | django format |\n|---|---|---|\n\
+         | a bare `GET` (the floor) | {get:.1} | |\n\
+         | sessionbox's read script (`EVALSHA`: `TYPE`, `STRLEN`, `PTTL`, `GET`) sent by hand | {pipelined:.1} ({pipe_ratio:.2}× the `GET`) | |\n\
+         | `Store::load_json`: the script through the pool, the component call, the check or unpickling, the JSON text | {:.1} | {:.1} |\n\
+         | `Store::load`: that, and the JSON parsed into `Data` in the host | {:.1} | {:.1} |\n",
+        read(2),
+        read(4),
+        read(3),
+        read(5)
+    );
+    let _ = writeln!(s, "Targets: sessionbox within 1.3× of the floor on every operation, and faster than Django and than tower-sessions on load and save (create is shown, with no target). Cells are same-round ratios; the µs differences in the notes below are medians of same-round differences.\n");
+    let _ = writeln!(s, "| target | load | save | create |\n|---|---|---|---|");
+    let verdict = |ratio: Option<f64>, ok: &dyn Fn(f64) -> bool, has_target: bool| match ratio {
+        None => "–".to_owned(),
+        Some(x) if !has_target => format!("{x:.2}× (no target)"),
+        Some(x) => format!("{x:.2}× {}", if ok(x) { "yes" } else { "**no**" }),
+    };
+    let mut misses = Vec::new();
+    for (format, sb) in [("signed", signed), ("django", pickled)] {
+        let row: Vec<String> = (0..3)
+            .map(|op| {
+                let ratio = r.ratio(sb, floor, op);
+                if ratio.is_some_and(|x| x > 1.3) {
+                    misses.push((format, op));
+                }
+                verdict(ratio, &|x| x <= 1.3, true)
+            })
+            .collect();
+        let _ = writeln!(s, "| sessionbox ({format} format) / floor (target ≤ 1.3×) | {} | {} | {} |", row[0], row[1], row[2]);
+        for (other, name) in [(django, "Django"), (tower, "tower-sessions")] {
+            let row: Vec<String> = (0..3).map(|op| verdict(r.ratio(other, sb, op), &|x| x > 1.0, op != 2)).collect();
+            let _ = writeln!(s, "| {name} / sessionbox ({format} format): sessionbox faster (target > 1×) | {} | {} | {} |", row[0], row[1], row[2]);
+        }
+    }
+    if !misses.is_empty() {
+        let _ = writeln!(s);
+        let load_misses = misses.iter().filter(|m| m.1 == 0).count();
+        if load_misses > 0 {
+            let over = |sb: usize| r.over(sb, floor, 0);
+            let _ = writeln!(
+                s,
+                "Why the load misses 1.3×: the floor's load is one bare `GET`, which decodes nothing. sessionbox's load is one round trip too, and it costs sessionbox +{:.1} µs (signed) and +{:.1} µs (django format) over the floor. Of that, its Lua script of four commands instead of one `GET` accounts for +{:.1} µs (the read alone, above); the rest, about {:.1} µs (signed) and {:.1} µs (django format), is the call into the component (the signature check, or unpickling, and building the JSON) and parsing the JSON into `Data` in the host.",
+                over(signed),
+                over(pickled),
+                pipelined - get,
+                over(signed) - (pipelined - get),
+                over(pickled) - (pipelined - get)
+            );
+        }
+        for (format, op) in misses.iter().filter(|m| m.1 != 0) {
+            let sb = if *format == "signed" { signed } else { pickled };
+            let _ = writeln!(
+                s,
+                "\nWhy the {} ({format} format) misses 1.3×: one `SET` like the floor's, plus encoding ({}) in the component and the host's call into it: +{:.1} µs over the floor.",
+                OPS[*op],
+                if *format == "signed" { "JSON, compression check, HMAC-SHA-256 in wasm" } else { "pickling" },
+                r.over(sb, floor, *op)
+            );
+        }
+    }
+    let tower_misses: Vec<String> = [("signed", signed), ("django", pickled)]
+        .into_iter()
+        .flat_map(|(format, sb)| (0..2).map(move |op| (format, sb, op)))
+        .filter(|&(_, sb, op)| r.ratio(tower, sb, op).is_some_and(|x| x <= 1.0))
+        .map(|(format, sb, op)| format!("{} ({format} format) {:+.1} µs", OPS[op], r.over(sb, tower, op)))
+        .collect();
+    if !tower_misses.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nWhy sessionbox is slower than tower-sessions ({}): both make one round trip per operation, but tower-sessions stores an unsigned MessagePack record under its random id and runs natively, while sessionbox crosses into the wasm sandbox on every call, signs or verifies with HMAC-SHA-256 in wasm (no SHA instructions) or (django format) pickles and unpickles, and converts between JSON text and `Data` on the host side.",
+            tower_misses.join(", ")
+        );
+    }
+    let [[floor1, floor2], [sb1, sb2]] = r.scaling;
+    let [floor_ratio, sb_ratio] = r.scaling_ratio;
+    let _ = writeln!(
+        s,
+        "\n### Load throughput from 1 to 2 host processes\n\n{} loads of one ~200 B session in one process, against the same total split over two processes (this binary re-run as workers, each loading its own session with its own connection), on the same `redis-server`; timed from the moment every worker is connected and warmed up. Medians of {} interleaved rounds; the ratio is the median of same-round ratios. Here nothing is pinned: the workers and `redis-server` run where the scheduler puts them. The machine has {} cores, shared by the workers and the single-threaded `redis-server`, so a load is a round trip that keeps the server's core busy too.\n",
+        r.scaling_loads,
+        r.rounds,
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    let _ = writeln!(s, "| loads | 1 process, loads/s | 2 processes, loads/s | 2 / 1 |\n|---|---|---|---|");
+    let _ = writeln!(s, "| floor: bare `GET` | {floor1:.0} | {floor2:.0} | {floor_ratio:.2}× |");
+    let _ = writeln!(s, "| sessionbox (signed): `Store::load` | {sb1:.0} | {sb2:.0} | {sb_ratio:.2}× |");
+    let _ = writeln!(s, "\n1-minute load average on this machine before and after these runs: {:.2} and {:.2} (other processes share the cores).", r.loadavg[0], r.loadavg[1]);
+    if floor_ratio > 2.0 || sb_ratio > 2.0 {
+        let _ = writeln!(
+            s,
+            "\nAbove 2×: one process leaves the cores idle between round trips (the client and `redis-server` each wait for the other to be scheduled again), two keep them busy, so each round trip waits less; anything else running on the machine also weighs more on a one-process run."
+        );
     }
     s
 }

@@ -70,7 +70,7 @@ impl Variant for Component {
 }
 
 /// The guest's session logic compiled natively over cap-std: no wasm.
-pub struct Native(pub SessionStore<NativeDir, NativeSystem>);
+pub struct Native(pub SessionStore<sessionbox_guest::Files<NativeDir>, NativeSystem>);
 
 impl Native {
     pub fn open(dir: &Path, durability: Durability) -> Native {
