@@ -69,8 +69,9 @@ enum Node {
     Scalar(String),
     List(Vec<usize>),
     /// Key text as JSON (quoted) → member; a repeated key keeps its first
-    /// place and takes the last value, as a Python dict does.
-    Dict(IndexMap<String, usize>),
+    /// place and takes the last value, as a Python dict does. Boxed: the
+    /// map is large, and every node is the size of the largest variant.
+    Dict(Box<IndexMap<String, usize>>),
 }
 
 enum Item {
@@ -84,13 +85,26 @@ struct Unpickler<'a> {
     nodes: Vec<Node>,
     stack: Vec<Item>,
     memo: HashMap<u64, usize>,
+    /// Most nodes, stack items and memo entries a pickle may make (see
+    /// [`max_nodes`]).
+    max_nodes: usize,
+}
+
+/// How many values a pickle whose JSON fits `max_len` bytes can hold: in a
+/// pickle Python writes, every value appears in the output, and none in
+/// fewer than two bytes (`0,`); the memo and the stack hold at most one
+/// entry per value, plus marks, one per open container. Past this the
+/// pickle is too large, found before the arena outgrows the memory a
+/// session of `max_len` bytes may use.
+fn max_nodes(max_len: usize) -> usize {
+    max_len / 2 + 16
 }
 
 /// The pickled dict in `bytes` as JSON object text in Python's compact
 /// `json.dumps` form; an error when it is not a pickle of a dict of plain
 /// values (string keys only), or when that text would pass `max_len` bytes.
 pub fn to_json_object(bytes: &[u8], max_len: usize) -> Result<String, PickleError> {
-    let mut u = Unpickler { s: bytes, i: 0, nodes: Vec::new(), stack: Vec::new(), memo: HashMap::new() };
+    let mut u = Unpickler { s: bytes, i: 0, nodes: Vec::new(), stack: Vec::new(), memo: HashMap::new(), max_nodes: max_nodes(max_len) };
     let root = u.run()?;
     if !matches!(u.nodes[root], Node::Dict(_)) {
         return bad("the pickle holds no dict");
@@ -221,6 +235,10 @@ impl Unpickler<'_> {
     /// Runs the opcodes up to STOP; the index of the value left.
     fn run(&mut self) -> Result<usize, PickleError> {
         loop {
+            // Each opcode adds at most one node, stack item or memo entry.
+            if self.nodes.len().max(self.stack.len()).max(self.memo.len()) > self.max_nodes {
+                return Err(PickleError::TooLarge);
+            }
             let op = self.byte()?;
             match op {
                 0x80 => {
@@ -245,12 +263,12 @@ impl Unpickler<'_> {
                     return Ok(root);
                 }
                 b'(' => self.stack.push(Item::Mark),
-                b'}' => self.push(Node::Dict(IndexMap::new())),
+                b'}' => self.push(Node::Dict(Box::default())),
                 b']' => self.push(Node::List(Vec::new())),
                 b'd' => {
                     // DICT
                     let items = self.pop_mark()?;
-                    self.push(Node::Dict(IndexMap::new()));
+                    self.push(Node::Dict(Box::default()));
                     let dict = self.top()?;
                     self.set_items(dict, &items)?;
                 }

@@ -189,3 +189,22 @@ for line in sys.stdin:
         assert_eq!(ours, expected, "{}", String::from_utf8_lossy(case));
     }
 }
+
+/// A flat pickle of a million one-byte values fits three times the size
+/// limit in bytes, yet would take some 60 MB of arena: refused as too large
+/// once it holds more values than a session of the limit can.
+#[test]
+fn a_flat_pickle_of_tiny_values_is_refused_before_its_arena_grows() {
+    for filler in [b']', b'N', b'('] {
+        let mut bytes = b"\x80\x05}(\x8c\x01l](".to_vec();
+        bytes.extend(std::iter::repeat_n(filler, 1_398_000));
+        bytes.extend_from_slice(b"eu.");
+        assert_eq!(to_json_object(&bytes, 1 << 20), Err(PickleError::TooLarge), "filler {}", filler as char);
+    }
+    // The largest list of small ints a 1 MiB session holds still reads.
+    let n = (1 << 20) / 2 - 8;
+    let mut bytes = b"\x80\x05}(\x8c\x01l](".to_vec();
+    bytes.extend(std::iter::repeat_n(&b"K\x00"[..], n).flatten());
+    bytes.extend_from_slice(b"eu.");
+    assert_eq!(to_json_object(&bytes, 1 << 20).map(|json| json.len()), Ok(n * 2 + 7));
+}

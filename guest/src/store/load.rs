@@ -97,7 +97,7 @@ impl<B: Storage, S: System> SessionStore<B, S> {
             return Ok(Loaded::Missing);
         };
         let core = &self.core;
-        let Stored { content, age } = match self.backend.read(core, &name, core.max_stored_len()) {
+        let Stored { content, age } = match self.backend.read(core, &name, core.max_stored_len(self.backend.format())) {
             Ok(stored) => stored,
             Err(Unread::Missing) => return Ok(Loaded::Missing),
             Err(Unread::NotAFile) => return Ok(Loaded::Corrupt),

@@ -127,13 +127,18 @@ impl<S: System> Core<S> {
         key::random_string(len, |buf| self.system.fill_random(buf))
     }
 
-    /// Largest stored session that can hold one of the maximum size: for
-    /// signed text, base64 of the JSON plus the separators, timestamp and
-    /// signature (a pickle is never larger). In u64: on wasm32 a `usize`
-    /// cannot hold it for the largest sizes.
-    pub(crate) fn max_stored_len(&self) -> u64 {
+    /// Largest stored session that can hold one of the maximum size. Signed
+    /// text: base64 of the JSON plus the separators, timestamp and
+    /// signature. A pickle: a value costs at most 2.25 times its JSON (a
+    /// float, `0.0,` against `G` and 8 bytes), plus batching marks and
+    /// frame headers. In u64: on wasm32 a `usize` cannot hold it for the
+    /// largest sizes.
+    pub(crate) fn max_stored_len(&self, format: Format) -> u64 {
         let json = u64::from(self.settings.max_session_size);
-        json.div_ceil(3) * 4 + 1 + 1 + 13 + 1 + 43
+        match format {
+            Format::Signed => json.div_ceil(3) * 4 + 1 + 1 + 13 + 1 + 43,
+            Format::DjangoPickle => json * 3 + 64,
+        }
     }
 }
 

@@ -322,6 +322,22 @@ mod kv {
         assert_eq!(pickle::to_json_object(&value, 1 << 20).unwrap(), r#"{"user":"42","n":[1,2.5,null,true]}"#);
     }
 
+    /// A pickle can be 2.25 times its JSON (floats): a session at the size
+    /// limit still reads back.
+    #[test]
+    fn a_django_session_at_the_size_limit_reads_back() {
+        let mut s = settings();
+        s.max_session_size = 10_000;
+        let (store, kv) = store(Format::DjangoPickle, s);
+        let floats = vec!["0.0"; (10_000 - 8) / 4].join(",");
+        let json = format!(r#"{{"l":[{floats}]}}"#);
+        assert!(json.len() <= 10_000 && json.len() > 9_990, "{}", json.len());
+        let key = store.create(&json).unwrap();
+        let Some(MemValue::Plain(value, _)) = kv.value(&format!("django.contrib.sessions.cache{key}")) else { panic!() };
+        assert!(value.len() > 2 * json.len(), "{} bytes of pickle", value.len());
+        assert_eq!(store.load(&key).unwrap().into_data(), Some(json));
+    }
+
     #[test]
     fn foreign_values_are_corrupt_or_unsigned_never_a_crash() {
         let (signed, kv) = store(Format::Signed, settings());

@@ -167,7 +167,7 @@ impl<D: Dir> Files<D> {
     /// secret that cannot be read here is a trusted writer's session this
     /// implementation failed to understand: it is never deleted for that.
     fn judge_session<S: System>(&self, core: &Core<S>, name: &str, now: Time) -> Verdict {
-        let Read { meta, content } = match self.read_file(name, core.max_stored_len()) {
+        let Read { meta, content } = match self.read_file(name, core.max_stored_len(crate::store::Format::Signed)) {
             Ok(read) => read,
             Err(Unread::Missing) => return Verdict::Keep,
             Err(Unread::NotAFile | Unread::TooLarge | Unread::Io(_)) => return Verdict::Skip,
