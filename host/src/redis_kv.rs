@@ -34,7 +34,8 @@ pub struct RedisOptions {
     /// How sessions are stored: sessionbox's signed text, or Django's cache
     /// backend's pickle.
     pub format: RedisFormat,
-    /// The password (`AUTH`), if not in the URL; see
+    /// The password (`AUTH`), if not in the URL; an empty one counts as
+    /// none (an unset variable in a compose file). See
     /// [`password_from_env`](Self::password_from_env) and
     /// [`password_from_file`](Self::password_from_file).
     pub password: Option<String>,
@@ -145,11 +146,16 @@ impl RedisOptions {
     }
 }
 
-/// `url` with any user information replaced by `***`.
+/// `url` with any user information replaced by `***` and any query (where
+/// `redis+unix://` URLs carry `?pass=`) dropped.
 fn redact(url: &str) -> String {
+    let url = match url.find('?') {
+        Some(query) => format!("{}?***", &url[..query]),
+        None => url.to_owned(),
+    };
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => format!("{}***{}", &url[..scheme + 3], &url[at..]),
-        _ => url.to_owned(),
+        _ => url,
     }
 }
 
@@ -276,13 +282,13 @@ impl RedisKv {
                 .retries(2)
                 .min_retry_wait(10)
                 .max_retry_wait(100);
-            if let Some(password) = &options.password {
-                builder = builder.password(password.clone());
+            if let Some(password) = options.password.as_deref().filter(|p| !p.is_empty()) {
+                builder = builder.password(password.to_owned());
             }
             Manager::Cluster(builder.build().map_err(config)?)
         } else {
             let mut info = options.urls[0].as_str().into_connection_info().map_err(config)?;
-            if let Some(password) = &options.password {
+            if let Some(password) = options.password.as_deref().filter(|p| !p.is_empty()) {
                 let redis = info.redis_settings().clone().set_password(password);
                 info = info.set_redis_settings(redis);
             }
@@ -294,7 +300,15 @@ impl RedisKv {
         };
         // The first connection by hand: r2d2's own start-up error says only
         // that it timed out.
-        let first = r2d2::ManageConnection::connect(&manager).map_err(config)?;
+        let mut first = r2d2::ManageConnection::connect(&manager).map_err(config)?;
+        if let Conn::Cluster(conn) = &mut first {
+            // A cluster client connects to a plain server too, and then
+            // fails every call; ask now.
+            redis::cmd("CLUSTER")
+                .arg("INFO")
+                .query::<String>(conn)
+                .map_err(|e| Error::Config(format!("{describe}: not a Redis Cluster ({})", describe_error(&e))))?;
+        }
         let pool = r2d2::Pool::builder()
             .max_size(options.pool_size.max(1))
             .min_idle(Some(0))
@@ -309,20 +323,20 @@ impl RedisKv {
         Ok(RedisKv { pool, prefix: options.format.key_prefix(), format: options.format.value_format(), describe, get_script })
     }
 
-    /// Runs `f` on a pooled connection. A pooled connection the server
-    /// closed meanwhile (a restart) fails with a dropped connection before
-    /// the command reached the server: the call is tried once more, on a
-    /// new connection.
+    /// Runs `f` on a pooled connection. Pooled connections the server
+    /// closed meanwhile (a restart, a failover) fail with a dropped
+    /// connection before the command reached the server: each is discarded
+    /// and the call goes on with the next, until one answers or the pool
+    /// has been gone through (then the pool opens a new connection).
     fn with_conn<T>(&self, f: impl Fn(&mut dyn ConnectionLike) -> RedisResult<T>) -> std::result::Result<T, KvError> {
-        for attempt in 0..2 {
+        let attempts = self.pool.max_size() + 1;
+        for attempt in 1..=attempts {
             let mut conn = self.pool.get().map_err(|e| KvError::Other(format!("{}: no connection: {e}", self.describe)))?;
             match f(conn.as_like()) {
                 Ok(value) => return Ok(value),
-                Err(e) if attempt == 0 && e.is_connection_dropped() => {
-                    log::debug!(target: "sessionbox::redis", "a pooled connection was closed ({e}); trying a new one");
+                Err(e) if attempt < attempts && e.is_connection_dropped() => {
+                    log::debug!(target: "sessionbox::redis", "a pooled connection was closed ({e}); trying another");
                     *conn = Conn::Broken;
-                    drop(conn);
-                    continue;
                 }
                 Err(e) => {
                     // Only a server's error reply (WRONGTYPE, NOAUTH, ...)
@@ -335,7 +349,7 @@ impl RedisKv {
                 }
             }
         }
-        unreachable!("the second attempt returns")
+        unreachable!("the last attempt returns")
     }
 
     fn error(&self, e: &RedisError) -> KvError {
@@ -343,7 +357,7 @@ impl RedisKv {
         match e.kind() {
             _ if e.code() == Some("WRONGTYPE") => KvError::WrongType,
             redis::ErrorKind::AuthenticationFailed => KvError::AccessDenied(why),
-            _ if e.code() == Some("NOAUTH") || e.code() == Some("WRONGPASS") => KvError::AccessDenied(why),
+            _ if matches!(e.code(), Some("NOAUTH" | "WRONGPASS" | "NOPERM")) => KvError::AccessDenied(why),
             _ => KvError::Other(why),
         }
     }
@@ -454,6 +468,10 @@ mod tests {
         let shown = format!("{options:?} {}", options.describe());
         assert!(!shown.contains("hunter"), "{shown}");
         assert!(shown.contains("redis://***@127.0.0.1:6379/0"), "{shown}");
+        for url in ["redis+unix:///run/r.sock?pass=hunter4", "unix:///run/r.sock?user=u&pass=hunter5", "redis://127.0.0.1/0?password=hunter6"] {
+            let shown = RedisOptions::new(url).describe();
+            assert!(!shown.contains("hunter") && shown.ends_with("?***"), "{shown}");
+        }
     }
 
     #[test]

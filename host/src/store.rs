@@ -145,10 +145,21 @@ impl Store {
         Store::open_redis_with(redis, settings, Options::default())
     }
 
-    /// [`open_redis`](Self::open_redis) with explicit [`Options`].
+    /// [`open_redis`](Self::open_redis) with explicit [`Options`]. The
+    /// Redis connect and response timeouts are capped at a quarter of
+    /// [`Options::deadline`]: a call waits for Redis inside the deadline,
+    /// where no epoch interrupt can reach it, and may make two round trips
+    /// (a load that deletes what it found expired), each of which may first
+    /// wait for a pooled connection. A write that timed out may still have
+    /// been applied by the server.
     #[cfg(feature = "redis")]
     pub fn open_redis_with(redis: &crate::RedisOptions, settings: Settings, options: Options) -> Result<Store> {
         check(&settings)?;
+        let mut redis = redis.clone();
+        let budget = (options.deadline / 4).max(Duration::from_millis(1));
+        redis.connect_timeout = redis.connect_timeout.min(budget);
+        redis.response_timeout = redis.response_timeout.min(budget);
+        let redis = &redis;
         let kv = crate::redis_kv::RedisKv::connect(redis)?;
         Store::start(Backend::Kv(Arc::new(kv)), None, Some(redis.describe()), settings, options)
     }

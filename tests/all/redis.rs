@@ -8,7 +8,7 @@
 
 use crate::support::redis::{free_port, RedisCluster, RedisServer};
 use serde_json::{json, Value};
-use sessionbox::{Data, Error, Loaded, RedisFormat, RedisOptions, Settings, Store, EXPIRY_KEY};
+use sessionbox::{Data, Error, Loaded, Options, RedisFormat, RedisOptions, Settings, Store, EXPIRY_KEY};
 use std::collections::HashSet;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -864,4 +864,72 @@ fn cli_redis_password_and_unreachable_server() {
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert!(err.starts_with("sessionbox: error: ") && err.contains(&dead), "{err}");
     assert!(out.stdout.is_empty());
+}
+
+// ------------------------------------------------- found by the review
+
+/// A restart leaves every idle pooled connection dead: each is dropped
+/// within the same call, so not one call fails once the server is back.
+#[test]
+fn after_a_restart_no_call_fails_however_many_idle_connections_died() {
+    let mut server = RedisServer::start_with(&["--appendonly", "yes", "--appendfsync", "always"]);
+    let store = Store::open_redis(&quick_options(server.url()), settings()).unwrap();
+    let key = store.create(&data(json!({"a": 1}))).unwrap();
+    // Fill the pool: eight threads at once.
+    std::thread::scope(|s| {
+        for _ in 0..8 {
+            s.spawn(|| (0..200).for_each(|_| drop(store.load(&key).unwrap())));
+        }
+    });
+    let before: u64 = server.cli(&["info", "clients"]).lines().find_map(|l| l.strip_prefix("connected_clients:")).unwrap().trim().parse().unwrap();
+    assert!(before >= 4, "the pool holds only {before} connections");
+    server.restart();
+    for i in 0..10 {
+        assert!(matches!(store.load(&key), Ok(Loaded::Found { .. })), "load {i} after the restart failed");
+    }
+    store.save(&key, &data(json!({"a": 2})), false).unwrap();
+}
+
+/// A call's Redis waits are capped by the store's deadline.
+#[test]
+fn the_deadline_caps_the_redis_timeouts() {
+    let server = RedisServer::start();
+    let options = Options { deadline: Duration::from_millis(800), ..Options::default() };
+    let store = Store::open_redis_with(&RedisOptions::new(server.url()), settings(), options).unwrap();
+    let key = store.create(&data(json!({"a": 1}))).unwrap();
+    server.pause();
+    let start = Instant::now();
+    let result = store.load(&key);
+    let took = start.elapsed();
+    server.resume();
+    assert!(matches!(result, Err(Error::Io(ref msg)) if msg.contains("timed out")), "{result:?}");
+    assert!(took < Duration::from_millis(900), "a load past its 800 ms deadline: {took:?}");
+}
+
+/// An empty password (an unset variable in a compose file) is no password;
+/// `--redis-cluster` against a plain server fails at open; `--dir` and
+/// `--redis` do not mix; a unix URL's `?pass=` never shows.
+#[test]
+fn cli_redis_edge_cases() {
+    let server = RedisServer::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let url = server.url();
+    let empty = cwd.join("empty-password");
+    std::fs::write(&empty, "").unwrap();
+    ok_json(&sessionbox(cwd, &["--redis", &url, "create"], &[("SESSIONBOX_REDIS_PASSWORD", "")]), "an empty password variable");
+    ok_json(&sessionbox(cwd, &["--redis", &url, "--redis-password-file", empty.to_str().unwrap(), "create"], &[]), "an empty password file");
+
+    let out = sessionbox(cwd, &["--redis", &url, "--redis-cluster", "create"], &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("not a Redis Cluster"), "{err}");
+
+    let out = sessionbox(cwd, &["--redis", &url, "--dir", "elsewhere", "create"], &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let out = sessionbox(cwd, &["--redis", "redis+unix:///nonexistent/r.sock?pass=hunter2-Zz", "create"], &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(!err.contains("hunter2-Zz") && err.contains("?***"), "{err}");
 }

@@ -8,17 +8,20 @@ use std::time::Duration;
 ///
 /// Sessions live as files in one directory, byte-compatible with Django's
 /// `django.contrib.sessions.backends.file`: point --dir at Django's
-/// SESSION_FILE_PATH and use the same secret to share them.
+/// SESSION_FILE_PATH and use the same secret to share them. With --redis
+/// they live on Redis or Valkey instead, one key per session expiring by its
+/// TTL; --redis-format django shares them with Django's cache session
+/// backend.
 #[derive(Debug, Parser)]
 #[command(
     name = "sessionbox",
     version,
-    after_help = "SECRET KEY:\n  --secret-key-file FILE, else $SESSIONBOX_SECRET_KEY; with neither, a key is\n  generated once, kept (mode 0600) in the user's config directory\n  (sessionbox/secret-key), and announced on stderr. A set but empty or\n  non-UTF-8 $SESSIONBOX_SECRET_KEY is an error, never a fallback.\n  Key files hold one secret per line: a line ends at LF (a CR before it\n  is dropped), nothing else is trimmed, empty lines are ignored.\n\nOUTPUT:\n  Strict JSON (RFC 8259) on stdout, ASCII only, as Python's json.dumps\n  writes it. A session holding NaN or Infinity cannot be printed as strict\n  JSON: that is an error unless --json python, which prints Python's bare\n  NaN/Infinity tokens.\n\nEXIT CODES:\n  0  success\n  1  failure (I/O error, invalid key or data, configuration or settings, component\n     failure)\n  2  the command line was not understood\n  3  no such session (get, set, cycle-key: missing, expired, tampered or corrupt;\n     exists: no file)"
+    after_help = "SECRET KEY:\n  --secret-key-file FILE, else $SESSIONBOX_SECRET_KEY; with neither, a key is\n  generated once, kept (mode 0600) in the user's config directory\n  (sessionbox/secret-key), and announced on stderr. A set but empty or\n  non-UTF-8 $SESSIONBOX_SECRET_KEY is an error, never a fallback.\n  Key files hold one secret per line: a line ends at LF (a CR before it\n  is dropped), nothing else is trimmed, empty lines are ignored.\n\nOUTPUT:\n  Strict JSON (RFC 8259) on stdout, ASCII only, as Python's json.dumps\n  writes it. A session holding NaN or Infinity cannot be printed as strict\n  JSON: that is an error unless --json python, which prints Python's bare\n  NaN/Infinity tokens.\n\nEXIT CODES:\n  0  success\n  1  failure (I/O error, invalid key or data, configuration or settings, component\n     failure)\n  2  the command line was not understood\n  3  no such session (get, set, cycle-key: missing, expired, tampered or corrupt;\n     exists: no file or key)"
 )]
 pub struct Cli {
     /// The session directory (Django's SESSION_FILE_PATH); created 0700 when
     /// missing.
-    #[arg(long, global = true, default_value = "./sessions")]
+    #[arg(long, global = true, default_value = "./sessions", conflicts_with = "redis")]
     pub dir: PathBuf,
     /// Keep sessions on Redis or Valkey at this URL
     /// (redis://[user[:password]@]host:port[/db]) instead of in --dir.
@@ -152,9 +155,9 @@ pub enum Command {
         /// The session key.
         key: String,
     },
-    /// Print {"key": KEY, "exists": true} when a file for KEY is there (expired
-    /// or tampered ones count, as in Django); exit code 3 and nothing on
-    /// stdout when it is not.
+    /// Print {"key": KEY, "exists": true} when a file (on Redis, a key) for
+    /// KEY is there (expired or tampered ones count, as in Django); exit code
+    /// 3 and nothing on stdout when it is not.
     Exists {
         /// The session key.
         key: String,

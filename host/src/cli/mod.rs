@@ -94,7 +94,6 @@ fn redis_options(cli: &args::Cli) -> Result<Option<sessionbox::RedisOptions>, Fa
             version: cli.django_cache_version,
         },
     };
-    redis.response_timeout = cli.deadline.min(redis.response_timeout);
     Ok(Some(match &cli.redis_password_file {
         Some(file) => redis.password_from_file(file)?,
         None if std::env::var_os(REDIS_PASSWORD_ENV).is_some() => redis.password_from_env(REDIS_PASSWORD_ENV)?,
