@@ -85,26 +85,33 @@ struct Unpickler<'a> {
     nodes: Vec<Node>,
     stack: Vec<Item>,
     memo: HashMap<u64, usize>,
-    /// Most nodes, stack items and memo entries a pickle may make (see
-    /// [`max_nodes`]).
+    /// Most nodes and memo entries a pickle may make (see [`max_nodes`]).
     max_nodes: usize,
+    /// Most stack items (values and marks) it may hold at once.
+    max_stack: usize,
 }
 
 /// How many values a pickle whose JSON fits `max_len` bytes can hold: in a
 /// pickle Python writes, every value appears in the output, and none in
-/// fewer than two bytes (`0,`); the memo and the stack hold at most one
-/// entry per value, plus marks, one per open container. Past this the
-/// pickle is too large, found before the arena outgrows the memory a
-/// session of `max_len` bytes may use.
+/// fewer than two bytes (`0,`, or `[` and `]`); the memo holds at most one
+/// entry per value. Past this the pickle is too large, found before the
+/// arena outgrows the memory a session of `max_len` bytes may use.
 fn max_nodes(max_len: usize) -> usize {
     max_len / 2 + 16
+}
+
+/// How many stack items it can hold at once: pending values and a mark
+/// per open container. `[0,[0,[0,…` keeps three (a list, its mark, a
+/// pending `0`) per four bytes of JSON, so one per byte is a bound.
+fn max_stack(max_len: usize) -> usize {
+    max_len + 16
 }
 
 /// The pickled dict in `bytes` as JSON object text in Python's compact
 /// `json.dumps` form; an error when it is not a pickle of a dict of plain
 /// values (string keys only), or when that text would pass `max_len` bytes.
 pub fn to_json_object(bytes: &[u8], max_len: usize) -> Result<String, PickleError> {
-    let mut u = Unpickler { s: bytes, i: 0, nodes: Vec::new(), stack: Vec::new(), memo: HashMap::new(), max_nodes: max_nodes(max_len) };
+    let mut u = Unpickler { s: bytes, i: 0, nodes: Vec::new(), stack: Vec::new(), memo: HashMap::new(), max_nodes: max_nodes(max_len), max_stack: max_stack(max_len) };
     let root = u.run()?;
     if !matches!(u.nodes[root], Node::Dict(_)) {
         return bad("the pickle holds no dict");
@@ -236,7 +243,7 @@ impl Unpickler<'_> {
     fn run(&mut self) -> Result<usize, PickleError> {
         loop {
             // Each opcode adds at most one node, stack item or memo entry.
-            if self.nodes.len().max(self.stack.len()).max(self.memo.len()) > self.max_nodes {
+            if self.nodes.len().max(self.memo.len()) > self.max_nodes || self.stack.len() > self.max_stack {
                 return Err(PickleError::TooLarge);
             }
             let op = self.byte()?;

@@ -129,15 +129,17 @@ impl<S: System> Core<S> {
 
     /// Largest stored session that can hold one of the maximum size. Signed
     /// text: base64 of the JSON plus the separators, timestamp and
-    /// signature. A pickle: a value costs at most 2.25 times its JSON (a
-    /// float, `0.0,` against `G` and 8 bytes), plus batching marks and
-    /// frame headers. In u64: on wasm32 a `usize` cannot hold it for the
-    /// largest sizes.
+    /// signature. A pickle: in protocols 4 and 5 (Django's `RedisCache`
+    /// writes 5) a value costs at most 2.25 times its JSON (a float, `0.0,`
+    /// against `G` and 8 bytes); the older protocols' memo opcodes (`p12345`
+    /// and a newline) reach about 3.5 times; four times, plus batching marks
+    /// and frame headers, covers all. In u64: on wasm32 a `usize` cannot
+    /// hold it for the largest sizes.
     pub(crate) fn max_stored_len(&self, format: Format) -> u64 {
         let json = u64::from(self.settings.max_session_size);
         match format {
             Format::Signed => json.div_ceil(3) * 4 + 1 + 1 + 13 + 1 + 43,
-            Format::DjangoPickle => json * 3 + 64,
+            Format::DjangoPickle => json * 4 + 64,
         }
     }
 }

@@ -338,6 +338,20 @@ mod kv {
         assert_eq!(store.load(&key).unwrap().into_data(), Some(json));
     }
 
+    /// Deep nesting keeps three stack items per four bytes of JSON: what
+    /// sessionbox writes at the size limit, it reads back.
+    #[test]
+    fn a_deeply_nested_django_session_reads_back() {
+        let mut s = settings();
+        s.max_session_size = 1000;
+        let (store, _) = store(Format::DjangoPickle, s);
+        let depth = 200;
+        let json = format!(r#"{{"x":{}0{}}}"#, "[0,".repeat(depth), "]".repeat(depth));
+        assert!(json.len() <= 1000, "{}", json.len());
+        let key = store.create(&json).unwrap();
+        assert_eq!(store.load(&key).unwrap().into_data(), Some(json));
+    }
+
     #[test]
     fn foreign_values_are_corrupt_or_unsigned_never_a_crash() {
         let (signed, kv) = store(Format::Signed, settings());
