@@ -39,11 +39,15 @@ pub struct RedisOptions {
     /// [`password_from_env`](Self::password_from_env) and
     /// [`password_from_file`](Self::password_from_file).
     pub password: Option<String>,
-    /// Longest wait for a new connection, handshake and `AUTH` included
-    /// (default 2 s).
+    /// Longest wait for a new connection, handshake and `AUTH` included,
+    /// and for a free pooled one (default 2 s). [`Store::open_redis_with`]
+    /// caps it at a quarter of [`Options::deadline`](crate::Options).
+    ///
+    /// [`Store::open_redis_with`]: crate::Store::open_redis_with
     pub connect_timeout: Duration,
     /// Longest wait for one reply; a slower server fails the call as an I/O
-    /// error (default 2 s).
+    /// error (default 2 s; capped like `connect_timeout`). A write that
+    /// timed out may still have been applied.
     pub response_timeout: Duration,
     /// Most connections kept open at once (default 16); a call that finds
     /// all in use waits up to `connect_timeout` for one.
@@ -129,12 +133,19 @@ impl RedisOptions {
         Ok(self)
     }
 
-    /// Takes the password from the file at `path` (its first line).
+    /// Takes the password from the file at `path` (its first line, which
+    /// must not be empty).
     pub fn password_from_file(mut self, path: impl AsRef<Path>) -> Result<RedisOptions> {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::Config(format!("cannot read the Redis password file {}: {e}", path.display())))?;
-        self.password = Some(text.lines().next().unwrap_or_default().to_owned());
+        let password = text.lines().next().unwrap_or_default();
+        if password.is_empty() {
+            // A secret that was not mounted: an error, not a quiet login as
+            // the default user.
+            return Err(Error::Config(format!("the Redis password file {} is empty", path.display())));
+        }
+        self.password = Some(password.to_owned());
         Ok(self)
     }
 
@@ -147,15 +158,25 @@ impl RedisOptions {
 }
 
 /// `url` with any user information replaced by `***` and any query (where
-/// `redis+unix://` URLs carry `?pass=`) dropped.
+/// `redis+unix://` URLs carry `?pass=`) dropped. A `?` before the last `@`
+/// (in a password, or an `@` in a query) makes the split ambiguous: then
+/// everything after the scheme goes.
 fn redact(url: &str) -> String {
-    let url = match url.find('?') {
-        Some(query) => format!("{}?***", &url[..query]),
-        None => url.to_owned(),
+    let start = url.find("://").map_or(0, |i| i + 3);
+    let (scheme, rest) = url.split_at(start);
+    let (query, at) = (rest.find('?'), rest.rfind('@'));
+    if let (Some(query), Some(at)) = (query, at) {
+        if query < at {
+            return format!("{scheme}***");
+        }
+    }
+    let rest = match at {
+        Some(at) => format!("***{}", &rest[at..]),
+        None => rest.to_owned(),
     };
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => format!("{}***{}", &url[..scheme + 3], &url[at..]),
-        _ => url,
+    match rest.find('?') {
+        Some(query) => format!("{scheme}{}?***", &rest[..query]),
+        None => format!("{scheme}{rest}"),
     }
 }
 
@@ -251,6 +272,8 @@ pub(crate) struct RedisKv {
     describe: String,
     /// `READ_SCRIPT`, run by its SHA-1.
     get_script: redis::Script,
+    /// How long retries through dead connections may go on.
+    response_timeout: Duration,
 }
 
 /// r2d2's errors go to its log; forward them to ours at debug level, where
@@ -303,16 +326,19 @@ impl RedisKv {
         let mut first = r2d2::ManageConnection::connect(&manager).map_err(config)?;
         if let Conn::Cluster(conn) = &mut first {
             // A cluster client connects to a plain server too, and then
-            // fails every call; ask now.
-            redis::cmd("CLUSTER")
-                .arg("INFO")
-                .query::<String>(conn)
-                .map_err(|e| Error::Config(format!("{describe}: not a Redis Cluster ({})", describe_error(&e))))?;
+            // fails every call; ask now. Only "no cluster here" counts: a
+            // user whose ACL refuses CLUSTER INFO may still use the cluster.
+            if let Err(e) = redis::cmd("CLUSTER").arg("INFO").query::<String>(conn) {
+                if e.kind() == redis::ErrorKind::ClusterConnectionNotFound || e.to_string().contains("cluster support disabled") {
+                    return Err(Error::Config(format!("{describe}: not a Redis Cluster ({})", describe_error(&e))));
+                }
+                log::debug!(target: "sessionbox::redis", "CLUSTER INFO at open: {e}");
+            }
         }
         let pool = r2d2::Pool::builder()
             .max_size(options.pool_size.max(1))
             .min_idle(Some(0))
-            .connection_timeout(options.connect_timeout.max(Duration::from_millis(100)))
+            .connection_timeout(options.connect_timeout.max(Duration::from_millis(1)))
             // Checked by use, not by a PING per checkout (a round trip per
             // call); a connection that failed is dropped (has_broken).
             .test_on_check_out(false)
@@ -320,21 +346,33 @@ impl RedisKv {
             .build_unchecked(manager);
         drop(first);
         let get_script = redis::Script::new(READ_SCRIPT);
-        Ok(RedisKv { pool, prefix: options.format.key_prefix(), format: options.format.value_format(), describe, get_script })
+        Ok(RedisKv {
+            pool,
+            prefix: options.format.key_prefix(),
+            format: options.format.value_format(),
+            describe,
+            get_script,
+            response_timeout: options.response_timeout,
+        })
     }
 
     /// Runs `f` on a pooled connection. Pooled connections the server
-    /// closed meanwhile (a restart, a failover) fail with a dropped
-    /// connection before the command reached the server: each is discarded
-    /// and the call goes on with the next, until one answers or the pool
-    /// has been gone through (then the pool opens a new connection).
+    /// closed meanwhile (a restart, a failover) fail as dropped: each is
+    /// discarded and the call goes on with the next, until one answers, the
+    /// pool has been gone through (then the pool opens a new connection),
+    /// or a response timeout has passed. A dropped connection cannot tell
+    /// whether the server ran the command before the reply was lost; all
+    /// five commands may run twice without harm to the session: a create
+    /// retried may leave an unused key behind (it expires by its TTL), and
+    /// a delete retried may report that there was nothing to delete.
     fn with_conn<T>(&self, f: impl Fn(&mut dyn ConnectionLike) -> RedisResult<T>) -> std::result::Result<T, KvError> {
         let attempts = self.pool.max_size() + 1;
+        let started = std::time::Instant::now();
         for attempt in 1..=attempts {
             let mut conn = self.pool.get().map_err(|e| KvError::Other(format!("{}: no connection: {e}", self.describe)))?;
             match f(conn.as_like()) {
                 Ok(value) => return Ok(value),
-                Err(e) if attempt < attempts && e.is_connection_dropped() => {
+                Err(e) if attempt < attempts && e.is_connection_dropped() && started.elapsed() < self.response_timeout => {
                     log::debug!(target: "sessionbox::redis", "a pooled connection was closed ({e}); trying another");
                     *conn = Conn::Broken;
                 }
@@ -472,6 +510,12 @@ mod tests {
             let shown = RedisOptions::new(url).describe();
             assert!(!shown.contains("hunter") && shown.ends_with("?***"), "{shown}");
         }
+        // A `?` in a password, an `@` in a query: nothing of either shows.
+        for url in ["redis://user:hun?ter7@127.0.0.1:1/0", "unix:///r.sock?user=a@b&pass=hunter8"] {
+            let shown = RedisOptions::new(url).describe();
+            assert!(!shown.contains("hun") && !shown.contains("user"), "{shown}");
+        }
+        assert_eq!(RedisOptions::new("redis://user:pw@host:1/0?db=3").describe(), "Redis at redis://***@host:1/0?***");
     }
 
     #[test]

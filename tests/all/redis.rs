@@ -906,7 +906,8 @@ fn the_deadline_caps_the_redis_timeouts() {
     assert!(took < Duration::from_millis(900), "a load past its 800 ms deadline: {took:?}");
 }
 
-/// An empty password (an unset variable in a compose file) is no password;
+/// An empty password variable (unset in a compose file) is no password, an
+/// empty password file an error;
 /// `--redis-cluster` against a plain server fails at open; `--dir` and
 /// `--redis` do not mix; a unix URL's `?pass=` never shows.
 #[test]
@@ -918,7 +919,11 @@ fn cli_redis_edge_cases() {
     let empty = cwd.join("empty-password");
     std::fs::write(&empty, "").unwrap();
     ok_json(&sessionbox(cwd, &["--redis", &url, "create"], &[("SESSIONBOX_REDIS_PASSWORD", "")]), "an empty password variable");
-    ok_json(&sessionbox(cwd, &["--redis", &url, "--redis-password-file", empty.to_str().unwrap(), "create"], &[]), "an empty password file");
+    // An empty password file is a secret that was not mounted: an error.
+    let out = sessionbox(cwd, &["--redis", &url, "--redis-password-file", empty.to_str().unwrap(), "create"], &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("is empty"), "{err}");
 
     let out = sessionbox(cwd, &["--redis", &url, "--redis-cluster", "create"], &[]);
     let err = String::from_utf8_lossy(&out.stderr);
