@@ -7,6 +7,7 @@
 //! set (see `worker`), as in storm.rs.
 
 use crate::support::redis::{free_port, RedisCluster, RedisServer};
+use crate::support::storm::{check, mixed_ops, version};
 use serde_json::{json, Value};
 use sessionbox::{Data, Error, Loaded, Options, RedisFormat, RedisOptions, Settings, Store, EXPIRY_KEY};
 use std::collections::HashSet;
@@ -173,23 +174,6 @@ fn shared_key(i: usize) -> String {
     format!("redisshared{i:021}")
 }
 
-/// One version of a session: who wrote it, which write, and a body derived
-/// from both, so a torn or mixed value cannot pass `check`.
-fn version(writer: u64, seq: u64) -> Data {
-    let body: String = (0..(200 + (seq % 7) * 300)).map(|i| char::from(b'a' + ((writer * 31 + seq * 17 + i) % 26) as u8)).collect();
-    data(json!({"writer": writer, "seq": seq, "body": body}))
-}
-
-fn check(d: &Data) -> Result<(), String> {
-    let (Some(w), Some(s)) = (d.get("writer").and_then(Value::as_u64), d.get("seq").and_then(Value::as_u64)) else {
-        return Err(format!("not a version: {d:?}"));
-    };
-    if *d != version(w, s) {
-        return Err(format!("torn or mixed version writer={w} seq={s}"));
-    }
-    Ok(())
-}
-
 fn storm_options(urls: &[String], cluster: bool) -> RedisOptions {
     if cluster {
         RedisOptions::cluster(urls.iter().cloned())
@@ -241,61 +225,12 @@ fn worker() {
 /// Three threads of mixed operations; prints the keys it created, one per
 /// line, "torn N" and "ops N"; exits non-zero on an unexpected error.
 fn storm_worker(store: &Store, id: u64, for_how_long: Duration) {
-    let results: Vec<(Vec<String>, u64, u64)> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..3u64)
-            .map(|t| {
-                s.spawn(move || {
-                    let writer = id * 10 + t;
-                    let (mut created, mut ops, mut seq, mut torn) = (Vec::new(), 0u64, 0u64, 0u64);
-                    let start = Instant::now();
-                    while start.elapsed() < for_how_long {
-                        seq += 1;
-                        let key = shared_key(((seq * 7 + t * 3 + id) % SHARED_KEYS as u64) as usize);
-                        match seq % 10 {
-                            0..=3 => match store.load(&key).unwrap() {
-                                Loaded::Found { data, .. } => {
-                                    if let Err(e) = check(&data) {
-                                        eprintln!("torn read of {key}: {e}");
-                                        torn += 1;
-                                    }
-                                }
-                                Loaded::Missing => {}
-                                other => panic!("load {key}: {other:?}"),
-                            },
-                            4 | 5 => match store.save(&key, &version(writer, seq), false) {
-                                Ok(()) | Err(Error::NotFound) => {}
-                                Err(e) => panic!("save {key}: {e}"),
-                            },
-                            6 => match store.save(&key, &version(writer, seq), true) {
-                                Ok(()) | Err(Error::AlreadyExists) => {}
-                                Err(e) => panic!("recreate {key}: {e}"),
-                            },
-                            7 => drop(store.delete(&key).unwrap()),
-                            8 => {
-                                let new = store.create(&version(writer, seq)).unwrap();
-                                let cycled = store.cycle_key(&new, &version(writer, seq + 1)).unwrap();
-                                created.extend([new, cycled.clone()]);
-                                match store.load(&cycled).unwrap() {
-                                    Loaded::Found { data, .. } => assert_eq!(data, version(writer, seq + 1)),
-                                    other => panic!("own cycled session {cycled}: {other:?}"),
-                                }
-                            }
-                            _ => {
-                                let r = store.clear_expired().unwrap();
-                                assert_eq!((r.scanned, r.deleted, r.skipped), (0, 0, 0));
-                            }
-                        }
-                        ops += 1;
-                    }
-                    (created, ops, torn)
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    });
+    let shared: Vec<String> = (0..SHARED_KEYS).map(shared_key).collect();
+    let nothing_to_sweep = |r: sessionbox::SweepReport| assert_eq!((r.scanned, r.deleted, r.skipped), (0, 0, 0));
+    let results = mixed_ops(store, id, &shared, for_how_long, &nothing_to_sweep);
     // Every cycled session this worker made is still there, whole.
     let mut lost = 0;
-    for (created, _, _) in &results {
+    for created in results.iter().map(|r| &r.created) {
         for pair in created.chunks(2) {
             match store.load(&pair[1]).unwrap() {
                 Loaded::Found { data, .. } if check(&data).is_ok() => {}
@@ -311,13 +246,11 @@ fn storm_worker(store: &Store, id: u64, for_how_long: Duration) {
     // start on a line of our own.
     println!();
     println!("lost {lost}");
-    for (created, _, _) in &results {
-        for key in created {
-            println!("key {key}");
-        }
+    for key in results.iter().flat_map(|r| &r.created) {
+        println!("key {key}");
     }
-    println!("torn {}", results.iter().map(|r| r.2).sum::<u64>());
-    println!("ops {}", results.iter().map(|r| r.1).sum::<u64>());
+    println!("torn {}", results.iter().map(|r| r.torn).sum::<u64>());
+    println!("ops {}", results.iter().map(|r| r.ops).sum::<u64>());
 }
 
 struct StormFigures {

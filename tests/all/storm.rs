@@ -2,12 +2,12 @@
 //! writers killed with SIGKILL mid-save. The worker processes are this test
 //! binary re-run with `SESSIONBOX_WORKER` set (see `worker`).
 
-use serde_json::{json, Value};
-use sessionbox::{Data, Durability, Error, Loaded, Settings, Store};
+use crate::support::storm::{check, mixed_ops, version};
+use sessionbox::{Durability, Loaded, Settings, Store};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 const WORKER_ENV: &str = "SESSIONBOX_WORKER";
 const SHARED_KEYS: usize = 12;
@@ -20,27 +20,6 @@ fn settings(durability: Durability) -> Settings {
     let mut s = Settings::new("storm-secret");
     s.durability = durability;
     s
-}
-
-/// One version of a session: who wrote it, which write, and a body derived
-/// from both, so a torn or mixed file cannot pass `check`.
-fn version(writer: u64, seq: u64) -> Data {
-    let body: String = (0..(200 + (seq % 7) * 300)).map(|i| char::from(b'a' + ((writer * 31 + seq * 17 + i) % 26) as u8)).collect();
-    json!({"writer": writer, "seq": seq, "body": body}).as_object().cloned().unwrap_or_default()
-}
-
-/// Whether `data` is exactly one version some writer produced.
-fn check(data: &Data) -> Result<(), String> {
-    if data.is_empty() {
-        return Ok(()); // an empty placeholder between a create's probe and rename
-    }
-    let (Some(w), Some(s)) = (data.get("writer").and_then(Value::as_u64), data.get("seq").and_then(Value::as_u64)) else {
-        return Err(format!("not a version: {data:?}"));
-    };
-    if *data != version(w, s) {
-        return Err(format!("torn or mixed version writer={w} seq={s}"));
-    }
-    Ok(())
 }
 
 /// Runs this test binary as a worker process.
@@ -83,59 +62,16 @@ fn worker() {
 /// Three threads of mixed operations; prints the keys it created, one per
 /// line, then "ops N"; exits non-zero on any torn read or unexpected error.
 fn storm_worker(store: &Store, id: u64, for_how_long: Duration) {
-    let results: Vec<(Vec<String>, u64)> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..3u64)
-            .map(|t| {
-                s.spawn(move || {
-                    let writer = id * 10 + t;
-                    let (mut created, mut ops, mut seq) = (Vec::new(), 0u64, 0u64);
-                    let start = Instant::now();
-                    while start.elapsed() < for_how_long {
-                        seq += 1;
-                        let key = shared_key(((seq * 7 + t * 3 + id) % SHARED_KEYS as u64) as usize);
-                        match seq % 10 {
-                            0 | 1 | 2 | 3 => match store.load(&key).unwrap() {
-                                Loaded::Found { data, .. } => check(&data).unwrap(),
-                                Loaded::Missing | Loaded::Expired => {}
-                                other => panic!("load {key}: {other:?}"),
-                            },
-                            4 | 5 => match store.save(&key, &version(writer, seq), false) {
-                                Ok(()) | Err(Error::NotFound) => {}
-                                Err(e) => panic!("save {key}: {e}"),
-                            },
-                            6 => match store.save(&key, &version(writer, seq), true) {
-                                Ok(()) | Err(Error::AlreadyExists) => {}
-                                Err(e) => panic!("recreate {key}: {e}"),
-                            },
-                            7 => drop(store.delete(&key).unwrap()),
-                            8 => {
-                                let new = store.create(&version(writer, seq)).unwrap();
-                                let cycled = store.cycle_key(&new, &version(writer, seq + 1)).unwrap();
-                                created.extend([new, cycled.clone()]);
-                                match store.load(&cycled).unwrap() {
-                                    Loaded::Found { data, .. } => assert_eq!(data, version(writer, seq + 1)),
-                                    other => panic!("own cycled session {cycled}: {other:?}"),
-                                }
-                            }
-                            _ => drop(store.clear_expired().unwrap()),
-                        }
-                        ops += 1;
-                    }
-                    (created, ops)
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    });
+    let shared: Vec<String> = (0..SHARED_KEYS).map(shared_key).collect();
+    let results = mixed_ops(store, id, &shared, for_how_long, &drop);
+    assert_eq!(results.iter().map(|r| r.torn).sum::<u64>(), 0, "torn reads");
     // libtest has printed "test storm::worker ... " without a newline:
     // end that line, so the first key is not glued to it and lost.
     println!();
-    for (created, _) in &results {
-        for key in created {
-            println!("key {key}");
-        }
+    for key in results.iter().flat_map(|r| &r.created) {
+        println!("key {key}");
     }
-    println!("ops {}", results.iter().map(|r| r.1).sum::<u64>());
+    println!("ops {}", results.iter().map(|r| r.ops).sum::<u64>());
 }
 
 fn names(dir: &Path) -> Vec<String> {

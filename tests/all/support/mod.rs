@@ -12,6 +12,7 @@ pub mod logs;
 pub mod plugins;
 pub mod redis;
 pub mod runtimes;
+pub mod storm;
 pub mod web;
 
 use std::fs::File;
