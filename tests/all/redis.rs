@@ -7,7 +7,7 @@
 //! set (see `worker`), as in storm.rs.
 
 use crate::support::redis::{free_port, RedisCluster, RedisServer};
-use crate::support::storm::{check, mixed_ops, version};
+use crate::support::storm::{check, logout_racing_an_update, mixed_ops, version};
 use serde_json::{json, Value};
 use sessionbox::{Data, Error, Loaded, Options, RedisFormat, RedisOptions, Settings, Store, EXPIRY_KEY};
 use std::collections::HashSet;
@@ -310,17 +310,8 @@ fn run_storm(store: &Store, urls: &[String], cluster: bool) -> StormFigures {
 fn logout_race(store: &Store, rounds: u64) -> (u64, u64, u64) {
     let (mut resurrected, mut saves_won, mut saves_refused) = (0, 0, 0);
     for round in 0..rounds {
-        let key = store.create(&version(1, round)).unwrap();
-        let barrier = std::sync::Barrier::new(2);
-        let saved = std::thread::scope(|s| {
-            let saver = s.spawn(|| {
-                barrier.wait();
-                store.save(&key, &version(2, round), false)
-            });
-            barrier.wait();
-            assert!(store.delete(&key).unwrap(), "the delete found nothing");
-            saver.join().unwrap()
-        });
+        let (key, deleted, saved) = logout_racing_an_update(store, round);
+        assert!(deleted, "the delete found nothing");
         match saved {
             Ok(()) => saves_won += 1,
             Err(Error::NotFound) => saves_refused += 1,

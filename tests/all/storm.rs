@@ -2,7 +2,7 @@
 //! writers killed with SIGKILL mid-save. The worker processes are this test
 //! binary re-run with `SESSIONBOX_WORKER` set (see `worker`).
 
-use crate::support::storm::{check, mixed_ops, version};
+use crate::support::storm::{check, logout_racing_an_update, mixed_ops, version};
 use sessionbox::{Durability, Loaded, Settings, Store};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -128,17 +128,7 @@ fn logout_racing_an_update_save_is_measured() {
     let rounds = 300;
     let mut resurrected = 0;
     for round in 0..rounds {
-        let key = store.create(&version(1, round)).unwrap();
-        let barrier = std::sync::Barrier::new(2);
-        let saved = std::thread::scope(|s| {
-            let saver = s.spawn(|| {
-                barrier.wait();
-                store.save(&key, &version(2, round), false)
-            });
-            barrier.wait();
-            store.delete(&key).unwrap();
-            saver.join().unwrap()
-        });
+        let (key, _, saved) = logout_racing_an_update(&store, round);
         match store.load(&key).unwrap() {
             Loaded::Found { data, .. } => {
                 // The save finished after the delete: the session is back.

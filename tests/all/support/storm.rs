@@ -95,3 +95,21 @@ pub fn mixed_ops(store: &Store, id: u64, shared: &[String], for_how_long: Durati
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     })
 }
+
+/// One round of Django's Trac #37249: a session is created, then a delete
+/// (a logout) and an update-save start at the same instant. Returns the
+/// key, whether the delete found the session, and the save's result.
+pub fn logout_racing_an_update(store: &Store, round: u64) -> (String, bool, sessionbox::Result<()>) {
+    let key = store.create(&version(1, round)).unwrap();
+    let barrier = std::sync::Barrier::new(2);
+    let (deleted, saved) = std::thread::scope(|s| {
+        let saver = s.spawn(|| {
+            barrier.wait();
+            store.save(&key, &version(2, round), false)
+        });
+        barrier.wait();
+        let deleted = store.delete(&key).unwrap();
+        (deleted, saver.join().unwrap())
+    });
+    (key, deleted, saved)
+}
