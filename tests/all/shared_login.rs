@@ -192,26 +192,37 @@ fn a_django_login_is_seen_by_the_rust_app_and_data_flows_both_ways() {
 fn an_expiry_set_on_either_side_is_honoured_by_the_other() {
     let both = start(false);
     both.django_login();
-    let b = &both.browser;
+    both.expiry_both_ways(&|| {}, &|| {});
+}
 
-    b.goto(&both.demo.url("/expiry?seconds=300"));
-    let cookie = b.cookie("sessionid").unwrap();
-    let now = unix_now();
-    assert!((now + 297..=now + 301).contains(&cookie.expiry.unwrap()), "the demo's cookie follows the session's expiry: {cookie:?}");
-    b.goto(&both.django.url("/django/whoami/"));
-    assert_eq!(b.text("expiry-age"), "300", "Django honours the demo's set_expiry(300)");
-    assert_eq!(b.text("user"), DJANGO_USER);
+impl Both {
+    /// A Django login, then: the demo sets an expiry of 300 s (`after_300`
+    /// checks the store), Django reads it; Django sets 120 s, the demo reads
+    /// it; Django sets one already past (`after_past` checks the store) and
+    /// the demo finds no user.
+    fn expiry_both_ways(&self, after_300: &dyn Fn(), after_past: &dyn Fn()) {
+        let b = &self.browser;
+        b.goto(&self.demo.url("/expiry?seconds=300"));
+        let cookie = b.cookie("sessionid").unwrap();
+        let now = unix_now();
+        assert!((now + 297..=now + 301).contains(&cookie.expiry.unwrap()), "the demo's cookie follows the session's expiry: {cookie:?}");
+        after_300();
+        b.goto(&self.django.url("/django/whoami/"));
+        assert_eq!(b.text("expiry-age"), "300", "Django honours the demo's set_expiry(300)");
+        assert_eq!(b.text("user"), DJANGO_USER);
 
-    b.goto(&both.django.url("/django/expiry/?seconds=120"));
-    b.goto(&both.demo.url("/session"));
-    let age: i64 = b.text("expiry-age").parse().unwrap();
-    assert!((118..=120).contains(&age), "the demo honours Django's set_expiry(120): {age}");
+        b.goto(&self.django.url("/django/expiry/?seconds=120"));
+        b.goto(&self.demo.url("/session"));
+        let age: i64 = b.text("expiry-age").parse().unwrap();
+        assert!((118..=120).contains(&age), "the demo honours Django's set_expiry(120): {age}");
 
-    // An expiry already past, set by Django: the demo finds no session and
-    // no user.
-    b.goto(&both.django.url("/django/expiry/?seconds=-1"));
-    b.goto(&both.demo.url("/session"));
-    assert_eq!(b.text("user"), "anonymous");
+        // An expiry already past, set by Django: the demo finds no session
+        // and no user.
+        b.goto(&self.django.url("/django/expiry/?seconds=-1"));
+        after_past();
+        b.goto(&self.demo.url("/session"));
+        assert_eq!(b.text("user"), "anonymous");
+    }
 }
 
 #[test]
@@ -363,27 +374,10 @@ fn through_redis_a_rust_side_login_is_a_django_login() {
 fn through_redis_an_expiry_set_on_either_side_is_honoured_by_the_other() {
     let both = start_on_redis();
     let key = both.django_login();
-    let b = &both.browser;
-
-    b.goto(&both.demo.url("/expiry?seconds=300"));
-    let cookie = b.cookie("sessionid").unwrap();
-    let now = unix_now();
-    assert!((now + 297..=now + 301).contains(&cookie.expiry.unwrap()), "the demo's cookie follows the session's expiry: {cookie:?}");
-    let pttl: i64 = both.redis.as_ref().unwrap().cli(&["pttl", &format!(":1:django.contrib.sessions.cache{key}")]).parse().unwrap();
-    assert!((295_000..=300_000).contains(&pttl), "the demo's set_expiry(300) is the cache TTL: {pttl} ms");
-    b.goto(&both.django.url("/django/whoami/"));
-    assert_eq!(b.text("expiry-age"), "300", "Django honours the demo's set_expiry(300)");
-    assert_eq!(b.text("user"), DJANGO_USER);
-
-    b.goto(&both.django.url("/django/expiry/?seconds=120"));
-    b.goto(&both.demo.url("/session"));
-    let age: i64 = b.text("expiry-age").parse().unwrap();
-    assert!((118..=120).contains(&age), "the demo honours Django's set_expiry(120): {age}");
-
-    // An expiry already past, set by Django: its cache deletes the key, and
-    // the demo finds no session and no user.
-    b.goto(&both.django.url("/django/expiry/?seconds=-1"));
-    assert!(!both.in_redis(&key));
-    b.goto(&both.demo.url("/session"));
-    assert_eq!(b.text("user"), "anonymous");
+    let pttl = || -> i64 { both.redis.as_ref().unwrap().cli(&["pttl", &format!(":1:django.contrib.sessions.cache{key}")]).parse().unwrap() };
+    both.expiry_both_ways(
+        &|| assert!((295_000..=300_000).contains(&pttl()), "the demo's set_expiry(300) is the cache TTL: {} ms", pttl()),
+        // Django's cache deletes a key whose expiry is past.
+        &|| assert!(!both.in_redis(&key)),
+    );
 }
