@@ -82,12 +82,15 @@ impl<'a> Reader<'a> {
     }
 
     /// An error at the current position.
+    #[cold]
+    #[inline(never)]
     pub fn error(&self, what: &str) -> ParseError {
         ParseError(format!("{what} at byte {}", self.i))
     }
 
     /// The next token, or `None` once the one top-level value has been read
     /// and only whitespace followed it.
+    #[inline(always)]
     pub fn next(&mut self) -> Result<Option<Token>, ParseError> {
         self.skip_ws();
         let token = match self.expect {
@@ -139,6 +142,7 @@ impl<'a> Reader<'a> {
         found
     }
 
+    #[inline(always)]
     fn close(&mut self, object: bool) -> Token {
         self.i += 1;
         self.stack.pop();
@@ -150,6 +154,7 @@ impl<'a> Reader<'a> {
         }
     }
 
+    #[inline(always)]
     fn key(&mut self) -> Result<Token, ParseError> {
         if self.peek() != Some(b'"') {
             return Err(self.error("expected a string key"));
@@ -163,6 +168,7 @@ impl<'a> Reader<'a> {
         Ok(Token::Key(key))
     }
 
+    #[inline(always)]
     fn value(&mut self) -> Result<Token, ParseError> {
         let token = match self.peek() {
             Some(b'{') => {
@@ -188,6 +194,7 @@ impl<'a> Reader<'a> {
         Ok(token)
     }
 
+    #[inline(always)]
     fn number(&mut self) -> Result<Token, ParseError> {
         if let Some(word) = ["NaN", "Infinity", "-Infinity"].into_iter().find(|word| self.eat(word)) {
             return Ok(Token::Word(word));
@@ -228,6 +235,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A string starting at its opening quote: checked, not decoded.
+    #[inline(always)]
     fn string(&mut self) -> Result<Str, ParseError> {
         self.i += 1;
         let start = self.i;
@@ -364,8 +372,9 @@ pub(crate) fn for_each_unit(s: &[u8], str: Str, mut f: impl FnMut(Unit)) {
 pub(crate) fn decode_str(s: &[u8], str: Str) -> String {
     let raw = &s[str.start..str.end];
     if str.plain {
-        // Printable ASCII only.
-        return String::from_utf8_lossy(raw).into_owned();
+        // Printable ASCII only, so the check cannot fail (and is much
+        // cheaper than a lossy conversion).
+        return std::str::from_utf8(raw).unwrap_or_default().to_owned();
     }
     let mut out = String::with_capacity(raw.len());
     for_each_unit(s, str, |unit| match unit {

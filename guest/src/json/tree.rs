@@ -37,48 +37,49 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
-/// A container being filled, with the key its next value goes under.
-enum Open {
-    Array(Vec<Value>),
-    Object(Map<String, Value>, Option<String>),
-}
-
+/// Builds the tree bottom-up on two flat stacks: the values (and, for
+/// objects, the keys) of every open container wait there, and a closing
+/// bracket moves its container's share into a collection of exactly that
+/// size. Growing each map or vector one insert at a time would reallocate
+/// and move its entries again and again.
 fn build(text: &str, max_depth: usize) -> Result<Value, ParseError> {
     let mut reader = Reader::new(text);
-    let mut stack: Vec<Open> = Vec::new();
+    let mut values: Vec<Value> = Vec::new();
+    let mut keys: Vec<String> = Vec::new();
+    // Each open container: where its values and keys start on the stacks.
+    let mut open: Vec<(usize, usize)> = Vec::new();
     let mut done = None;
     while let Some(token) = reader.next()? {
         let s = reader.bytes();
         let value = match token {
             Token::BeginObject | Token::BeginArray => {
-                if stack.len() >= max_depth {
+                if open.len() >= max_depth {
                     return Err(reader.error(&format!("nested deeper than {max_depth} levels")));
                 }
-                stack.push(if token == Token::BeginObject { Open::Object(Map::new(), None) } else { Open::Array(Vec::new()) });
+                open.push((values.len(), keys.len()));
                 continue;
             }
             Token::Key(key) => {
-                if let Some(Open::Object(_, slot)) = stack.last_mut() {
-                    *slot = Some(decode_str(s, key));
-                }
+                keys.push(decode_str(s, key));
                 continue;
             }
-            Token::EndObject | Token::EndArray => match stack.pop() {
-                Some(Open::Object(map, _)) => Value::Object(map),
-                Some(Open::Array(items)) => Value::Array(items),
-                None => return Err(reader.error("unbalanced close")),
-            },
+            Token::EndObject | Token::EndArray => {
+                let (first_value, first_key) = open.pop().ok_or_else(|| reader.error("unbalanced close"))?;
+                if token == Token::EndObject {
+                    // Python's dict: a repeated key keeps its place, takes the value.
+                    Value::Object(keys.drain(first_key..).zip(values.drain(first_value..)).collect())
+                } else {
+                    Value::Array(values.drain(first_value..).collect())
+                }
+            }
             Token::Str(str) => Value::String(decode_str(s, str)),
             Token::Number { start, end, .. } => number(&s[start..end]),
             Token::Word(word) => word_value(word),
         };
-        match stack.last_mut() {
-            None => done = Some(value),
-            Some(Open::Array(items)) => items.push(value),
-            // Python's dict: a repeated key keeps its place, takes the value.
-            Some(Open::Object(map, slot)) => {
-                map.insert(slot.take().unwrap_or_default(), value);
-            }
+        if open.is_empty() {
+            done = Some(value);
+        } else {
+            values.push(value);
         }
     }
     done.ok_or_else(|| reader.error("expected a value"))

@@ -97,8 +97,12 @@ fn main() {
             let serve_for = std::time::Duration::from_millis(if quick { 300 } else { 2_000 });
             return http::probe(plan.rounds, plan.ops, serve_for, &Payload::new(auth_session(0)));
         }
-        Some(other) => panic!("--only takes `http`, `http-probe`, `plugins` or `redis`, not {other:?}"),
+        Some("loads") => {}
+        Some(other) => panic!("--only takes `http`, `http-probe`, `loads`, `plugins` or `redis`, not {other:?}"),
     }
+    // `--only loads`: the load rows at durability `none` and the bounds that
+    // explain them, a minute's run for trying a change to the read path.
+    let loads_only = std::env::args().skip_while(|a| a != "--only").nth(1).as_deref() == Some("loads");
     let django = django::python();
     if django.is_none() {
         eprintln!("Django venv not found (run the interop tests once to install it): the Django column stays empty");
@@ -107,11 +111,12 @@ fn main() {
     let payloads = [("~200 B", Payload::new(auth_session(0))), ("4 KB", Payload::new(big_session(0)))];
     let updates = [Payload::new(auth_session(1)), Payload::new(big_session(1))];
 
-    for durability in [Durability::None, Durability::File, Durability::Full] {
+    let durabilities: &[Durability] = if loads_only { &[Durability::None] } else { &[Durability::None, Durability::File, Durability::Full] };
+    for &durability in durabilities {
         let n = if durability == Durability::None { plan.ops } else { plan.ops_synced };
         for ((size, data), update) in payloads.iter().zip(&updates) {
             // A load reads the same way at every durability: `full` times writes only.
-            for op in Op::ALL.into_iter().filter(|&op| !(durability == Durability::Full && op == Op::Load)) {
+            for op in Op::ALL.into_iter().filter(|&op| !(durability == Durability::Full && op == Op::Load) && (!loads_only || op == Op::Load)) {
                 let mut per_kind = [Vec::new(), Vec::new(), Vec::new()];
                 let mut djangos = Vec::new();
                 // Loads are cheap and their ratio is the tightest target:
@@ -134,7 +139,7 @@ fn main() {
         }
     }
 
-    for &n in &plan.sweep_sizes {
+    for &n in plan.sweep_sizes.iter().filter(|_| !loads_only) {
         let fixture = tempfile::tempdir().expect("tempdir");
         let base = fixture.path().join("base");
         std::fs::create_dir(&base).expect("mkdir");
@@ -174,6 +179,9 @@ fn main() {
         report.bounds.decode,
         report.bounds.bad_signature_load
     );
+    if loads_only {
+        return;
+    }
     report.threads = [1, 2].map(|t| workloads::load_throughput(Kind::Component, t, std::time::Duration::from_secs(if quick { 1 } else { 3 }), &payloads[0].1));
     report.native_threads = [1, 2].map(|t| workloads::load_throughput(Kind::Native, t, std::time::Duration::from_secs(if quick { 1 } else { 3 }), &payloads[0].1));
     report.in_tokio = in_tokio::measure(plan.ops * 5, plan.rounds, &payloads[0].1);
