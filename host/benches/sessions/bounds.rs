@@ -27,6 +27,11 @@ use std::time::Instant;
 pub struct Bounds {
     /// One component call that makes no filesystem call (an invalid key).
     pub bare_call: f64,
+    /// `exists` on a session file natively: one stat.
+    pub native_exists: f64,
+    /// `exists` on a session file through the component: the call plus one
+    /// `stat-at` crossing to the host.
+    pub component_exists: f64,
     /// Loading an empty session file natively.
     pub native_empty_load: f64,
     /// Loading an empty session file through the component.
@@ -64,6 +69,7 @@ impl Bounds {
 /// Measures the bounds over `n` calls per round, variants interleaved.
 pub fn measure(n: usize, rounds: usize, payloads: &[(&str, Payload)]) -> Bounds {
     let (mut bare, mut native, mut component) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut native_exists, mut component_exists) = (Vec::new(), Vec::new());
     let mut decode = vec![Vec::new(); payloads.len()];
     let mut bad_signature = vec![(Vec::new(), Vec::new()); payloads.len()];
     let signed_elsewhere: Vec<String> = payloads.iter().map(|(_, p)| signed_with_another_secret(p)).collect();
@@ -71,6 +77,8 @@ pub fn measure(n: usize, rounds: usize, payloads: &[(&str, Payload)]) -> Bounds 
         native.push(loads_of(n, b"", |dir| Native::open(dir, Durability::None), |v, key| v.load(key)));
         component.push(loads_of(n, b"", |dir| Component::open(dir, Durability::None), |v, key| v.load(key)));
         bare.push(bare_calls(n));
+        native_exists.push(loads_of(n, b"", |dir| Native::open(dir, Durability::None), |v, key| assert!(v.0.exists(key).expect("exists"))));
+        component_exists.push(loads_of(n, b"", |dir| Component::open(dir, Durability::None), |v, key| assert!(v.0.exists(key).expect("exists"))));
         for (times, (_, payload)) in decode.iter_mut().zip(payloads) {
             times.push(decode_only(n, payload));
         }
@@ -86,6 +94,8 @@ pub fn measure(n: usize, rounds: usize, payloads: &[(&str, Payload)]) -> Bounds 
     let sizes = payloads.iter().map(|(size, _)| size.to_string());
     Bounds {
         bare_call: median(bare),
+        native_exists: median(native_exists),
+        component_exists: median(component_exists),
         native_empty_load: median(native),
         component_empty_load: median(component),
         decode: sizes.clone().zip(decode).map(|(size, times)| (size, median(times))).collect(),

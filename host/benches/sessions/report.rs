@@ -110,6 +110,13 @@ impl Report {
         for op in ["create", "load", "update-save"] {
             push(&format!("Django / component, {op}"), least(&is(op), &Row::django_over_component), 10.0, true, "×", Some(least(&is(op), &Row::django_over_floor)));
         }
+        let small_load = |r: &Row| r.workload == "load" && r.size == "~200 B" && r.durability == Durability::None;
+        let big_load = |r: &Row| r.workload == "load" && r.size == "4 KB" && r.durability == Durability::None;
+        push("component load / native, ~200 B", worst(&small_load, &|r| r.component / r.native), 1.5, false, "×", None);
+        let decode_4k = self.bounds.decode.iter().find(|(size, _)| size == "4 KB").map_or(f64::NAN, |(_, d)| *d);
+        push("native decode of a stored 4 KB session, map built", decode_4k, 12.0, false, " µs", None);
+        push("component load, 4 KB", worst(&big_load, &|r| r.component), 30.0, false, " µs", None);
+        push("Django / component, load 4 KB", least(&big_load, &Row::django_over_component), 3.0, true, "×", Some(least(&big_load, &Row::django_over_floor)));
         let sweep = |r: &Row| r.workload == "clear-expired 100k";
         push("Django / component, clear-expired 100k", least(&sweep, &Row::django_over_component), 20.0, true, "×", Some(least(&sweep, &Row::django_over_floor)));
         push("one-shot CLI, warm cache", self.cli.warm_ms, 20.0, false, " ms", None);
@@ -149,7 +156,14 @@ impl Report {
         let _ = writeln!(s, "| one component call that makes no filesystem call | {:.2} |", b.bare_call);
         let _ = writeln!(
             s,
-            "| loading an empty session file (stat, open, read, close; nothing to decode): native → component | {:.2} → {:.2} (+{:.2}) |",
+            "| `exists` on a session file (one stat; the component's call crosses to the host once): native → component | {:.2} → {:.2} (+{:.2}) |",
+            b.native_exists,
+            b.component_exists,
+            b.component_exists - b.native_exists
+        );
+        let _ = writeln!(
+            s,
+            "| loading an empty session file (stat, open, read, close, and the clock; nothing to decode): native → component | {:.2} → {:.2} (+{:.2}) |",
             b.native_empty_load, b.component_empty_load, b.crossings()
         );
         for (size, native, component) in &b.bad_signature_load {
