@@ -7,7 +7,14 @@
 //! cargo bench -p sessionbox --bench sessions -- --only http [--quick]
 //! cargo bench -p sessionbox --bench sessions -- --only plugins [--quick]
 //! cargo bench -p sessionbox --bench sessions -- --only redis [--quick]
+//! cargo bench -p sessionbox --bench sessions -- --only peers [--quick]
 //! ```
+//!
+//! `--only peers` runs only the peers workload (php.rs: sessionbox beside
+//! PHP's `files` session handler, tower-sessions-file-store, and the
+//! syscall floors of an atomic replace and of PHP's write in place, on the
+//! same kind of fresh directory) and prints its section. Without PHP it
+//! leaves PHP's rows out, except on CI (`CI` set), where it fails.
 //!
 //! `--only redis` runs only the Redis workload (redis.rs: sessionbox on a
 //! `redis-server` the benchmark starts, in both formats, beside bare `redis`
@@ -40,6 +47,7 @@ mod django;
 mod http;
 mod in_tokio;
 mod oneshot;
+mod php;
 mod plugins;
 mod redis;
 mod report;
@@ -88,17 +96,23 @@ fn main() {
     // Redis round trips on a shared VM stall now and then: more (cheap) rounds
     // keep the medians steady.
     let measure_redis = || redis::measure(if quick { plan.rounds } else { plan.rounds * 3 }, plan.ops, plan.ops * 10, &Payload::new(auth_session(0)), &Payload::new(auth_session(1)));
+    // Loads are the cheapest and tightest figures here: twice the rounds.
+    let measure_peers = || {
+        let (rounds, sweep_rounds) = if quick { (plan.rounds, 1) } else { (plan.rounds * 2, 5) };
+        php::measure(rounds, plan.ops, plan.sweep_sizes[0], sweep_rounds, &Payload::new(auth_session(0)), &Payload::new(auth_session(1)))
+    };
     match std::env::args().skip_while(|a| a != "--only").nth(1).as_deref() {
         None => {}
         Some("http") => return print!("{}", report::http_section(&measure_http())),
         Some("plugins") => return print!("{}", report::plugins_section(&measure_plugins())),
         Some("redis") => return print!("{}", report::redis_section(&measure_redis())),
+        Some("peers") => return print!("{}", report::peers_section(&measure_peers())),
         Some("http-probe") => {
             let serve_for = std::time::Duration::from_millis(if quick { 300 } else { 2_000 });
             return http::probe(plan.rounds, plan.ops, serve_for, &Payload::new(auth_session(0)));
         }
         Some("loads") => {}
-        Some(other) => panic!("--only takes `http`, `http-probe`, `loads`, `plugins` or `redis`, not {other:?}"),
+        Some(other) => panic!("--only takes `http`, `http-probe`, `loads`, `peers`, `plugins` or `redis`, not {other:?}"),
     }
     // `--only loads`: the load rows at durability `none` and the bounds that
     // explain them, a minute's run for trying a change to the read path.
@@ -189,6 +203,7 @@ fn main() {
     report.rss_kb = oneshot::rss_of_probe();
     report.http = Some(measure_http());
     report.plugins = Some(measure_plugins());
+    report.peers = Some(measure_peers());
     // A failure here (no redis-server, a stalled server) must not cost the
     // rest of the report: it becomes the section's "not measured".
     report.redis = Some(std::panic::catch_unwind(std::panic::AssertUnwindSafe(measure_redis)).unwrap_or_else(|e| {

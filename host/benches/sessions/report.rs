@@ -1,6 +1,7 @@
 //! The results table, the targets, and BENCHMARKS.md.
 
 use crate::bounds::Bounds;
+use crate::php::{self as peers, Peers};
 use crate::plugins::Plugins;
 use crate::redis::{self as on_redis, Redis};
 use crate::workloads::median;
@@ -76,11 +77,13 @@ pub struct Report {
     pub http: Option<Http>,
     pub plugins: Option<Plugins>,
     pub redis: Option<Result<Redis, String>>,
+    /// The peers workload (php.rs): PHP, tower-sessions-file-store, floors.
+    pub peers: Option<Peers>,
 }
 
 impl Report {
     pub fn new() -> Report {
-        Report { rows: Vec::new(), threads: [0.0; 2], native_threads: [0.0; 2], cli: CliTimes::default(), rss_kb: 0, bounds: Bounds::default(), in_tokio: InTokio::default(), http: None, plugins: None, redis: None }
+        Report { rows: Vec::new(), threads: [0.0; 2], native_threads: [0.0; 2], cli: CliTimes::default(), rss_kb: 0, bounds: Bounds::default(), in_tokio: InTokio::default(), http: None, plugins: None, redis: None, peers: None }
     }
 
     fn rows_where(&self, f: impl Fn(&Row) -> bool) -> impl Iterator<Item = &Row> {
@@ -179,6 +182,9 @@ impl Report {
         let _ = writeln!(s, "\n## Targets\n\nThe last column is the best reachable on this machine. Django ratios: Django's time over the bare filesystem operations. Component/native load: native plus what the component adds to a load that stops after the signature check, i.e. the wasm boundary and SHA-256 without the CPU's SHA instructions (wasm has none), with the rest of the guest code as fast as native code. Native/floor: the floor plus decoding the session (the floor reads bytes and decodes nothing).\n\n| target | measured | met | bound here |\n|---|---|---|---|");
         for (what, value, ok, bound) in self.targets() {
             let _ = writeln!(s, "| {what} | {value} | {} | {bound} |", if ok { "yes" } else { "**no**" });
+        }
+        if let Some(p) = &self.peers {
+            let _ = write!(s, "\n{}", peers_section(p));
         }
         if let Some(http) = &self.http {
             let _ = write!(s, "\n{}", http_section(http));
@@ -448,6 +454,114 @@ pub fn redis_section(r: &Result<Redis, String>) -> String {
             s,
             "\nAbove 2×: one process leaves the cores idle between round trips (the client and `redis-server` each wait for the other to be scheduled again), two keep them busy, so each round trip waits less; anything else running on the machine also weighs more on a one-process run."
         );
+    }
+    s
+}
+
+/// The peers section: sessionbox beside PHP's `files` handler,
+/// tower-sessions-file-store and the two syscall floors, the price of
+/// atomicity, why sessionbox trails where it does, and the targets.
+pub fn peers_section(p: &Peers) -> String {
+    use peers::{ATOMIC, IN_PLACE, OPS, PEERS, PHP, SESSIONBOX, SWEEP, TOWER};
+    let mut s = String::new();
+    let _ = writeln!(s, "## Peers: PHP's files handler, tower-sessions-file-store, and the price of atomicity\n");
+    let [target, source, fstype, options] = &p.mount;
+    let discard = options.split(',').any(|o| o == "discard");
+    let _ = writeln!(
+        s,
+        "The ~200 B auth session above (update-save writes the changed one), durability `none` (no peer here ever fsyncs). Each round, every implementation gets a fresh temporary directory in `{}`, creates {} sessions, then loads each once, then saves each once with changed data. Each phase runs in {} chunks, and the implementations take turns chunk by chunk (in an order that rotates), with a `sync` before each chunk, so all of them see the machine in the same state. gc / sweep: one sweep of a fresh fixture of {} sessions in the implementation's own format, {} of them past Django's two-week cookie age (by mtime, and for tower-sessions also by the record's expiry), synced before the sweep. Medians of {} rounds ({} for sweeps); \"/ sessionbox\" is the median of same-round ratios, so above 1× sessionbox leads; where it disagrees with the ratio of the µs columns (medians of each implementation's own rounds), the rounds drifted: file creates, renames and unlinks on this VM vary several-fold from minute to minute with what else runs. Nothing is pinned: what is timed is one thread making its own syscalls (PHP's in its own process, timing itself), with no round trip to another process; only tower-sessions' create hands off to tokio's blocking pool.\n",
+        std::env::temp_dir().display(),
+        p.ops,
+        peers::CHUNKS,
+        p.sweep_files,
+        p.sweep_files / 10,
+        p.rounds,
+        p.sweep_rounds
+    );
+    let _ = writeln!(
+        s,
+        "The filesystem: `findmnt -T` puts that directory on `{source}` ({fstype}, mounted at `{target}`) with options `{options}` (`{target}` is the mount; `findmnt -no OPTIONS /tmp` prints nothing here, as `/tmp` is not a mount point of its own). {}\n",
+        if discard {
+            format!("This filesystem is {fstype} mounted with `discard`, where freeing blocks (a rename over a file, an unlink) is slow: the device is told of every freed block as the journal commits.")
+        } else {
+            format!("This filesystem is {fstype} mounted without `discard`.")
+        }
+    );
+    let php_version = match &p.php {
+        Ok(version) => format!("PHP {version}"),
+        Err(_) => "PHP".to_owned(),
+    };
+    let _ = writeln!(s, "- **sessionbox**: the component through `sessionbox::Store` with the benchmark's settings; `create`, `load` (parsed into `Data`), `save(key, data, false)`, `clear_expired`. A create writes a temp file and hard-links it to the new name; an update stats the session, writes a temp file and renames it over the old one; signed, Django's format. Its sweep reads and decodes every session, as Django's `clearsessions` does (the expiry may be set inside the data).");
+    match &p.php {
+        Ok(_) => {
+            let _ = writeln!(
+                s,
+                "- **{php_version} `files` handler**: `php -n php_bench.php` (no php.ini), one process per round, each chunk timed with `hrtime(true)` inside it (start-up not counted); `session.save_path` = the directory, `use_cookies=0`, `use_strict_mode=0`, `serialize_handler=php`, `gc_probability=0`, `gc_maxlifetime=1209600`. Create = `session_id(new id)` + `session_start()` + the four keys set in `$_SESSION` + `session_write_close()`; load = `session_id(id)` + `session_start(['read_and_close' => true])` + one key read (read_and_close: the data is read and the file unlocked and closed at once, nothing written back); update-save = `session_start()` + the changed payload's keys set + `session_write_close()`; gc = one `session_gc()`, which stats every file and unlinks the old ones, reading none. Its syscalls per session: `open(O_RDWR|O_CREAT)`, `flock(LOCK_EX)`, `fstat`, `pread`, and to write `ftruncate(0)` + `pwrite` into the same file, then `close`."
+            );
+        }
+        Err(why) => {
+            let _ = writeln!(s, "- **PHP**: not measured: {why}.");
+        }
+    }
+    let _ = writeln!(s, "- **tower-sessions-file-store 0.3**: `FileSessionStorage` driven directly through tower-sessions-core 0.15's `SessionStore` trait (`create`, `load`, `save`); it is async, so each call is run to completion by `block_on` on a current-thread tokio runtime, and its create's `tokio::fs::create_dir_all` hands off to the runtime's blocking-pool thread. It stores an unsigned serde_json record in place: create = `create_new` + write, save = open with truncate + write; no temp file, no lock. Its gc is `ExpiredDeletion::delete_expired`, which skips files modified in the last minute and loads the rest.");
+    let _ = writeln!(s, "- **floor: atomic**: the main table's syscall floor (`Floor` in variants.rs), reused: create = a temp file created and written, hard-linked to the new name, unlinked; load = `lstat` + read; update = `lstat`, temp file, `rename` over the session; sweep = list, stat and read every file, unlink the old ones. It writes the payload's JSON, nothing signed.");
+    let _ = writeln!(s, "- **floor: in place**: PHP's syscalls with nothing encoded: create = `open(O_CREAT|O_EXCL|O_RDWR)` + `flock(LOCK_EX)` + `ftruncate(0)` + `pwrite` + `close`; load = `open(O_RDWR|O_CREAT)` + `flock` + `fstat` + `pread` + `close`; update = `open(O_RDWR)` + `flock` + `ftruncate(0)` + `pwrite` + `close`; sweep = list, stat, unlink the old ones.\n");
+    let us = |x: f64| if x >= 10_000.0 { format!("{:.1} ms", x / 1e3) } else { format!("{x:.1}") };
+    let _ = writeln!(s, "| operation | implementation | µs per op | / sessionbox |\n|---|---|---|---|");
+    for (op, name) in OPS.iter().enumerate() {
+        let name = if op == SWEEP { format!("{name} of {} files (µs per sweep)", p.sweep_files) } else { name.to_string() };
+        for (peer, peer_name) in PEERS.iter().enumerate() {
+            let Some(x) = p.us(peer, op) else { continue };
+            let ratio = if peer == SESSIONBOX { "1×".to_owned() } else { p.ratio(peer, SESSIONBOX, op).map_or("–".into(), |r| format!("{r:.2}×")) };
+            let _ = writeln!(s, "| {name} | {peer_name} | {} | {ratio} |", us(x));
+        }
+    }
+    let price = |op: usize| p.over(ATOMIC, IN_PLACE, op).map_or("–".into(), |d| format!("{d:+.1} µs ({:.2}×)", p.ratio(ATOMIC, IN_PLACE, op).unwrap_or(f64::NAN)));
+    let _ = writeln!(
+        s,
+        "\nThe price of atomicity, atomic floor over in-place floor (medians of same-round differences and ratios): create {}, update-save {}. Both update floors free a block on every save: the rename frees the replaced file's, PHP's `ftruncate(0)` the file's own{}.",
+        price(0),
+        price(2),
+        if discard { ", so on this filesystem both pay for freeing it" } else { "" }
+    );
+    // Where a peer is faster, why: each peer's way of storing, per operation.
+    let why = |peer: usize, op: usize| -> &'static str {
+        match (peer, op) {
+            (PHP, 0 | 2) => "PHP writes the session file in place, unsigned, with no temp file, so a crash or a full disk mid-write can leave a session empty or torn; sessionbox encodes and signs, writes a temp file and links or renames it into place, so a reader sees the old session or the new one, never a part",
+            (PHP, 1) => "PHP's load is one open, lock, read and close and unserializing in C, with nothing to verify; sessionbox's crosses into wasm, verifies an HMAC-SHA-256 signature in software (wasm has no SHA instructions) and builds the caller's `Data`",
+            (PHP, _) => "PHP's gc decides by mtime alone and reads no file; sessionbox, like Django's `clearsessions`, reads and decodes every session, since the expiry can be set inside the data",
+            (TOWER, 0 | 2) => "tower-sessions-file-store writes an unsigned JSON record in place, with no temp file and no lock: a crash mid-write can tear it, and two writers can interleave",
+            (TOWER, 1) => "tower-sessions-file-store reads an unsigned JSON record with nothing to verify, natively",
+            _ => "tower-sessions-file-store skips every file modified in the last minute and reads only the rest",
+        }
+    };
+    let mut trails = Vec::new();
+    for peer in [PHP, TOWER] {
+        for (op, name) in OPS.iter().enumerate() {
+            if let Some(r) = p.ratio(peer, SESSIONBOX, op).filter(|&r| r < 1.0) {
+                trails.push(format!("- {} faster than sessionbox at {name} ({r:.2}×): {}.", PEERS[peer], why(peer, op)));
+            }
+        }
+    }
+    if !trails.is_empty() {
+        let _ = writeln!(s, "\nWhere sessionbox does not lead:\n\n{}", trails.join("\n"));
+    }
+    let encode = p.encode_us();
+    let _ = writeln!(
+        s,
+        "\nTargets. \"Encoding\" is what a sessionbox write costs besides its files, measured in the same rounds as a `Store::save` of a session that does not exist: the call into the component, the JSON canonicalized, signed and base64-encoded, then one failing stat: {encode:.1} µs.\n\n| target | measured | met |\n|---|---|---|"
+    );
+    match p.ratio(SESSIONBOX, PHP, 1) {
+        Some(r) => {
+            let _ = writeln!(s, "| ~200 B load: sessionbox / PHP | {r:.2}× (target ≤ 2×) | {} |", if r <= 2.0 { "yes" } else { "**no**" });
+        }
+        None => {
+            let _ = writeln!(s, "| ~200 B load: sessionbox / PHP | PHP not measured (target ≤ 2×) | – |");
+        }
+    }
+    for (op, floor) in [(0, "create: temp + link + unlink"), (2, "update-save: lstat + temp + rename")] {
+        let over = p.over(SESSIONBOX, ATOMIC, op).unwrap_or(f64::NAN);
+        let _ = writeln!(s, "| {}: sessionbox − atomic floor ({floor}) | {over:+.1} µs (target ≤ encoding, {encode:.1} µs) | {} |", OPS[op], if over <= encode { "yes" } else { "**no**" });
     }
     s
 }
