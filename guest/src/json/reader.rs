@@ -373,8 +373,9 @@ pub(crate) fn decode_str(s: &[u8], str: Str) -> String {
     let raw = &s[str.start..str.end];
     if str.plain {
         // Printable ASCII only, so the check cannot fail (and is much
-        // cheaper than a lossy conversion).
-        return std::str::from_utf8(raw).unwrap_or_default().to_owned();
+        // cheaper than a lossy conversion); a bug that broke that would
+        // panic here rather than lose the text.
+        return std::str::from_utf8(raw).expect("a plain string is ASCII").to_owned();
     }
     let mut out = String::with_capacity(raw.len());
     for_each_unit(s, str, |unit| match unit {

@@ -67,7 +67,22 @@ fn build(text: &str, max_depth: usize) -> Result<Value, ParseError> {
                 let (first_value, first_key) = open.pop().ok_or_else(|| reader.error("unbalanced close"))?;
                 if token == Token::EndObject {
                     // Python's dict: a repeated key keeps its place, takes the value.
-                    Value::Object(keys.drain(first_key..).zip(values.drain(first_value..)).collect())
+                    let pairs = keys.len() - first_key;
+                    let mut map: Map<String, Value> = keys.drain(first_key..).zip(values.drain(first_value..)).collect();
+                    if map.len() < pairs {
+                        // Room was reserved for every pair, repeats too: a
+                        // map of one key repeated a million times must not
+                        // keep that room for as long as the caller holds it.
+                        map = map.into_iter().collect();
+                    }
+                    Value::Object(map)
+                } else if first_value == 0 {
+                    // The array owns the whole stack (the outermost, or one
+                    // before any sibling value): take it instead of copying,
+                    // so a huge flat array costs its size once, not twice.
+                    let mut items = std::mem::take(&mut values);
+                    items.shrink_to_fit();
+                    Value::Array(items)
                 } else {
                     Value::Array(values.drain(first_value..).collect())
                 }
