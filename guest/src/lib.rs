@@ -42,7 +42,8 @@ pub use dir::{Dir, File, Metadata, NotAFile, System};
 pub use error::{Error, INVALID_KEY};
 pub use settings::{Durability, Settings, DEFAULT_COOKIE_AGE, DEFAULT_FILE_PREFIX, DEFAULT_KEY_SALT, DEFAULT_MAX_SESSION_SIZE};
 pub use store::{
-    Age, Core, Files, Format, KeyValue, Kv, KvEntry, KvError, Loaded, SessionStore, Storage, Stored, SweepBatch, SweepReport, Unread,
+    sweep_ranges, Age, Core, Files, Format, KeyValue, Kv, KvEntry, KvError, Loaded, SessionStore, Storage, Stored, SweepBatch, SweepRange, SweepReport,
+    Unread,
     DJANGO_CACHE_KEY_PREFIX, TEMP_FILE_MAX_AGE_SECS,
 };
 pub use time::Time;

@@ -9,7 +9,8 @@ use crate::session::Session;
 use crate::Data;
 use sessionbox_guest::{Durability, Settings};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use wasmtime::component::ResourceAny;
 
@@ -33,7 +34,19 @@ pub struct Options {
     /// so this must stay well inside the deadline; the first batch also
     /// lists the directory.
     pub sweep_batch: Option<Duration>,
+    /// How many threads [`Store::clear_expired`] sweeps a directory on,
+    /// each over its own part of the names with its own instance (default:
+    /// the machine's available parallelism, at most
+    /// [`MAX_DEFAULT_SWEEP_THREADS`]; `Some(0)` counts as 1). Each thread
+    /// holds one instance for the whole sweep, so other calls meanwhile use
+    /// the remaining warm instances, or start new ones.
+    pub sweep_threads: Option<usize>,
 }
+
+/// The most threads a sweep uses by default: past a few threads the sweep
+/// is bound by the filesystem, and each thread holds an instance (with up
+/// to 4 MiB of listed names) for the sweep's length.
+pub const MAX_DEFAULT_SWEEP_THREADS: usize = 8;
 
 impl Default for Options {
     fn default() -> Options {
@@ -43,11 +56,13 @@ impl Default for Options {
             expire_at_browser_close: false,
             max_idle_instances: 16,
             sweep_batch: None,
+            sweep_threads: None,
         }
     }
 }
 
 pub use sessionbox_guest::{SweepBatch, SweepReport};
+use sessionbox_guest::SweepRange;
 
 /// Largest linear memory of an instance kept warm for reuse.
 const MAX_IDLE_MEMORY: usize = 16 << 20;
@@ -273,34 +288,139 @@ impl Store {
 
     /// Deletes every expired session (Django's `clearsessions`), in batches
     /// ([`Options::sweep_batch`]) that each stay well inside the deadline, so
-    /// a directory of any size is swept whole. Returns the totals.
+    /// a directory of any size is swept whole. The names are split into
+    /// [`Options::sweep_threads`] disjoint ranges, each swept on its own
+    /// thread with its own instance. Returns the totals. On an error the
+    /// other threads stop after their current batch and the first error is
+    /// returned; what was deleted stays deleted, and a new sweep finishes
+    /// the job.
     pub fn clear_expired(&self) -> Result<SweepReport> {
         self.clear_expired_with(|_| {})
     }
 
     /// [`clear_expired`](Self::clear_expired), calling `progress` with the
-    /// totals so far after each batch (about once a second).
+    /// totals so far after each batch of any thread (about once a second per
+    /// thread). `progress` runs on the calling thread.
     pub fn clear_expired_with(&self, mut progress: impl FnMut(&SweepReport)) -> Result<SweepReport> {
+        // A Redis store has nothing to sweep: one call says so.
+        let threads = if self.expires_by_itself() { 1 } else { self.sweep_threads() };
+        let ranges = sessionbox_guest::sweep_ranges(&self.inner.settings.file_prefix, threads);
+        // The instances are held across batches, so the whole sweep is one
+        // blocking section for a tokio worker.
+        if matches!(tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()), Ok(tokio::runtime::RuntimeFlavor::MultiThread)) {
+            tokio::task::block_in_place(|| self.sweep_ranges(&ranges, &mut progress))
+        } else {
+            self.sweep_ranges(&ranges, &mut progress)
+        }
+    }
+
+    /// How many threads a sweep runs on: [`Options::sweep_threads`], or the
+    /// available parallelism up to [`MAX_DEFAULT_SWEEP_THREADS`].
+    pub fn sweep_threads(&self) -> usize {
+        match self.inner.options.sweep_threads {
+            Some(n) => n.max(1),
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_DEFAULT_SWEEP_THREADS),
+        }
+    }
+
+    /// Sweeps `ranges`, one thread each (the calling thread alone for one
+    /// range), summing the batches' reports into `progress`.
+    fn sweep_ranges(&self, ranges: &[SweepRange], progress: &mut dyn FnMut(&SweepReport)) -> Result<SweepReport> {
         let mut total = SweepReport::default();
-        let mut cursor = None;
+        let stop = AtomicBool::new(false);
+        if let [range] = ranges {
+            self.sweep_range(range, &stop, &mut |report| {
+                total.add(report);
+                progress(&total);
+            })?;
+            return Ok(total);
+        }
+        std::thread::scope(|scope| {
+            let (sender, reports) = mpsc::channel();
+            let mut threads = Vec::new();
+            let mut failed = None;
+            for range in ranges {
+                let (sender, stop) = (sender.clone(), &stop);
+                let swept = std::thread::Builder::new().name("sessionbox-sweep".into()).spawn_scoped(scope, move || {
+                    let swept = self.sweep_range(range, stop, &mut |report| {
+                        // Only a panicking caller closes the channel.
+                        let _ = sender.send(report);
+                    });
+                    if swept.is_err() {
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                    swept
+                });
+                match swept {
+                    Ok(thread) => threads.push(thread),
+                    Err(e) => {
+                        stop.store(true, Ordering::Relaxed);
+                        failed = Some(Error::Runtime(format!("starting a sweep thread: {e}")));
+                        break;
+                    }
+                }
+            }
+            // The channel closes when the last thread drops its sender.
+            drop(sender);
+            for report in reports {
+                total.add(report);
+                progress(&total);
+            }
+            for thread in threads {
+                match thread.join() {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => failed = failed.or(Some(e)),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+            failed.map_or(Ok(total), Err)
+        })
+    }
+
+    /// Sweeps one range batch by batch on one instance, held throughout:
+    /// the guest keeps the range's listing between batches only within an
+    /// instance, and another instance would list the directory again.
+    /// Stops early, without error, once `stop` is set.
+    fn sweep_range(&self, range: &SweepRange, stop: &AtomicBool, batch_done: &mut dyn FnMut(SweepReport)) -> Result<()> {
+        let mut instance = match self.inner.idle.lock().ok().and_then(|mut idle| idle.pop()) {
+            Some(instance) => instance,
+            None => Instance::new(&self.inner.backend, self.inner.options.memory_limit, &self.inner.wit_settings)?,
+        };
+        let budget_ms = self.sweep_budget_ms();
+        let mut cursor = range.after.clone();
+        let upto = range.upto.as_deref();
         loop {
-            let batch = self.sweep(cursor.as_deref())?;
-            total.add(batch.report);
-            progress(&total);
-            match batch.cursor {
-                Some(next) => cursor = Some(next),
-                None => return Ok(total),
+            // A trap drops the instance here: its state may be inconsistent.
+            let batch = instance
+                .call(self.inner.options.deadline, |api, store, handle| api.call_sweep_range(store, handle, cursor.as_deref(), upto, Some(budget_ms)))?;
+            let batch = match batch {
+                Ok(batch) => batch,
+                Err(e) => {
+                    self.release(instance);
+                    return Err(from_wit(e));
+                }
+            };
+            batch_done(SweepReport { scanned: batch.report.scanned, deleted: batch.report.deleted, skipped: batch.report.skipped });
+            cursor = batch.cursor;
+            if cursor.is_none() || stop.load(Ordering::Relaxed) {
+                self.release(instance);
+                return Ok(());
             }
         }
+    }
+
+    /// One batch's budget in whole milliseconds ([`Options::sweep_batch`]).
+    fn sweep_budget_ms(&self) -> u32 {
+        let options = &self.inner.options;
+        let budget = options.sweep_batch.unwrap_or((options.deadline / 4).min(Duration::from_secs(1)));
+        u32::try_from(budget.as_millis()).unwrap_or(u32::MAX).max(1)
     }
 
     /// One batch of a sweep: the entries after `cursor` (all for `None`),
     /// for [`Options::sweep_batch`]. Call again with the returned cursor
     /// until it is `None`.
     pub fn sweep(&self, cursor: Option<&str>) -> Result<SweepBatch> {
-        let options = &self.inner.options;
-        let budget = options.sweep_batch.unwrap_or((options.deadline / 4).min(Duration::from_secs(1)));
-        let budget_ms = u32::try_from(budget.as_millis()).unwrap_or(u32::MAX).max(1);
+        let budget_ms = self.sweep_budget_ms();
         let batch = self.call(|api, store, handle| api.call_sweep(store, handle, cursor, Some(budget_ms)))?;
         Ok(SweepBatch {
             report: SweepReport { scanned: batch.report.scanned, deleted: batch.report.deleted, skipped: batch.report.skipped },

@@ -103,7 +103,10 @@ fn a_sweep_longer_than_the_deadline_finishes_in_batches() {
     // beside this one) to hold the thread off the CPU; the 4 KB sessions,
     // each decoded to judge it, make the sweep outlast it all the same.
     let deadline = Duration::from_millis(400);
-    let options = Options { deadline, sweep_batch: Some(Duration::from_millis(10)), ..Options::default() };
+    // One thread: each thread's first batch lists the whole directory
+    // before its budget starts, and several threads listing at once beside
+    // the rest of the suite can hold one past a deadline this short.
+    let options = Options { deadline, sweep_batch: Some(Duration::from_millis(10)), sweep_threads: Some(1), ..Options::default() };
     let store = Store::open_with(dir, settings(), options).unwrap();
     let expired = codec().encode(&format!(r#"{{"pad":"{}"}}"#, crate::support::letters(4000, 7)), 1_700_000_000);
     let n = 20_000;
@@ -174,4 +177,96 @@ fn a_big_directory_sweeps_within_a_small_memory_limit() {
     let report = store.clear_expired().unwrap();
     assert_eq!(counts(report), (2, 1, 0));
     assert!(store.exists(&live).unwrap());
+}
+
+/// A directory for the parallel sweeps: `n` sessions whose keys start with
+/// every key character, a third of them expired; names with the prefix
+/// that are no key and sort anywhere (below `0`, between `9` and `a`, above
+/// `z`, at the cut between two ranges, too short), 16 in all; an expired
+/// session with a 40-character key; and another application's file.
+/// Returns the names a sweep must leave.
+fn parallel_fixture(dir: &Path, n: usize) -> Vec<String> {
+    let expired = codec().encode(r#"{"a":1}"#, 1_700_000_000);
+    let live = codec().encode(r#"{"a":2}"#, 1_700_000_000);
+    let mut kept = Vec::new();
+    for (i, c) in "0123456789abcdefghijklmnopqrstuvwxyz".chars().cycle().take(n).enumerate() {
+        let key = format!("{c}{i:031}");
+        if i % 3 == 0 {
+            put(dir, &key, expired.as_bytes(), 2 * COOKIE_AGE);
+        } else {
+            put(dir, &key, live.as_bytes(), 10);
+            kept.push(format!("sessionid{key}"));
+        }
+    }
+    for odd in ["", "!", "-dash", ":", "@", "_under", "`", "i", "h~", "i_", "{", "~tilde", "\u{7f}", "\u{e9}", "abc", "9~"] {
+        let name = format!("sessionid{odd}");
+        std::fs::write(dir.join(&name), expired.as_bytes()).unwrap();
+        age(&dir.join(&name), 2 * COOKIE_AGE);
+        kept.push(name);
+    }
+    put(dir, &"x".repeat(40), expired.as_bytes(), 2 * COOKIE_AGE);
+    std::fs::write(dir.join("other-app-file"), b"x").unwrap();
+    kept.push("other-app-file".into());
+    kept.sort();
+    kept
+}
+
+/// The names in `dir` that are UTF-8, sorted.
+fn utf8_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir).unwrap().filter_map(|e| e.unwrap().file_name().into_string().ok()).collect();
+    names.sort();
+    names
+}
+
+/// A sweep on several threads, each over its own range of names with its
+/// own instance, deletes exactly the expired sessions, keeps the live ones
+/// and the odd names, and counts every entry exactly once: its totals are a
+/// one-thread sweep's, whatever the thread count and however many batches
+/// each range takes.
+#[test]
+fn a_parallel_sweep_counts_every_entry_once_and_deletes_only_the_expired() {
+    let n = 1_000;
+    let mut reports = Vec::new();
+    for (threads, batch) in [(1, None), (2, None), (2, Some(1)), (3, Some(1)), (8, None), (36, None), (64, Some(1))] {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let kept = parallel_fixture(dir, n);
+        std::fs::write(dir.join(OsStr::from_bytes(b"sessionid\xff")), b"x").unwrap();
+        let options = Options { sweep_threads: Some(threads), sweep_batch: batch.map(Duration::from_millis), ..Options::default() };
+        let store = Store::open_with(dir, settings(), options).unwrap();
+        assert_eq!(store.sweep_threads(), threads);
+        let mut last = SweepReport::default();
+        let mut calls = 0;
+        let report = store
+            .clear_expired_with(|total| {
+                assert!(total.scanned >= last.scanned && total.deleted >= last.deleted, "progress only grows");
+                last = *total;
+                calls += 1;
+            })
+            .unwrap();
+        assert_eq!(last, report, "{threads} threads: the last progress is the total");
+        assert!(calls >= threads.min(36), "{threads} threads: every range reports ({calls} calls)");
+        // The sessions, the 16 odd names, the long key, and (skipped
+        // unscanned) the name that is not UTF-8.
+        let expired = n.div_ceil(3) as u32 + 1;
+        assert_eq!(counts(report), (n as u32 + 16 + 1, expired, 16 + 1), "{threads} threads, batches of {batch:?} ms");
+        assert_eq!(utf8_names(dir), kept, "{threads} threads");
+        reports.push(report);
+    }
+    assert!(reports.windows(2).all(|pair| pair[0] == pair[1]));
+}
+
+/// Each thread takes its own instance, so a sweep on more threads than the
+/// store keeps warm works, and calls made during it get instances too.
+#[test]
+fn a_parallel_sweep_needs_no_warm_instances() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let kept = parallel_fixture(dir, 300);
+    let options = Options { sweep_threads: Some(4), max_idle_instances: 0, ..Options::default() };
+    let store = Store::open_with(dir, settings(), options).unwrap();
+    let live = kept.iter().find_map(|name| name.strip_prefix("sessionid").filter(|k| k.len() == 32)).unwrap().to_owned();
+    let report = store.clear_expired_with(|_| assert!(store.exists(&live).unwrap())).unwrap();
+    assert_eq!(counts(report), (300 + 16 + 1, 100 + 1, 16));
+    assert_eq!(utf8_names(dir), kept);
 }

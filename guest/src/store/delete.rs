@@ -41,6 +41,15 @@ impl<B: Storage, S: System> SessionStore<B, S> {
     /// always progresses); call again with the returned cursor until it is
     /// `None`.
     pub fn sweep(&self, cursor: Option<&str>, budget_nanos: Option<u64>) -> Result<SweepBatch, Error> {
-        self.backend.sweep(&self.core, cursor, budget_nanos)
+        self.sweep_range(cursor, None, budget_nanos)
+    }
+
+    /// [`sweep`](Self::sweep) over the names up to and including `upto`
+    /// (no bound for `None`): one batch of one [`SweepRange`](crate::SweepRange), whose
+    /// `after` is the first cursor. Sweeps of disjoint ranges (see
+    /// [`sweep_ranges`](crate::sweep_ranges)) may run at once, each in its
+    /// own store, and together judge every entry exactly once.
+    pub fn sweep_range(&self, cursor: Option<&str>, upto: Option<&str>, budget_nanos: Option<u64>) -> Result<SweepBatch, Error> {
+        self.backend.sweep(&self.core, cursor, upto, budget_nanos)
     }
 }

@@ -114,7 +114,7 @@ impl<K: KeyValue> Storage for Kv<K> {
     }
 
     /// The store drops expired keys by their TTL: nothing to sweep.
-    fn sweep<S: System>(&self, _core: &Core<S>, _cursor: Option<&str>, _budget_nanos: Option<u64>) -> Result<SweepBatch, Error> {
+    fn sweep<S: System>(&self, _core: &Core<S>, _cursor: Option<&str>, _upto: Option<&str>, _budget_nanos: Option<u64>) -> Result<SweepBatch, Error> {
         Ok(SweepBatch::default())
     }
 }

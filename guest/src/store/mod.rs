@@ -14,7 +14,7 @@ mod save;
 #[cfg(test)]
 mod tests;
 
-pub use files::{Files, SweepBatch, SweepReport};
+pub use files::{sweep_ranges, Files, SweepBatch, SweepRange, SweepReport};
 pub use kv::{KeyValue, Kv, KvEntry, KvError};
 pub use load::Loaded;
 
@@ -107,8 +107,9 @@ pub trait Storage {
     /// Deletes the entry `name`; whether there was one.
     fn remove(&self, name: &str) -> Result<bool, Error>;
 
-    /// One batch of a sweep of expired entries (see [`SessionStore::sweep`]).
-    fn sweep<S: System>(&self, core: &Core<S>, cursor: Option<&str>, budget_nanos: Option<u64>) -> Result<SweepBatch, Error>;
+    /// One batch of a sweep of expired entries (see
+    /// [`SessionStore::sweep_range`]).
+    fn sweep<S: System>(&self, core: &Core<S>, cursor: Option<&str>, upto: Option<&str>, budget_nanos: Option<u64>) -> Result<SweepBatch, Error>;
 }
 
 /// What every backend's operations share: the settings, their codec, the

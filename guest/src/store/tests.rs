@@ -216,6 +216,121 @@ fn sweeps_cover_directories_larger_than_one_window() {
     assert_eq!(batches, n, "a zero budget judges one entry per batch");
 }
 
+/// Names that carry the prefix but sort anywhere: below `0`, between `9`
+/// and `a`, above `z`, the cut points themselves, lengths no key has, a
+/// temporary file, and names outside the key alphabet altogether.
+const ODD_NAMES: [&str; 16] = [
+    "sessionid",
+    "sessionid!",
+    "sessionid-",
+    "sessionid/",
+    "sessionid:colon",
+    "sessionid@",
+    "sessionid_under",
+    "sessionid`",
+    "sessionidi",
+    "sessionidh~",
+    "sessionidi\u{0}",
+    "sessionid{",
+    "sessionid~",
+    "sessionid\u{7f}",
+    "sessionid\u{e9}t\u{e9}",
+    "sessionidabc",
+];
+
+/// Whether `name` falls in `range`.
+fn in_range(name: &str, range: &crate::SweepRange) -> bool {
+    range.after.as_deref().is_none_or(|after| name > after) && range.upto.as_deref().is_none_or(|upto| name <= upto)
+}
+
+/// For any number of parts, the ranges are contiguous, ordered and cover
+/// every name exactly once; two parts split the key characters in half.
+#[test]
+fn sweep_ranges_cover_every_name_exactly_once() {
+    let keys: Vec<String> = "0123456789abcdefghijklmnopqrstuvwxyz".chars().flat_map(|c| [format!("sessionid{c}"), format!("sessionid{c}{}", "0".repeat(31)), format!("sessionid{c}{}", "z".repeat(31))]).collect();
+    let others = ["", "a", "sessioni", "sessionic", "sessionie", "zzz", "\u{10ffff}"];
+    for parts in 0..=40 {
+        let ranges = crate::sweep_ranges("sessionid", parts);
+        assert_eq!(ranges.len(), parts.clamp(1, 36), "{parts} parts");
+        assert_eq!((ranges[0].after.as_deref(), ranges[ranges.len() - 1].upto.as_deref()), (None, None), "{parts} parts: open ends");
+        for pair in ranges.windows(2) {
+            assert!(pair[0].upto.is_some() && pair[0].upto == pair[1].after, "{parts} parts: contiguous: {pair:?}");
+            assert!(pair[0].after < pair[1].after, "{parts} parts: ordered: {pair:?}");
+        }
+        for name in keys.iter().map(String::as_str).chain(ODD_NAMES).chain(others) {
+            assert_eq!(ranges.iter().filter(|r| in_range(name, r)).count(), 1, "{parts} parts: {name:?}");
+        }
+    }
+    let halves = crate::sweep_ranges("sessionid", 2);
+    assert_eq!(halves[0].upto.as_deref(), Some("sessionidi"));
+    let first_half = keys.iter().filter(|k| k.len() == 41 && in_range(k, &halves[0])).count();
+    assert_eq!(first_half, 36, "18 of the 36 first characters, two keys each");
+}
+
+/// Sweeps of the ranges, each in its own store over the same directory and
+/// in batches of any size, judge every entry exactly once: their reports add
+/// up to one whole sweep's, with foreign names that carry the prefix counted
+/// once wherever they sort, and the same files are left.
+#[test]
+fn range_sweeps_add_up_to_one_whole_sweep() {
+    use crate::dir::Dir;
+    use crate::fuzz::MemDir;
+    let fill = || {
+        let dir = MemDir::new(Time::new(1_700_000_000, 0));
+        let store = SessionStore::new(dir.clone(), dir.clone(), settings()).unwrap();
+        let expired = store.core.codec.encode(r#"{"_session_expiry":-1}"#, 1_700_000_000);
+        let live = store.core.codec.encode(r#"{"_session_expiry":3600}"#, 1_700_000_000);
+        for (i, c) in "0123456789abcdefghijklmnopqrstuvwxyz".chars().cycle().take(360).enumerate() {
+            let content = if i % 3 == 0 { &expired } else { &live };
+            dir.insert(&format!("sessionid{c}{i:031}"), content.as_bytes());
+        }
+        for name in ODD_NAMES {
+            dir.insert(name, expired.as_bytes());
+        }
+        dir.insert(&format!("sessionid{}_out_1", "i".repeat(32)), b"temp");
+        dir.insert("other-app-file", expired.as_bytes());
+        dir
+    };
+    let left = |dir: &MemDir| {
+        let mut names = Vec::new();
+        dir.for_each_entry(&mut |name| names.push(name.to_owned())).unwrap();
+        names.sort();
+        names
+    };
+    let whole_dir = fill();
+    let whole = SessionStore::new(whole_dir.clone(), whole_dir.clone(), settings()).unwrap().clear_expired().unwrap();
+    assert_eq!((whole.scanned, whole.deleted, whole.skipped), (360 + 16 + 1, 120, 16));
+    for parts in [1, 2, 3, 7, 36] {
+        for budget in [None, Some(0)] {
+            let dir = fill();
+            let mut total = SweepReport::default();
+            for range in crate::sweep_ranges("sessionid", parts) {
+                // Its own store, as each thread of a parallel sweep has its
+                // own instance.
+                let store = SessionStore::new(dir.clone(), dir.clone(), settings()).unwrap();
+                let mut in_this = SweepReport::default();
+                let mut cursor = range.after.clone();
+                loop {
+                    let batch = store.sweep_range(cursor.as_deref(), range.upto.as_deref(), budget).unwrap();
+                    in_this.add(batch.report);
+                    match batch.cursor {
+                        Some(next) => {
+                            assert!(in_range(&next, &range), "{parts} parts: cursor {next:?} outside {range:?}");
+                            cursor = Some(next);
+                        }
+                        None => break,
+                    }
+                }
+                let expected = left(&fill()).iter().filter(|n| n.starts_with("sessionid") && in_range(n, &range)).count();
+                assert_eq!(in_this.scanned as usize, expected, "{parts} parts, budget {budget:?}: {range:?}");
+                total.add(in_this);
+            }
+            assert_eq!(total, whole, "{parts} parts, budget {budget:?}");
+            assert_eq!(left(&dir), left(&whole_dir), "{parts} parts, budget {budget:?}");
+        }
+    }
+}
+
 mod kv {
     //! The key-value backend over memory: the same session logic, with
     //! creates as add-if-absent, updates as set-if-present and TTLs.

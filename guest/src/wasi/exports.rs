@@ -116,6 +116,10 @@ impl wit::GuestStore for StoreResource {
     fn sweep(&self, cursor: Option<String>, budget_ms: Option<u32>) -> Result<wit::SweepBatch, wit::Error> {
         Ok(self.0.sweep(cursor.as_deref(), budget_nanos(budget_ms))?.into())
     }
+
+    fn sweep_range(&self, cursor: Option<String>, upto: Option<String>, budget_ms: Option<u32>) -> Result<wit::SweepBatch, wit::Error> {
+        Ok(self.0.sweep_range(cursor.as_deref(), upto.as_deref(), budget_nanos(budget_ms))?.into())
+    }
 }
 
 fn budget_nanos(budget_ms: Option<u32>) -> Option<u64> {
@@ -155,6 +159,10 @@ impl wit::Guest for Component {
 
     fn sweep(settings: wit::Settings, cursor: Option<String>, budget_ms: Option<u32>) -> Result<wit::SweepBatch, wit::Error> {
         with_store(settings, |s| s.sweep(cursor.as_deref(), budget_nanos(budget_ms))).map(Into::into)
+    }
+
+    fn sweep_range(settings: wit::Settings, cursor: Option<String>, upto: Option<String>, budget_ms: Option<u32>) -> Result<wit::SweepBatch, wit::Error> {
+        with_store(settings, |s| s.sweep_range(cursor.as_deref(), upto.as_deref(), budget_nanos(budget_ms))).map(Into::into)
     }
 }
 

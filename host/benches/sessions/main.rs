@@ -8,6 +8,7 @@
 //! cargo bench -p sessionbox --bench sessions -- --only plugins [--quick]
 //! cargo bench -p sessionbox --bench sessions -- --only redis [--quick]
 //! cargo bench -p sessionbox --bench sessions -- --only peers [--quick]
+//! cargo bench -p sessionbox --bench sessions -- --only sweep [--quick]
 //! ```
 //!
 //! `--only peers` runs only the peers workload (php.rs: sessionbox beside
@@ -15,6 +16,12 @@
 //! syscall floors of an atomic replace and of PHP's write in place, on the
 //! same kind of fresh directory) and prints its section. Without PHP it
 //! leaves PHP's rows out, except on CI (`CI` set), where it fails.
+//!
+//! `--only sweep` runs only the threaded sweep workload (sweep.rs:
+//! clear-expired over 100k sessions, 10k with `--quick`, on one thread and
+//! on two, natively and through the component, beside the syscall floor;
+//! the cost of the listing alone; and load latency on another thread during
+//! a sweep) and prints its section.
 //!
 //! `--only redis` runs only the Redis workload (redis.rs: sessionbox on a
 //! `redis-server` the benchmark starts, in both formats, beside bare `redis`
@@ -51,6 +58,7 @@ mod php;
 mod plugins;
 mod redis;
 mod report;
+mod sweep;
 mod variants;
 mod workloads;
 
@@ -107,12 +115,16 @@ fn main() {
         Some("plugins") => return print!("{}", report::plugins_section(&measure_plugins())),
         Some("redis") => return print!("{}", report::redis_section(&measure_redis())),
         Some("peers") => return print!("{}", report::peers_section(&measure_peers())),
+        Some("sweep") => {
+            let (n, rounds, command) = if quick { (10_000, 2, "cargo bench -p sessionbox --bench sessions -- --only sweep --quick") } else { (100_000, 5, "cargo bench -p sessionbox --bench sessions -- --only sweep") };
+            return print!("{}", sweep::section(&sweep::measure(n, rounds, &Payload::new(auth_session(0))), command));
+        }
         Some("http-probe") => {
             let serve_for = std::time::Duration::from_millis(if quick { 300 } else { 2_000 });
             return http::probe(plan.rounds, plan.ops, serve_for, &Payload::new(auth_session(0)));
         }
         Some("loads") => {}
-        Some(other) => panic!("--only takes `http`, `http-probe`, `loads`, `peers`, `plugins` or `redis`, not {other:?}"),
+        Some(other) => panic!("--only takes `http`, `http-probe`, `loads`, `peers`, `plugins`, `redis` or `sweep`, not {other:?}"),
     }
     // `--only loads`: the load rows at durability `none` and the bounds that
     // explain them, a minute's run for trying a change to the read path.
@@ -182,6 +194,10 @@ fn main() {
         let row = Row::new(&label, "~200 B", Durability::None, floor, native, component, (!djangos.is_empty()).then(|| median(djangos)));
         eprintln!("{}", row.line());
         report.rows.push(row);
+    }
+
+    if let Some(&n) = plan.sweep_sizes.last().filter(|_| !loads_only) {
+        report.sweep = Some(sweep::measure(n, plan.sweep_rounds, &payloads[0].1));
     }
 
     report.bounds = bounds::measure(plan.ops * 5, plan.rounds, &payloads);

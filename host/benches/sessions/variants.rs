@@ -46,8 +46,11 @@ pub fn settings(durability: Durability) -> Settings {
 pub struct Component(pub Store);
 
 impl Component {
+    /// Sweeps on one thread, as the native store and the floor do, so that
+    /// the main table compares the same work; sweep.rs measures threads.
     pub fn open(dir: &Path, durability: Durability) -> Component {
-        Component(Store::open(dir, settings(durability)).expect("open store"))
+        let options = sessionbox::Options { sweep_threads: Some(1), ..sessionbox::Options::default() };
+        Component(Store::open_with(dir, settings(durability), options).expect("open store"))
     }
 }
 

@@ -169,9 +169,10 @@ pub enum Command {
         key: String,
     },
     /// Delete expired sessions and stale temporary files (Django's
-    /// clearsessions); prints {"scanned", "deleted", "skipped"}. Shows
-    /// progress on stderr when it is a terminal. On Redis, keys expire by
-    /// their TTL: nothing is scanned, and stderr says so.
+    /// clearsessions); prints {"scanned", "deleted", "skipped"}. Sweeps on
+    /// one thread per core (at most 8). Shows progress on stderr when it is
+    /// a terminal. On Redis, keys expire by their TTL: nothing is scanned,
+    /// and stderr says so.
     ClearExpired,
     /// Print the keys of all entries named like session files as a JSON
     /// array (files are not opened, so expired sessions are listed too).

@@ -5,7 +5,7 @@
 mod sweep;
 mod write;
 
-pub use sweep::{SweepBatch, SweepReport};
+pub use sweep::{sweep_ranges, SweepBatch, SweepRange, SweepReport};
 
 use crate::dir::{read_to_end, Dir, Metadata, NotAFile, System};
 use crate::store::{Age, Core, Format, Storage, Stored, Unread};
@@ -16,10 +16,10 @@ use std::io::ErrorKind;
 pub struct Files<D> {
     dir: D,
     /// The rest of the listing after a sweep batch stopped, and the cursor
-    /// it stopped at: the next batch from that cursor continues without
-    /// listing the directory again (a listing of 100k entries is 100k host
-    /// calls).
-    sweep_rest: std::sync::Mutex<Option<(String, sweep::Window)>>,
+    /// it stopped at and the upper bound it had: the next batch from that
+    /// cursor to that bound continues without listing the directory again (a
+    /// listing of 100k entries is 100k host calls).
+    sweep_rest: std::sync::Mutex<Option<(String, Option<String>, sweep::Window)>>,
 }
 
 /// A session file read whole: its metadata (from before the open) and bytes.
@@ -106,7 +106,7 @@ impl<D: Dir> Storage for Files<D> {
         }
     }
 
-    fn sweep<S: System>(&self, core: &Core<S>, cursor: Option<&str>, budget_nanos: Option<u64>) -> Result<SweepBatch, Error> {
-        self.sweep_files(core, cursor, budget_nanos)
+    fn sweep<S: System>(&self, core: &Core<S>, cursor: Option<&str>, upto: Option<&str>, budget_nanos: Option<u64>) -> Result<SweepBatch, Error> {
+        self.sweep_files(core, cursor, upto, budget_nanos)
     }
 }

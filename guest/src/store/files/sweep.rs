@@ -45,6 +45,40 @@ pub struct SweepBatch {
     pub cursor: Option<String>,
 }
 
+/// A part of the names a sweep covers, for sweeps that run side by side: the
+/// names that sort (by bytes) after `after` and up to and including `upto`,
+/// `None` meaning no bound on that side. The ranges [`sweep_ranges`] makes
+/// cover every byte string exactly once.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SweepRange {
+    /// Exclusive lower bound: the cursor a sweep of this range starts from.
+    pub after: Option<String>,
+    /// Inclusive upper bound.
+    pub upto: Option<String>,
+}
+
+/// Session key characters in byte order: the points where [`sweep_ranges`]
+/// cuts.
+const KEY_CHARS_SORTED: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+
+/// `parts` disjoint ranges (clamped to 1..=36) that together cover every
+/// name, in byte order, for sweeping one directory from several threads.
+/// Random session keys spread evenly over their first character, so the
+/// cuts fall between first characters (`<prefix>i` for two parts): each
+/// range holds about as many sessions. Names that are no key (foreign
+/// files with the prefix, temporary files) land in whichever range their
+/// bytes put them, exactly one, since each cut is an inclusive upper bound
+/// of one range and the exclusive lower bound of the next.
+pub fn sweep_ranges(prefix: &str, parts: usize) -> Vec<SweepRange> {
+    let parts = parts.clamp(1, KEY_CHARS_SORTED.len());
+    let cuts: Vec<Option<String>> = (1..parts)
+        .map(|k| Some(format!("{prefix}{}", char::from(KEY_CHARS_SORTED[k * KEY_CHARS_SORTED.len() / parts]))))
+        .collect();
+    let lowers = std::iter::once(None).chain(cuts.iter().cloned());
+    let uppers = cuts.iter().cloned().chain(std::iter::once(None));
+    lowers.zip(uppers).map(|(after, upto)| SweepRange { after, upto }).collect()
+}
+
 /// Names a listing kept, in byte order, and whether it left some out.
 pub(crate) struct Window {
     names: Vec<String>,
@@ -60,19 +94,21 @@ enum Verdict {
 
 impl<D: Dir> Files<D> {
     /// One batch of [`clear_expired`](Self::clear_expired): the entries whose
-    /// names sort after `cursor` (all of them for `None`), in byte order,
-    /// until `budget_nanos` have passed after listing them (at least one entry
-    /// per batch, so a sweep always progresses). Entries created meanwhile
-    /// before the cursor wait for the next sweep; entries whose names are not
-    /// UTF-8 are counted as skipped by the first batch. The listing is kept
-    /// for the next batch from the cursor this one returns.
-    pub(super) fn sweep_files<S: System>(&self, core: &Core<S>, cursor: Option<&str>, budget_nanos: Option<u64>) -> Result<SweepBatch, Error> {
+    /// names sort after `cursor` (all of them for `None`) and, with `upto`,
+    /// not after it, in byte order, until `budget_nanos` have passed after
+    /// listing them (at least one entry per batch, so a sweep always
+    /// progresses). Entries created meanwhile before the cursor wait for the
+    /// next sweep; entries whose names are not UTF-8 are counted as skipped by
+    /// a batch without a cursor (they have no place in byte order as strings,
+    /// so the range that starts at the beginning owns them). The listing is
+    /// kept for the next batch from the cursor this one returns.
+    pub(super) fn sweep_files<S: System>(&self, core: &Core<S>, cursor: Option<&str>, upto: Option<&str>, budget_nanos: Option<u64>) -> Result<SweepBatch, Error> {
         let mut batch = SweepBatch::default();
         let cached = self.sweep_rest.lock().ok().and_then(|mut rest| rest.take());
         let Window { mut names, more } = match (cursor, cached) {
-            (Some(cursor), Some((at, rest))) if at == cursor => rest,
+            (Some(cursor), Some((at, at_upto, rest))) if at == cursor && at_upto.as_deref() == upto => rest,
             _ => {
-                let (window, not_utf8) = self.next_names(&core.settings.file_prefix, cursor)?;
+                let (window, not_utf8) = self.next_names(&core.settings.file_prefix, cursor, upto)?;
                 if cursor.is_none() {
                     batch.report.skipped = not_utf8;
                 }
@@ -95,7 +131,7 @@ impl<D: Dir> Files<D> {
             let at = names.pop().unwrap_or_default();
             batch.cursor = Some(at.clone());
             if let Ok(mut slot) = self.sweep_rest.lock() {
-                *slot = Some((at, Window { names: rest, more }));
+                *slot = Some((at, upto.map(str::to_owned), Window { names: rest, more }));
             }
         } else if more {
             // The window is done but the directory holds more: the next
@@ -105,17 +141,18 @@ impl<D: Dir> Files<D> {
         Ok(batch)
     }
 
-    /// The first [`SWEEP_WINDOW`] names with the file prefix after `cursor`,
-    /// in byte order, and the count of names that are not UTF-8. Memory stays
-    /// bounded however many entries the directory holds: the listing streams
-    /// through a heap that keeps only the smallest names.
-    fn next_names(&self, prefix: &str, cursor: Option<&str>) -> Result<(Window, u32), Error> {
+    /// The first [`SWEEP_WINDOW`] names with the file prefix after `cursor`
+    /// and not after `upto`, in byte order, and the count of names that are
+    /// not UTF-8. Memory stays bounded however many entries the directory
+    /// holds: the listing streams through a heap that keeps only the smallest
+    /// names.
+    fn next_names(&self, prefix: &str, cursor: Option<&str>, upto: Option<&str>) -> Result<(Window, u32), Error> {
         let mut heap: BinaryHeap<String> = BinaryHeap::new();
         let mut more = false;
         let not_utf8 = self
             .dir
             .for_each_entry(&mut |name| {
-                if !name.starts_with(prefix) || cursor.is_some_and(|cursor| name <= cursor) {
+                if !name.starts_with(prefix) || cursor.is_some_and(|cursor| name <= cursor) || upto.is_some_and(|upto| name > upto) {
                     return;
                 }
                 if heap.len() == SWEEP_WINDOW {
