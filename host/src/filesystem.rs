@@ -10,6 +10,9 @@
 //! would hand it; anything else is closed and refused with `no-such-device`
 //! (`ENXIO`, what Linux answers for a FIFO nobody serves).
 //!
+//! Listing a directory (`read-directory`) is done here too, taking each
+//! entry's type from the listing instead of a stat per entry.
+//!
 //! Every other call, and every open this does not cover (creating, a path
 //! of several components, following symlinks, `O_DIRECTORY`), goes to
 //! wasmtime-wasi's own implementation: its async one, polled once by
@@ -139,7 +142,15 @@ impl HostDescriptor for NonBlockingOpen<'_> {
         now(async_fs::HostDescriptor::write(&mut self.0, fd, buf, offset))
     }
     fn read_directory(&mut self, fd: Fd) -> FsResult<Resource<fs::DirectoryEntryStream>> {
-        now(async_fs::HostDescriptor::read_directory(&mut self.0, fd))
+        let Descriptor::Dir(dir) = self.0.table.get(&fd)? else {
+            return Err(FsCode::NotDirectory.into());
+        };
+        let listing = Listing(list(&dir.dir)?.into_iter());
+        // The stream's handle names a `Listing`: every call that touches it
+        // (the entries, the drop) is implemented below, never by
+        // wasmtime-wasi, whose own stream type is private.
+        let own = self.0.table.push(listing)?;
+        Ok(Resource::new_own(own.rep()))
     }
     fn sync(&mut self, fd: Fd) -> FsResult<()> {
         now(async_fs::HostDescriptor::sync(&mut self.0, fd))
@@ -199,10 +210,73 @@ impl HostDescriptor for NonBlockingOpen<'_> {
 
 impl HostDirectoryEntryStream for NonBlockingOpen<'_> {
     fn read_directory_entry(&mut self, stream: Resource<fs::DirectoryEntryStream>) -> FsResult<Option<fs::DirectoryEntry>> {
-        now(async_fs::HostDirectoryEntryStream::read_directory_entry(&mut self.0, stream)).map(|e| e.map(Into::into))
+        let listing = self.0.table.get_mut(&Resource::<Listing>::new_own(stream.rep()))?;
+        listing.0.next().transpose()
     }
     fn drop(&mut self, stream: Resource<fs::DirectoryEntryStream>) -> wasmtime::Result<()> {
-        HostDirectoryEntryStream::drop(&mut self.0, stream)
+        self.0.table.delete(Resource::<Listing>::new_own(stream.rep()))?;
+        Ok(())
+    }
+}
+
+/// A directory's entries, read whole when the guest asked for them (as
+/// wasmtime-wasi does), handed out one per `read-directory-entry`.
+struct Listing(std::vec::IntoIter<FsResult<fs::DirectoryEntry>>);
+
+/// The entries of `dir` but `.` and `..`, each with its type from the
+/// listing itself (`d_type`); only a filesystem that leaves the type
+/// unknown costs a stat. wasmtime-wasi stats every entry instead, which
+/// reads every inode: a sweep lists the whole directory once per thread,
+/// and those stats made a cold listing of 100k sessions cost the component
+/// 0.22 s against 0.04 s natively. A name that is not UTF-8 is an
+/// `illegal-byte-sequence` entry, and a failure while listing is the last
+/// entry, both as in wasmtime-wasi.
+fn list(dir: &std::fs::File) -> FsResult<Vec<FsResult<fs::DirectoryEntry>>> {
+    use rustix::fs::AtFlags;
+    let mut entries = Vec::new();
+    // `read_from` opens the directory anew, so the descriptor's own offset
+    // is untouched and listings never interfere.
+    for entry in rustix::fs::Dir::read_from(dir).map_err(std::io::Error::from)? {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => {
+                entries.push(Err(std::io::Error::from(e).into()));
+                break;
+            }
+        };
+        let name = entry.file_name();
+        if name == c"." || name == c".." {
+            continue;
+        }
+        let kind = match entry.file_type() {
+            FileType::Unknown => match rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+                Ok(stat) => FileType::from_raw_mode(stat.st_mode),
+                // Deleted since it was listed: gone, as a stat-first listing
+                // would have found it.
+                Err(rustix::io::Errno::NOENT) => continue,
+                Err(e) => return Err(std::io::Error::from(e).into()),
+            },
+            known => known,
+        };
+        entries.push(match name.to_str() {
+            Ok(name) => Ok(fs::DirectoryEntry { type_: descriptor_type(kind), name: name.to_owned() }),
+            Err(_) => Err(FsCode::IllegalByteSequence.into()),
+        });
+    }
+    Ok(entries)
+}
+
+/// WASI's name for a file type.
+fn descriptor_type(kind: FileType) -> fs::DescriptorType {
+    match kind {
+        FileType::RegularFile => fs::DescriptorType::RegularFile,
+        FileType::Directory => fs::DescriptorType::Directory,
+        FileType::Symlink => fs::DescriptorType::SymbolicLink,
+        FileType::Fifo => fs::DescriptorType::Fifo,
+        FileType::Socket => fs::DescriptorType::Socket,
+        FileType::CharacterDevice => fs::DescriptorType::CharacterDevice,
+        FileType::BlockDevice => fs::DescriptorType::BlockDevice,
+        _ => fs::DescriptorType::Unknown,
     }
 }
 
