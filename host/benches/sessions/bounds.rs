@@ -1,11 +1,12 @@
 //! The costs no amount of guest tuning removes, measured so the report can
 //! show how close each ratio target can get on this machine:
 //!
-//! - **the wasm boundary**: every load makes four filesystem calls (stat,
-//!   open, read, close) that each cross from the component to the host and
-//!   back. Loading an *empty* session file (a create placeholder) needs all
-//!   four but no decoding, so component minus native there is what the
-//!   crossings alone cost a load;
+//! - **the wasm boundary**: every load makes five host calls (stat, open,
+//!   read, close, and the wall clock) that each cross from the component to
+//!   the host and back. `exists` on a session file makes one (a stat), so
+//!   it shows what one crossing costs; loading an *empty* session file (a
+//!   create placeholder) needs all five but no decoding, so component minus
+//!   native there is what the crossings alone cost a load;
 //! - **SHA-256 without the CPU's SHA instructions**: natively, sha2 uses
 //!   them; wasm has no such instructions. Loading a session signed with
 //!   another secret does everything a load does up to and including the
