@@ -307,7 +307,7 @@ impl Store {
         let ranges = sessionbox_guest::sweep_ranges(&self.inner.settings.file_prefix, threads);
         // The instances are held across batches, so the whole sweep is one
         // blocking section for a tokio worker.
-        if matches!(tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()), Ok(tokio::runtime::RuntimeFlavor::MultiThread)) {
+        if on_tokio_worker() {
             tokio::task::block_in_place(|| self.sweep_ranges(&ranges, &mut progress))
         } else {
             self.sweep_ranges(&ranges, &mut progress)
@@ -382,10 +382,7 @@ impl Store {
     /// instance, and another instance would list the directory again.
     /// Stops early, without error, once `stop` is set.
     fn sweep_range(&self, range: &SweepRange, stop: &AtomicBool, batch_done: &mut dyn FnMut(SweepReport)) -> Result<()> {
-        let mut instance = match self.inner.idle.lock().ok().and_then(|mut idle| idle.pop()) {
-            Some(instance) => instance,
-            None => Instance::new(&self.inner.backend, self.inner.options.memory_limit, &self.inner.wit_settings)?,
-        };
+        let mut instance = self.instance(self.warm_instance())?;
         let budget_ms = self.sweep_budget_ms();
         let mut cursor = range.after.clone();
         let upto = range.upto.as_deref();
@@ -459,10 +456,8 @@ impl Store {
         brief: bool,
         f: impl FnOnce(&wit::GuestStore, &mut wasmtime::Store<crate::runtime::HostState>, ResourceAny) -> wasmtime::Result<Result<T, wit::Error>>,
     ) -> Result<T> {
-        use tokio::runtime::{Handle, RuntimeFlavor};
-        let warm = self.inner.idle.lock().ok().and_then(|mut idle| idle.pop());
-        let on_worker = matches!(Handle::try_current().map(|handle| handle.runtime_flavor()), Ok(RuntimeFlavor::MultiThread));
-        if on_worker && !(brief && warm.is_some()) {
+        let warm = self.warm_instance();
+        if on_tokio_worker() && !(brief && warm.is_some()) {
             tokio::task::block_in_place(|| self.call_on(warm, f))
         } else {
             self.call_on(warm, f)
@@ -475,14 +470,24 @@ impl Store {
         warm: Option<Instance>,
         f: impl FnOnce(&wit::GuestStore, &mut wasmtime::Store<crate::runtime::HostState>, ResourceAny) -> wasmtime::Result<Result<T, wit::Error>>,
     ) -> Result<T> {
-        let mut instance = match warm {
-            Some(instance) => instance,
-            None => Instance::new(&self.inner.backend, self.inner.options.memory_limit, &self.inner.wit_settings)?,
-        };
+        let mut instance = self.instance(warm)?;
         // A trap drops the instance here: its state may be inconsistent.
         let result = instance.call(self.inner.options.deadline, f)?;
         self.release(instance);
         result.map_err(from_wit)
+    }
+
+    /// An idle instance from the pool, if one is warm.
+    fn warm_instance(&self) -> Option<Instance> {
+        self.inner.idle.lock().ok().and_then(|mut idle| idle.pop())
+    }
+
+    /// `warm`, or a new instance when there is none.
+    fn instance(&self, warm: Option<Instance>) -> Result<Instance> {
+        match warm {
+            Some(instance) => Ok(instance),
+            None => Instance::new(&self.inner.backend, self.inner.options.memory_limit, &self.inner.wit_settings),
+        }
     }
 
     fn release(&self, instance: Instance) {
@@ -567,6 +572,13 @@ macro_rules! shared_errors {
 }
 
 shared_errors!(InvalidKey, AlreadyExists, NotFound, TooLarge, InvalidData(why), InvalidSettings(why), Io(why));
+
+/// Whether this thread is a worker of a multi-thread tokio runtime, where a
+/// call that holds the thread for long goes under `block_in_place`.
+fn on_tokio_worker() -> bool {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    matches!(Handle::try_current().map(|handle| handle.runtime_flavor()), Ok(RuntimeFlavor::MultiThread))
+}
 
 #[cfg(test)]
 mod tests {
