@@ -133,23 +133,70 @@ impl Codec {
     /// returns its text with the `_session_expiry` value, all `load` needs.
     pub fn decode_session(&self, stored: &[u8], max_json: usize) -> Result<Decoded, DecodeError> {
         let json = self.unsign(stored, max_json)?;
-        let expiry = crate::json::object_field(&json, crate::expiry::EXPIRY_KEY).map_err(|_| DecodeError::Corrupt)?;
+        let expiry = expiry_of(&json)?;
         Ok(Decoded { json, expiry })
     }
 
     /// Verifies the signature and unpacks the payload to JSON text.
     fn unsign(&self, stored: &[u8], max_json: usize) -> Result<String, DecodeError> {
+        let signed = Signed::split(stored)?;
+        if !self.verify(&signed) {
+            return Err(DecodeError::BadSignature);
+        }
+        signed.unpack(max_json)
+    }
+
+    /// Constant-time check against every secret; all are tried, so timing does
+    /// not reveal which one matched.
+    ///
+    /// Django compares base64 text; this compares the raw MACs instead, which
+    /// is the same test because the strict decoder accepts only the one
+    /// canonical spelling of 32 bytes (43 characters, no padding, zero
+    /// trailing bits). It saves encoding every candidate.
+    pub fn verify(&self, signed: &Signed<'_>) -> bool {
+        let mut given = [0u8; 32];
+        if URL_SAFE_NO_PAD.decode_slice(signed.signature, &mut given) != Ok(given.len()) {
+            return false;
+        }
+        let mut ok = subtle::Choice::from(0);
+        for mac in &self.macs {
+            let mut mac = mac.clone();
+            mac.update(signed.value.as_bytes());
+            ok |= mac.finalize().into_bytes().as_slice().ct_eq(&given);
+        }
+        ok.into()
+    }
+}
+
+/// Stored text split at its signature, not yet verified: what
+/// [`Codec::verify`] checks and what [`Signed::unpack`] reads.
+#[derive(Debug, Clone, Copy)]
+pub struct Signed<'a> {
+    /// `<payload>:<timestamp>`, the signed value.
+    value: &'a str,
+    /// The base64 signature after the last `:`.
+    signature: &'a str,
+}
+
+impl<'a> Signed<'a> {
+    /// Splits stored bytes at the last `:`. Not ASCII means not something
+    /// Django wrote; no separator means no signature, which Django's signer
+    /// calls a bad signature too (and logs as a security event).
+    pub fn split(stored: &'a [u8]) -> Result<Signed<'a>, DecodeError> {
         if !stored.is_ascii() {
             return Err(DecodeError::NotAscii);
         }
         let text = std::str::from_utf8(stored).map_err(|_| DecodeError::NotAscii)?;
-        // No separator means no signature: Django's signer calls that a bad
-        // signature too, and logs it as a security event.
         let (value, signature) = text.rsplit_once(':').ok_or(DecodeError::BadSignature)?;
-        if !self.verify(value, signature) {
-            return Err(DecodeError::BadSignature);
-        }
-        let (payload, timestamp) = value.rsplit_once(':').ok_or(DecodeError::Corrupt)?;
+        Ok(Signed { value, signature })
+    }
+
+    /// The payload as JSON text, refusing more than `max_json` bytes. Only
+    /// `Corrupt` and `TooLarge` come from here, and only what the signature
+    /// covers is read, so for a verified value the answer is the verified
+    /// session's.
+    pub fn unpack(&self, max_json: usize) -> Result<String, DecodeError> {
+        let (payload, timestamp) = self.value.rsplit_once(':').ok_or(DecodeError::Corrupt)?;
         if !crate::base62::is_valid(timestamp) {
             return Err(DecodeError::Corrupt);
         }
@@ -173,26 +220,17 @@ impl Codec {
         })
     }
 
-    /// Constant-time check against every secret; all are tried, so timing does
-    /// not reveal which one matched.
-    ///
-    /// Django compares base64 text; this compares the raw MACs instead, which
-    /// is the same test because the strict decoder accepts only the one
-    /// canonical spelling of 32 bytes (43 characters, no padding, zero
-    /// trailing bits). It saves encoding every candidate.
-    fn verify(&self, value: &str, signature: &str) -> bool {
-        let mut given = [0u8; 32];
-        if URL_SAFE_NO_PAD.decode_slice(signature, &mut given) != Ok(given.len()) {
-            return false;
-        }
-        let mut ok = subtle::Choice::from(0);
-        for mac in &self.macs {
-            let mut mac = mac.clone();
-            mac.update(value.as_bytes());
-            ok |= mac.finalize().into_bytes().as_slice().ct_eq(&given);
-        }
-        ok.into()
+    /// The `_session_expiry` of the unpacked payload; `Corrupt` when the
+    /// JSON is not an object.
+    pub fn expiry(&self, max_json: usize) -> Result<Option<Value>, DecodeError> {
+        expiry_of(&self.unpack(max_json)?)
     }
+}
+
+/// The top-level `_session_expiry` of a session's JSON, checking the whole
+/// text is one object.
+fn expiry_of(json: &str) -> Result<Option<Value>, DecodeError> {
+    crate::json::object_field(json, crate::expiry::EXPIRY_KEY).map_err(|_| DecodeError::Corrupt)
 }
 
 thread_local! {

@@ -94,6 +94,78 @@ fn sweep_rules() {
     });
 }
 
+/// The sweep computes a file's HMAC only when the signature changes the
+/// verdict; over every kind of file (genuine, fallback-signed, forged,
+/// tampered, unsigned, not ASCII, corrupt or too large inside a genuine
+/// signature) with every kind of expiry, young and old, it deletes and
+/// skips exactly what judging each file after a verified decode would.
+#[test]
+fn the_sweep_judges_every_file_as_a_verified_decode_would() {
+    use crate::codec::{Codec, DecodeError};
+    let mut s = settings();
+    s.cookie_age = 100;
+    s.fallback_keys = vec!["old-secret".to_owned()];
+    s.max_session_size = 400;
+    let salt = s.key_salt.clone();
+    let signers = [("current", Codec::new("test-secret", &[], &salt)), ("fallback", Codec::new("old-secret", &[], &salt)), ("forged", Codec::new("another-secret", &[], &salt))];
+    let payloads = [
+        "{}".to_owned(),
+        r#"{"_session_expiry":-1}"#.to_owned(),
+        r#"{"_session_expiry":30}"#.to_owned(),
+        r#"{"_session_expiry":1000}"#.to_owned(),
+        r#"{"_session_expiry":"2000-01-01T00:00:00+00:00"}"#.to_owned(),
+        r#"{"_session_expiry":"2999-01-01T00:00:00+00:00"}"#.to_owned(),
+        r#"{"_session_expiry":0,"a":1}"#.to_owned(),
+        "[1]".to_owned(),
+        "not json".to_owned(),
+        // Compresses below the limit, inflates past it.
+        format!(r#"{{"_session_expiry":-1,"pad":"{}"}}"#, "a".repeat(600)),
+    ];
+    let mut files: Vec<Vec<u8>> = vec![b"".to_vec(), b"no signature at all".to_vec(), "caf\u{e9}:1:x".as_bytes().to_vec()];
+    for (_, codec) in &signers {
+        for json in &payloads {
+            let stored = codec.encode(json, 1_700_000_000);
+            let mut tampered = stored.clone().into_bytes();
+            tampered[1] ^= 1;
+            let mut bad_signature = stored.clone();
+            bad_signature.truncate(stored.len() - 2);
+            files.extend([stored.into_bytes(), tampered, bad_signature.into_bytes()]);
+        }
+    }
+    let reference = Codec::new(&s.secret_key, &s.fallback_keys, &salt);
+    with_store(&s, |store, dir| {
+        let mut expected = SweepReport::default();
+        let mut kept = Vec::new();
+        for (i, content) in files.iter().enumerate() {
+            for (age, tag) in [(10, "young"), (200, "old")] {
+                let name = format!("sessionid{tag}{i:08}x");
+                fs::write(dir.join(&name), content).unwrap();
+                age_file(&dir.join(&name), age);
+                let modified = Time::from_system_time(fs::metadata(dir.join(&name)).unwrap().modified().unwrap());
+                let now = Time::from_system_time(SystemTime::now());
+                let expiry = match reference.decode_session(content, s.max_session_size as usize) {
+                    Ok(decoded) => Some(decoded.expiry),
+                    Err(DecodeError::BadSignature | DecodeError::NotAscii) => Some(None),
+                    Err(DecodeError::Corrupt | DecodeError::TooLarge) => None,
+                };
+                expected.scanned += 1;
+                match expiry {
+                    None => {
+                        expected.skipped += 1;
+                        kept.push(name);
+                    }
+                    Some(expiry) if crate::expiry::is_expired(crate::expiry::expires_at(expiry.as_ref(), modified, s.cookie_age), now) => expected.deleted += 1,
+                    Some(_) => kept.push(name),
+                }
+            }
+        }
+        assert!(expected.deleted > 20 && expected.skipped > 5 && kept.len() > 40, "the grid covers every verdict: {expected:?}");
+        assert_eq!(store.clear_expired().unwrap(), expected);
+        kept.sort();
+        assert_eq!(names(dir), kept);
+    });
+}
+
 #[test]
 fn expired_on_load_is_deleted_and_reported() {
     with_store(&settings(), |store, dir| {

@@ -2,7 +2,7 @@
 //! each stay within a time budget.
 
 use super::{Files, Read};
-use crate::codec::DecodeError;
+use crate::codec::Signed;
 use crate::dir::{Dir, System};
 use crate::store::{Core, Unread, TEMP_FILE_MAX_AGE_SECS, TEMP_MARKER};
 use crate::time::Time;
@@ -86,6 +86,7 @@ pub(crate) struct Window {
 }
 
 /// The verdict on one entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Verdict {
     Keep,
     Delete,
@@ -203,22 +204,40 @@ impl<D: Dir> Files<D> {
     /// made) by the cookie age, as Django does. A file signed with a known
     /// secret that cannot be read here is a trusted writer's session this
     /// implementation failed to understand: it is never deleted for that.
+    ///
+    /// The signature decides only which of two verdicts applies: the one
+    /// the content gives if it is genuine, or the one garbage gets. Most
+    /// files get the same verdict either way (a fresh session without its
+    /// own expiry is kept, an old one deleted, genuine or not), so the HMAC,
+    /// the sweep's largest cost per file, is computed only when the two
+    /// differ. Every verdict is the one a verified decode gives.
     fn judge_session<S: System>(&self, core: &Core<S>, name: &str, now: Time) -> Verdict {
         let Read { meta, content } = match self.read_file(name, core.max_stored_len(crate::store::Format::Signed)) {
             Ok(read) => read,
             Err(Unread::Missing) => return Verdict::Keep,
             Err(Unread::NotAFile | Unread::TooLarge | Unread::Io(_)) => return Verdict::Skip,
         };
-        let expiry = match core.codec.decode_session(&content, core.settings.max_session_size as usize) {
-            Ok(decoded) => decoded.expiry,
-            Err(DecodeError::BadSignature | DecodeError::NotAscii) => None,
-            Err(DecodeError::Corrupt | DecodeError::TooLarge) => return Verdict::Skip,
+        let by_expiry = |expiry: Option<&serde_json::Value>| {
+            let expires = expiry::expires_at(expiry, meta.modified, core.settings.cookie_age);
+            if expiry::is_expired(expires, now) {
+                Verdict::Delete
+            } else {
+                Verdict::Keep
+            }
         };
-        let expires = expiry::expires_at(expiry.as_ref(), meta.modified, core.settings.cookie_age);
-        if expiry::is_expired(expires, now) {
-            Verdict::Delete
+        let as_garbage = by_expiry(None);
+        let signed = match Signed::split(&content) {
+            Ok(signed) => signed,
+            Err(_) => return as_garbage,
+        };
+        let if_genuine = match signed.expiry(core.settings.max_session_size as usize) {
+            Ok(expiry) => by_expiry(expiry.as_ref()),
+            Err(_) => Verdict::Skip,
+        };
+        if if_genuine == as_garbage || core.codec.verify(&signed) {
+            if_genuine
         } else {
-            Verdict::Keep
+            as_garbage
         }
     }
 }
