@@ -6,7 +6,12 @@ use crate::time::Time;
 use cap_std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::SystemTime;
+
+/// Set once an open with `O_NOATIME` was refused (a file the process does
+/// not own): reads stop asking for it.
+static NOATIME_REFUSED: AtomicBool = AtomicBool::new(false);
 
 /// A session directory opened natively; capability-confined like a preopen.
 pub struct NativeDir(cap_std::fs::Dir);
@@ -63,7 +68,17 @@ impl File for cap_std::fs::File {
 impl Dir for NativeDir {
     type File = cap_std::fs::File;
 
+    /// Opens to read with `O_NOATIME` where the OS has it, as the sessionbox
+    /// host does, so the two read alike; without it once refused.
     fn open(&self, name: &str) -> io::Result<cap_std::fs::File> {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        if !NOATIME_REFUSED.load(Ordering::Relaxed) {
+            use cap_std::fs::OpenOptionsExt;
+            match self.0.open_with(name, OpenOptions::new().read(true).custom_flags(libc::O_NOATIME)) {
+                Err(e) if e.raw_os_error() == Some(libc::EPERM) => NOATIME_REFUSED.store(true, Ordering::Relaxed),
+                opened => return opened,
+            }
+        }
         self.0.open(name)
     }
 

@@ -10,6 +10,13 @@
 //! would hand it; anything else is closed and refused with `no-such-device`
 //! (`ENXIO`, what Linux answers for a FIFO nobody serves).
 //!
+//! An open for reading also asks for `O_NOATIME`: reading a session (a load,
+//! a sweep) then writes nothing to the disk, where the access time would
+//! otherwise dirty the inode on the first read after each save and, under
+//! `relatime`, on every read a day apart (a daily sweep touches every idle
+//! session). Linux grants it only to the file's owner (or `CAP_FOWNER`);
+//! after one refusal the process stops asking.
+//!
 //! Listing a directory (`read-directory`) is done here too, taking each
 //! entry's type from the listing instead of a stat per entry.
 //!
@@ -22,6 +29,7 @@
 //! a call into the guest needs no runtime at all.)
 
 use rustix::fs::{FileType, Mode, OFlags};
+use std::sync::atomic::{AtomicBool, Ordering};
 use wasmtime::component::{HasData, Resource};
 use wasmtime_wasi::filesystem::{Descriptor, Dir, File, OpenMode, WasiFilesystemCtxView};
 use wasmtime_wasi::p2::bindings::filesystem::types::ErrorCode as FsCode;
@@ -59,6 +67,17 @@ pub(crate) struct NonBlockingOpen<'a>(pub(crate) WasiFilesystemCtxView<'a>);
 
 type Fd = Resource<fs::Descriptor>;
 
+/// Set once an open with `O_NOATIME` was refused (the process owns not
+/// every session file and lacks `CAP_FOWNER`): from then on reads open
+/// without it, instead of paying a refused open each time.
+static NOATIME_REFUSED: AtomicBool = AtomicBool::new(false);
+
+/// `O_NOATIME` where the OS has it.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const NOATIME: OFlags = OFlags::NOATIME;
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+const NOATIME: OFlags = OFlags::empty();
+
 impl NonBlockingOpen<'_> {
     /// Whether this module opens `path` itself: an existing entry named by
     /// one plain component, opened plainly.
@@ -82,18 +101,26 @@ impl NonBlockingOpen<'_> {
             (false, true) => (OFlags::WRONLY, OpenMode::WRITE),
             _ => (OFlags::RDONLY, OpenMode::READ),
         };
-        let opened = rustix::fs::openat(&*dir.dir, path, access | OFlags::NONBLOCK | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())
-            .map_err(std::io::Error::from)?;
+        let open = |extra: OFlags| rustix::fs::openat(&*dir.dir, path, access | extra | OFlags::NONBLOCK | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty());
+        let noatime = if access == OFlags::RDONLY && !NOATIME_REFUSED.load(Ordering::Relaxed) { NOATIME } else { OFlags::empty() };
+        let (opened, kept) = match open(noatime) {
+            Err(rustix::io::Errno::PERM) if !noatime.is_empty() => {
+                NOATIME_REFUSED.store(true, Ordering::Relaxed);
+                (open(OFlags::empty()), OFlags::empty())
+            }
+            opened => (opened, noatime),
+        };
+        let opened = opened.map_err(std::io::Error::from)?;
         let kind = FileType::from_raw_mode(rustix::fs::fstat(&opened).map_err(std::io::Error::from)?.st_mode);
         let perms = dir.perms;
         let descriptor = match kind {
             FileType::RegularFile | FileType::Directory => {
                 // Non-blocking only for the open; I/O on the file stays as
-                // usual. O_NONBLOCK is the only status flag this open set
-                // (F_SETFL ignores the access mode), so clearing them all
-                // clears it without first asking for them: one syscall per
-                // load instead of two.
-                rustix::fs::fcntl_setfl(&opened, OFlags::empty()).map_err(std::io::Error::from)?;
+                // usual. O_NONBLOCK and O_NOATIME are the only status flags
+                // this open set (F_SETFL ignores the access mode), so
+                // setting them to O_NOATIME alone clears O_NONBLOCK without
+                // first asking for them: one syscall per load instead of two.
+                rustix::fs::fcntl_setfl(&opened, kept).map_err(std::io::Error::from)?;
                 let file = std::fs::File::from(opened);
                 if kind == FileType::Directory {
                     Descriptor::Dir(Dir::new(file, perms, mode, true))

@@ -7,6 +7,7 @@
 
 mod support;
 
+mod access_time;
 mod bad_input;
 mod browser;
 mod cli;

@@ -206,7 +206,7 @@ fn floor_sweep(dir: &Path, threads: usize) -> u32 {
                         }
                         let path = entry.path();
                         let meta = std::fs::symlink_metadata(&path).expect("stat");
-                        let _content = std::fs::read(&path).expect("read");
+                        let _content = variants::read_noatime(&path);
                         if meta.modified().expect("mtime") + cookie_age < now {
                             std::fs::remove_file(&path).expect("unlink");
                             deleted += 1;
