@@ -5,7 +5,7 @@
 //!
 //! | `kv` call        | Redis                                 |
 //! |------------------|---------------------------------------|
-//! | `get`            | `EVALSHA` of `READ_SCRIPT`: `TYPE`, `STRLEN`, `PTTL`, `GET` in one atomic call, one reply |
+//! | `get`            | `MULTI`, `PTTL`, `GETRANGE 0 <limit>`, `EXEC`: one atomic transaction, one round trip; on a cluster `EVALSHA` of `READ_SCRIPT` (`TYPE`, `STRLEN`, `PTTL`, `GET`) |
 //! | `set-if-absent`  | `SET key value NX [PX ttl]`           |
 //! | `set-if-present` | `SET key value XX [PX ttl]`           |
 //! | `delete`         | `DEL`                                 |
@@ -270,8 +270,10 @@ pub(crate) struct RedisKv {
     format: ValueFormat,
     /// The servers, without passwords, for messages.
     describe: String,
-    /// `READ_SCRIPT`, run by its SHA-1.
+    /// `READ_SCRIPT`, run by its SHA-1 (on a cluster).
     get_script: redis::Script,
+    /// Whether the server is a cluster, whose client runs no transactions.
+    cluster: bool,
     /// How long retries through dead connections may go on.
     response_timeout: Duration,
 }
@@ -352,6 +354,7 @@ impl RedisKv {
             format: options.format.value_format(),
             describe,
             get_script,
+            cluster: options.cluster,
             response_timeout: options.response_timeout,
         })
     }
@@ -365,12 +368,12 @@ impl RedisKv {
     /// five commands may run twice without harm to the session: a create
     /// retried may leave an unused key behind (it expires by its TTL), and
     /// a delete retried may report that there was nothing to delete.
-    fn with_conn<T>(&self, f: impl Fn(&mut dyn ConnectionLike) -> RedisResult<T>) -> std::result::Result<T, KvError> {
+    fn with_conn<T>(&self, f: impl Fn(&mut Conn) -> RedisResult<T>) -> std::result::Result<T, KvError> {
         let attempts = self.pool.max_size() + 1;
         let started = std::time::Instant::now();
         for attempt in 1..=attempts {
             let mut conn = self.pool.get().map_err(|e| KvError::Other(format!("{}: no connection: {e}", self.describe)))?;
-            match f(conn.as_like()) {
+            match f(&mut conn) {
                 Ok(value) => return Ok(value),
                 Err(e) if attempt < attempts && e.is_connection_dropped() && started.elapsed() < self.response_timeout => {
                     log::debug!(target: "sessionbox::redis", "a pooled connection was closed ({e}); trying another");
@@ -388,6 +391,32 @@ impl RedisKv {
             }
         }
         unreachable!("the last attempt returns")
+    }
+
+    /// A read on a cluster: the cluster client runs no transactions, so
+    /// one script does the read's commands on the key's node, atomically,
+    /// in one reply. A huge foreign value is refused by its length, without
+    /// being transferred. EVALSHA: the script's text goes over the wire
+    /// once per node (on its NOSCRIPT reply), not with every load.
+    fn get_by_script(&self, key: &str, max_len: u64) -> std::result::Result<Option<Entry>, KvError> {
+        let reply: Vec<Value> = self.with_conn(|conn| self.get_script.key(key).arg(max_len.min(i64::MAX as u64)).invoke(conn.as_like()))?;
+        let parse = |e: redis::ParsingError| KvError::Other(format!("{}: an unexpected reply: {e}", self.describe));
+        let mut reply = reply.into_iter();
+        let status: String = redis::from_redis_value(reply.next().unwrap_or(Value::Nil)).map_err(parse)?;
+        match status.as_str() {
+            "none" => Ok(None),
+            "wrongtype" => Err(KvError::WrongType),
+            "toolarge" => Err(KvError::TooLarge),
+            "ok" => {
+                let pttl: i64 = redis::from_redis_value(reply.next().unwrap_or(Value::Nil)).map_err(parse)?;
+                let value: Vec<u8> = redis::from_redis_value(reply.next().unwrap_or(Value::Nil)).map_err(parse)?;
+                if value.len() as u64 > max_len {
+                    return Err(KvError::TooLarge);
+                }
+                Ok(Some(Entry { value, ttl_ms: u64::try_from(pttl).ok() }))
+            }
+            other => Err(KvError::Other(format!("{}: an unexpected reply to GET: {other}", self.describe))),
+        }
     }
 
     fn error(&self, e: &RedisError) -> KvError {
@@ -413,16 +442,17 @@ impl RedisKv {
                 // Redis refuses a PX past i64 milliseconds; that far is never.
                 cmd.arg("PX").arg(ms.clamp(1, i64::MAX as u64 / 2));
             }
-            Ok(cmd.query::<Option<()>>(conn)?.is_some())
+            Ok(cmd.query::<Option<()>>(conn.as_like())?.is_some())
         })
     }
 }
 
-/// The Lua script a Redis store runs (by its SHA-1, `EVALSHA`) for every
-/// load: the key's value and TTL, or why there is none to give, in one
-/// atomic call on the one key. Replies `{"none"}`, `{"wrongtype"}`,
+/// The Lua script a Redis Cluster store runs (by its SHA-1, `EVALSHA`) for
+/// every load (a single server gets a `MULTI`/`EXEC` transaction instead):
+/// the key's value and TTL, or why there is none to give, in one atomic
+/// call on the one key. Replies `{"none"}`, `{"wrongtype"}`,
 /// `{"toolarge"}` (longer than ARGV[1] bytes; not transferred) or
-/// `{"ok", pttl, value}`. Public for operators whose servers restrict
+/// `{"ok", pttl, value}`. Public for operators whose clusters restrict
 /// scripts (ACLs, managed offerings): this is the one they must allow.
 pub const READ_SCRIPT: &str = r#"
 local kind = redis.call('TYPE', KEYS[1])['ok']
@@ -431,6 +461,33 @@ if kind ~= 'string' then return {'wrongtype'} end
 if redis.call('STRLEN', KEYS[1]) > tonumber(ARGV[1]) then return {'toolarge'} end
 return {'ok', redis.call('PTTL', KEYS[1]), redis.call('GET', KEYS[1])}
 "#;
+
+/// `MULTI`, `PTTL key`, `GETRANGE key 0 end`, `EXEC`, written at once; the
+/// `EXEC` reply's two items. The replies are read one by one and the first
+/// that does not arrive ends the call: a pipeline read through the client
+/// waits out its timeout once per reply, four times for this one. A command
+/// refused while queued (an ACL's `NOPERM`) is the error.
+fn read_in_transaction(conn: &mut redis::Connection, key: &str, end: u64) -> RedisResult<Vec<Value>> {
+    let mut transaction = redis::pipe();
+    transaction.atomic().cmd("PTTL").arg(key).cmd("GETRANGE").arg(key).arg(0).arg(end);
+    conn.send_packed_command(&transaction.get_packed_pipeline())?;
+    // MULTI's +OK, then +QUEUED for each command, or why it was refused.
+    let mut refused = None;
+    for _ in 0..3 {
+        if let Value::ServerError(e) = conn.recv_response()? {
+            refused.get_or_insert(e);
+        }
+    }
+    let exec = conn.recv_response()?;
+    if let Some(e) = refused {
+        return Err(e.into());
+    }
+    match exec {
+        Value::Array(items) => Ok(items),
+        Value::ServerError(e) => Err(e.into()),
+        other => Err(RedisError::from((redis::ErrorKind::UnexpectedReturnType, "EXEC replied with no array", format!("{other:?}")))),
+    }
+}
 
 /// A Redis error in one line, saying "timed out" for a timeout.
 fn describe_error(e: &RedisError) -> String {
@@ -448,32 +505,33 @@ impl KeyValue for RedisKv {
 
     fn get(&self, key: &str, max_len: u64) -> std::result::Result<Option<Entry>, KvError> {
         let key = self.key(key);
-        // One script, so one reply (a timeout costs one response timeout,
-        // not one per command), atomic (the key cannot expire between its
-        // length and its value), on one key (so it runs on the key's node
-        // of a cluster, where a plain pipeline is not supported). A huge
-        // foreign value is refused by its length, without being transferred.
-        // EVALSHA: the script's text goes over the wire once per server
-        // (on its NOSCRIPT reply), not with every load.
-        let reply: Vec<Value> =
-            self.with_conn(|conn| self.get_script.key(&key).arg(max_len.min(i64::MAX as u64)).invoke(conn))?;
-        let parse = |e: redis::ParsingError| KvError::Other(format!("{}: an unexpected reply: {e}", self.describe));
-        let mut reply = reply.into_iter();
-        let status: String = redis::from_redis_value(reply.next().unwrap_or(Value::Nil)).map_err(parse)?;
-        match status.as_str() {
-            "none" => Ok(None),
-            "wrongtype" => Err(KvError::WrongType),
-            "toolarge" => Err(KvError::TooLarge),
-            "ok" => {
-                let pttl: i64 = redis::from_redis_value(reply.next().unwrap_or(Value::Nil)).map_err(parse)?;
-                let value: Vec<u8> = redis::from_redis_value(reply.next().unwrap_or(Value::Nil)).map_err(parse)?;
-                if value.len() as u64 > max_len {
-                    return Err(KvError::TooLarge);
-                }
-                Ok(Some(Entry { value, ttl_ms: u64::try_from(pttl).ok() }))
-            }
-            other => Err(KvError::Other(format!("{}: an unexpected reply to GET: {other}", self.describe))),
+        if self.cluster {
+            return self.get_by_script(&key, max_len);
         }
+        // One transaction: one write and one round trip, atomic (the TTL
+        // and the value are the same write's), with no script for the
+        // server to run (cheaper than EVALSHA, and open to servers whose
+        // ACLs forbid scripting). GETRANGE sends at most one byte past the
+        // limit, so a huge foreign value is refused without being sent whole.
+        let end = max_len.min(i64::MAX as u64);
+        let reply = self.with_conn(|conn| match conn {
+            Conn::Single(conn) => read_in_transaction(conn, &key, end),
+            other => unreachable!("a single server's pool held {}", if other.is_open() { "a cluster connection" } else { "a broken connection" }),
+        })?;
+        let unexpected = |what: String| KvError::Other(format!("{}: an unexpected reply to a read: {what}", self.describe));
+        let [pttl, value] = <[Value; 2]>::try_from(reply).map_err(|reply| unexpected(format!("{reply:?}")))?;
+        let pttl: i64 = redis::from_redis_value(pttl).map_err(|e| unexpected(e.to_string()))?;
+        if pttl == -2 {
+            return Ok(None);
+        }
+        let value: Vec<u8> = match value {
+            Value::ServerError(e) => return Err(self.error(&e.into())),
+            value => redis::from_redis_value(value).map_err(|e| unexpected(e.to_string()))?,
+        };
+        if value.len() as u64 > max_len {
+            return Err(KvError::TooLarge);
+        }
+        Ok(Some(Entry { value, ttl_ms: u64::try_from(pttl).ok() }))
     }
 
     fn set_if_absent(&self, key: &str, value: &[u8], ttl_ms: Option<u64>) -> std::result::Result<bool, KvError> {
@@ -486,12 +544,12 @@ impl KeyValue for RedisKv {
 
     fn delete(&self, key: &str) -> std::result::Result<bool, KvError> {
         let key = self.key(key);
-        self.with_conn(|conn| Ok(redis::cmd("DEL").arg(&key).query::<i64>(conn)? > 0))
+        self.with_conn(|conn| Ok(redis::cmd("DEL").arg(&key).query::<i64>(conn.as_like())? > 0))
     }
 
     fn exists(&self, key: &str) -> std::result::Result<bool, KvError> {
         let key = self.key(key);
-        self.with_conn(|conn| Ok(redis::cmd("EXISTS").arg(&key).query::<i64>(conn)? > 0))
+        self.with_conn(|conn| Ok(redis::cmd("EXISTS").arg(&key).query::<i64>(conn.as_like())? > 0))
     }
 }
 

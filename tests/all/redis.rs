@@ -577,6 +577,39 @@ fn auth_from_options_url_env_and_file_and_clear_refusals() {
 }
 
 #[test]
+fn a_server_that_forbids_scripts_serves_every_call_and_a_refused_read_says_access_denied() {
+    let server = RedisServer::start();
+    // Managed offerings and ACLs often take scripting away; a single
+    // server's load is a MULTI/EXEC transaction and needs none.
+    server.cli(&["ACL", "SETUSER", "noscripts", "on", ">pw-noscripts", "~*", "+@all", "-@scripting"]);
+    server.cli(&["ACL", "SETUSER", "noread", "on", ">pw-noread", "~*", "+@all", "-@scripting", "-getrange"]);
+    let user = |name: &str, format: &RedisFormat| {
+        let mut options = RedisOptions::new(format!("redis://{name}:pw-{name}@127.0.0.1:{}", server.port));
+        options.format = format.clone();
+        Store::open_redis(&options, settings()).unwrap()
+    };
+    for format in [RedisFormat::signed(), RedisFormat::django()] {
+        let store = user("noscripts", &format);
+        let key = store.create(&data(json!({"visits": 1}))).unwrap();
+        assert!(matches!(store.load(&key).unwrap(), Loaded::Found { data: d, .. } if d == data(json!({"visits": 1}))), "{format:?}");
+        store.save(&key, &data(json!({"visits": 2})), false).unwrap();
+        assert!(matches!(store.load(&key).unwrap(), Loaded::Found { data: d, .. } if d == data(json!({"visits": 2}))), "{format:?}");
+        assert!(store.exists(&key).unwrap());
+        assert!(store.delete(&key).unwrap());
+        assert_eq!(store.load(&key).unwrap(), Loaded::Missing, "{format:?}");
+
+        let refused = user("noread", &format);
+        let key = refused.create(&data(json!({"visits": 1}))).unwrap();
+        match refused.load(&key) {
+            Err(Error::Io(why)) => assert!(why.contains("access denied"), "{format:?}: {why}"),
+            other => panic!("{format:?}: a read the ACL refuses gave {other:?}"),
+        }
+        // The refusal left the connection in step.
+        assert!(refused.exists(&key).unwrap());
+    }
+}
+
+#[test]
 fn evicted_session_loads_as_missing_never_corrupt() {
     let server = RedisServer::start_with(&["--maxmemory", "2mb", "--maxmemory-policy", "allkeys-lru"]);
     let store = open(&server, RedisFormat::signed());

@@ -51,8 +51,8 @@ pub struct Redis {
     /// that was not measured.
     pub per_round: [Vec<[f64; 3]>; 5],
     /// Per round, µs per read of one ~200 B session, read again and again:
-    /// a bare `GET`; sessionbox's read script (`EVALSHA`: `TYPE`, `STRLEN`,
-    /// `PTTL`, `GET`) sent by hand; `Store::load_json` and `Store::load` (signed format);
+    /// a bare `GET`; sessionbox's read (a `MULTI`/`EXEC` transaction of
+    /// `PTTL` and `GETRANGE`) sent by hand; `Store::load_json` and `Store::load` (signed format);
     /// the same two (django format).
     pub read_only: Vec<[f64; 6]>,
     /// The 1-minute load average before and after the process runs.
@@ -177,7 +177,6 @@ struct Floor {
     conn: redis::Connection,
     value: Vec<u8>,
     next: u64,
-    script: redis::Script,
 }
 
 
@@ -193,11 +192,12 @@ impl Floor {
         let value: Option<Vec<u8>> = redis::cmd("GET").arg(key).query(&mut self.conn).expect("GET");
         assert_eq!(value.map(|v| v.len()), Some(self.value.len()));
     }
-    /// sessionbox's read of one key, without sessionbox: the same script
-    /// through `EVALSHA`.
-    fn load_scripted(&mut self, key: &str) {
-        let (status, pttl, value): (String, i64, Vec<u8>) = self.script.key(key).arg(4_000_000).invoke(&mut self.conn).expect("EVALSHA");
-        assert!(status == "ok" && value.len() == self.value.len() && pttl > 0);
+    /// sessionbox's read of one key, without sessionbox: the same
+    /// transaction.
+    fn load_transaction(&mut self, key: &str) {
+        let (pttl, value): (i64, Vec<u8>) =
+            redis::pipe().atomic().cmd("PTTL").arg(key).cmd("GETRANGE").arg(key).arg(0).arg(4_000_000).query(&mut self.conn).expect("MULTI");
+        assert!(value.len() == self.value.len() && pttl > 0);
     }
     fn save(&mut self, key: &str) {
         let set: Option<()> = redis::cmd("SET").arg(key).arg(&self.value).arg("XX").arg("PX").arg(TTL_MS).query(&mut self.conn).expect("SET XX");
@@ -303,7 +303,7 @@ pub fn measure(rounds: usize, ops: usize, scaling_loads: usize, data: &Payload, 
     let value: Vec<u8> = redis::cmd("GET").arg(format!("sessionbox:sessionid{probe}")).query(&mut admin).expect("GET the signed value");
     let probe = pickled.create(&data.data).expect("create");
     let pickle: Vec<u8> = redis::cmd("GET").arg(format!(":1:django.contrib.sessions.cache{probe}")).query(&mut admin).expect("GET the pickle");
-    let mut floor = Floor { conn: connect(&url), value: value.clone(), next: 0, script: redis::Script::new(sessionbox::REDIS_READ_SCRIPT) };
+    let mut floor = Floor { conn: connect(&url), value: value.clone(), next: 0 };
     let mut tower = Tower::open(&url, data, update);
     let probe = tower.create();
     let record: Vec<u8> = redis::cmd("GET").arg(probe.to_string()).query(&mut admin).expect("GET the record");
@@ -339,7 +339,7 @@ pub fn measure(rounds: usize, ops: usize, scaling_loads: usize, data: &Payload, 
                         start.elapsed().as_secs_f64() * 1e6 / n as f64
                     };
                     let get = per_read(&mut || floor.load(&key));
-                    let pipelined = per_read(&mut || floor.load_scripted(&key));
+                    let pipelined = per_read(&mut || floor.load_transaction(&key));
                     let sessionbox = |s: &Store| {
                         let key = s.create(&data.data).expect("create");
                         let json = per_read(&mut || assert!(matches!(s.load_json(&key), Ok(Loaded::Found { .. }))));
@@ -467,7 +467,7 @@ pub fn worker(url: &str, kind: &str, n: usize) {
             let store = sessionbox_store(url, RedisFormat::signed());
             let key = store.create(&data.data).expect("create");
             let value: Vec<u8> = redis::cmd("GET").arg(format!("sessionbox:sessionid{key}")).query(&mut connect(url)).expect("GET");
-            let mut floor = Floor { conn: connect(url), value, next: 0, script: redis::Script::new(sessionbox::REDIS_READ_SCRIPT) };
+            let mut floor = Floor { conn: connect(url), value, next: 0 };
             let key = format!("sessionbox:sessionid{key}");
             Box::new(move || floor.load(&key))
         }

@@ -351,7 +351,7 @@ pub fn redis_section(r: &Result<Redis, String>) -> String {
         }
     );
     let _ = writeln!(s, "- **floor**: one `redis::Connection` (the `redis` crate sessionbox uses), a bare `GET`, `SET key value XX PX ttl` and `SET key value NX PX ttl` of a {signed_len} B value; nothing encoded or decoded.");
-    let _ = writeln!(s, "- **sessionbox**: `Store::open_redis` (default r2d2 pool, durability `none`), `Store::load` / `save(key, data, false)` / `create`. A load is one round trip, `EVALSHA` of a Lua script running `TYPE`, `STRLEN`, `PTTL` and `GET` on the key, then the component call and parsing the JSON into `Data`; a save is one `SET … XX PX`, a create one `SET … NX PX` (after drawing a key in the guest).");
+    let _ = writeln!(s, "- **sessionbox**: `Store::open_redis` (default r2d2 pool, durability `none`), `Store::load` / `save(key, data, false)` / `create`. A load is one round trip, a `MULTI`/`EXEC` transaction of `PTTL` and `GETRANGE` on the key, then the component call and parsing the JSON into `Data`; a save is one `SET … XX PX`, a create one `SET … NX PX` (after drawing a key in the guest).");
     let _ = writeln!(s, "- **tower-sessions**: `tower-sessions-redis-store` 0.16's `RedisStore` over a fred 10 `Pool` of one client, driven through the `SessionStore` trait (tower-sessions-core 0.14) on a current-thread tokio runtime, each call timed around `block_on` (so each includes waking fred's connection task). Load = `GET` + MessagePack decode; save = `SET … XX EXAT`; create = `SET … NX EXAT`.");
     match (&r.django_missing, &r.redis_py) {
         (None, version) => {
@@ -379,8 +379,8 @@ pub fn redis_section(r: &Result<Redis, String>) -> String {
         s,
         "\nWhere a load's time goes: one session read again and again (same rounds), µs per read.\n\n| read | signed format | django format |\n|---|---|---|\n\
          | a bare `GET` (the floor) | {get:.1} | |\n\
-         | sessionbox's read script (`EVALSHA`: `TYPE`, `STRLEN`, `PTTL`, `GET`) sent by hand | {pipelined:.1} ({pipe_ratio:.2}× the `GET`) | |\n\
-         | `Store::load_json`: the script through the pool, the component call, the check or unpickling, the JSON text | {:.1} | {:.1} |\n\
+         | sessionbox's read (`MULTI`, `PTTL`, `GETRANGE`, `EXEC`) sent by hand | {pipelined:.1} ({pipe_ratio:.2}× the `GET`) | |\n\
+         | `Store::load_json`: that read through the pool, the component call, the check or unpickling, the JSON text | {:.1} | {:.1} |\n\
          | `Store::load`: that, and the JSON parsed into `Data` in the host | {:.1} | {:.1} |\n",
         read(2),
         read(4),
@@ -418,7 +418,7 @@ pub fn redis_section(r: &Result<Redis, String>) -> String {
             let over = |sb: usize| r.over(sb, floor, 0);
             let _ = writeln!(
                 s,
-                "Why the load misses 1.3×: the floor's load is one bare `GET`, which decodes nothing. sessionbox's load is one round trip too, and it costs sessionbox +{:.1} µs (signed) and +{:.1} µs (django format) over the floor. Of that, its Lua script of four commands instead of one `GET` accounts for +{:.1} µs (the read alone, above); the rest, about {:.1} µs (signed) and {:.1} µs (django format), is the call into the component (the signature check, or unpickling, and building the JSON) and parsing the JSON into `Data` in the host.",
+                "Why the load misses 1.3×: the floor's load is one bare `GET`, which decodes nothing. sessionbox's load is one round trip too, and it costs sessionbox +{:.1} µs (signed) and +{:.1} µs (django format) over the floor. Of that, its transaction of two commands instead of one `GET` accounts for +{:.1} µs (the read alone, above); the rest, about {:.1} µs (signed) and {:.1} µs (django format), is the call into the component (the signature check, or unpickling, and building the JSON) and parsing the JSON into `Data` in the host.",
                 over(signed),
                 over(pickled),
                 pipelined - get,
