@@ -274,6 +274,9 @@ pub(crate) struct RedisKv {
     get_script: redis::Script,
     /// Whether the server is a cluster, whose client runs no transactions.
     cluster: bool,
+    /// Set once the server refused `MULTI` to this user: reads use the
+    /// script from then on.
+    no_transactions: std::sync::atomic::AtomicBool,
     /// How long retries through dead connections may go on.
     response_timeout: Duration,
 }
@@ -355,6 +358,7 @@ impl RedisKv {
             describe,
             get_script,
             cluster: options.cluster,
+            no_transactions: Default::default(),
             response_timeout: options.response_timeout,
         })
     }
@@ -448,7 +452,8 @@ impl RedisKv {
 }
 
 /// The Lua script a Redis Cluster store runs (by its SHA-1, `EVALSHA`) for
-/// every load (a single server gets a `MULTI`/`EXEC` transaction instead):
+/// every load (a single server gets a `MULTI`/`EXEC` transaction instead,
+/// unless its ACL refuses the user `MULTI`):
 /// the key's value and TTL, or why there is none to give, in one atomic
 /// call on the one key. Replies `{"none"}`, `{"wrongtype"}`,
 /// `{"toolarge"}` (longer than ARGV[1] bytes; not transferred) or
@@ -462,30 +467,48 @@ if redis.call('STRLEN', KEYS[1]) > tonumber(ARGV[1]) then return {'toolarge'} en
 return {'ok', redis.call('PTTL', KEYS[1]), redis.call('GET', KEYS[1])}
 "#;
 
-/// `MULTI`, `PTTL key`, `GETRANGE key 0 end`, `EXEC`, written at once; the
-/// `EXEC` reply's two items. The replies are read one by one and the first
-/// that does not arrive ends the call: a pipeline read through the client
-/// waits out its timeout once per reply, four times for this one. A command
-/// refused while queued (an ACL's `NOPERM`) is the error.
-fn read_in_transaction(conn: &mut redis::Connection, key: &str, end: u64) -> RedisResult<Vec<Value>> {
+/// What a read transaction gave.
+enum Transaction {
+    /// `EXEC`'s reply: the `PTTL` and the `GETRANGE` replies.
+    Ran(Vec<Value>),
+    /// `MULTI` itself was refused (an ACL without `@transaction`, a proxy):
+    /// the two commands ran on their own and `EXEC` failed; all read.
+    Refused(redis::ServerError),
+}
+
+/// `MULTI`, `PTTL key`, `GETRANGE key 0 end`, `EXEC`, written at once, and
+/// their four replies. The replies are read one by one and the first that
+/// does not arrive ends the call: a pipeline read through the client waits
+/// out its timeout once per reply, four times for this one. A command
+/// refused while queued (an ACL's `NOPERM`) is the error, read after
+/// `EXEC` aborted the transaction. An `EXEC` that neither ran nor aborted
+/// may leave the connection inside `MULTI`: that error carries no code, so
+/// the connection is dropped, not reused.
+fn read_in_transaction(conn: &mut redis::Connection, key: &str, end: u64) -> RedisResult<Transaction> {
     let mut transaction = redis::pipe();
     transaction.atomic().cmd("PTTL").arg(key).cmd("GETRANGE").arg(key).arg(0).arg(end);
     conn.send_packed_command(&transaction.get_packed_pipeline())?;
-    // MULTI's +OK, then +QUEUED for each command, or why it was refused.
-    let mut refused = None;
-    for _ in 0..3 {
-        if let Value::ServerError(e) = conn.recv_response()? {
-            refused.get_or_insert(e);
+    // RESP3 push messages may come between replies; none is a reply.
+    let mut reply = || loop {
+        match conn.recv_response()? {
+            Value::Push { .. } => continue,
+            value => return RedisResult::Ok(value),
         }
+    };
+    let multi = reply()?;
+    let (pttl, getrange) = (reply()?, reply()?);
+    let exec = reply()?;
+    if let Value::ServerError(e) = multi {
+        return Ok(Transaction::Refused(e));
     }
-    let exec = conn.recv_response()?;
-    if let Some(e) = refused {
-        return Err(e.into());
-    }
+    let queued = [pttl, getrange].into_iter().find_map(|r| match r {
+        Value::ServerError(e) => Some(e),
+        _ => None,
+    });
     match exec {
-        Value::Array(items) => Ok(items),
-        Value::ServerError(e) => Err(e.into()),
-        other => Err(RedisError::from((redis::ErrorKind::UnexpectedReturnType, "EXEC replied with no array", format!("{other:?}")))),
+        Value::Array(items) if queued.is_none() => Ok(Transaction::Ran(items)),
+        Value::ServerError(e) if e.code() == "EXECABORT" => Err(queued.unwrap_or(e).into()),
+        other => Err(RedisError::from((redis::ErrorKind::UnexpectedReturnType, "a read transaction's EXEC neither ran nor aborted", format!("{other:?}")))),
     }
 }
 
@@ -505,7 +528,7 @@ impl KeyValue for RedisKv {
 
     fn get(&self, key: &str, max_len: u64) -> std::result::Result<Option<Entry>, KvError> {
         let key = self.key(key);
-        if self.cluster {
+        if self.cluster || self.no_transactions.load(std::sync::atomic::Ordering::Relaxed) {
             return self.get_by_script(&key, max_len);
         }
         // One transaction: one write and one round trip, atomic (the TTL
@@ -514,10 +537,20 @@ impl KeyValue for RedisKv {
         // ACLs forbid scripting). GETRANGE sends at most one byte past the
         // limit, so a huge foreign value is refused without being sent whole.
         let end = max_len.min(i64::MAX as u64);
-        let reply = self.with_conn(|conn| match conn {
+        let reply = match self.with_conn(|conn| match conn {
             Conn::Single(conn) => read_in_transaction(conn, &key, end),
             other => unreachable!("a single server's pool held {}", if other.is_open() { "a cluster connection" } else { "a broken connection" }),
-        })?;
+        })? {
+            Transaction::Ran(reply) => reply,
+            // A user without transactions may still run the script, as
+            // every load did before transactions: from now on, it does.
+            Transaction::Refused(e) if e.code() == "NOPERM" => {
+                log::debug!(target: "sessionbox::redis", "MULTI refused ({e}); reading with the script");
+                self.no_transactions.store(true, std::sync::atomic::Ordering::Relaxed);
+                return self.get_by_script(&key, max_len);
+            }
+            Transaction::Refused(e) => return Err(self.error(&e.into())),
+        };
         let unexpected = |what: String| KvError::Other(format!("{}: an unexpected reply to a read: {what}", self.describe));
         let [pttl, value] = <[Value; 2]>::try_from(reply).map_err(|reply| unexpected(format!("{reply:?}")))?;
         let pttl: i64 = redis::from_redis_value(pttl).map_err(|e| unexpected(e.to_string()))?;
