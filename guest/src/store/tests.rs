@@ -105,7 +105,7 @@ fn the_sweep_judges_every_file_as_a_verified_decode_would() {
     let mut s = settings();
     s.cookie_age = 100;
     s.fallback_keys = vec!["old-secret".to_owned()];
-    s.max_session_size = 400;
+    s.max_session_size = 4000;
     let salt = s.key_salt.clone();
     let signers = [("current", Codec::new("test-secret", &[], &salt)), ("fallback", Codec::new("old-secret", &[], &salt)), ("forged", Codec::new("another-secret", &[], &salt))];
     let payloads = [
@@ -119,7 +119,10 @@ fn the_sweep_judges_every_file_as_a_verified_decode_would() {
         "[1]".to_owned(),
         "not json".to_owned(),
         // Compresses below the limit, inflates past it.
-        format!(r#"{{"_session_expiry":-1,"pad":"{}"}}"#, "a".repeat(600)),
+        format!(r#"{{"_session_expiry":-1,"pad":"{}"}}"#, "a".repeat(6000)),
+        // Within the limit, but inflates more than the sweep reads unverified.
+        format!(r#"{{"_session_expiry":-1,"pad":"{}"}}"#, "a".repeat(3000)),
+        format!(r#"{{"pad":"{}"}}"#, "a".repeat(3000)),
     ];
     let mut files: Vec<Vec<u8>> = vec![b"".to_vec(), b"no signature at all".to_vec(), "caf\u{e9}:1:x".as_bytes().to_vec()];
     for (_, codec) in &signers {

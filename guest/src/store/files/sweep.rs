@@ -2,7 +2,7 @@
 //! each stay within a time budget.
 
 use super::{Files, Read};
-use crate::codec::Signed;
+use crate::codec::{DecodeError, Signed};
 use crate::dir::{Dir, System};
 use crate::store::{Core, Unread, TEMP_FILE_MAX_AGE_SECS, TEMP_MARKER};
 use crate::time::Time;
@@ -14,6 +14,12 @@ use std::io::ErrorKind;
 /// of guest memory): a directory of millions of entries is listed once per
 /// this many sessions instead of held whole.
 const SWEEP_WINDOW: usize = 65_536;
+
+/// How many bytes of JSON per stored byte the sweep inflates before a
+/// file's signature is checked. Real sessions compress less than this; a
+/// forged zlib bomb (up to 1032 to 1) would otherwise cost the sweep a
+/// thousand times more than reading the file.
+const UNVERIFIED_INFLATION: usize = 16;
 
 /// What a sweep did; mirrors the WIT `sweep-report` record.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -210,7 +216,8 @@ impl<D: Dir> Files<D> {
     /// files get the same verdict either way (a fresh session without its
     /// own expiry is kept, an old one deleted, genuine or not), so the HMAC,
     /// the sweep's largest cost per file, is computed only when the two
-    /// differ. Every verdict is the one a verified decode gives.
+    /// differ, or when the payload inflates past [`UNVERIFIED_INFLATION`].
+    /// Every verdict is the one a verified decode gives.
     fn judge_session<S: System>(&self, core: &Core<S>, name: &str, now: Time) -> Verdict {
         let Read { meta, content } = match self.read_file(name, core.max_stored_len(crate::store::Format::Signed)) {
             Ok(read) => read,
@@ -230,8 +237,21 @@ impl<D: Dir> Files<D> {
             Ok(signed) => signed,
             Err(_) => return as_garbage,
         };
-        let if_genuine = match signed.expiry(core.settings.max_session_size as usize) {
+        let max_json = core.settings.max_session_size as usize;
+        let unverified_max = max_json.min(content.len().saturating_mul(UNVERIFIED_INFLATION));
+        let if_genuine = match signed.expiry(unverified_max) {
             Ok(expiry) => by_expiry(expiry.as_ref()),
+            // Inflates further than an unsigned file may make the sweep
+            // work: only a genuine one is read to the end.
+            Err(DecodeError::TooLarge) if unverified_max < max_json => {
+                if !core.codec.verify(&signed) {
+                    return as_garbage;
+                }
+                match signed.expiry(max_json) {
+                    Ok(expiry) => return by_expiry(expiry.as_ref()),
+                    Err(_) => return Verdict::Skip,
+                }
+            }
             Err(_) => Verdict::Skip,
         };
         if if_genuine == as_garbage || core.codec.verify(&signed) {
