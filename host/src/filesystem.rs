@@ -23,8 +23,8 @@
 //!
 //! Every other call, and every open this does not cover (creating without
 //! `exclusive`, truncating, a path of several components, following
-//! symlinks, `O_DIRECTORY`), goes to wasmtime-wasi's own implementation: its async one, polled once by
-//! [`now`]. (Its sync flavour wraps the same futures in tokio's `block_on`,
+//! symlinks, `O_DIRECTORY`), goes to wasmtime-wasi's own implementation:
+//! its async one, polled once by [`now`]. (Its sync flavour wraps the same futures in tokio's `block_on`,
 //! which panics on a tokio worker thread; with blocking on the current
 //! thread allowed, every one of these futures is ready at its first poll, so
 //! a call into the guest needs no runtime at all.)
@@ -88,8 +88,9 @@ const NOATIME: OFlags = OFlags::NOATIME;
 const NOATIME: OFlags = OFlags::empty();
 
 impl NonBlockingOpen<'_> {
-    /// Whether this module opens `path` itself: an existing entry named by
-    /// one plain component, opened plainly.
+    /// Which open this module makes itself, if any: `path` must be one
+    /// plain component, opened without following symlinks or sync flags,
+    /// either existing (no open flags) or new (`create` + `exclusive`).
     fn covers(path_flags: PathFlags, path: &str, oflags: OpenFlags, flags: DescriptorFlags) -> Option<OwnOpen> {
         let plain_name = !path.is_empty() && path != "." && path != ".." && !path.contains('/') && !path.contains('\0');
         let sync_flags = DescriptorFlags::FILE_INTEGRITY_SYNC | DescriptorFlags::DATA_INTEGRITY_SYNC | DescriptorFlags::REQUESTED_WRITE_SYNC;

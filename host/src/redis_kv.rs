@@ -414,10 +414,7 @@ impl RedisKv {
             "ok" => {
                 let pttl: i64 = redis::from_redis_value(reply.next().unwrap_or(Value::Nil)).map_err(parse)?;
                 let value: Vec<u8> = redis::from_redis_value(reply.next().unwrap_or(Value::Nil)).map_err(parse)?;
-                if value.len() as u64 > max_len {
-                    return Err(KvError::TooLarge);
-                }
-                Ok(Some(Entry { value, ttl_ms: u64::try_from(pttl).ok() }))
+                entry(value, pttl, max_len)
             }
             other => Err(KvError::Other(format!("{}: an unexpected reply to GET: {other}", self.describe))),
         }
@@ -466,6 +463,15 @@ if kind ~= 'string' then return {'wrongtype'} end
 if redis.call('STRLEN', KEYS[1]) > tonumber(ARGV[1]) then return {'toolarge'} end
 return {'ok', redis.call('PTTL', KEYS[1]), redis.call('GET', KEYS[1])}
 "#;
+
+/// A read's entry: the value, refused past `max_len` bytes, and its TTL
+/// (`PTTL`'s -1, no TTL, is none).
+fn entry(value: Vec<u8>, pttl: i64, max_len: u64) -> std::result::Result<Option<Entry>, KvError> {
+    if value.len() as u64 > max_len {
+        return Err(KvError::TooLarge);
+    }
+    Ok(Some(Entry { value, ttl_ms: u64::try_from(pttl).ok() }))
+}
 
 /// What a read transaction gave.
 enum Transaction {
@@ -561,10 +567,7 @@ impl KeyValue for RedisKv {
             Value::ServerError(e) => return Err(self.error(&e.into())),
             value => redis::from_redis_value(value).map_err(|e| unexpected(e.to_string()))?,
         };
-        if value.len() as u64 > max_len {
-            return Err(KvError::TooLarge);
-        }
-        Ok(Some(Entry { value, ttl_ms: u64::try_from(pttl).ok() }))
+        entry(value, pttl, max_len)
     }
 
     fn set_if_absent(&self, key: &str, value: &[u8], ttl_ms: Option<u64>) -> std::result::Result<bool, KvError> {

@@ -237,22 +237,17 @@ impl<D: Dir> Files<D> {
             Ok(signed) => signed,
             Err(_) => return as_garbage,
         };
+        // A genuine file that cannot be read was a trusted writer's: skipped.
+        let genuine = |unpacked: Result<Option<serde_json::Value>, DecodeError>| unpacked.map_or(Verdict::Skip, |expiry| by_expiry(expiry.as_ref()));
         let max_json = core.settings.max_session_size as usize;
         let unverified_max = max_json.min(content.len().saturating_mul(UNVERIFIED_INFLATION));
         let if_genuine = match signed.expiry(unverified_max) {
-            Ok(expiry) => by_expiry(expiry.as_ref()),
             // Inflates further than an unsigned file may make the sweep
             // work: only a genuine one is read to the end.
             Err(DecodeError::TooLarge) if unverified_max < max_json => {
-                if !core.codec.verify(&signed) {
-                    return as_garbage;
-                }
-                match signed.expiry(max_json) {
-                    Ok(expiry) => return by_expiry(expiry.as_ref()),
-                    Err(_) => return Verdict::Skip,
-                }
+                return if core.codec.verify(&signed) { genuine(signed.expiry(max_json)) } else { as_garbage };
             }
-            Err(_) => Verdict::Skip,
+            unpacked => genuine(unpacked),
         };
         if if_genuine == as_garbage || core.codec.verify(&signed) {
             if_genuine
