@@ -270,3 +270,83 @@ fn a_parallel_sweep_needs_no_warm_instances() {
     assert_eq!(counts(report), (300 + 16 + 1, 100 + 1, 16));
     assert_eq!(utf8_names(dir), kept);
 }
+
+/// Through the component, the sweep judges every kind of file as a
+/// verified decode would, though it computes the HMAC only where the
+/// signature decides: genuine, fallback-signed, forged, tampered, unsigned
+/// and non-ASCII files, corrupt or too large under a genuine signature,
+/// with every kind of expiry, young and old; and, at the default 1 MiB
+/// limit, sessions that inflate past what the sweep reads unverified.
+#[test]
+fn the_sweep_judges_every_file_as_a_verified_decode_would() {
+    use sessionbox_guest::codec::DecodeError;
+    use sessionbox_guest::expiry::{expires_at, is_expired};
+    use sessionbox_guest::Time;
+    for max_session_size in [4000, sessionbox::DEFAULT_MAX_SESSION_SIZE] {
+        let mut s = settings();
+        s.cookie_age = 100;
+        s.fallback_keys = vec!["old-secret".to_owned()];
+        s.max_session_size = max_session_size;
+        let limit = max_session_size as usize;
+        let salt = sessionbox::DEFAULT_KEY_SALT;
+        let signers = [Codec::new(SECRET, &[], salt), Codec::new("old-secret", &[], salt), Codec::new("another-secret", &[], salt)];
+        let pad = |n: usize| "a".repeat(n);
+        let payloads = [
+            "{}".to_owned(),
+            r#"{"_session_expiry":-1}"#.to_owned(),
+            r#"{"_session_expiry":30}"#.to_owned(),
+            r#"{"_session_expiry":1000}"#.to_owned(),
+            r#"{"_session_expiry":"2000-01-01T00:00:00+00:00"}"#.to_owned(),
+            r#"{"_session_expiry":"2999-01-01T00:00:00+00:00"}"#.to_owned(),
+            "[1]".to_owned(),
+            "not json".to_owned(),
+            // Past the limit; within it but inflating past 16 bytes per stored byte.
+            format!(r#"{{"_session_expiry":-1,"pad":"{}"}}"#, pad(limit + 10)),
+            format!(r#"{{"_session_expiry":-1,"pad":"{}"}}"#, pad(limit - 40)),
+            format!(r#"{{"pad":"{}"}}"#, pad(limit - 20)),
+        ];
+        let mut files: Vec<Vec<u8>> = vec![b"".to_vec(), b"no signature at all".to_vec(), "caf\u{e9}:1:x".as_bytes().to_vec()];
+        for codec in &signers {
+            for json in &payloads {
+                let stored = codec.encode(json, 1_700_000_000);
+                let mut tampered = stored.clone().into_bytes();
+                tampered[1] ^= 1;
+                let mut cut = stored.clone();
+                cut.truncate(stored.len() - 2);
+                files.extend([stored.into_bytes(), tampered, cut.into_bytes()]);
+            }
+        }
+        let reference = Codec::new(SECRET, &s.fallback_keys, salt);
+        let dir = tempfile::tempdir().unwrap();
+        let mut expected = SweepReport::default();
+        let mut kept = Vec::new();
+        for (i, content) in files.iter().enumerate() {
+            for (secs, tag) in [(10, "young"), (200, "old")] {
+                let key = format!("{tag}{i:08}x");
+                put(dir.path(), &key, content, secs);
+                let path = dir.path().join(format!("sessionid{key}"));
+                let modified = Time::from_system_time(std::fs::metadata(&path).unwrap().modified().unwrap());
+                let now = Time::from_system_time(SystemTime::now());
+                let expiry = match reference.decode_session(content, limit) {
+                    Ok(decoded) => Some(decoded.expiry),
+                    Err(DecodeError::BadSignature | DecodeError::NotAscii) => Some(None),
+                    Err(DecodeError::Corrupt | DecodeError::TooLarge) => None,
+                };
+                expected.scanned += 1;
+                match expiry {
+                    None => {
+                        expected.skipped += 1;
+                        kept.push(format!("sessionid{key}"));
+                    }
+                    Some(expiry) if is_expired(expires_at(expiry.as_ref(), modified, 100), now) => expected.deleted += 1,
+                    Some(_) => kept.push(format!("sessionid{key}")),
+                }
+            }
+        }
+        assert!(expected.deleted > 20 && expected.skipped > 5 && kept.len() > 40, "the grid covers every verdict: {expected:?}");
+        let store = Store::open(dir.path(), s).unwrap();
+        assert_eq!(store.clear_expired().unwrap(), expected, "limit {max_session_size}");
+        kept.sort();
+        assert_eq!(crate::support::file_names(dir.path()), kept, "limit {max_session_size}");
+    }
+}
