@@ -497,12 +497,12 @@ fn json_str_from_utf8_surrogatepass(bytes: &[u8]) -> Result<String, PickleError>
     while !rest.is_empty() {
         match std::str::from_utf8(rest) {
             Ok(text) => {
-                text.chars().for_each(|c| crate::json::write_escaped_char(&mut out, c));
+                crate::json::write_escaped_str(&mut out, text);
                 break;
             }
             Err(e) => {
                 let (valid, after) = rest.split_at(e.valid_up_to());
-                std::str::from_utf8(valid).unwrap_or_default().chars().for_each(|c| crate::json::write_escaped_char(&mut out, c));
+                crate::json::write_escaped_str(&mut out, std::str::from_utf8(valid).unwrap_or_default());
                 // A surrogate, encoded as UTF-8 would encode it: ED A0..BF xx.
                 match after {
                     [0xED, b1 @ 0xA0..=0xBF, b2 @ 0x80..=0xBF, ..] => {

@@ -24,7 +24,7 @@ mod tree;
 
 pub use canonical::canonical_object;
 pub use python::{object_to_string, to_string, write_float_repr};
-pub(crate) use python::write_escaped as write_escaped_char;
+pub(crate) use python::{write_escaped as write_escaped_char, write_escaped_str};
 pub use tree::{has_non_finite, object_field, parse, parse_object, parse_object_within};
 
 /// Why a text is not acceptable JSON.

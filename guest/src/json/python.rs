@@ -154,10 +154,25 @@ pub fn write_float_repr(out: &mut String, x: f64) {
 
 fn write_str(out: &mut String, s: &str) {
     out.push('"');
-    for c in s.chars() {
-        write_escaped(out, c);
-    }
+    write_escaped_str(out, s);
     out.push('"');
+}
+
+/// The characters of `s` as `ensure_ascii` writes them, without quotes.
+/// Runs of printable ASCII other than `"` and `\` (nearly all of a
+/// session's text) are copied whole rather than pushed one by one.
+pub(crate) fn write_escaped_str(out: &mut String, s: &str) {
+    let mut rest = s;
+    while !rest.is_empty() {
+        let plain = rest.bytes().position(|b| !matches!(b, b' '..=b'~') || b == b'"' || b == b'\\').unwrap_or(rest.len());
+        let (run, tail) = rest.split_at(plain);
+        out.push_str(run);
+        let mut chars = tail.chars();
+        if let Some(c) = chars.next() {
+            write_escaped(out, c);
+        }
+        rest = chars.as_str();
+    }
 }
 
 /// One character of a string as `ensure_ascii` writes it.
@@ -183,6 +198,17 @@ pub(crate) fn write_escaped(out: &mut String, c: char) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escaping_a_string_matches_escaping_each_char() {
+        for s in ["", "plain text", "\"", "a\\b", "tab\there\n", "\u{7f}del", "é", "x\u{1F600}y", "\u{0}", "ends with \"", "~ !"] {
+            let mut whole = String::new();
+            write_escaped_str(&mut whole, s);
+            let mut each = String::new();
+            s.chars().for_each(|c| write_escaped(&mut each, c));
+            assert_eq!(whole, each, "{s:?}");
+        }
+    }
 
     fn repr(x: f64) -> String {
         let mut s = String::new();
