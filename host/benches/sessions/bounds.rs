@@ -14,7 +14,11 @@
 //!   plus hashing in software (and the few string checks before it);
 //! - **the format**: verifying Django's signature, inflating and checking
 //!   the JSON, and building the caller's map, which the syscall floor skips.
-//!   Timed natively on the stored bytes, with no filesystem call at all.
+//!   Timed natively on the stored bytes, with no filesystem call at all,
+//!   once whole and once stopping at the checked JSON text, so the map's
+//!   share shows; and the component's own load stopping there too
+//!   (`Store::load_json`), so what the component costs and what building
+//!   the caller's map in the host costs stand apart.
 
 use crate::variants::{settings, Component, Native, Payload, Variant};
 use crate::workloads::{median, settle};
@@ -40,6 +44,12 @@ pub struct Bounds {
     /// Decoding a stored session and building its map natively, by session
     /// size label.
     pub decode: Vec<(String, f64)>,
+    /// Decoding a stored session natively up to its checked JSON text (the
+    /// signature, base64, inflating, the JSON's syntax and expiry), no map.
+    pub decode_text: Vec<(String, f64)>,
+    /// Loading a session through the component as JSON text
+    /// (`Store::load_json`): everything `Store::load` does but the map.
+    pub component_load_json: Vec<(String, f64)>,
     /// Loading a session of each size whose signature does not verify:
     /// (size label, native µs, component µs).
     pub bad_signature_load: Vec<(String, f64, f64)>,
@@ -72,6 +82,9 @@ pub fn measure(n: usize, rounds: usize, payloads: &[(&str, Payload)]) -> Bounds 
     let (mut bare, mut native, mut component) = (Vec::new(), Vec::new(), Vec::new());
     let (mut native_exists, mut component_exists) = (Vec::new(), Vec::new());
     let mut decode = vec![Vec::new(); payloads.len()];
+    let mut decode_text = vec![Vec::new(); payloads.len()];
+    let mut load_json = vec![Vec::new(); payloads.len()];
+    let signed_here: Vec<String> = payloads.iter().map(|(_, p)| signed_with(&settings(Durability::None).secret_key, p)).collect();
     let mut bad_signature = vec![(Vec::new(), Vec::new()); payloads.len()];
     let signed_elsewhere: Vec<String> = payloads.iter().map(|(_, p)| signed_with_another_secret(p)).collect();
     for _ in 0..rounds {
@@ -81,7 +94,15 @@ pub fn measure(n: usize, rounds: usize, payloads: &[(&str, Payload)]) -> Bounds 
         native_exists.push(loads_of(n, b"", |dir| Native::open(dir, Durability::None), |v, key| assert!(v.0.exists(key).expect("exists"))));
         component_exists.push(loads_of(n, b"", |dir| Component::open(dir, Durability::None), |v, key| assert!(v.0.exists(key).expect("exists"))));
         for (times, (_, payload)) in decode.iter_mut().zip(payloads) {
-            times.push(decode_only(n, payload));
+            times.push(decode_only(n, payload, true));
+        }
+        for (times, (_, payload)) in decode_text.iter_mut().zip(payloads) {
+            times.push(decode_only(n, payload, false));
+        }
+        for (times, stored) in load_json.iter_mut().zip(&signed_here) {
+            times.push(loads_of(n, stored.as_bytes(), |dir| Component::open(dir, Durability::None), |v, key| {
+                assert!(matches!(v.0.load_json(key), Ok(sessionbox::Loaded::Found { .. })));
+            }));
         }
         for ((native, component), stored) in bad_signature.iter_mut().zip(&signed_elsewhere) {
             native.push(loads_of(n, stored.as_bytes(), |dir| Native::open(dir, Durability::None), |v, key| {
@@ -100,6 +121,8 @@ pub fn measure(n: usize, rounds: usize, payloads: &[(&str, Payload)]) -> Bounds 
         native_empty_load: median(native),
         component_empty_load: median(component),
         decode: sizes.clone().zip(decode).map(|(size, times)| (size, median(times))).collect(),
+        decode_text: sizes.clone().zip(decode_text).map(|(size, times)| (size, median(times))).collect(),
+        component_load_json: sizes.clone().zip(load_json).map(|(size, times)| (size, median(times))).collect(),
         bad_signature_load: sizes.zip(bad_signature).map(|(size, (n, c))| (size, median(n), median(c))).collect(),
     }
 }
@@ -107,8 +130,12 @@ pub fn measure(n: usize, rounds: usize, payloads: &[(&str, Payload)]) -> Bounds 
 /// `payload` as stored by a store with a different secret: well-formed, the
 /// same size, and its signature fails only after the HMAC is computed.
 fn signed_with_another_secret(payload: &Payload) -> String {
-    let s = settings(Durability::None);
-    Codec::new("another-secret-key-another-secret-key-012345", &[], &s.key_salt).encode(&payload.json, 1_700_000_000)
+    signed_with("another-secret-key-another-secret-key-012345", payload)
+}
+
+/// `payload` as a store with `secret` (and the benchmark's salt) stores it.
+fn signed_with(secret: &str, payload: &Payload) -> String {
+    Codec::new(secret, &[], &settings(Durability::None).key_salt).encode(&payload.json, 1_700_000_000)
 }
 
 /// µs per load of `n` distinct session files all holding `content`, on a
@@ -137,16 +164,20 @@ fn bare_calls(n: usize) -> f64 {
     start.elapsed().as_secs_f64() * 1e6 / n as f64
 }
 
-/// µs to decode `payload` as stored and build its map, natively, with the
-/// stored bytes already in memory.
-fn decode_only(n: usize, payload: &Payload) -> f64 {
+/// µs to decode `payload` as stored and, with `map`, build its map,
+/// natively, with the stored bytes already in memory.
+fn decode_only(n: usize, payload: &Payload, map: bool) -> f64 {
     let s = settings(Durability::None);
     let codec = Codec::new(&s.secret_key, &[], &s.key_salt);
     let stored = codec.encode(&payload.json, 1_700_000_000);
     let start = Instant::now();
     for _ in 0..n {
         let decoded = codec.decode_session(stored.as_bytes(), s.max_session_size as usize).expect("decodes");
-        drop(std::hint::black_box(sessionbox::parse_data(&decoded.json).expect("an object")));
+        if map {
+            drop(std::hint::black_box(sessionbox::parse_data(&decoded.json).expect("an object")));
+        } else {
+            drop(std::hint::black_box(decoded));
+        }
     }
     start.elapsed().as_secs_f64() * 1e6 / n as f64
 }

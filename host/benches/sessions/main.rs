@@ -202,11 +202,13 @@ fn main() {
 
     report.bounds = bounds::measure(plan.ops * 5, plan.rounds, &payloads);
     eprintln!(
-        "bounds: bare call {:.2} µs, empty load native {:.2} / component {:.2} µs, decode {:?}, bad-signature load (native, component) {:?}",
+        "bounds: bare call {:.2} µs, empty load native {:.2} / component {:.2} µs, decode {:?} (JSON text only {:?}), component load as JSON text {:?}, bad-signature load (native, component) {:?}",
         report.bounds.bare_call,
         report.bounds.native_empty_load,
         report.bounds.component_empty_load,
         report.bounds.decode,
+        report.bounds.decode_text,
+        report.bounds.component_load_json,
         report.bounds.bad_signature_load
     );
     if loads_only {
