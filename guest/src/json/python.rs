@@ -201,7 +201,12 @@ mod tests {
 
     #[test]
     fn escaping_a_string_matches_escaping_each_char() {
-        for s in ["", "plain text", "\"", "a\\b", "tab\there\n", "\u{7f}del", "é", "x\u{1F600}y", "\u{0}", "ends with \"", "~ !"] {
+        // Every character below U+0800 (all widths of UTF-8 up to two
+        // bytes, every ASCII control and the escapes) between plain runs,
+        // plus a few wider ones.
+        let mut cases: Vec<String> = (0u32..0x800).chain([0xFFFD, 0x1F600, 0x10FFFF]).filter_map(char::from_u32).map(|c| format!("ab{c}cd{c}{c}")).collect();
+        cases.extend(["", "plain text", "\"", "a\\b", "tab\there\n", "\u{7f}del", "é", "x\u{1F600}y", "\u{0}", "ends with \"", "~ !"].map(String::from));
+        for s in &cases {
             let mut whole = String::new();
             write_escaped_str(&mut whole, s);
             let mut each = String::new();
