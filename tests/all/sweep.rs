@@ -279,8 +279,7 @@ fn a_parallel_sweep_needs_no_warm_instances() {
 /// limit, sessions that inflate past what the sweep reads unverified.
 #[test]
 fn the_sweep_judges_every_file_as_a_verified_decode_would() {
-    use sessionbox_guest::codec::DecodeError;
-    use sessionbox_guest::expiry::{expires_at, is_expired};
+    use sessionbox_guest::fuzz::{expiry_payloads, sweep_grid, verified_verdict};
     use sessionbox_guest::Time;
     for max_session_size in [4000, sessionbox::DEFAULT_MAX_SESSION_SIZE] {
         let mut s = settings();
@@ -291,31 +290,14 @@ fn the_sweep_judges_every_file_as_a_verified_decode_would() {
         let salt = sessionbox::DEFAULT_KEY_SALT;
         let signers = [Codec::new(SECRET, &[], salt), Codec::new("old-secret", &[], salt), Codec::new("another-secret", &[], salt)];
         let pad = |n: usize| "a".repeat(n);
-        let payloads = [
-            "{}".to_owned(),
-            r#"{"_session_expiry":-1}"#.to_owned(),
-            r#"{"_session_expiry":30}"#.to_owned(),
-            r#"{"_session_expiry":1000}"#.to_owned(),
-            r#"{"_session_expiry":"2000-01-01T00:00:00+00:00"}"#.to_owned(),
-            r#"{"_session_expiry":"2999-01-01T00:00:00+00:00"}"#.to_owned(),
-            "[1]".to_owned(),
-            "not json".to_owned(),
+        let mut payloads = expiry_payloads();
+        payloads.extend([
             // Past the limit; within it but inflating past 16 bytes per stored byte.
             format!(r#"{{"_session_expiry":-1,"pad":"{}"}}"#, pad(limit + 10)),
             format!(r#"{{"_session_expiry":-1,"pad":"{}"}}"#, pad(limit - 40)),
             format!(r#"{{"pad":"{}"}}"#, pad(limit - 20)),
-        ];
-        let mut files: Vec<Vec<u8>> = vec![b"".to_vec(), b"no signature at all".to_vec(), "caf\u{e9}:1:x".as_bytes().to_vec()];
-        for codec in &signers {
-            for json in &payloads {
-                let stored = codec.encode(json, 1_700_000_000);
-                let mut tampered = stored.clone().into_bytes();
-                tampered[1] ^= 1;
-                let mut cut = stored.clone();
-                cut.truncate(stored.len() - 2);
-                files.extend([stored.into_bytes(), tampered, cut.into_bytes()]);
-            }
-        }
+        ]);
+        let files = sweep_grid(&signers, &payloads);
         let reference = Codec::new(SECRET, &s.fallback_keys, salt);
         let dir = tempfile::tempdir().unwrap();
         let mut expected = SweepReport::default();
@@ -327,19 +309,14 @@ fn the_sweep_judges_every_file_as_a_verified_decode_would() {
                 let path = dir.path().join(format!("sessionid{key}"));
                 let modified = Time::from_system_time(std::fs::metadata(&path).unwrap().modified().unwrap());
                 let now = Time::from_system_time(SystemTime::now());
-                let expiry = match reference.decode_session(content, limit) {
-                    Ok(decoded) => Some(decoded.expiry),
-                    Err(DecodeError::BadSignature | DecodeError::NotAscii) => Some(None),
-                    Err(DecodeError::Corrupt | DecodeError::TooLarge) => None,
-                };
                 expected.scanned += 1;
-                match expiry {
+                match verified_verdict(&reference, content, limit, modified, now, 100) {
                     None => {
                         expected.skipped += 1;
                         kept.push(format!("sessionid{key}"));
                     }
-                    Some(expiry) if is_expired(expires_at(expiry.as_ref(), modified, 100), now) => expected.deleted += 1,
-                    Some(_) => kept.push(format!("sessionid{key}")),
+                    Some(true) => expected.deleted += 1,
+                    Some(false) => kept.push(format!("sessionid{key}")),
                 }
             }
         }

@@ -9,11 +9,13 @@
 mod mem_dir;
 mod mem_kv;
 mod mutate;
+mod sweep_grid;
 mod targets;
 
 pub use mem_dir::MemDir;
 pub use mem_kv::{MemKv, MemValue};
 pub use mutate::Rng;
+pub use sweep_grid::{expiry_payloads, sweep_grid, verified_verdict};
 pub use targets::{Target, TARGETS};
 
 use std::panic::{catch_unwind, AssertUnwindSafe};

@@ -101,40 +101,23 @@ fn sweep_rules() {
 /// skips exactly what judging each file after a verified decode would.
 #[test]
 fn the_sweep_judges_every_file_as_a_verified_decode_would() {
-    use crate::codec::{Codec, DecodeError};
+    use crate::codec::Codec;
     let mut s = settings();
     s.cookie_age = 100;
     s.fallback_keys = vec!["old-secret".to_owned()];
     s.max_session_size = 4000;
     let salt = s.key_salt.clone();
-    let signers = [("current", Codec::new("test-secret", &[], &salt)), ("fallback", Codec::new("old-secret", &[], &salt)), ("forged", Codec::new("another-secret", &[], &salt))];
-    let payloads = [
-        "{}".to_owned(),
-        r#"{"_session_expiry":-1}"#.to_owned(),
-        r#"{"_session_expiry":30}"#.to_owned(),
-        r#"{"_session_expiry":1000}"#.to_owned(),
-        r#"{"_session_expiry":"2000-01-01T00:00:00+00:00"}"#.to_owned(),
-        r#"{"_session_expiry":"2999-01-01T00:00:00+00:00"}"#.to_owned(),
-        r#"{"_session_expiry":0,"a":1}"#.to_owned(),
-        "[1]".to_owned(),
-        "not json".to_owned(),
+    // Current, fallback, forged.
+    let signers = [Codec::new("test-secret", &[], &salt), Codec::new("old-secret", &[], &salt), Codec::new("another-secret", &[], &salt)];
+    let mut payloads = crate::fuzz::expiry_payloads();
+    payloads.extend([
         // Compresses below the limit, inflates past it.
         format!(r#"{{"_session_expiry":-1,"pad":"{}"}}"#, "a".repeat(6000)),
         // Within the limit, but inflates more than the sweep reads unverified.
         format!(r#"{{"_session_expiry":-1,"pad":"{}"}}"#, "a".repeat(3000)),
         format!(r#"{{"pad":"{}"}}"#, "a".repeat(3000)),
-    ];
-    let mut files: Vec<Vec<u8>> = vec![b"".to_vec(), b"no signature at all".to_vec(), "caf\u{e9}:1:x".as_bytes().to_vec()];
-    for (_, codec) in &signers {
-        for json in &payloads {
-            let stored = codec.encode(json, 1_700_000_000);
-            let mut tampered = stored.clone().into_bytes();
-            tampered[1] ^= 1;
-            let mut bad_signature = stored.clone();
-            bad_signature.truncate(stored.len() - 2);
-            files.extend([stored.into_bytes(), tampered, bad_signature.into_bytes()]);
-        }
-    }
+    ]);
+    let files = crate::fuzz::sweep_grid(&signers, &payloads);
     let reference = Codec::new(&s.secret_key, &s.fallback_keys, &salt);
     with_store(&s, |store, dir| {
         let mut expected = SweepReport::default();
@@ -146,19 +129,14 @@ fn the_sweep_judges_every_file_as_a_verified_decode_would() {
                 age_file(&dir.join(&name), age);
                 let modified = Time::from_system_time(fs::metadata(dir.join(&name)).unwrap().modified().unwrap());
                 let now = Time::from_system_time(SystemTime::now());
-                let expiry = match reference.decode_session(content, s.max_session_size as usize) {
-                    Ok(decoded) => Some(decoded.expiry),
-                    Err(DecodeError::BadSignature | DecodeError::NotAscii) => Some(None),
-                    Err(DecodeError::Corrupt | DecodeError::TooLarge) => None,
-                };
                 expected.scanned += 1;
-                match expiry {
+                match crate::fuzz::verified_verdict(&reference, content, s.max_session_size as usize, modified, now, s.cookie_age) {
                     None => {
                         expected.skipped += 1;
                         kept.push(name);
                     }
-                    Some(expiry) if crate::expiry::is_expired(crate::expiry::expires_at(expiry.as_ref(), modified, s.cookie_age), now) => expected.deleted += 1,
-                    Some(_) => kept.push(name),
+                    Some(true) => expected.deleted += 1,
+                    Some(false) => kept.push(name),
                 }
             }
         }
