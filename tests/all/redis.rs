@@ -152,6 +152,39 @@ fn basics_in_both_formats() {
     }
 }
 
+/// Strings of every kind (long plain runs, quotes, backslashes, controls,
+/// DEL, non-ASCII, astral) written, pickled or signed, read back and turned
+/// into JSON again, in sessions from a few bytes up to just under the
+/// default size limit: the data comes back exactly, and its JSON is the
+/// host's own rendering of it.
+#[test]
+fn strings_of_every_kind_round_trip_up_to_the_size_limit_in_both_formats() {
+    let server = RedisServer::start();
+    let unit = "plain text run, ".repeat(8) + "\"q\" back\\slash \n\t\r\u{8}\u{c}\u{0}\u{1f}\u{7f} caf\u{e9} \u{4e2d} \u{1F600}~";
+    let json_len = |value: &str| sessionbox_guest::json::object_to_string(&data(json!({ "s": value }))).len();
+    let limit = sessionbox::DEFAULT_MAX_SESSION_SIZE as usize;
+    let per_unit = json_len(&unit.repeat(2)) - json_len(&unit);
+    let repeats = (limit - 200) / per_unit;
+    for format in [RedisFormat::signed(), RedisFormat::django()] {
+        let store = open(&server, format.clone());
+        for n in [1, 7, repeats] {
+            let value = unit.repeat(n);
+            let session = data(json!({ "s": value, "k\"\u{e9}": [value.get(..40), "\u{1F600}"] }));
+            let text = sessionbox_guest::json::object_to_string(&session);
+            assert!(n < repeats || text.len() > limit - 2 * per_unit, "{} of {limit}", text.len());
+            let key = store.create(&session).unwrap();
+            match store.load(&key).unwrap() {
+                Loaded::Found { data, .. } => assert!(data == session, "{format:?}, {n} repeats: the data changed"),
+                other => panic!("{format:?}, {n} repeats: {other:?}"),
+            }
+            match store.load_json(&key).unwrap() {
+                Loaded::Found { data: json, .. } => assert!(json == text, "{format:?}, {n} repeats: the JSON changed"),
+                other => panic!("{format:?}, {n} repeats: {other:?}"),
+            }
+        }
+    }
+}
+
 #[test]
 fn key_prefix_and_cache_version_shape_the_keys() {
     let server = RedisServer::start();
