@@ -22,6 +22,7 @@ mod expiry;
 mod limits;
 mod packaging;
 mod plugins;
+mod races;
 mod redis;
 mod runtimes;
 mod sandbox;
