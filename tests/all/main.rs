@@ -15,6 +15,7 @@ mod compile_cache;
 mod component;
 mod concurrency;
 mod conformance;
+mod dir_replaced;
 mod disk_full;
 mod django_interop;
 mod django_redis;
