@@ -238,7 +238,7 @@ impl Store {
     pub fn load(&self, key: &str) -> Result<Loaded<Data>> {
         self.load_json(key)?.map(|json| {
             sessionbox_guest::json::parse_object_within(&json, MAX_DATA_DEPTH)
-                .map_err(|e| Error::InvalidData(format!("session {key} cannot be read as Data ({e}); read it with Store::load_json")))
+                .map_err(|e| Error::InvalidData(format!("session {} cannot be read as Data ({e}); read it with Store::load_json", sessionbox_guest::redacted_key(key))))
         })
     }
 
