@@ -53,6 +53,9 @@ pub use sessionbox_guest::expiry::EXPIRY_KEY;
 /// Django's `salted_hmac` (SHA-256): the HMAC keyed with
 /// `SHA256(key_salt + secret)`, ready to be given the value.
 pub use sessionbox_guest::codec::salted_hmac;
+/// How every error message shows a session key: its first four characters
+/// and `…` (a key is the user's credential, and error text ends up in logs).
+pub use sessionbox_guest::redacted_key;
 pub use session::{Session, TEST_COOKIE_NAME, TEST_COOKIE_VALUE};
 pub use sessionbox_guest::{Durability, Settings, DEFAULT_COOKIE_AGE, DEFAULT_FILE_PREFIX, DEFAULT_KEY_SALT, DEFAULT_MAX_SESSION_SIZE};
 #[cfg(feature = "redis")]

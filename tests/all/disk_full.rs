@@ -10,13 +10,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// A tmpfs mounted at a temporary directory, unmounted on drop.
-struct TinyDisk {
-    mount: PathBuf,
+pub(crate) struct TinyDisk {
+    pub(crate) mount: PathBuf,
     _root: tempfile::TempDir,
 }
 
 impl TinyDisk {
-    fn mount(size: &str) -> Result<TinyDisk, String> {
+    pub(crate) fn mount(size: &str) -> Result<TinyDisk, String> {
         let root = tempfile::tempdir().map_err(|e| e.to_string())?;
         let mount = root.path().join("disk");
         std::fs::create_dir(&mount).map_err(|e| e.to_string())?;
@@ -39,7 +39,7 @@ impl Drop for TinyDisk {
 }
 
 /// Fills the disk completely; returns the filler file's path.
-fn fill(dir: &Path) -> PathBuf {
+pub(crate) fn fill(dir: &Path) -> PathBuf {
     let path = dir.join("filler");
     let mut f = std::fs::File::create(&path).unwrap();
     let block = vec![0u8; 4096];

@@ -33,26 +33,26 @@ pub fn run(store: &Store, command: &Command, output: JsonArg) -> Result<Printed,
     Ok(match command {
         Command::Create { json } => {
             let key = store.create_json(&read_data(store, json)?)?;
-            Printed { text: json!({ "key": key }).to_string(), done: Some(format!("session {key} was created")) }
+            Printed { text: json!({ "key": key }).to_string(), done: Some(format!("session {} was created", shown(&key))) }
         }
         Command::Get { key } => printable(load(store, key)?, output)?.into(),
-        Command::Set { key, json } => Printed { text: set(store, key, &read_data(store, json)?, output)?, done: Some(format!("session {key} was saved")) },
+        Command::Set { key, json } => Printed { text: set(store, key, &read_data(store, json)?, output)?, done: Some(format!("session {} was saved", shown(key))) },
         Command::Delete { key } => {
             check_chars(key)?;
             let deleted = store.delete(key)?;
-            Printed { text: json!({ "key": key, "deleted": deleted }).to_string(), done: deleted.then(|| format!("session {key} was deleted")) }
+            Printed { text: json!({ "key": key, "deleted": deleted }).to_string(), done: deleted.then(|| format!("session {} was deleted", shown(key))) }
         }
         Command::Exists { key } => {
             check_chars(key)?;
             match store.exists(key)? {
                 true => json!({ "key": key, "exists": true }).to_string().into(),
-                false => return Err(Failure::NoSession(format!("no session {key}{}", why_no_file(store, key)))),
+                false => return Err(Failure::NoSession(format!("no session {}{}", shown(key), why_no_file(store, key)))),
             }
         }
         Command::CycleKey { key } => {
             let data = load(store, key)?;
             let new_key = store.cycle_key_json(key, &data)?;
-            Printed { text: json!({ "key": new_key, "old_key": key }).to_string(), done: Some(format!("session {key} moved to the new key {new_key}")) }
+            Printed { text: json!({ "key": new_key, "old_key": key }).to_string(), done: Some(format!("session {} moved to the new key {}", shown(key), shown(&new_key))) }
         }
         Command::ClearExpired => {
             let r = sweep(store)?;
@@ -121,7 +121,7 @@ fn load(store: &Store, key: &str) -> Result<String, Failure> {
         Loaded::BadSignature => "has a bad signature (tampered, or signed with another secret)",
         Loaded::Corrupt => "is corrupt",
     };
-    Err(Failure::NoSession(format!("session {key} {why}{}", why_no_file(store, key))))
+    Err(Failure::NoSession(format!("session {} {why}{}", shown(key), why_no_file(store, key))))
 }
 
 /// Session data as the output format asks: Python's form as stored, which
@@ -148,7 +148,7 @@ fn set(store: &Store, key: &str, changes: &str, output: JsonArg) -> Result<Strin
     let joined = [members(&data), members(&changes)].into_iter().filter(|m| !m.is_empty()).collect::<Vec<_>>().join(",");
     let merged = printable(pyjson::canonical_object(&format!("{{{joined}}}")).map_err(invalid)?, output)?;
     match store.save_json(key, &merged, false) {
-        Err(sessionbox::Error::NotFound) => Err(Failure::NoSession(format!("session {key} was deleted meanwhile"))),
+        Err(sessionbox::Error::NotFound) => Err(Failure::NoSession(format!("session {} was deleted meanwhile", shown(key)))),
         Err(e) => Err(e.into()),
         Ok(()) => Ok(merged),
     }
@@ -245,4 +245,11 @@ fn stats(store: &Store) -> Result<String, Failure> {
     });
     // ASCII like every output: a directory's name may not be.
     pyjson::canonical_object(&stats.to_string()).map_err(|e| Failure::Error(e.to_string()))
+}
+
+/// A session key as error text shows it: its first characters only, as the
+/// library's own errors do (the key is the user's credential, and stderr
+/// ends up in logs).
+fn shown(key: &str) -> String {
+    sessionbox::redacted_key(key)
 }
