@@ -18,6 +18,11 @@
 //! session). Linux grants it only to the file's owner (or `CAP_FOWNER`);
 //! after one refusal the process stops asking.
 //!
+//! A new file is created with mode 0600 whatever the umask: a session file
+//! (and its temporary file) is a credential, readable only by the owner, as
+//! Django's `mkstemp` makes it. wasmtime-wasi would create it 0666 less the
+//! umask, 0644 under the common `umask 022`.
+//!
 //! Listing a directory (`read-directory`) is done here too, taking each
 //! entry's type from the listing instead of a stat per entry.
 //!
@@ -67,6 +72,9 @@ impl HasData for Filesystem {
 pub(crate) struct NonBlockingOpen<'a>(pub(crate) WasiFilesystemCtxView<'a>);
 
 type Fd = Resource<fs::Descriptor>;
+
+/// The mode of every file the guest creates, whatever the umask.
+const FILE_MODE: Mode = Mode::RUSR.union(Mode::WUSR);
 
 /// The opens this module makes itself.
 enum OwnOpen {
@@ -125,7 +133,8 @@ impl NonBlockingOpen<'_> {
         } else {
             (OFlags::WRONLY, OpenMode::WRITE)
         };
-        let created = rustix::fs::openat(&*dir.dir, path, access | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::from_bits_truncate(0o666))
+        // 0600: only the owner may read a session (module docs).
+        let created = rustix::fs::openat(&*dir.dir, path, access | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC, FILE_MODE)
             .map_err(std::io::Error::from)?;
         let file = File::new(std::fs::File::from(created), dir.perms, mode, true);
         Ok(self.0.table.push(Descriptor::File(file))?)

@@ -19,6 +19,7 @@ mod disk_full;
 mod django_interop;
 mod django_redis;
 mod expiry;
+mod file_modes;
 mod limits;
 mod packaging;
 mod plugins;
