@@ -564,3 +564,27 @@ fn too_long_keys_say_why() {
     assert_eq!(code(&out), 3);
     assert!(stderr(&out).contains("over 255 bytes"), "{}", stderr(&out));
 }
+
+/// `--deadline` too long to count in epoch ticks is no practical deadline:
+/// every command works. 2^62 s used to wrap around to one tick, so a create
+/// failed at once with "ran past its deadline"; one past what a `Duration`
+/// holds was refused. Not a number of seconds is a clear usage error.
+#[test]
+fn a_huge_deadline_saturates() {
+    let sb = Sandbox::new();
+    for deadline in ["4611686018427387904", "1e19", "18446744073709551615", "1e30"] {
+        let out = sb.run(&["--deadline", deadline, "create", r#"{"a":1}"#]);
+        assert!(out.status.success(), "--deadline {deadline}: {}", stderr(&out));
+        let key: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let key = key["key"].as_str().unwrap();
+        assert_eq!(sb.ok(&["--deadline", deadline, "get", key]), json!({"a": 1}), "--deadline {deadline}");
+        assert_eq!(sb.ok(&["--deadline", deadline, "set", key, r#"{"b":2}"#]), json!({"a": 1, "b": 2}));
+        assert_eq!(sb.ok(&["--deadline", deadline, "clear-expired"])["scanned"], json!(1));
+        assert_eq!(sb.ok(&["--deadline", deadline, "delete", key])["deleted"], json!(true));
+    }
+    for bad in ["inf", "NaN", "0", "-1"] {
+        let out = sb.run(&[&format!("--deadline={bad}"), "list"]);
+        assert_eq!(code(&out), 2, "{}", stderr(&out));
+        assert!(stderr(&out).contains("--deadline") && stderr(&out).contains("at least 0.001"), "{}", stderr(&out));
+    }
+}
