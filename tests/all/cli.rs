@@ -588,3 +588,50 @@ fn a_huge_deadline_saturates() {
         assert!(stderr(&out).contains("--deadline") && stderr(&out).contains("at least 0.001"), "{}", stderr(&out));
     }
 }
+
+/// Several first runs at once (no secret given, none kept yet) race to keep
+/// the generated secret: every run must succeed and all must sign with the
+/// one secret that was kept, announced by exactly one of them. They used to
+/// fail with "File exists (os error 17)" (3 of 20 trials), and a reader
+/// could meet the file before its writer had written it.
+#[test]
+fn parallel_first_runs_share_one_generated_secret() {
+    const TRIALS: usize = 20;
+    const PARALLEL: usize = 6;
+    let mut failed_trials = Vec::new();
+    for trial in 0..TRIALS {
+        let sb = Sandbox::new();
+        // Prepared first, so each run is at its secret as soon as it starts.
+        std::fs::create_dir(sb.sessions()).unwrap();
+        let children: Vec<_> = (0..PARALLEL)
+            .map(|i| {
+                sb.bare(&["create", &format!(r#"{{"run":{i}}}"#)])
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let outs: Vec<Output> = children.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
+        let failures: Vec<String> = outs.iter().filter(|o| !o.status.success()).map(stderr).collect();
+        if !failures.is_empty() {
+            failed_trials.push(format!("trial {trial}: {failures:?}"));
+            continue;
+        }
+        let secret = std::fs::read_to_string(sb.root.path().join("config/sessionbox/secret-key")).unwrap();
+        assert_eq!(secret.len(), 50, "trial {trial}");
+        let announced = outs.iter().filter(|o| stderr(o).contains("generated a new secret key")).count();
+        assert_eq!(announced, 1, "trial {trial}: {announced} runs announced a new secret");
+        // Every session verifies with the kept secret.
+        let store = sessionbox::Store::open(sb.sessions(), sessionbox::Settings::new(secret)).unwrap();
+        for (i, out) in outs.iter().enumerate() {
+            let key: Value = serde_json::from_slice(&out.stdout).unwrap();
+            let loaded = store.load_json(key["key"].as_str().unwrap()).unwrap();
+            assert_eq!(loaded.into_data(), Some(format!(r#"{{"run":{i}}}"#)), "trial {trial}: run {i} signed with another secret");
+        }
+        // No temporary file is left beside the secret.
+        let kept: Vec<_> = std::fs::read_dir(sb.root.path().join("config/sessionbox")).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(kept, ["secret-key"], "trial {trial}");
+    }
+    assert!(failed_trials.is_empty(), "{} of {TRIALS} trials had a failed run: {failed_trials:#?}", failed_trials.len());
+}
