@@ -589,6 +589,32 @@ fn a_huge_deadline_saturates() {
     }
 }
 
+/// `list` prints exactly the entries `stats` counts as sessions: a
+/// directory, a FIFO and symlinks (to a live session file, and dangling)
+/// named like sessions are none, and `stats` counts them as other. `list`
+/// used to print them as keys.
+#[test]
+fn list_and_stats_agree_on_what_is_a_session() {
+    let sb = Sandbox::new();
+    let mut keys: Vec<String> = (0..2).map(|_| sb.ok(&["create", "{}"])["key"].as_str().unwrap().to_owned()).collect();
+    keys.sort();
+    let dir = sb.sessions();
+    std::fs::create_dir(dir.join("sessioniddirdirdir12345678")).unwrap();
+    let fifo = std::ffi::CString::new(format!("{}/sessionidfifofifo12345678", dir.display())).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    std::os::unix::fs::symlink(sb.file_of(&keys[0]), dir.join("sessionidlinklink12345678")).unwrap();
+    std::os::unix::fs::symlink("/nonexistent", dir.join("sessioniddangling12345678")).unwrap();
+
+    let listed: Vec<String> = serde_json::from_value(sb.ok(&["list"])).unwrap();
+    let stats = sb.ok(&["stats"]);
+    assert_eq!(listed, keys, "list printed entries that are no session files");
+    assert_eq!(stats["sessions"], json!(listed.len()), "{stats}");
+    assert_eq!(stats["other_files"], json!(4), "{stats}");
+    // The store agrees: the symlink is no session.
+    assert_eq!(code(&sb.run(&["get", "linklink12345678"])), 3);
+}
+
 /// Several first runs at once (no secret given, none kept yet) race to keep
 /// the generated secret: every run must succeed and all must sign with the
 /// one secret that was kept, announced by exactly one of them. They used to

@@ -177,9 +177,10 @@ pub enum Command {
     /// a terminal. On Redis, keys expire by their TTL: nothing is scanned,
     /// and stderr says so.
     ClearExpired,
-    /// Print the keys of all entries named like session files as a JSON
-    /// array (files are not opened, so expired sessions are listed too).
-    /// Directory stores only.
+    /// Print the keys of all session files as a JSON array: regular files
+    /// named like sessions (files are not opened, so expired sessions are
+    /// listed too; a directory, FIFO or symlink with such a name is no
+    /// session, and stats counts it as other). Directory stores only.
     List,
     /// Print counts of session files, temporary files and other entries
     /// (directories, FIFOs, symlinks and odd names count as other) in the
