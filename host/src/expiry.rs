@@ -15,9 +15,14 @@ pub enum Expiry {
     /// This many seconds after the last save. Negative is already expired; 0
     /// is Django's browser-close value, the default age server-side.
     Seconds(i64),
-    /// At this moment (stored as an ISO-8601 string, like a Django `datetime`).
+    /// At this moment (stored as an ISO-8601 string, like a Django
+    /// `datetime`). A moment past [`latest_expiry`](crate::latest_expiry)
+    /// (9999-12-31T23:59:59Z, past which no Python `datetime` reaches) is
+    /// stored as that.
     At(SystemTime),
-    /// This long from now (Django's `timedelta`; stored as a moment).
+    /// This long from now (Django's `timedelta`; stored as a moment). A
+    /// duration reaching past [`latest_expiry`](crate::latest_expiry), up to
+    /// `Duration::MAX`, is stored as that moment: never expiring in practice.
     In(Duration),
 }
 
@@ -30,8 +35,15 @@ impl Expiry {
             Expiry::Default => return None,
             Expiry::BrowserClose => 0.into(),
             Expiry::Seconds(secs) => secs.into(),
-            Expiry::At(at) => iso8601::format(Time::from_system_time(at)).into(),
-            Expiry::In(d) => iso8601::format(Time::from_system_time(SystemTime::now() + d)).into(),
+            Expiry::At(at) => moment(at),
+            // Saturating: `now + d` overflows a SystemTime long before
+            // Duration::MAX.
+            Expiry::In(d) => moment(SystemTime::now().checked_add(d).unwrap_or_else(crate::latest_expiry)),
         })
     }
+}
+
+/// `at` as Django writes a `datetime`, at most [`latest_expiry`](crate::latest_expiry).
+fn moment(at: SystemTime) -> Value {
+    iso8601::format(Time::from_system_time(at.min(crate::latest_expiry()))).into()
 }

@@ -20,6 +20,17 @@
 //! session). Linux grants it only to the file's owner (or `CAP_FOWNER`);
 //! after one refusal the process stops asking.
 //!
+//! A new file is created with mode 0600 whatever the umask: a session file
+//! (and its temporary file) is a credential, readable only by the owner, as
+//! Django's `mkstemp` makes it. wasmtime-wasi would create it 0666 less the
+//! umask, 0644 under the common `umask 022`.
+//!
+//! A read-only filesystem is reported as WASI's `read-only`: wasmtime-wasi
+//! has no mapping for `EROFS` and calls it `io`. This module's own opens see
+//! the errno; for a call it hands to wasmtime-wasi that changes the
+//! filesystem and fails with `io`, it asks the OS whether the descriptor's
+//! filesystem is mounted read-only.
+//!
 //! Listing a directory (`read-directory`) is done here too, taking each
 //! entry's type from the listing instead of a stat per entry.
 //!
@@ -74,6 +85,18 @@ impl HasData for Filesystem {
 pub(crate) struct NonBlockingOpen<'a>(pub(crate) WasiFilesystemCtxView<'a>);
 
 type Fd = Resource<fs::Descriptor>;
+
+/// The mode of every file the guest creates, whatever the umask.
+const FILE_MODE: Mode = Mode::RUSR.union(Mode::WUSR);
+
+/// An errno of this module's own calls as a WASI error: as wasmtime-wasi
+/// maps it, except `EROFS`, which it would call `io`.
+fn errno(e: rustix::io::Errno) -> FsError {
+    match e {
+        rustix::io::Errno::ROFS => FsCode::ReadOnly.into(),
+        e => std::io::Error::from(e).into(),
+    }
+}
 
 /// The opens this module makes itself.
 enum OwnOpen {
@@ -132,8 +155,9 @@ impl NonBlockingOpen<'_> {
         } else {
             (OFlags::WRONLY, OpenMode::WRITE)
         };
-        let created = rustix::fs::openat(&*dir.dir, path, access | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::from_bits_truncate(0o666))
-            .map_err(std::io::Error::from)?;
+        // 0600: only the owner may read a session (module docs).
+        let created = rustix::fs::openat(&*dir.dir, path, access | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC, FILE_MODE)
+            .map_err(errno)?;
         let file = File::new(std::fs::File::from(created), dir.perms, mode, true);
         Ok(self.0.table.push(Descriptor::File(file))?)
     }
@@ -164,10 +188,32 @@ impl NonBlockingOpen<'_> {
                 Ok(())
             }
             Err(rustix::io::Errno::INVAL | rustix::io::Errno::NOSYS | rustix::io::Errno::OPNOTSUPP) => {
-                rustix::fs::renameat(from, old, to, new).map_err(|e| std::io::Error::from(e).into())
+                rustix::fs::renameat(from, old, to, new).map_err(errno)
             }
-            Err(e) => Err(std::io::Error::from(e).into()),
+            Err(e) => Err(errno(e)),
         }
+    }
+
+    /// `result` of a call that changes the filesystem through descriptor
+    /// `rep`, with `io` turned into `read-only` when that descriptor's
+    /// filesystem is mounted read-only (wasmtime-wasi maps `EROFS` to `io`;
+    /// only a failed call pays for the check).
+    fn or_read_only<T>(&mut self, rep: u32, result: FsResult<T>) -> FsResult<T> {
+        match result {
+            Err(e) if e.downcast_ref() == Some(&FsCode::Io) && self.is_read_only(rep) => Err(FsCode::ReadOnly.into()),
+            result => result,
+        }
+    }
+
+    /// Whether descriptor `rep` is on a filesystem mounted read-only.
+    fn is_read_only(&self, rep: u32) -> bool {
+        let fd = Resource::<fs::Descriptor>::new_borrow(rep);
+        let vfs = match self.0.table.get(&fd) {
+            Ok(Descriptor::Dir(dir)) => rustix::fs::fstatvfs(&*dir.dir),
+            Ok(Descriptor::File(file)) => rustix::fs::fstatvfs(&*file.file),
+            Err(_) => return false,
+        };
+        vfs.is_ok_and(|vfs| vfs.f_flag.contains(rustix::fs::StatVfsMountFlags::RDONLY))
     }
 
     fn open_existing(&mut self, fd: Fd, path: &str, flags: DescriptorFlags) -> FsResult<Fd> {
@@ -193,8 +239,8 @@ impl NonBlockingOpen<'_> {
             }
             opened => (opened, noatime),
         };
-        let opened = opened.map_err(std::io::Error::from)?;
-        let kind = FileType::from_raw_mode(rustix::fs::fstat(&opened).map_err(std::io::Error::from)?.st_mode);
+        let opened = opened.map_err(errno)?;
+        let kind = FileType::from_raw_mode(rustix::fs::fstat(&opened).map_err(errno)?.st_mode);
         let perms = dir.perms;
         let descriptor = match kind {
             FileType::RegularFile | FileType::Directory => {
@@ -222,7 +268,12 @@ impl HostDescriptor for NonBlockingOpen<'_> {
         match Self::covers(path_flags, &path, oflags, flags) {
             Some(OwnOpen::Existing) => self.open_existing(fd, &path, flags),
             Some(OwnOpen::CreateNew) => self.create_new(fd, &path, flags),
-            None => now(async_fs::HostDescriptor::open_at(&mut self.0, fd, path_flags.into(), path, oflags.into(), flags.into())),
+            None => {
+                let rep = fd.rep();
+                let opened = now(async_fs::HostDescriptor::open_at(&mut self.0, fd, path_flags.into(), path, oflags.into(), flags.into()));
+                let changes = oflags != OpenFlags::empty() || flags.contains(DescriptorFlags::WRITE);
+                if changes { self.or_read_only(rep, opened) } else { opened }
+            }
         }
     }
 
@@ -231,7 +282,9 @@ impl HostDescriptor for NonBlockingOpen<'_> {
         now(async_fs::HostDescriptor::advise(&mut self.0, fd, offset, len, advice.into()))
     }
     fn sync_data(&mut self, fd: Fd) -> FsResult<()> {
-        now(async_fs::HostDescriptor::sync_data(&mut self.0, fd))
+        let rep = fd.rep();
+        let result = now(async_fs::HostDescriptor::sync_data(&mut self.0, fd));
+        self.or_read_only(rep, result)
     }
     fn get_flags(&mut self, fd: Fd) -> FsResult<DescriptorFlags> {
         now(async_fs::HostDescriptor::get_flags(&mut self.0, fd)).map(Into::into)
@@ -240,16 +293,22 @@ impl HostDescriptor for NonBlockingOpen<'_> {
         now(async_fs::HostDescriptor::get_type(&mut self.0, fd)).map(Into::into)
     }
     fn set_size(&mut self, fd: Fd, size: u64) -> FsResult<()> {
-        now(async_fs::HostDescriptor::set_size(&mut self.0, fd, size))
+        let rep = fd.rep();
+        let result = now(async_fs::HostDescriptor::set_size(&mut self.0, fd, size));
+        self.or_read_only(rep, result)
     }
     fn set_times(&mut self, fd: Fd, atim: fs::NewTimestamp, mtim: fs::NewTimestamp) -> FsResult<()> {
-        now(async_fs::HostDescriptor::set_times(&mut self.0, fd, atim.into(), mtim.into()))
+        let rep = fd.rep();
+        let result = now(async_fs::HostDescriptor::set_times(&mut self.0, fd, atim.into(), mtim.into()));
+        self.or_read_only(rep, result)
     }
     fn read(&mut self, fd: Fd, len: u64, offset: u64) -> FsResult<(Vec<u8>, bool)> {
         now(async_fs::HostDescriptor::read(&mut self.0, fd, len, offset))
     }
     fn write(&mut self, fd: Fd, buf: Vec<u8>, offset: u64) -> FsResult<u64> {
-        now(async_fs::HostDescriptor::write(&mut self.0, fd, buf, offset))
+        let rep = fd.rep();
+        let result = now(async_fs::HostDescriptor::write(&mut self.0, fd, buf, offset));
+        self.or_read_only(rep, result)
     }
     fn read_directory(&mut self, fd: Fd) -> FsResult<Resource<fs::DirectoryEntryStream>> {
         let Descriptor::Dir(dir) = self.0.table.get(&fd)? else {
@@ -263,10 +322,14 @@ impl HostDescriptor for NonBlockingOpen<'_> {
         Ok(Resource::new_own(own.rep()))
     }
     fn sync(&mut self, fd: Fd) -> FsResult<()> {
-        now(async_fs::HostDescriptor::sync(&mut self.0, fd))
+        let rep = fd.rep();
+        let result = now(async_fs::HostDescriptor::sync(&mut self.0, fd));
+        self.or_read_only(rep, result)
     }
     fn create_directory_at(&mut self, fd: Fd, path: String) -> FsResult<()> {
-        now(async_fs::HostDescriptor::create_directory_at(&mut self.0, fd, path))
+        let rep = fd.rep();
+        let result = now(async_fs::HostDescriptor::create_directory_at(&mut self.0, fd, path));
+        self.or_read_only(rep, result)
     }
     fn stat(&mut self, fd: Fd) -> FsResult<fs::DescriptorStat> {
         now(async_fs::HostDescriptor::stat(&mut self.0, fd)).map(Into::into)
@@ -275,10 +338,14 @@ impl HostDescriptor for NonBlockingOpen<'_> {
         now(async_fs::HostDescriptor::stat_at(&mut self.0, fd, path_flags.into(), path)).map(Into::into)
     }
     fn set_times_at(&mut self, fd: Fd, path_flags: PathFlags, path: String, atim: fs::NewTimestamp, mtim: fs::NewTimestamp) -> FsResult<()> {
-        now(async_fs::HostDescriptor::set_times_at(&mut self.0, fd, path_flags.into(), path, atim.into(), mtim.into()))
+        let rep = fd.rep();
+        let result = now(async_fs::HostDescriptor::set_times_at(&mut self.0, fd, path_flags.into(), path, atim.into(), mtim.into()));
+        self.or_read_only(rep, result)
     }
     fn link_at(&mut self, fd: Fd, old_flags: PathFlags, old_path: String, new_fd: Fd, new_path: String) -> FsResult<()> {
-        now(async_fs::HostDescriptor::link_at(&mut self.0, fd, old_flags.into(), old_path, new_fd, new_path))
+        let rep = fd.rep();
+        let result = now(async_fs::HostDescriptor::link_at(&mut self.0, fd, old_flags.into(), old_path, new_fd, new_path));
+        self.or_read_only(rep, result)
     }
     fn drop(&mut self, fd: Fd) -> wasmtime::Result<()> {
         HostDescriptor::drop(&mut self.0, fd)
@@ -287,19 +354,27 @@ impl HostDescriptor for NonBlockingOpen<'_> {
         now(async_fs::HostDescriptor::readlink_at(&mut self.0, fd, path))
     }
     fn remove_directory_at(&mut self, fd: Fd, path: String) -> FsResult<()> {
-        now(async_fs::HostDescriptor::remove_directory_at(&mut self.0, fd, path))
+        let rep = fd.rep();
+        let result = now(async_fs::HostDescriptor::remove_directory_at(&mut self.0, fd, path));
+        self.or_read_only(rep, result)
     }
     fn rename_at(&mut self, fd: Fd, old_path: String, new_fd: Fd, new_path: String) -> FsResult<()> {
         if is_plain_name(&old_path) && is_plain_name(&new_path) {
             return self.replace_existing(fd, &old_path, new_fd, &new_path);
         }
-        now(async_fs::HostDescriptor::rename_at(&mut self.0, fd, old_path, new_fd, new_path))
+        let rep = fd.rep();
+        let result = now(async_fs::HostDescriptor::rename_at(&mut self.0, fd, old_path, new_fd, new_path));
+        self.or_read_only(rep, result)
     }
     fn symlink_at(&mut self, fd: Fd, src_path: String, dest_path: String) -> FsResult<()> {
-        now(async_fs::HostDescriptor::symlink_at(&mut self.0, fd, src_path, dest_path))
+        let rep = fd.rep();
+        let result = now(async_fs::HostDescriptor::symlink_at(&mut self.0, fd, src_path, dest_path));
+        self.or_read_only(rep, result)
     }
     fn unlink_file_at(&mut self, fd: Fd, path: String) -> FsResult<()> {
-        now(async_fs::HostDescriptor::unlink_file_at(&mut self.0, fd, path))
+        let rep = fd.rep();
+        let result = now(async_fs::HostDescriptor::unlink_file_at(&mut self.0, fd, path));
+        self.or_read_only(rep, result)
     }
     fn read_via_stream(&mut self, fd: Fd, offset: u64) -> FsResult<Resource<streams::InputStream>> {
         self.0.read_via_stream(fd, offset)
@@ -398,6 +473,13 @@ impl Host for NonBlockingOpen<'_> {
         self.0.convert_error_code(err)
     }
     fn filesystem_error_code(&mut self, err: Resource<streams::Error>) -> wasmtime::Result<Option<ErrorCode>> {
+        // A stream's error still holds the OS error: EROFS is `read-only`
+        // here too (wasmtime-wasi would say `io`).
+        let rofs = self.0.table.get(&err).ok().and_then(|e| e.downcast_ref::<std::io::Error>()).and_then(std::io::Error::raw_os_error)
+            == Some(rustix::io::Errno::ROFS.raw_os_error());
+        if rofs {
+            return Ok(Some(ErrorCode::ReadOnly));
+        }
         self.0.filesystem_error_code(err)
     }
 }

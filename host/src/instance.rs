@@ -88,8 +88,7 @@ impl Instance {
         deadline: Duration,
         f: impl FnOnce(&wit::GuestStore, &mut wasmtime::Store<HostState>, ResourceAny) -> wasmtime::Result<T>,
     ) -> Result<T, Error> {
-        let ticks = (deadline.as_nanos() / EPOCH_TICK.as_nanos()).max(1) as u64 + 1;
-        self.store.set_epoch_deadline(ticks);
+        self.store.set_epoch_deadline(deadline_ticks(deadline));
         self.store.data_mut().limiter.refused = false;
         let result = f(&self.api.sessionbox_store_sessions().store(), &mut self.store, self.handle);
         result.map_err(|e| {
@@ -100,6 +99,20 @@ impl Instance {
             }
         })
     }
+}
+
+/// Most epoch ticks a call may be given: wasmtime adds them to the current
+/// epoch unchecked, and the epoch (one tick per 10 ms) stays far below
+/// `u64::MAX / 2` for a few billion years.
+const MAX_DEADLINE_TICKS: u64 = u64::MAX / 2;
+
+/// The epoch deadline for `deadline`: its whole ticks plus one (the tick
+/// under way may be nearly over), at least two. A deadline too long to
+/// count in ticks saturates: no practical deadline, never a wrapped-around
+/// tiny one.
+fn deadline_ticks(deadline: Duration) -> u64 {
+    let ticks = deadline.as_nanos() / EPOCH_TICK.as_nanos();
+    u64::try_from(ticks).unwrap_or(u64::MAX).clamp(1, MAX_DEADLINE_TICKS - 1) + 1
 }
 
 /// What a failed call into the guest was, in one line: the memory limit

@@ -209,11 +209,14 @@ impl Session {
 
 
     /// When the session expires, counted from now (Django's
-    /// `get_expiry_date`).
+    /// `get_expiry_date`), within the years 1 to 9999 that a Python
+    /// `datetime` holds: an expiry past [`latest_expiry`](crate::latest_expiry)
+    /// (say `Expiry::Seconds(i64::MAX)` or `Infinity`, where Django raises
+    /// `OverflowError`) is that moment, one before year 1 is its start.
     pub fn expiry_date(&mut self) -> Result<SystemTime> {
         let now = Time::from_system_time(SystemTime::now());
         let cookie_age = self.store.settings().cookie_age;
-        Ok(rules::expires_at(self.data()?.get(EXPIRY_KEY), now, cookie_age).to_system_time())
+        Ok(within_datetime(rules::expires_at(self.data()?.get(EXPIRY_KEY), now, cookie_age)))
     }
 
     /// When the stored session itself expires, as the store reported it when
@@ -338,5 +341,24 @@ impl Session {
     /// Removes the test cookie value.
     pub fn delete_test_cookie(&mut self) -> Result<()> {
         self.remove(TEST_COOKIE_NAME).map(drop)
+    }
+}
+
+/// Seconds from 0001-01-01T00:00:00Z (Python's `datetime.min`) to the epoch.
+const DATETIME_MIN_SECS: i64 = 62_135_596_800;
+
+/// `t` as a `SystemTime`, clamped to Python's `datetime` range (years 1 to
+/// 9999; a moment past 9999 is [`latest_expiry`](crate::latest_expiry)): `Time` spans
+/// `i64` seconds, beyond what `SystemTime` arithmetic takes without
+/// panicking.
+fn within_datetime(t: Time) -> SystemTime {
+    let latest = crate::latest_expiry();
+    // Past the last second of 9999; a moment inside it stays exact.
+    if t.secs > Time::from_system_time(latest).secs {
+        latest
+    } else if t.secs < -DATETIME_MIN_SECS {
+        std::time::UNIX_EPOCH - std::time::Duration::from_secs(DATETIME_MIN_SECS as u64)
+    } else {
+        t.to_system_time()
     }
 }

@@ -564,3 +564,100 @@ fn too_long_keys_say_why() {
     assert_eq!(code(&out), 3);
     assert!(stderr(&out).contains("over 255 bytes"), "{}", stderr(&out));
 }
+
+/// `--deadline` too long to count in epoch ticks is no practical deadline:
+/// every command works. 2^62 s used to wrap around to one tick, so a create
+/// failed at once with "ran past its deadline"; one past what a `Duration`
+/// holds was refused. Not a number of seconds is a clear usage error.
+#[test]
+fn a_huge_deadline_saturates() {
+    let sb = Sandbox::new();
+    for deadline in ["4611686018427387904", "1e19", "18446744073709551615", "1e30"] {
+        let out = sb.run(&["--deadline", deadline, "create", r#"{"a":1}"#]);
+        assert!(out.status.success(), "--deadline {deadline}: {}", stderr(&out));
+        let key: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let key = key["key"].as_str().unwrap();
+        assert_eq!(sb.ok(&["--deadline", deadline, "get", key]), json!({"a": 1}), "--deadline {deadline}");
+        assert_eq!(sb.ok(&["--deadline", deadline, "set", key, r#"{"b":2}"#]), json!({"a": 1, "b": 2}));
+        assert_eq!(sb.ok(&["--deadline", deadline, "clear-expired"])["scanned"], json!(1));
+        assert_eq!(sb.ok(&["--deadline", deadline, "delete", key])["deleted"], json!(true));
+    }
+    for bad in ["inf", "NaN", "0", "-1"] {
+        let out = sb.run(&[&format!("--deadline={bad}"), "list"]);
+        assert_eq!(code(&out), 2, "{}", stderr(&out));
+        assert!(stderr(&out).contains("--deadline") && stderr(&out).contains("at least 0.001"), "{}", stderr(&out));
+    }
+}
+
+/// `list` prints exactly the entries `stats` counts as sessions: a
+/// directory, a FIFO and symlinks (to a live session file, and dangling)
+/// named like sessions are none, and `stats` counts them as other. `list`
+/// used to print them as keys.
+#[test]
+fn list_and_stats_agree_on_what_is_a_session() {
+    let sb = Sandbox::new();
+    let mut keys: Vec<String> = (0..2).map(|_| sb.ok(&["create", "{}"])["key"].as_str().unwrap().to_owned()).collect();
+    keys.sort();
+    let dir = sb.sessions();
+    std::fs::create_dir(dir.join("sessioniddirdirdir12345678")).unwrap();
+    let fifo = std::ffi::CString::new(format!("{}/sessionidfifofifo12345678", dir.display())).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    std::os::unix::fs::symlink(sb.file_of(&keys[0]), dir.join("sessionidlinklink12345678")).unwrap();
+    std::os::unix::fs::symlink("/nonexistent", dir.join("sessioniddangling12345678")).unwrap();
+
+    let listed: Vec<String> = serde_json::from_value(sb.ok(&["list"])).unwrap();
+    let stats = sb.ok(&["stats"]);
+    assert_eq!(listed, keys, "list printed entries that are no session files");
+    assert_eq!(stats["sessions"], json!(listed.len()), "{stats}");
+    assert_eq!(stats["other_files"], json!(4), "{stats}");
+    // The store agrees: the symlink is no session.
+    assert_eq!(code(&sb.run(&["get", "linklink12345678"])), 3);
+}
+
+/// Several first runs at once (no secret given, none kept yet) race to keep
+/// the generated secret: every run must succeed and all must sign with the
+/// one secret that was kept, announced by exactly one of them. They used to
+/// fail with "File exists (os error 17)" (3 of 20 trials), and a reader
+/// could meet the file before its writer had written it.
+#[test]
+fn parallel_first_runs_share_one_generated_secret() {
+    const TRIALS: usize = 20;
+    const PARALLEL: usize = 6;
+    let mut failed_trials = Vec::new();
+    for trial in 0..TRIALS {
+        let sb = Sandbox::new();
+        // Prepared first, so each run is at its secret as soon as it starts.
+        std::fs::create_dir(sb.sessions()).unwrap();
+        let children: Vec<_> = (0..PARALLEL)
+            .map(|i| {
+                sb.bare(&["create", &format!(r#"{{"run":{i}}}"#)])
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let outs: Vec<Output> = children.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
+        let failures: Vec<String> = outs.iter().filter(|o| !o.status.success()).map(stderr).collect();
+        if !failures.is_empty() {
+            failed_trials.push(format!("trial {trial}: {failures:?}"));
+            continue;
+        }
+        let secret = std::fs::read_to_string(sb.root.path().join("config/sessionbox/secret-key")).unwrap();
+        assert_eq!(secret.len(), 50, "trial {trial}");
+        let announced = outs.iter().filter(|o| stderr(o).contains("generated a new secret key")).count();
+        assert_eq!(announced, 1, "trial {trial}: {announced} runs announced a new secret");
+        // Every session verifies with the kept secret.
+        let store = sessionbox::Store::open(sb.sessions(), sessionbox::Settings::new(secret)).unwrap();
+        for (i, out) in outs.iter().enumerate() {
+            let key: Value = serde_json::from_slice(&out.stdout).unwrap();
+            let loaded = store.load_json(key["key"].as_str().unwrap()).unwrap();
+            assert_eq!(loaded.into_data(), Some(format!(r#"{{"run":{i}}}"#)), "trial {trial}: run {i} signed with another secret");
+        }
+        // No temporary file is left beside the secret.
+        let kept: Vec<_> = std::fs::read_dir(sb.root.path().join("config/sessionbox")).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(kept, ["secret-key"], "trial {trial}");
+    }
+    assert!(failed_trials.is_empty(), "{} of {TRIALS} trials had a failed run: {failed_trials:#?}", failed_trials.len());
+}

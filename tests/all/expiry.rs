@@ -207,3 +207,33 @@ fn session_expires_at_is_the_stored_expiry_as_loaded() {
     never.load().unwrap();
     assert_eq!(never.expires_at(), Some(latest_expiry()));
 }
+
+/// `set_expiry` with a duration or a moment past what a Python `datetime`
+/// holds saturates at 9999-12-31T23:59:59Z (a session that never expires in
+/// practice), through a save and a load. `Expiry::In(Duration::MAX)` used
+/// to panic ("overflow when adding duration to instant").
+#[test]
+fn an_expiry_past_year_9999_saturates_instead_of_panicking() {
+    use sessionbox::Expiry;
+    let (_dir, store) = setup();
+    let far = UNIX_EPOCH + Duration::from_secs(1 << 40);
+    for expiry in [Expiry::In(Duration::MAX), Expiry::In(Duration::from_secs(u64::MAX / 2)), Expiry::In(Duration::from_secs(1 << 40)), Expiry::At(far)] {
+        let mut session = store.session(None);
+        session.insert("u", "1").unwrap();
+        session.set_expiry(expiry).unwrap();
+        assert_eq!(session.get(sessionbox::EXPIRY_KEY).unwrap(), Some(json!("9999-12-31T23:59:59+00:00")), "{expiry:?}");
+        assert_eq!(session.expiry_date().unwrap(), latest_expiry(), "{expiry:?}");
+        assert!(session.expiry_age().unwrap() > 200 * 365 * 86_400, "{expiry:?}");
+        session.save(false).unwrap();
+        let key = session.key().unwrap().to_owned();
+        assert_eq!(expires_at(&store, &key), latest_expiry(), "{expiry:?}");
+        assert_eq!(store.session(Some(&key)).expiry_date().unwrap(), latest_expiry(), "{expiry:?}");
+    }
+    // An int past any date, and the floats Python writes for infinities: a
+    // date within the years 1 to 9999, never a panic.
+    for (expiry, want) in [(json!(i64::MAX), latest_expiry()), (json!(i64::MIN), UNIX_EPOCH - Duration::from_secs(62_135_596_800))] {
+        let mut session = store.session(None);
+        session.insert(sessionbox::EXPIRY_KEY, expiry.clone()).unwrap();
+        assert_eq!(session.expiry_date().unwrap(), want, "{expiry}");
+    }
+}

@@ -91,3 +91,22 @@ fn many_keys_and_many_repeated_keys_fit_the_deadline() {
     let expected: Vec<String> = (0..45_000).map(|i| format!("\"k{i:05}\":{}", i + 45_000)).collect();
     assert_eq!(store.load_json(&key).map(Loaded::into_data), Ok(Some(format!("{{{}}}", expected.join(",")))));
 }
+
+/// A deadline too long to count in epoch ticks means no practical
+/// deadline: every call works. 2^62 s used to wrap around to one tick (a
+/// create failed at once with "ran past its deadline"), and
+/// `Duration::MAX` overflowed (a panic in a debug build).
+#[test]
+fn a_huge_deadline_saturates_and_calls_work() {
+    for deadline in [Duration::from_secs(1 << 62), Duration::from_secs(u64::MAX / 1000), Duration::MAX] {
+        let dir = tempfile::tempdir().unwrap();
+        let options = Options { deadline, ..Options::default() };
+        let store = Store::open_with(dir.path(), settings(), options).unwrap_or_else(|e| panic!("{deadline:?}: {e}"));
+        let data = sessionbox::parse_data(r#"{"ok":true}"#).unwrap();
+        let key = store.create(&data).unwrap_or_else(|e| panic!("{deadline:?}: {e}"));
+        assert_eq!(store.load(&key).unwrap().into_data(), Some(data), "{deadline:?}");
+        store.save(&key, &sessionbox::parse_data(r#"{"ok":false}"#).unwrap(), false).unwrap();
+        assert_eq!(store.clear_expired().unwrap().scanned, 1, "{deadline:?}");
+        assert!(store.delete(&key).unwrap(), "{deadline:?}");
+    }
+}

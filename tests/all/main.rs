@@ -20,6 +20,7 @@ mod disk_full;
 mod django_interop;
 mod django_redis;
 mod expiry;
+mod file_modes;
 mod key_redaction;
 mod limits;
 mod packaging;

@@ -81,7 +81,8 @@ pub struct Cli {
     pub output: JsonArg,
     /// Longest one call into the sandboxed component may run, in seconds
     /// (clear-expired works in batches of at most a second, so a sweep of
-    /// any size finishes).
+    /// any size finishes). One too long to count means no deadline in
+    /// practice.
     #[arg(long, global = true, value_name = "SECONDS", default_value = "10", value_parser = parse_seconds)]
     pub deadline: Duration,
     /// What to do.
@@ -118,10 +119,12 @@ pub enum JsonArg {
     Python,
 }
 
-/// A number of seconds, fractions allowed, from a millisecond up.
+/// A number of seconds, fractions allowed, from a millisecond up; one past
+/// what a `Duration` holds (about 584 billion years) saturates to the
+/// longest, which is no deadline in practice.
 fn parse_seconds(text: &str) -> Result<Duration, String> {
     match text.parse::<f64>() {
-        Ok(secs) if secs >= 0.001 => Duration::try_from_secs_f64(secs).map_err(|e| e.to_string()),
+        Ok(secs) if secs >= 0.001 && secs.is_finite() => Ok(Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX)),
         _ => Err(format!("{text:?} is not a number of seconds of at least 0.001")),
     }
 }
@@ -174,9 +177,10 @@ pub enum Command {
     /// a terminal. On Redis, keys expire by their TTL: nothing is scanned,
     /// and stderr says so.
     ClearExpired,
-    /// Print the keys of all entries named like session files as a JSON
-    /// array (files are not opened, so expired sessions are listed too).
-    /// Directory stores only.
+    /// Print the keys of all session files as a JSON array: regular files
+    /// named like sessions (files are not opened, so expired sessions are
+    /// listed too; a directory, FIFO or symlink with such a name is no
+    /// session, and stats counts it as other). Directory stores only.
     List,
     /// Print counts of session files, temporary files and other entries
     /// (directories, FIFOs, symlinks and odd names count as other) in the

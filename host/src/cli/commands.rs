@@ -197,12 +197,18 @@ fn read_dir(store: &Store) -> Result<std::fs::ReadDir, Failure> {
     std::fs::read_dir(dir).map_err(|e| Failure::Error(format!("listing {}: {e}", dir.display())))
 }
 
+/// The keys of the session files: the entries `stats` counts as sessions.
+/// A directory, FIFO or symlink named like a session is not one (the store
+/// never reads it as one either). The type comes from the listing itself,
+/// which never follows a symlink; only a filesystem that leaves it unknown
+/// costs a stat.
 fn list(store: &Store) -> Result<Vec<String>, Failure> {
     let mut keys: Vec<String> = read_dir(store)?
         .filter_map(|e| e.ok())
         .filter_map(|e| {
             let name = e.file_name().into_string().ok()?;
-            match classify(store, &name, true) {
+            let regular = e.file_type().is_ok_and(|t| t.is_file());
+            match classify(store, &name, regular) {
                 Entry::Session(key) => Some(key),
                 _ => None,
             }

@@ -108,6 +108,10 @@ fn generated_key_path() -> Result<PathBuf, Failure> {
         .ok_or_else(|| Failure::Error(format!("no secret key: set {SECRET_ENV} or pass --secret-key-file (no config directory to keep a generated one in)")))
 }
 
+/// The generated secret: the one already kept, else a new one, kept now.
+/// Several first runs at once agree on one secret: each writes its own to a
+/// temporary file and links it into place, and a run that finds the place
+/// taken reads the winner's, which is complete from the moment it appears.
 fn generated_key(session_dir: &Path) -> Result<String, Failure> {
     let path = generated_key_path()?;
     if path.exists() {
@@ -121,17 +125,45 @@ fn generated_key(session_dir: &Path) -> Result<String, Failure> {
     }
     let key = random_secret()?;
     let fail = |e: std::io::Error| Failure::Error(format!("keeping the generated secret key at {}: {e}", path.display()));
-    if let Some(parent) = path.parent() {
-        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(parent).map_err(fail)?;
+    let Some(parent) = path.parent() else {
+        return Err(fail(std::io::Error::new(std::io::ErrorKind::InvalidInput, "no parent directory")));
+    };
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(parent).map_err(fail)?;
+    if !keep_new(parent, &path, &key).map_err(fail)? {
+        // Another run kept its secret first: use that one.
+        return read_one_key(&path);
     }
-    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path).map_err(fail)?;
-    file.write_all(key.as_bytes()).map_err(fail)?;
     let _ = writeln!(
         std::io::stderr(),
         "sessionbox: generated a new secret key and saved it to {} (mode 0600); set {SECRET_ENV} or pass --secret-key-file to use your own",
         path.display()
     );
     Ok(key)
+}
+
+/// Puts a file holding `key` (mode 0600, fsynced) at `path` unless
+/// something is there already: written in full to a temporary file in
+/// `dir` first, then hard-linked into place, which fails if `path` exists
+/// (where hard links are unsupported, a rename that refuses to replace).
+/// So `path` never holds a partial secret. `false` when `path` was taken.
+fn keep_new(dir: &Path, path: &Path, key: &str) -> std::io::Result<bool> {
+    let mut suffix = [0u8; 8];
+    getrandom::fill(&mut suffix).map_err(|e| std::io::Error::other(format!("the OS random source failed: {e}")))?;
+    let temp = dir.join(format!(".secret-key.{}.{:016x}.tmp", std::process::id(), u64::from_ne_bytes(suffix)));
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&temp)?;
+    let kept = file.write_all(key.as_bytes()).and_then(|()| file.sync_all()).and_then(|()| match std::fs::hard_link(&temp, path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(_) => match rustix::fs::renameat_with(rustix::fs::CWD, &temp, rustix::fs::CWD, path, rustix::fs::RenameFlags::NOREPLACE) {
+            Ok(()) => Ok(true),
+            Err(rustix::io::Errno::EXIST) => Ok(false),
+            Err(e) => Err(e.into()),
+        },
+    });
+    // After a link the secret has two names, after a rename one; either
+    // way the temporary name goes.
+    let _ = std::fs::remove_file(&temp);
+    kept
 }
 
 /// 50 characters drawn uniformly from `SECRET_CHARS` (rejection sampling:
