@@ -198,7 +198,16 @@ impl std::fmt::Debug for RedisOptions {
 /// every read and write, or a cluster connection (the cluster client
 /// applies its own).
 enum Manager {
-    Single { client: redis::Client, connect_timeout: Duration, response_timeout: Duration },
+    Single {
+        /// Connects and authenticates (`AUTH` or `HELLO`, one reply) and
+        /// nothing more: no `CLIENT SETINFO`, no `SELECT`, whose replies the
+        /// client would each wait for a whole timeout.
+        client: redis::Client,
+        /// The database the URL names, selected by `connect` itself.
+        db: i64,
+        connect_timeout: Duration,
+        response_timeout: Duration,
+    },
     Cluster(ClusterClient),
 }
 
@@ -239,15 +248,29 @@ impl r2d2::ManageConnection for Manager {
 
     fn connect(&self) -> RedisResult<Conn> {
         match self {
-            Manager::Single { client, connect_timeout, response_timeout } => {
+            Manager::Single { client, db, connect_timeout, response_timeout } => {
+                // The whole of it, handshake included, within one
+                // `connect_timeout`: a frozen server (its kernel still
+                // accepts connections) costs one timeout, not one per reply.
+                let started = std::time::Instant::now();
                 let mut conn = client.get_connection_with_timeout(*connect_timeout)?;
-                conn.set_read_timeout(Some(*response_timeout))?;
-                conn.set_write_timeout(Some(*response_timeout))?;
+                let left = connect_timeout.saturating_sub(started.elapsed());
+                if left.is_zero() {
+                    return Err(RedisError::from(std::io::Error::new(std::io::ErrorKind::TimedOut, "connecting timed out")));
+                }
+                conn.set_read_timeout(Some(left))?;
+                conn.set_write_timeout(Some(left))?;
                 // One round trip now: the handshake sends nothing without a
                 // password, so a server that wants one (NOAUTH), or one that
                 // accepts connections but does not answer, shows up here
                 // rather than as the first call's failure.
-                redis::cmd("PING").query::<()>(&mut conn)?;
+                if *db != 0 {
+                    redis::cmd("SELECT").arg(*db).query::<()>(&mut conn)?;
+                } else {
+                    redis::cmd("PING").query::<()>(&mut conn)?;
+                }
+                conn.set_read_timeout(Some(*response_timeout))?;
+                conn.set_write_timeout(Some(*response_timeout))?;
                 Ok(Conn::Single(conn))
             }
             Manager::Cluster(client) => Ok(Conn::Cluster(client.get_connection()?)),
@@ -315,13 +338,16 @@ impl RedisKv {
             }
             Manager::Cluster(builder.build().map_err(config)?)
         } else {
-            let mut info = options.urls[0].as_str().into_connection_info().map_err(config)?;
+            let info = options.urls[0].as_str().into_connection_info().map_err(config)?;
+            let mut settings = info.redis_settings().clone();
+            let db = settings.db();
             if let Some(password) = options.password.as_deref().filter(|p| !p.is_empty()) {
-                let redis = info.redis_settings().clone().set_password(password);
-                info = info.set_redis_settings(redis);
+                settings = settings.set_password(password);
             }
+            let info = info.set_redis_settings(settings.set_db(0).set_skip_set_lib_name());
             Manager::Single {
                 client: redis::Client::open(info).map_err(config)?,
+                db,
                 connect_timeout: options.connect_timeout,
                 response_timeout: options.response_timeout,
             }

@@ -23,6 +23,7 @@ mod limits;
 mod packaging;
 mod plugins;
 mod redis;
+mod redis_frozen;
 mod runtimes;
 mod sandbox;
 mod serve;
