@@ -23,6 +23,9 @@ pub struct Metadata {
 pub trait File {
     /// Metadata of the open file.
     fn metadata(&self) -> io::Result<Metadata>;
+    /// Which file this is (its device and inode, hashed): equal to
+    /// [`Dir::identity`] of a name exactly while that name holds this file.
+    fn identity(&self) -> io::Result<u128>;
     /// Reads up to `len` bytes at `offset`; fewer means the end of the file
     /// was reached (none: at or past the end).
     fn read_at(&self, len: usize, offset: u64) -> io::Result<Vec<u8>>;
@@ -102,6 +105,9 @@ pub trait Dir {
     /// Metadata of an entry, without following a symlink; `NotFound` when
     /// missing.
     fn metadata(&self, name: &str) -> io::Result<Metadata>;
+    /// Which file the entry `name` is (see [`File::identity`]), without
+    /// following a symlink; `NotFound` when missing.
+    fn identity(&self, name: &str) -> io::Result<u128>;
     /// Atomically renames `from` to `to`, replacing `to`.
     fn rename(&self, from: &str, to: &str) -> io::Result<()>;
     /// Makes `to` a second name (hard link) for the file `from`, atomically
@@ -137,6 +143,9 @@ impl<T: Dir> Dir for &T {
     }
     fn metadata(&self, name: &str) -> io::Result<Metadata> {
         (**self).metadata(name)
+    }
+    fn identity(&self, name: &str) -> io::Result<u128> {
+        (**self).identity(name)
     }
     fn rename(&self, from: &str, to: &str) -> io::Result<()> {
         (**self).rename(from, to)

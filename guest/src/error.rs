@@ -44,7 +44,24 @@ impl std::error::Error for Error {}
 pub const INVALID_KEY: &str =
     "invalid session key: keys use only the characters a-z and 0-9, and a session's key has 8 or more (its file name at most 255 bytes)";
 
+/// How error text shows a session key: its first four characters, then
+/// `…`. A key is the user's credential, and error text ends up in logs.
+pub fn redacted_key(key: &str) -> String {
+    let shown: String = key.chars().take(4).collect();
+    format!("{shown}…")
+}
+
 impl Error {
+    /// The same error with session `key` in its text shown only as
+    /// [`redacted_key`] (file names, temporary names and the host's own
+    /// messages carry the key).
+    pub fn hiding_key(self, key: &str) -> Error {
+        match self {
+            Error::Io(why) if !key.is_empty() && why.contains(key) => Error::Io(why.replace(key, &redacted_key(key))),
+            other => other,
+        }
+    }
+
     /// An I/O error, saying what was being done.
     pub(crate) fn io(doing: &str, name: &str, err: std::io::Error) -> Error {
         Error::Io(format!("{doing} {name}: {err}"))

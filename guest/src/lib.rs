@@ -39,7 +39,7 @@ pub mod native;
 mod wasi;
 
 pub use dir::{Dir, File, Metadata, NotAFile, System};
-pub use error::{Error, INVALID_KEY};
+pub use error::{redacted_key, Error, INVALID_KEY};
 pub use settings::{Durability, Settings, DEFAULT_COOKIE_AGE, DEFAULT_FILE_PREFIX, DEFAULT_KEY_SALT, DEFAULT_MAX_SESSION_SIZE};
 pub use store::{
     sweep_ranges, Age, Core, Files, Format, KeyValue, Kv, KvEntry, KvError, Loaded, SessionStore, Storage, Stored, SweepBatch, SweepRange, SweepReport,

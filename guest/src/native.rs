@@ -23,6 +23,12 @@ fn to_metadata(m: cap_std::fs::Metadata) -> io::Result<Metadata> {
     Ok(Metadata { len: m.len(), modified: Time::from_system_time(m.modified()?.into_std()), is_file: m.is_file() })
 }
 
+/// The file's device and inode, as one number.
+fn identity_of(m: &cap_std::fs::Metadata) -> u128 {
+    use cap_std::fs::MetadataExt;
+    (u128::from(m.dev()) << 64) | u128::from(m.ino())
+}
+
 impl NativeDir {
     /// Opens the directory at `path`.
     pub fn open(path: impl AsRef<Path>) -> io::Result<NativeDir> {
@@ -38,6 +44,10 @@ impl NativeDir {
 impl File for cap_std::fs::File {
     fn metadata(&self) -> io::Result<Metadata> {
         to_metadata(cap_std::fs::File::metadata(self)?)
+    }
+
+    fn identity(&self) -> io::Result<u128> {
+        Ok(identity_of(&cap_std::fs::File::metadata(self)?))
     }
 
     fn read_at(&self, len: usize, offset: u64) -> io::Result<Vec<u8>> {
@@ -88,6 +98,10 @@ impl Dir for NativeDir {
 
     fn metadata(&self, name: &str) -> io::Result<Metadata> {
         to_metadata(self.0.symlink_metadata(name)?)
+    }
+
+    fn identity(&self, name: &str) -> io::Result<u128> {
+        Ok(identity_of(&self.0.symlink_metadata(name)?))
     }
 
     fn rename(&self, from: &str, to: &str) -> io::Result<()> {

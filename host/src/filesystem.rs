@@ -1,6 +1,8 @@
 //! `wasi:filesystem/types` for the guest: wasmtime-wasi's implementation,
-//! except that opening an existing entry by a plain name never blocks, and
-//! creating a new file by a plain name skips wasmtime-wasi's stat of it.
+//! except that opening an existing entry by a plain name never blocks,
+//! creating a new file by a plain name skips wasmtime-wasi's stat of it, and
+//! a rename between plain names replaces only an existing entry (see
+//! `replace_existing`).
 //!
 //! Opening a FIFO for reading blocks in `open(2)` until a writer appears,
 //! and no epoch deadline interrupts a blocked host call. The guest stats a
@@ -54,6 +56,11 @@ pub(crate) fn now<F: Future>(f: F) -> F::Output {
     }
 }
 
+/// One path component naming an entry of the directory itself.
+fn is_plain_name(path: &str) -> bool {
+    !path.is_empty() && path != "." && path != ".." && !path.contains('/') && !path.contains('\0')
+}
+
 /// The linker's handle on [`NonBlockingOpen`].
 pub(crate) struct Filesystem;
 
@@ -92,7 +99,7 @@ impl NonBlockingOpen<'_> {
     /// plain component, opened without following symlinks or sync flags,
     /// either existing (no open flags) or new (`create` + `exclusive`).
     fn covers(path_flags: PathFlags, path: &str, oflags: OpenFlags, flags: DescriptorFlags) -> Option<OwnOpen> {
-        let plain_name = !path.is_empty() && path != "." && path != ".." && !path.contains('/') && !path.contains('\0');
+        let plain_name = is_plain_name(path);
         let sync_flags = DescriptorFlags::FILE_INTEGRITY_SYNC | DescriptorFlags::DATA_INTEGRITY_SYNC | DescriptorFlags::REQUESTED_WRITE_SYNC;
         if !plain_name || path_flags.contains(PathFlags::SYMLINK_FOLLOW) || flags.intersects(sync_flags) {
             return None;
@@ -129,6 +136,38 @@ impl NonBlockingOpen<'_> {
             .map_err(std::io::Error::from)?;
         let file = File::new(std::fs::File::from(created), dir.perms, mode, true);
         Ok(self.0.table.push(Descriptor::File(file))?)
+    }
+
+    /// Renames `old` over `new` only while `new` exists, in one step: the
+    /// two entries are exchanged (`renameat2` with `RENAME_EXCHANGE`), then
+    /// `old`, which now holds what `new` held, is unlinked. A missing `new`
+    /// fails with `no-entry` and nothing moves. The guest renames only over
+    /// an existing name (a session being updated, or the placeholder of a
+    /// create), and an update must never bring back a session deleted (a
+    /// logout) after the guest checked it exists: a plain rename would. On
+    /// a filesystem without exchange (`EINVAL`), a plain rename, after the
+    /// guest's own check.
+    fn replace_existing(&mut self, fd: Fd, old: &str, new_fd: Fd, new: &str) -> FsResult<()> {
+        let (Descriptor::Dir(from), Descriptor::Dir(to)) = (self.0.table.get(&fd)?, self.0.table.get(&new_fd)?) else {
+            return Err(FsCode::NotDirectory.into());
+        };
+        // wasmtime-wasi's own checks for a rename.
+        if from.perms.write_not_permitted() || to.perms.write_not_permitted() || from.perms != to.perms {
+            return Err(FsCode::NotPermitted.into());
+        }
+        let (from, to) = (&*from.dir, &*to.dir);
+        match rustix::fs::renameat_with(from, old, to, new, rustix::fs::RenameFlags::EXCHANGE) {
+            Ok(()) => {
+                // What `new` held, now under the temporary name; should the
+                // unlink fail, the sweep removes it as an old temporary file.
+                let _ = rustix::fs::unlinkat(from, old, rustix::fs::AtFlags::empty());
+                Ok(())
+            }
+            Err(rustix::io::Errno::INVAL | rustix::io::Errno::NOSYS | rustix::io::Errno::OPNOTSUPP) => {
+                rustix::fs::renameat(from, old, to, new).map_err(|e| std::io::Error::from(e).into())
+            }
+            Err(e) => Err(std::io::Error::from(e).into()),
+        }
     }
 
     fn open_existing(&mut self, fd: Fd, path: &str, flags: DescriptorFlags) -> FsResult<Fd> {
@@ -251,6 +290,9 @@ impl HostDescriptor for NonBlockingOpen<'_> {
         now(async_fs::HostDescriptor::remove_directory_at(&mut self.0, fd, path))
     }
     fn rename_at(&mut self, fd: Fd, old_path: String, new_fd: Fd, new_path: String) -> FsResult<()> {
+        if is_plain_name(&old_path) && is_plain_name(&new_path) {
+            return self.replace_existing(fd, &old_path, new_fd, &new_path);
+        }
         now(async_fs::HostDescriptor::rename_at(&mut self.0, fd, old_path, new_fd, new_path))
     }
     fn symlink_at(&mut self, fd: Fd, src_path: String, dest_path: String) -> FsResult<()> {

@@ -19,6 +19,9 @@ pub(crate) struct Instance {
     api: bindings::Embedded,
     /// The guest's `store` resource, opened once with this Store's settings.
     handle: ResourceAny,
+    /// Which directory generation it was opened under (see
+    /// `directory::DirWatch`); 0 for a key-value store.
+    pub(crate) generation: u64,
 }
 
 /// Where an instance keeps sessions.
@@ -70,7 +73,7 @@ impl Instance {
             .call_open(&mut store, settings)
             .map_err(|e| failure(&store, &e, "opening the store"))?
             .map_err(Error::from)?;
-        Ok(Instance { store, api, handle })
+        Ok(Instance { store, api, handle, generation: 0 })
     }
 
     /// The linear memory this instance holds (it never shrinks).

@@ -125,6 +125,9 @@ struct Inner {
     wit_settings: wit::Settings,
     options: Options,
     idle: Mutex<Vec<Instance>>,
+    /// For a directory store: notices the directory deleted or replaced
+    /// under its path, so instances reopen it.
+    watch: Option<directory::DirWatch>,
 }
 
 impl std::fmt::Debug for Store {
@@ -181,11 +184,12 @@ impl Store {
 
     fn start(backend: Backend, dir: Option<PathBuf>, redis: Option<String>, settings: Settings, options: Options) -> Result<Store> {
         let wit_settings = to_wit(&settings);
-        let inner = Inner { backend, dir, redis, settings, wit_settings, options, idle: Mutex::new(Vec::new()) };
+        let watch = dir.clone().map(directory::DirWatch::new);
+        let inner = Inner { backend, dir, redis, settings, wit_settings, options, idle: Mutex::new(Vec::new()), watch };
         let store = Store { inner: Arc::new(inner) };
         // Start one instance now, so a bad directory or a broken runtime shows
         // up here rather than at the first request.
-        let instance = Instance::new(&store.inner.backend, store.inner.options.memory_limit, &store.inner.wit_settings)?;
+        let instance = store.instance(None)?;
         store.release(instance);
         Ok(store)
     }
@@ -234,7 +238,7 @@ impl Store {
     pub fn load(&self, key: &str) -> Result<Loaded<Data>> {
         self.load_json(key)?.map(|json| {
             sessionbox_guest::json::parse_object_within(&json, MAX_DATA_DEPTH)
-                .map_err(|e| Error::InvalidData(format!("session {key} cannot be read as Data ({e}); read it with Store::load_json")))
+                .map_err(|e| Error::InvalidData(format!("session {} cannot be read as Data ({e}); read it with Store::load_json", sessionbox_guest::redacted_key(key))))
         })
     }
 
@@ -432,7 +436,7 @@ impl Store {
     /// `spawn_blocking` thread) it runs in place.
     fn call<T>(
         &self,
-        f: impl FnOnce(&wit::GuestStore, &mut wasmtime::Store<crate::runtime::HostState>, ResourceAny) -> wasmtime::Result<Result<T, wit::Error>>,
+        f: impl Fn(&wit::GuestStore, &mut wasmtime::Store<crate::runtime::HostState>, ResourceAny) -> wasmtime::Result<Result<T, wit::Error>>,
     ) -> Result<T> {
         self.run(false, f)
     }
@@ -449,7 +453,7 @@ impl Store {
     /// (see `filesystem::now`).
     fn call_brief<T>(
         &self,
-        f: impl FnOnce(&wit::GuestStore, &mut wasmtime::Store<crate::runtime::HostState>, ResourceAny) -> wasmtime::Result<Result<T, wit::Error>>,
+        f: impl Fn(&wit::GuestStore, &mut wasmtime::Store<crate::runtime::HostState>, ResourceAny) -> wasmtime::Result<Result<T, wit::Error>>,
     ) -> Result<T> {
         self.run(true, f)
     }
@@ -457,7 +461,7 @@ impl Store {
     fn run<T>(
         &self,
         brief: bool,
-        f: impl FnOnce(&wit::GuestStore, &mut wasmtime::Store<crate::runtime::HostState>, ResourceAny) -> wasmtime::Result<Result<T, wit::Error>>,
+        f: impl Fn(&wit::GuestStore, &mut wasmtime::Store<crate::runtime::HostState>, ResourceAny) -> wasmtime::Result<Result<T, wit::Error>>,
     ) -> Result<T> {
         let warm = self.warm_instance();
         // Only a directory's calls are brief: a network store's may wait.
@@ -469,33 +473,71 @@ impl Store {
         }
     }
 
-    /// Runs `f` on `warm`, or on a new instance.
+    /// Runs `f` on `warm`, or on a new instance. A call that failed with
+    /// an I/O error because the session directory was deleted or replaced
+    /// meanwhile runs once more, on an instance opened on the directory
+    /// the path names now: it had no effect on that one.
     fn call_on<T>(
         &self,
         warm: Option<Instance>,
-        f: impl FnOnce(&wit::GuestStore, &mut wasmtime::Store<crate::runtime::HostState>, ResourceAny) -> wasmtime::Result<Result<T, wit::Error>>,
+        f: impl Fn(&wit::GuestStore, &mut wasmtime::Store<crate::runtime::HostState>, ResourceAny) -> wasmtime::Result<Result<T, wit::Error>>,
     ) -> Result<T> {
         let mut instance = self.instance(warm)?;
         // A trap drops the instance here: its state may be inconsistent.
-        let result = instance.call(self.inner.options.deadline, f)?;
+        let result = instance.call(self.inner.options.deadline, &f)?;
         self.release(instance);
-        result.map_err(from_wit)
+        match result {
+            Err(wit::Error::Io(_)) if self.inner.watch.as_ref().is_some_and(|watch| watch.check(true)) => {
+                let mut instance = self.instance(None)?;
+                let result = instance.call(self.inner.options.deadline, &f)?;
+                self.release(instance);
+                result.map_err(from_wit)
+            }
+            result => result.map_err(from_wit),
+        }
     }
 
-    /// An idle instance from the pool, if one is warm.
+    /// An idle instance from the pool, if one is warm (and opened on the
+    /// directory the path names: see [`directory::DirWatch`]).
     fn warm_instance(&self) -> Option<Instance> {
-        self.inner.idle.lock().ok().and_then(|mut idle| idle.pop())
+        let generation = match &self.inner.watch {
+            Some(watch) => {
+                watch.check(false);
+                watch.generation()
+            }
+            None => 0,
+        };
+        let mut idle = self.inner.idle.lock().ok()?;
+        // Instances of an older generation hold a directory no longer at
+        // the path: dropped.
+        while let Some(instance) = idle.pop() {
+            if instance.generation == generation {
+                return Some(instance);
+            }
+        }
+        None
     }
 
     /// `warm`, or a new instance when there is none.
     fn instance(&self, warm: Option<Instance>) -> Result<Instance> {
         match warm {
             Some(instance) => Ok(instance),
-            None => Instance::new(&self.inner.backend, self.inner.options.memory_limit, &self.inner.wit_settings),
+            None => {
+                // The generation before the open: should the directory be
+                // replaced meanwhile, the instance is retired, never kept
+                // on a stale one.
+                let generation = self.inner.watch.as_ref().map_or(0, |watch| watch.generation());
+                let mut instance = Instance::new(&self.inner.backend, self.inner.options.memory_limit, &self.inner.wit_settings)?;
+                instance.generation = generation;
+                Ok(instance)
+            }
         }
     }
 
     fn release(&self, instance: Instance) {
+        if self.inner.watch.as_ref().is_some_and(|watch| watch.generation() != instance.generation) {
+            return;
+        }
         if let Ok(mut idle) = self.inner.idle.lock() {
             // A call with a huge argument (a plugin's 60 MB key) grows an
             // instance's memory for good: such an instance is not kept.

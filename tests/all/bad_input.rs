@@ -684,14 +684,15 @@ fn the_store_still_works_after_all_of_it() {
 }
 
 /// I/O errors say what failed on which file in plain words (they used to
-/// end in WASI's "…, similar to `EISDIR` in POSIX").
+/// end in WASI's "…, similar to `EISDIR` in POSIX"), naming the file by
+/// its key's first four characters only: the key is the user's credential.
 #[test]
 fn io_errors_name_the_operation_and_the_file() {
     let f = fixture();
     let key = "adirectory000000000000000000000a";
     std::fs::create_dir(f.path(key)).unwrap();
     let err = f.store.delete(key).unwrap_err();
-    assert_eq!(err.to_string(), format!("I/O error: delete sessionid{key}: is a directory"));
+    assert_eq!(err.to_string(), "I/O error: delete sessionidadir…: is a directory");
     let err = f.store.save(key, &data(json!({"a": 1})), false).unwrap_err();
-    assert_eq!(err.to_string(), format!("I/O error: sessionid{key} is not a regular file"));
+    assert_eq!(err.to_string(), "I/O error: sessionidadir… is not a regular file");
 }

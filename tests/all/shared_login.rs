@@ -7,61 +7,19 @@
 //! `Store::open_redis` in `RedisFormat::django()`.
 
 use crate::support::redis::RedisServer;
-use crate::support::web::{assert_django_session_cookie, free_port, unix_now, Browser, DjangoServer, DJANGO_PASSWORD, DJANGO_USER};
+use crate::support::web::{assert_django_session_cookie, unix_now, Browser, DemoApp, DjangoServer, DJANGO_PASSWORD, DJANGO_USER};
 use serde_json::Value;
 use sessionbox::{Options, RedisFormat, RedisOptions, Settings, Store};
 use sessionbox_demo::DemoUser;
-use sessionbox_tower::SessionConfig;
 use std::path::Path;
 
 const SECRET: &str = "shared-login-secret-9f3c1a77e2";
 const COOKIE_AGE: i64 = 1_209_600;
 
-/// The demo app served on its own thread and runtime (the browser helper
-/// blocks on a runtime of its own).
-struct Demo {
-    port: u16,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Demo {
-    fn start(sessions: &Path, users: Vec<DemoUser>, expire_at_browser_close: bool) -> Demo {
-        let options = Options { expire_at_browser_close, ..Options::default() };
-        let store = Store::open_with(sessions, Settings::new(SECRET), options).unwrap();
-        Demo::start_store(store, users)
-    }
-
-    /// The demo app on `store`, whatever holds its sessions.
-    fn start_store(store: Store, users: Vec<DemoUser>) -> Demo {
-        let config = SessionConfig::for_store(&store);
-        let app = sessionbox_demo::app(store, config, users);
-        let port = free_port();
-        let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                axum::serve(listener, app).with_graceful_shutdown(async move { drop(rx.await) }).await.unwrap();
-            });
-        });
-        Demo { port, shutdown: Some(tx), thread: Some(thread) }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-}
-
-impl Drop for Demo {
-    fn drop(&mut self) {
-        drop(self.shutdown.take());
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
+/// The demo app on the session directory `sessions`, with this file's secret.
+fn demo_on_dir(sessions: &Path, users: Vec<DemoUser>, expire_at_browser_close: bool) -> DemoApp {
+    let options = Options { expire_at_browser_close, ..Options::default() };
+    DemoApp::start(Store::open_with(sessions, Settings::new(SECRET), options).unwrap(), users)
 }
 
 /// Django's alice as the demo app knows her: id and password hash from
@@ -78,7 +36,7 @@ fn alice(django: &DjangoServer) -> DemoUser {
 struct Both {
     tmp: tempfile::TempDir,
     django: DjangoServer,
-    demo: Demo,
+    demo: DemoApp,
     browser: Browser,
     /// The Redis both use in the `through_redis_*` tests. Declared last, so
     /// dropped last.
@@ -90,7 +48,7 @@ fn start(expire_at_browser_close: bool) -> Both {
     let sessions = tmp.path().join("sessions");
     let flag = if expire_at_browser_close { "True" } else { "False" };
     let django = DjangoServer::start(&sessions, SECRET, &[("SESSION_EXPIRE_AT_BROWSER_CLOSE", flag)]);
-    let demo = Demo::start(&sessions, vec![alice(&django)], expire_at_browser_close);
+    let demo = demo_on_dir(&sessions, vec![alice(&django)], expire_at_browser_close);
     let browser = Browser::start();
     Both { redis: None, tmp, django, demo, browser }
 }
@@ -104,7 +62,7 @@ fn start_on_redis() -> Both {
     let options = RedisOptions { format: RedisFormat::django(), ..RedisOptions::new(redis.url()) };
     let store = Store::open_redis(&options, Settings::new(SECRET)).unwrap();
     assert_eq!(store.dir(), None, "a store on Redis has no directory");
-    let demo = Demo::start_store(store, vec![alice(&django)]);
+    let demo = DemoApp::start(store, vec![alice(&django)]);
     let browser = Browser::start();
     Both { redis: Some(redis), tmp, django, demo, browser }
 }

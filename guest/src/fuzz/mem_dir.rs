@@ -10,7 +10,14 @@ use std::rc::Rc;
 /// Most bytes one read returns: wasmtime's cap.
 const SHORT_READ: usize = 1 << 16;
 
-type Files = Rc<RefCell<BTreeMap<String, (Vec<u8>, Time)>>>;
+/// Each file's content, mtime and identity (a number no other file had).
+type Files = Rc<RefCell<BTreeMap<String, (Vec<u8>, Time, u128)>>>;
+
+/// A new file's identity: the next number of a process-wide count.
+fn new_identity() -> u128 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    u128::from(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+}
 
 /// A directory held in memory; every file has the same mtime, `now`.
 #[derive(Default, Clone)]
@@ -37,19 +44,22 @@ impl MemDir {
 
     /// Puts a file in place.
     pub fn insert(&self, name: &str, content: &[u8]) {
-        self.files.borrow_mut().insert(name.to_owned(), (content.to_vec(), self.now));
+        self.files.borrow_mut().insert(name.to_owned(), (content.to_vec(), self.now, new_identity()));
     }
 }
 
 impl File for MemFile {
     fn metadata(&self) -> io::Result<Metadata> {
         let files = self.files.borrow();
-        let (content, modified) = files.get(&self.name).ok_or_else(missing)?;
+        let (content, modified, _) = files.get(&self.name).ok_or_else(missing)?;
         Ok(Metadata { len: content.len() as u64, modified: *modified, is_file: true })
+    }
+    fn identity(&self) -> io::Result<u128> {
+        self.files.borrow().get(&self.name).map(|file| file.2).ok_or_else(missing)
     }
     fn read_at(&self, len: usize, offset: u64) -> io::Result<Vec<u8>> {
         let files = self.files.borrow();
-        let (content, _) = files.get(&self.name).ok_or_else(missing)?;
+        let (content, ..) = files.get(&self.name).ok_or_else(missing)?;
         let start = (offset as usize).min(content.len());
         // Short reads, as WASI hosts give them.
         Ok(content[start..content.len().min(start.saturating_add(len.min(SHORT_READ)))].to_vec())
@@ -75,11 +85,14 @@ impl Dir for MemDir {
         if files.contains_key(name) {
             return Err(ErrorKind::AlreadyExists.into());
         }
-        files.insert(name.to_owned(), (Vec::new(), self.now));
+        files.insert(name.to_owned(), (Vec::new(), self.now, new_identity()));
         Ok(MemFile { files: self.files.clone(), name: name.to_owned() })
     }
     fn metadata(&self, name: &str) -> io::Result<Metadata> {
         MemFile { files: self.files.clone(), name: name.to_owned() }.metadata()
+    }
+    fn identity(&self, name: &str) -> io::Result<u128> {
+        MemFile { files: self.files.clone(), name: name.to_owned() }.identity()
     }
     fn rename(&self, from: &str, to: &str) -> io::Result<()> {
         let mut files = self.files.borrow_mut();

@@ -19,7 +19,7 @@ impl<B: Storage, S: System> SessionStore<B, S> {
             match self.backend.write(&self.core, &name, &encoded.content, true, encoded.ttl_ms) {
                 Ok(()) => return Ok(key),
                 Err(Error::AlreadyExists) => continue,
-                Err(e) => return Err(e),
+                Err(e) => return Err(e.hiding_key(&key)),
             }
         }
         Err(Error::Io("no unused session key found; is the random source broken?".to_owned()))
@@ -33,7 +33,7 @@ impl<B: Storage, S: System> SessionStore<B, S> {
         let new_key = self.create(data)?;
         if let Err(e) = self.delete(key) {
             let _ = self.delete(&new_key);
-            return Err(e);
+            return Err(e.hiding_key(&new_key));
         }
         Ok(new_key)
     }

@@ -9,14 +9,14 @@ impl<B: Storage, S: System> SessionStore<B, S> {
     /// name no session (too short, too long) has none.
     pub fn exists(&self, key: &str) -> Result<bool, Error> {
         let Some(name) = self.session_name(key)? else { return Ok(false) };
-        self.backend.exists(&name)
+        self.backend.exists(&name).map_err(|e| e.hiding_key(key))
     }
 
     /// Deletes session `key`; returns whether there was one to delete (a
     /// missing session is not an error).
     pub fn delete(&self, key: &str) -> Result<bool, Error> {
         let Some(name) = self.session_name(key)? else { return Ok(false) };
-        self.backend.remove(&name)
+        self.backend.remove(&name).map_err(|e| e.hiding_key(key))
     }
 
     /// Deletes every expired session in one call (Django's

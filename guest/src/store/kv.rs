@@ -73,14 +73,15 @@ fn io(doing: &str, name: &str, e: KvError) -> Error {
 
 impl<K: KeyValue> Storage for Kv<K> {
     const EXPIRES_ENTRIES: bool = true;
+    type Opened = ();
 
     fn format(&self) -> Format {
         self.format
     }
 
-    fn read<S: System>(&self, _core: &Core<S>, name: &str, limit: u64) -> Result<Stored, Unread> {
+    fn read<S: System>(&self, _core: &Core<S>, name: &str, limit: u64) -> Result<Stored<()>, Unread> {
         match self.kv.get(name, limit) {
-            Ok(Some(KvEntry { value, ttl_ms })) => Ok(Stored { content: value, age: Age::ExpiresIn(ttl_ms) }),
+            Ok(Some(KvEntry { value, ttl_ms })) => Ok(Stored { content: value, age: Age::ExpiresIn(ttl_ms), opened: () }),
             Ok(None) => Err(Unread::Missing),
             Err(KvError::TooLarge) => Err(Unread::TooLarge),
             // Like a directory entry that is not a regular file: corrupt.
@@ -111,6 +112,12 @@ impl<K: KeyValue> Storage for Kv<K> {
 
     fn remove(&self, name: &str) -> Result<bool, Error> {
         self.kv.delete(name).map_err(|e| io("delete", name, e))
+    }
+
+    /// Only an entry without a TTL is ever judged expired here; no
+    /// key-value call deletes a key only if unchanged, so this is a delete.
+    fn remove_read(&self, name: &str, _opened: &()) -> Result<bool, Error> {
+        self.remove(name)
     }
 
     /// The store drops expired keys by their TTL: nothing to sweep.

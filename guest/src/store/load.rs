@@ -93,11 +93,15 @@ impl<T, W> Loaded<T, W> {
 impl<B: Storage, S: System> SessionStore<B, S> {
     /// Reads session `key`. Never creates an entry; deletes an expired one.
     pub fn load(&self, key: &str) -> Result<Loaded, Error> {
+        self.load_named(key).map_err(|e| e.hiding_key(key))
+    }
+
+    fn load_named(&self, key: &str) -> Result<Loaded, Error> {
         let Ok(Some(name)) = self.session_name(key) else {
             return Ok(Loaded::Missing);
         };
         let core = &self.core;
-        let Stored { content, age } = match self.backend.read(core, &name, core.max_stored_len(self.backend.format())) {
+        let Stored { content, age, opened } = match self.backend.read(core, &name, core.max_stored_len(self.backend.format())) {
             Ok(stored) => stored,
             Err(Unread::Missing) => return Ok(Loaded::Missing),
             Err(Unread::NotAFile) => return Ok(Loaded::Corrupt),
@@ -135,7 +139,9 @@ impl<B: Storage, S: System> SessionStore<B, S> {
         if judged_here && expiry::is_expired(expires, now) {
             // Expired whatever the storage says to the delete (Django
             // ignores that error too); an entry that stays goes in a sweep.
-            let _ = self.backend.remove(&name);
+            // Only what was read is deleted: a save may have renamed a
+            // fresh file over it since.
+            let _ = self.backend.remove_read(&name, &opened);
             return Ok(Loaded::Expired);
         }
         Ok(Loaded::Found { data: decoded.json, expires_at: expires })

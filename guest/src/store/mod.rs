@@ -50,11 +50,13 @@ pub enum Format {
 }
 
 /// What a backend holds under a session's name, read whole.
-pub struct Stored {
+pub struct Stored<O> {
     /// The bytes as stored.
     pub content: Vec<u8>,
     /// How old the entry is, as the backend knows it.
     pub age: Age,
+    /// What [`Storage::remove_read`] needs to delete exactly this entry.
+    pub opened: O,
 }
 
 /// What a backend knows of when an entry was written or will go.
@@ -89,11 +91,15 @@ pub trait Storage {
     /// so writes carry one and a sweep has nothing to do.
     const EXPIRES_ENTRIES: bool;
 
+    /// What a read keeps of the entry it read, so that deleting it (an
+    /// expired session) never deletes a newer entry written meanwhile.
+    type Opened;
+
     /// How sessions are encoded in this backend.
     fn format(&self) -> Format;
 
     /// Reads the entry `name` whole; more than `limit` bytes is `TooLarge`.
-    fn read<S: System>(&self, core: &Core<S>, name: &str, limit: u64) -> Result<Stored, Unread>;
+    fn read<S: System>(&self, core: &Core<S>, name: &str, limit: u64) -> Result<Stored<Self::Opened>, Unread>;
 
     /// Writes `content` as `name`, atomically: with `must_create` only if no
     /// entry has the name (`AlreadyExists`), else only if one does
@@ -106,6 +112,10 @@ pub trait Storage {
 
     /// Deletes the entry `name`; whether there was one.
     fn remove(&self, name: &str) -> Result<bool, Error>;
+
+    /// Deletes the entry `name` only if it is still the one [`read`](Self::read)
+    /// returned `opened` for; whether it was deleted.
+    fn remove_read(&self, name: &str, opened: &Self::Opened) -> Result<bool, Error>;
 
     /// One batch of a sweep of expired entries (see
     /// [`SessionStore::sweep_range`]).

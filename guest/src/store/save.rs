@@ -17,7 +17,7 @@ impl<B: Storage, S: System> SessionStore<B, S> {
             None => return Err(Error::NotFound),
         };
         let encoded = self.encode(data)?;
-        self.backend.write(&self.core, &name, &encoded.content, must_create, encoded.ttl_ms)
+        self.backend.write(&self.core, &name, &encoded.content, must_create, encoded.ttl_ms).map_err(|e| e.hiding_key(key))
     }
 
     /// Validates `data` as a JSON object within the size limit and encodes

@@ -546,3 +546,76 @@ mod kv {
         assert_eq!(django.load("abcdefgh").unwrap(), Loaded::Corrupt);
     }
 }
+
+/// A directory in which a save lands right after each open: a fresh
+/// session file is renamed over the name just opened, as another process's
+/// save may do between the sweep's (or a load's) read and its delete.
+struct SaveAfterOpen {
+    inner: NativeDir,
+    path: std::path::PathBuf,
+    fresh: String,
+}
+
+impl crate::Dir for SaveAfterOpen {
+    type File = cap_std::fs::File;
+    fn open(&self, name: &str) -> std::io::Result<Self::File> {
+        let file = self.inner.open(name)?;
+        let temp = self.path.join(format!("{name}_out_fresh"));
+        fs::write(&temp, &self.fresh)?;
+        fs::rename(&temp, self.path.join(name))?;
+        Ok(file)
+    }
+    fn create_new(&self, name: &str) -> std::io::Result<Self::File> {
+        self.inner.create_new(name)
+    }
+    fn metadata(&self, name: &str) -> std::io::Result<crate::Metadata> {
+        self.inner.metadata(name)
+    }
+    fn identity(&self, name: &str) -> std::io::Result<u128> {
+        self.inner.identity(name)
+    }
+    fn rename(&self, from: &str, to: &str) -> std::io::Result<()> {
+        self.inner.rename(from, to)
+    }
+    fn hard_link(&self, from: &str, to: &str) -> std::io::Result<()> {
+        self.inner.hard_link(from, to)
+    }
+    fn remove_file(&self, name: &str) -> std::io::Result<()> {
+        self.inner.remove_file(name)
+    }
+    fn for_each_entry(&self, f: &mut dyn FnMut(&str)) -> std::io::Result<u32> {
+        self.inner.for_each_entry(f)
+    }
+    fn sync(&self) -> std::io::Result<()> {
+        self.inner.sync()
+    }
+}
+
+/// An expired session is deleted only while its name still holds the file
+/// that was judged: a save renamed over it meanwhile survives the sweep and
+/// the load that found the old content expired.
+#[test]
+fn a_session_saved_after_it_was_read_is_not_deleted_as_expired() {
+    let mut s = settings();
+    s.cookie_age = 100;
+    let tmp = tempfile::tempdir().unwrap();
+    let plain = SessionStore::new(NativeDir::open(tmp.path()).unwrap(), NativeSystem, s.clone()).unwrap();
+    let fresh_key = plain.create(r#"{"fresh":1}"#).unwrap();
+    let fresh = fs::read_to_string(tmp.path().join(format!("sessionid{fresh_key}"))).unwrap();
+    let racing = SessionStore::new(SaveAfterOpen { inner: NativeDir::open(tmp.path()).unwrap(), path: tmp.path().to_owned(), fresh }, NativeSystem, s).unwrap();
+    for sweep in [true, false] {
+        let key = plain.create(r#"{"old":1}"#).unwrap();
+        let path = tmp.path().join(format!("sessionid{key}"));
+        age_file(&path, 1000);
+        if sweep {
+            let report = racing.clear_expired().unwrap();
+            assert_eq!(report.deleted, 0, "{report:?}");
+        } else {
+            assert_eq!(racing.load(&key).unwrap(), Loaded::Expired, "the content read had expired");
+        }
+        // The file saved after the open is still there, and live.
+        assert!(path.exists(), "sweep {sweep}: the session saved meanwhile was deleted");
+        assert_eq!(plain.load(&key).unwrap().into_data(), Some(r#"{"fresh":1}"#.into()), "sweep {sweep}");
+        plain.delete(&key).unwrap();
+    }
+}

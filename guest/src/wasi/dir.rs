@@ -92,6 +92,10 @@ impl File for Descriptor {
         self.stat().map(to_metadata).map_err(to_io)
     }
 
+    fn identity(&self) -> io::Result<u128> {
+        self.metadata_hash().map(|h| (u128::from(h.upper) << 64) | u128::from(h.lower)).map_err(to_io)
+    }
+
     fn read_at(&self, len: usize, offset: u64) -> io::Result<Vec<u8>> {
         // The host allocates `len` bytes: callers ask for what they expect.
         self.read(len as u64, offset).map(|(bytes, _end)| bytes).map_err(to_io)
@@ -135,6 +139,10 @@ impl Dir for WasiDir {
 
     fn metadata(&self, name: &str) -> io::Result<Metadata> {
         self.0.stat_at(PathFlags::empty(), name).map(to_metadata).map_err(to_io)
+    }
+
+    fn identity(&self, name: &str) -> io::Result<u128> {
+        self.0.metadata_hash_at(PathFlags::empty(), name).map(|h| (u128::from(h.upper) << 64) | u128::from(h.lower)).map_err(to_io)
     }
 
     fn rename(&self, from: &str, to: &str) -> io::Result<()> {

@@ -649,3 +649,81 @@ impl Drop for WasmtimeServe {
         }
     }
 }
+
+/// The demo app (`examples/demo`) served over real HTTP on 127.0.0.1, on
+/// its own thread and multi-thread runtime (the browser helper blocks on a
+/// runtime of its own); stopped when dropped.
+pub struct DemoApp {
+    port: u16,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl DemoApp {
+    /// The demo app on `store`, whatever holds its sessions.
+    pub fn start(store: sessionbox::Store, users: Vec<sessionbox_demo::DemoUser>) -> DemoApp {
+        let config = sessionbox_tower::SessionConfig::for_store(&store);
+        let app = sessionbox_demo::app(store, config, users);
+        let port = free_port();
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                axum::serve(listener, app).with_graceful_shutdown(async move { drop(rx.await) }).await.unwrap();
+            });
+        });
+        DemoApp { port, shutdown: Some(tx), thread: Some(thread) }
+    }
+
+    /// The app's URL for `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+}
+
+impl Drop for DemoApp {
+    fn drop(&mut self) {
+        drop(self.shutdown.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// One HTTP/1.1 exchange over a fresh connection, as raw text: the status,
+/// the `sessionid` value a `Set-Cookie` gave (empty for a deletion), and
+/// the body.
+pub struct Exchange {
+    pub status: u16,
+    pub session_cookie: Option<String>,
+    pub body: String,
+}
+
+/// Sends `method path` to 127.0.0.1:`port` with the session cookie `key`
+/// (if any) and a form `body` (for POST).
+pub fn exchange(port: u16, method: &str, path: &str, key: Option<&str>, body: &str) -> Exchange {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
+    let cookie = key.map(|k| format!("Cookie: sessionid={k}\r\n")).unwrap_or_default();
+    let form = if method == "POST" { format!("Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n", body.len()) } else { String::new() };
+    write!(stream, "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{cookie}{form}Connection: close\r\n\r\n{body}").unwrap();
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("no status in {head:?}"));
+    let session_cookie = head
+        .lines()
+        .filter_map(|line| line.split_once(':'))
+        .filter(|(name, _)| name.eq_ignore_ascii_case("set-cookie"))
+        .find_map(|(_, value)| value.trim().strip_prefix("sessionid="))
+        .map(|rest| rest.split(';').next().unwrap_or("").trim_matches('"').to_owned());
+    Exchange { status, session_cookie, body: body.to_owned() }
+}

@@ -7,7 +7,7 @@ mod write;
 
 pub use sweep::{sweep_ranges, SweepBatch, SweepRange, SweepReport};
 
-use crate::dir::{read_to_end, Dir, Metadata, NotAFile, System};
+use crate::dir::{read_to_end, Dir, File, Metadata, NotAFile, System};
 use crate::store::{Age, Core, Format, Storage, Stored, Unread};
 use crate::Error;
 use std::io::ErrorKind;
@@ -22,10 +22,20 @@ pub struct Files<D> {
     sweep_rest: std::sync::Mutex<Option<(String, Option<String>, sweep::Window)>>,
 }
 
-/// A session file read whole: its metadata (from before the open) and bytes.
-struct Read {
+/// A session file read whole: its metadata (from the stat before the open),
+/// its bytes, and the open file, which a delete checks the name against.
+struct Read<F> {
     meta: Metadata,
     content: Vec<u8>,
+    file: F,
+}
+
+/// A file that was read, kept open until a decision to delete it is checked
+/// against what its name holds by then.
+pub struct Opened<F> {
+    /// The metadata its content was judged with (the stat before the open).
+    meta: Metadata,
+    file: F,
 }
 
 impl<D: Dir> Files<D> {
@@ -41,7 +51,7 @@ impl<D: Dir> Files<D> {
 
     /// Reads the session file `name` whole, refusing anything but a regular
     /// file of at most `limit` bytes.
-    fn read_file(&self, name: &str, limit: u64) -> Result<Read, Unread> {
+    fn read_file(&self, name: &str, limit: u64) -> Result<Read<D::File>, Unread> {
         // Stat before opening: in hosts that open blocking, a FIFO named
         // like a session must not block us. (The sessionbox host also opens
         // non-blocking and refuses non-regular files, which closes the race
@@ -59,8 +69,9 @@ impl<D: Dir> Files<D> {
         }
         // On wasm32 a file past usize could never be held in memory anyway.
         let read_limit = usize::try_from(limit).unwrap_or(usize::MAX).saturating_add(1);
-        let content = match self.dir.open(name).and_then(|f| read_to_end(&f, meta.len, read_limit)) {
-            Ok(content) => content,
+        let read = self.dir.open(name).and_then(|file| read_to_end(&file, meta.len, read_limit).map(|content| (file, content)));
+        let (file, content) = match read {
+            Ok(read) => read,
             Err(e) if e.kind() == ErrorKind::NotFound => return Err(Unread::Missing),
             // Swapped for something else since the stat.
             Err(e) if NotAFile::is(&e) => return Err(Unread::NotAFile),
@@ -70,20 +81,49 @@ impl<D: Dir> Files<D> {
         if content.len() as u64 > limit {
             return Err(Unread::TooLarge);
         }
-        Ok(Read { meta, content })
+        Ok(Read { meta, content, file })
+    }
+
+    /// Deletes `name` only while it still holds the file that was opened,
+    /// unchanged since the stat its content was judged with; `Ok(false)`
+    /// when it holds something else (a save renamed a newer file over it)
+    /// or nothing. A save that lands after these checks and before the
+    /// unlink is still lost: POSIX has no unlink-if-same-file.
+    fn remove_unchanged(&self, name: &str, opened: &Opened<D::File>) -> Result<bool, Error> {
+        let io = |e: std::io::Error| Error::io("delete", name, e);
+        // The open file's own metadata: a rename between the stat and the
+        // open paired an old mtime with newer content.
+        let now = opened.file.metadata().map_err(io)?;
+        if now.modified != opened.meta.modified || now.len != opened.meta.len {
+            return Ok(false);
+        }
+        // The file is held open, so its inode cannot be reused meanwhile:
+        // equal identities mean the name still holds this very file.
+        match self.dir.identity(name) {
+            Ok(id) if id == opened.file.identity().map_err(io)? => {}
+            Ok(_) => return Ok(false),
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(io(e)),
+        }
+        match self.dir.remove_file(name) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(io(e)),
+        }
     }
 }
 
 impl<D: Dir> Storage for Files<D> {
     const EXPIRES_ENTRIES: bool = false;
+    type Opened = Opened<D::File>;
 
     fn format(&self) -> Format {
         Format::Signed
     }
 
-    fn read<S: System>(&self, _core: &Core<S>, name: &str, limit: u64) -> Result<Stored, Unread> {
-        let Read { meta, content } = self.read_file(name, limit)?;
-        Ok(Stored { content, age: Age::WrittenAt(meta.modified) })
+    fn read<S: System>(&self, _core: &Core<S>, name: &str, limit: u64) -> Result<Stored<Self::Opened>, Unread> {
+        let Read { meta, content, file } = self.read_file(name, limit)?;
+        Ok(Stored { content, age: Age::WrittenAt(meta.modified), opened: Opened { meta, file } })
     }
 
     fn write<S: System>(&self, core: &Core<S>, name: &str, content: &[u8], must_create: bool, _ttl_ms: Option<u64>) -> Result<(), Error> {
@@ -104,6 +144,10 @@ impl<D: Dir> Storage for Files<D> {
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
             Err(e) => Err(Error::io("delete", name, e)),
         }
+    }
+
+    fn remove_read(&self, name: &str, opened: &Self::Opened) -> Result<bool, Error> {
+        self.remove_unchanged(name, opened)
     }
 
     fn sweep<S: System>(&self, core: &Core<S>, cursor: Option<&str>, upto: Option<&str>, budget_nanos: Option<u64>) -> Result<SweepBatch, Error> {

@@ -1,7 +1,7 @@
 //! The sweep: Django's `clearsessions` over the directory, in batches that
 //! each stay within a time budget.
 
-use super::{Files, Read};
+use super::{Files, Opened, Read};
 use crate::codec::{DecodeError, Signed};
 use crate::dir::{Dir, System};
 use crate::store::{Core, Unread, TEMP_FILE_MAX_AGE_SECS, TEMP_MARKER};
@@ -92,8 +92,17 @@ pub(crate) struct Window {
 }
 
 /// The verdict on one entry.
+enum Verdict<F> {
+    Keep,
+    /// Delete it: a temporary file by name, a session only while its name
+    /// holds the file that was opened and judged.
+    Delete(Option<Opened<F>>),
+    Skip,
+}
+
+/// A verdict on a session file's content, before the file is attached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Verdict {
+enum Judged {
     Keep,
     Delete,
     Skip,
@@ -188,18 +197,25 @@ impl<D: Dir> Files<D> {
         match verdict {
             Verdict::Keep => {}
             Verdict::Skip => report.skipped += 1,
-            Verdict::Delete => match self.dir.remove_file(name) {
+            Verdict::Delete(None) => match self.dir.remove_file(name) {
                 Ok(()) => report.deleted += 1,
                 // Someone else removed it first: nothing left to do.
                 Err(e) if e.kind() == ErrorKind::NotFound => {}
                 Err(_) => report.skipped += 1,
             },
+            // A session is deleted only while its name still holds the
+            // file judged: a save may have renamed a fresh one over it.
+            Verdict::Delete(Some(opened)) => match self.remove_unchanged(name, &opened) {
+                Ok(true) => report.deleted += 1,
+                Ok(false) => {}
+                Err(_) => report.skipped += 1,
+            },
         }
     }
 
-    fn judge_temp(&self, name: &str, now: Time) -> Verdict {
+    fn judge_temp(&self, name: &str, now: Time) -> Verdict<D::File> {
         match self.dir.metadata(name) {
-            Ok(meta) if meta.is_file && meta.modified.whole_secs_until(now) >= TEMP_FILE_MAX_AGE_SECS => Verdict::Delete,
+            Ok(meta) if meta.is_file && meta.modified.whole_secs_until(now) >= TEMP_FILE_MAX_AGE_SECS => Verdict::Delete(None),
             Ok(meta) if meta.is_file => Verdict::Keep,
             _ => Verdict::Skip,
         }
@@ -218,27 +234,37 @@ impl<D: Dir> Files<D> {
     /// the sweep's largest cost per file, is computed only when the two
     /// differ, or when the payload inflates past [`UNVERIFIED_INFLATION`].
     /// Every verdict is the one a verified decode gives.
-    fn judge_session<S: System>(&self, core: &Core<S>, name: &str, now: Time) -> Verdict {
-        let Read { meta, content } = match self.read_file(name, core.max_stored_len(crate::store::Format::Signed)) {
+    fn judge_session<S: System>(&self, core: &Core<S>, name: &str, now: Time) -> Verdict<D::File> {
+        let Read { meta, content, file } = match self.read_file(name, core.max_stored_len(crate::store::Format::Signed)) {
             Ok(read) => read,
             Err(Unread::Missing) => return Verdict::Keep,
             Err(Unread::NotAFile | Unread::TooLarge | Unread::Io(_)) => return Verdict::Skip,
         };
+        match Self::judge_content(core, &meta, &content, now) {
+            Judged::Keep => Verdict::Keep,
+            Judged::Skip => Verdict::Skip,
+            Judged::Delete => Verdict::Delete(Some(Opened { meta, file })),
+        }
+    }
+
+    /// The verdict on a session file's `content`, last written at
+    /// `meta.modified` (see [`judge_session`](Self::judge_session)).
+    fn judge_content<S: System>(core: &Core<S>, meta: &crate::dir::Metadata, content: &[u8], now: Time) -> Judged {
         let by_expiry = |expiry: Option<&serde_json::Value>| {
             let expires = expiry::expires_at(expiry, meta.modified, core.settings.cookie_age);
             if expiry::is_expired(expires, now) {
-                Verdict::Delete
+                Judged::Delete
             } else {
-                Verdict::Keep
+                Judged::Keep
             }
         };
         let as_garbage = by_expiry(None);
-        let signed = match Signed::split(&content) {
+        let signed = match Signed::split(content) {
             Ok(signed) => signed,
             Err(_) => return as_garbage,
         };
         // A genuine file that cannot be read was a trusted writer's: skipped.
-        let genuine = |unpacked: Result<Option<serde_json::Value>, DecodeError>| unpacked.map_or(Verdict::Skip, |expiry| by_expiry(expiry.as_ref()));
+        let genuine = |unpacked: Result<Option<serde_json::Value>, DecodeError>| unpacked.map_or(Judged::Skip, |expiry| by_expiry(expiry.as_ref()));
         let max_json = core.settings.max_session_size as usize;
         let unverified_max = max_json.min(content.len().saturating_mul(UNVERIFIED_INFLATION));
         let if_genuine = match signed.expiry(unverified_max) {

@@ -23,10 +23,16 @@ impl<D: Dir> Files<D> {
             self.place_new(&temp, name)
         } else {
             // Again, right before the rename: a delete (a logout) during the
-            // write and fsync would otherwise be undone by it. Only the
-            // moment between this probe and the rename stays open; neither
-            // WASI nor POSIX can replace a file only if it still exists.
-            self.probe_existing(name).and_then(|()| self.dir.rename(&temp, name).map_err(|e| Error::io("rename to", name, e)))
+            // write and fsync would otherwise be undone by it. Over WASI
+            // only the moment between this probe and the rename stays open:
+            // neither WASI nor POSIX rename can replace a file only if it
+            // still exists.
+            // The sessionbox host closes that moment too: its rename
+            // replaces only an existing file, and fails with `NotFound`
+            // when the session is gone.
+            self.probe_existing(name).and_then(|()| {
+                self.dir.rename(&temp, name).map_err(|e| if e.kind() == ErrorKind::NotFound { Error::NotFound } else { Error::io("rename to", name, e) })
+            })
         };
         if placed.is_err() {
             let _ = self.dir.remove_file(&temp);
