@@ -89,6 +89,11 @@ struct Unpickler<'a> {
     max_nodes: usize,
     /// Most stack items (values and marks) it may hold at once.
     max_stack: usize,
+    /// How many more int digits it may convert: every int of a pickle
+    /// Python writes appears in the output, so digits past the output
+    /// limit make it too large, found before converting the next int
+    /// (converting one of n digits costs some n² steps).
+    digits_left: usize,
 }
 
 /// How many values a pickle whose JSON fits `max_len` bytes can hold: in a
@@ -111,7 +116,16 @@ fn max_stack(max_len: usize) -> usize {
 /// `json.dumps` form; an error when it is not a pickle of a dict of plain
 /// values (string keys only), or when that text would pass `max_len` bytes.
 pub fn to_json_object(bytes: &[u8], max_len: usize) -> Result<String, PickleError> {
-    let mut u = Unpickler { s: bytes, i: 0, nodes: Vec::new(), stack: Vec::new(), memo: HashMap::new(), max_nodes: max_nodes(max_len), max_stack: max_stack(max_len) };
+    let mut u = Unpickler {
+        s: bytes,
+        i: 0,
+        nodes: Vec::new(),
+        stack: Vec::new(),
+        memo: HashMap::new(),
+        max_nodes: max_nodes(max_len),
+        max_stack: max_stack(max_len),
+        digits_left: max_len,
+    };
     let root = u.run()?;
     if !matches!(u.nodes[root], Node::Dict(_)) {
         return bad("the pickle holds no dict");
@@ -235,6 +249,7 @@ impl Unpickler<'_> {
         if digits.trim_start_matches('-').len() > MAX_INT_DIGITS {
             return bad("an int of more than 4300 digits");
         }
+        self.digits_left = self.digits_left.checked_sub(digits.len()).ok_or(PickleError::TooLarge)?;
         self.push_scalar(digits);
         Ok(())
     }
@@ -357,8 +372,8 @@ impl Unpickler<'_> {
                     if n as i64 > MAX_LONG_BYTES as i64 {
                         return bad("an int of more than 4300 digits");
                     }
-                    let bytes = self.take(n)?.to_vec();
-                    let digits = decimal_from_le_twos_complement(&bytes);
+                    let max_digits = self.digits_left.min(MAX_INT_DIGITS);
+                    let digits = decimal_from_le_twos_complement(self.take(n)?, max_digits)?;
                     self.int_node(digits)?;
                 }
                 b'F' => {
@@ -439,41 +454,63 @@ fn decimal(text: &str) -> Result<String, PickleError> {
     Ok(if text.starts_with('-') && trimmed != "0" { format!("-{trimmed}") } else { trimmed.to_owned() })
 }
 
-/// The decimal text of a little-endian two's complement integer.
-fn decimal_from_le_twos_complement(bytes: &[u8]) -> String {
+/// Limbs of the decimal conversion: nine digits each.
+const LIMB: u64 = 1_000_000_000;
+
+/// The decimal text of a little-endian two's complement integer, if it
+/// has at most `max_digits` digits: more is an error found from its length
+/// before any conversion (`TooLarge`, or past [`MAX_INT_DIGITS`] the int
+/// Python refuses), so the quadratic work is bounded by `max_digits`.
+fn decimal_from_le_twos_complement(bytes: &[u8], max_digits: usize) -> Result<String, PickleError> {
     let negative = bytes.last().is_some_and(|b| b & 0x80 != 0);
     let mut magnitude = bytes.to_vec();
     if negative {
         negate_le(&mut magnitude);
     }
-    // Base 256 → base 10^9, most significant limb first.
-    let mut limbs: Vec<u32> = Vec::new();
-    for &byte in magnitude.iter().rev() {
-        let mut carry = u64::from(byte);
-        for limb in limbs.iter_mut().rev() {
-            let v = u64::from(*limb) * 256 + carry;
-            *limb = (v % 1_000_000_000) as u32;
-            carry = v / 1_000_000_000;
+    // Most significant byte first, without leading zeros.
+    let significant = magnitude.iter().rposition(|&b| b != 0).map_or(0, |top| top + 1);
+    magnitude.truncate(significant);
+    magnitude.reverse();
+    // At least 256^(m-1): more than (m-1)·8·log10(2) digits.
+    let fewest = significant.saturating_sub(1) * 2408 / 1000 + 1;
+    if fewest > MAX_INT_DIGITS {
+        return bad("an int of more than 4300 digits");
+    }
+    if fewest > max_digits {
+        return Err(PickleError::TooLarge);
+    }
+    // Base 2^32 → base 10^9, least significant limb first: four bytes a
+    // step (a limb times 2^32 plus a carry stays below 2^63).
+    let mut limbs: Vec<u32> = Vec::with_capacity(significant * 241 / 900 + 2);
+    let head = magnitude.len() % 4;
+    let (first, rest) = magnitude.split_at(head);
+    for chunk in std::iter::once(first).filter(|c| !c.is_empty()).chain(rest.chunks(4)) {
+        let shift = 8 * chunk.len() as u32;
+        let mut carry = chunk.iter().fold(0u64, |acc, &b| acc << 8 | u64::from(b));
+        for limb in limbs.iter_mut() {
+            let v = (u64::from(*limb) << shift) + carry;
+            *limb = (v % LIMB) as u32;
+            carry = v / LIMB;
         }
         while carry > 0 {
-            limbs.insert(0, (carry % 1_000_000_000) as u32);
-            carry /= 1_000_000_000;
+            limbs.push((carry % LIMB) as u32);
+            carry /= LIMB;
         }
     }
-    let mut out = String::new();
+    let mut out = String::with_capacity(limbs.len() * 9 + 1);
     if negative && !limbs.is_empty() {
         out.push('-');
     }
-    match limbs.split_first() {
+    match limbs.split_last() {
         None => out.push('0'),
-        Some((first, rest)) => {
-            let _ = write!(out, "{first}");
-            for limb in rest {
+        Some((top, rest)) => {
+            let _ = write!(out, "{top}");
+            for limb in rest.iter().rev() {
                 let _ = write!(out, "{limb:09}");
             }
         }
     }
-    out
+    Ok(out)
 }
 
 /// Negates a little-endian two's complement integer in place: invert,

@@ -198,7 +198,16 @@ impl std::fmt::Debug for RedisOptions {
 /// every read and write, or a cluster connection (the cluster client
 /// applies its own).
 enum Manager {
-    Single { client: redis::Client, connect_timeout: Duration, response_timeout: Duration },
+    Single {
+        /// Connects and authenticates (`AUTH` or `HELLO`, one reply) and
+        /// nothing more: no `CLIENT SETINFO`, no `SELECT`, whose replies the
+        /// client would each wait for a whole timeout.
+        client: redis::Client,
+        /// The database the URL names, selected by `connect` itself.
+        db: i64,
+        connect_timeout: Duration,
+        response_timeout: Duration,
+    },
     Cluster(ClusterClient),
 }
 
@@ -239,15 +248,29 @@ impl r2d2::ManageConnection for Manager {
 
     fn connect(&self) -> RedisResult<Conn> {
         match self {
-            Manager::Single { client, connect_timeout, response_timeout } => {
+            Manager::Single { client, db, connect_timeout, response_timeout } => {
+                // The whole of it, handshake included, within one
+                // `connect_timeout`: a frozen server (its kernel still
+                // accepts connections) costs one timeout, not one per reply.
+                let started = std::time::Instant::now();
                 let mut conn = client.get_connection_with_timeout(*connect_timeout)?;
-                conn.set_read_timeout(Some(*response_timeout))?;
-                conn.set_write_timeout(Some(*response_timeout))?;
+                let left = connect_timeout.saturating_sub(started.elapsed());
+                if left.is_zero() {
+                    return Err(RedisError::from(std::io::Error::new(std::io::ErrorKind::TimedOut, "connecting timed out")));
+                }
+                conn.set_read_timeout(Some(left))?;
+                conn.set_write_timeout(Some(left))?;
                 // One round trip now: the handshake sends nothing without a
                 // password, so a server that wants one (NOAUTH), or one that
                 // accepts connections but does not answer, shows up here
                 // rather than as the first call's failure.
-                redis::cmd("PING").query::<()>(&mut conn)?;
+                if *db != 0 {
+                    redis::cmd("SELECT").arg(*db).query::<()>(&mut conn)?;
+                } else {
+                    redis::cmd("PING").query::<()>(&mut conn)?;
+                }
+                conn.set_read_timeout(Some(*response_timeout))?;
+                conn.set_write_timeout(Some(*response_timeout))?;
                 Ok(Conn::Single(conn))
             }
             Manager::Cluster(client) => Ok(Conn::Cluster(client.get_connection()?)),
@@ -315,13 +338,16 @@ impl RedisKv {
             }
             Manager::Cluster(builder.build().map_err(config)?)
         } else {
-            let mut info = options.urls[0].as_str().into_connection_info().map_err(config)?;
+            let info = options.urls[0].as_str().into_connection_info().map_err(config)?;
+            let mut settings = info.redis_settings().clone();
+            let db = settings.db();
             if let Some(password) = options.password.as_deref().filter(|p| !p.is_empty()) {
-                let redis = info.redis_settings().clone().set_password(password);
-                info = info.set_redis_settings(redis);
+                settings = settings.set_password(password);
             }
+            let info = info.set_redis_settings(settings.set_db(0).set_skip_set_lib_name());
             Manager::Single {
                 client: redis::Client::open(info).map_err(config)?,
+                db,
                 connect_timeout: options.connect_timeout,
                 response_timeout: options.response_timeout,
             }
@@ -372,15 +398,16 @@ impl RedisKv {
     /// five commands may run twice without harm to the session: a create
     /// retried may leave an unused key behind (it expires by its TTL), and
     /// a delete retried may report that there was nothing to delete.
-    fn with_conn<T>(&self, f: impl Fn(&mut Conn) -> RedisResult<T>) -> std::result::Result<T, KvError> {
+    /// `key` is the call's Redis key, kept out of every message.
+    fn with_conn<T>(&self, key: &str, f: impl Fn(&mut Conn) -> RedisResult<T>) -> std::result::Result<T, KvError> {
         let attempts = self.pool.max_size() + 1;
         let started = std::time::Instant::now();
         for attempt in 1..=attempts {
-            let mut conn = self.pool.get().map_err(|e| KvError::Other(format!("{}: no connection: {e}", self.describe)))?;
+            let mut conn = self.pool.get().map_err(|e| self.other(key, format!("no connection: {e}")))?;
             match f(&mut conn) {
                 Ok(value) => return Ok(value),
                 Err(e) if attempt < attempts && e.is_connection_dropped() && started.elapsed() < self.response_timeout => {
-                    log::debug!(target: "sessionbox::redis", "a pooled connection was closed ({e}); trying another");
+                    log::debug!(target: "sessionbox::redis", "a pooled connection was closed ({}); trying another", self.redact(&e.to_string(), key));
                     *conn = Conn::Broken;
                 }
                 Err(e) => {
@@ -390,7 +417,7 @@ impl RedisKv {
                     if e.code().is_none() {
                         *conn = Conn::Broken;
                     }
-                    return Err(self.error(&e));
+                    return Err(self.error(key, &e));
                 }
             }
         }
@@ -403,8 +430,8 @@ impl RedisKv {
     /// being transferred. EVALSHA: the script's text goes over the wire
     /// once per node (on its NOSCRIPT reply), not with every load.
     fn get_by_script(&self, key: &str, max_len: u64) -> std::result::Result<Option<Entry>, KvError> {
-        let reply: Vec<Value> = self.with_conn(|conn| self.get_script.key(key).arg(max_len.min(i64::MAX as u64)).invoke(conn.as_like()))?;
-        let parse = |e: redis::ParsingError| KvError::Other(format!("{}: an unexpected reply: {e}", self.describe));
+        let reply: Vec<Value> = self.with_conn(key, |conn| self.get_script.key(key).arg(max_len.min(i64::MAX as u64)).invoke(conn.as_like()))?;
+        let parse = |e: redis::ParsingError| self.other(key, format!("an unexpected reply: {e}"));
         let mut reply = reply.into_iter();
         let status: String = redis::from_redis_value(reply.next().unwrap_or(Value::Nil)).map_err(parse)?;
         match status.as_str() {
@@ -416,12 +443,14 @@ impl RedisKv {
                 let value: Vec<u8> = redis::from_redis_value(reply.next().unwrap_or(Value::Nil)).map_err(parse)?;
                 entry(value, pttl, max_len)
             }
-            other => Err(KvError::Other(format!("{}: an unexpected reply to GET: {other}", self.describe))),
+            other => Err(self.other(key, format!("an unexpected reply to GET: {other}"))),
         }
     }
 
-    fn error(&self, e: &RedisError) -> KvError {
-        let why = format!("{}: {}", self.describe, describe_error(e));
+    /// The error for a failed call on `key`: the server named, the key not
+    /// ([`redact_key`]).
+    fn error(&self, key: &str, e: &RedisError) -> KvError {
+        let why = format!("{}: {}", self.describe, self.redact(&describe_error(e), key));
         match e.kind() {
             _ if e.code() == Some("WRONGTYPE") => KvError::WrongType,
             redis::ErrorKind::AuthenticationFailed => KvError::AccessDenied(why),
@@ -430,13 +459,24 @@ impl RedisKv {
         }
     }
 
+    /// `KvError::Other` for a call on `key`: the server and `why`, with
+    /// no trace of the key.
+    fn other(&self, key: &str, why: String) -> KvError {
+        KvError::Other(format!("{}: {}", self.describe, self.redact(&why, key)))
+    }
+
+    /// `text` without `key` ([`redact_key`]).
+    fn redact(&self, text: &str, key: &str) -> String {
+        redact_key(text, key, self.prefix.len())
+    }
+
     fn key(&self, key: &str) -> String {
         format!("{}{key}", self.prefix)
     }
 
     fn set(&self, key: &str, value: &[u8], ttl_ms: Option<u64>, condition: &str) -> std::result::Result<bool, KvError> {
         let key = self.key(key);
-        self.with_conn(|conn| {
+        self.with_conn(&key, |conn| {
             let mut cmd = redis::cmd("SET");
             cmd.arg(&key).arg(value).arg(condition);
             if let Some(ms) = ttl_ms {
@@ -518,6 +558,32 @@ fn read_in_transaction(conn: &mut redis::Connection, key: &str, end: u64) -> Red
     }
 }
 
+/// Longest a message quotes from a reply or a server's error text.
+const MAX_QUOTED: usize = 200;
+
+/// `text` for a message about a call on `key`, a whole Redis key (the
+/// name the guest gave, after `prefix_len` bytes of prefix): the key, and
+/// the name within it (which ends in the session key, the user's
+/// credential), cut to their first four characters and `…` wherever they
+/// occur, and the whole text cut to [`MAX_QUOTED`] characters, so that
+/// nothing a server, a proxy or a dumped reply echoes carries a usable key
+/// (or a whole session value).
+fn redact_key(text: &str, key: &str, prefix_len: usize) -> String {
+    let shorten = |text: String, part: &str| match part.char_indices().nth(4) {
+        Some((cut, _)) => text.replace(part, &format!("{}…", &part[..cut])),
+        None => text,
+    };
+    let out = shorten(text.to_owned(), key);
+    let out = match key.get(prefix_len..) {
+        Some(name) if prefix_len > 0 => shorten(out, name),
+        _ => out,
+    };
+    match out.char_indices().nth(MAX_QUOTED) {
+        Some((cut, _)) => format!("{}…", &out[..cut]),
+        None => out,
+    }
+}
+
 /// A Redis error in one line, saying "timed out" for a timeout.
 fn describe_error(e: &RedisError) -> String {
     if e.is_timeout() && !e.to_string().to_lowercase().contains("timed out") {
@@ -543,7 +609,7 @@ impl KeyValue for RedisKv {
         // ACLs forbid scripting). GETRANGE sends at most one byte past the
         // limit, so a huge foreign value is refused without being sent whole.
         let end = max_len.min(i64::MAX as u64);
-        let reply = match self.with_conn(|conn| match conn {
+        let reply = match self.with_conn(&key, |conn| match conn {
             Conn::Single(conn) => read_in_transaction(conn, &key, end),
             other => unreachable!("a single server's pool held {}", if other.is_open() { "a cluster connection" } else { "a broken connection" }),
         })? {
@@ -551,20 +617,20 @@ impl KeyValue for RedisKv {
             // A user without transactions may still run the script, as
             // every load did before transactions: from now on, it does.
             Transaction::Refused(e) if e.code() == "NOPERM" => {
-                log::debug!(target: "sessionbox::redis", "MULTI refused ({e}); reading with the script");
+                log::debug!(target: "sessionbox::redis", "MULTI refused ({}); reading with the script", self.redact(&e.to_string(), &key));
                 self.no_transactions.store(true, std::sync::atomic::Ordering::Relaxed);
                 return self.get_by_script(&key, max_len);
             }
-            Transaction::Refused(e) => return Err(self.error(&e.into())),
+            Transaction::Refused(e) => return Err(self.error(&key, &e.into())),
         };
-        let unexpected = |what: String| KvError::Other(format!("{}: an unexpected reply to a read: {what}", self.describe));
+        let unexpected = |what: String| self.other(&key, format!("an unexpected reply to a read: {what}"));
         let [pttl, value] = <[Value; 2]>::try_from(reply).map_err(|reply| unexpected(format!("{reply:?}")))?;
         let pttl: i64 = redis::from_redis_value(pttl).map_err(|e| unexpected(e.to_string()))?;
         if pttl == -2 {
             return Ok(None);
         }
         let value: Vec<u8> = match value {
-            Value::ServerError(e) => return Err(self.error(&e.into())),
+            Value::ServerError(e) => return Err(self.error(&key, &e.into())),
             value => redis::from_redis_value(value).map_err(|e| unexpected(e.to_string()))?,
         };
         entry(value, pttl, max_len)
@@ -580,12 +646,12 @@ impl KeyValue for RedisKv {
 
     fn delete(&self, key: &str) -> std::result::Result<bool, KvError> {
         let key = self.key(key);
-        self.with_conn(|conn| Ok(redis::cmd("DEL").arg(&key).query::<i64>(conn.as_like())? > 0))
+        self.with_conn(&key, |conn| Ok(redis::cmd("DEL").arg(&key).query::<i64>(conn.as_like())? > 0))
     }
 
     fn exists(&self, key: &str) -> std::result::Result<bool, KvError> {
         let key = self.key(key);
-        self.with_conn(|conn| Ok(redis::cmd("EXISTS").arg(&key).query::<i64>(conn.as_like())? > 0))
+        self.with_conn(&key, |conn| Ok(redis::cmd("EXISTS").arg(&key).query::<i64>(conn.as_like())? > 0))
     }
 }
 
@@ -610,6 +676,22 @@ mod tests {
             assert!(!shown.contains("hun") && !shown.contains("user"), "{shown}");
         }
         assert_eq!(RedisOptions::new("redis://user:pw@host:1/0?db=3").describe(), "Redis at redis://***@host:1/0?***");
+    }
+
+    #[test]
+    fn keys_never_show_in_quoted_text() {
+        let key = "sessionbox:sessionid0qcgz2mabcdefghijklmnopqrstuvwxy";
+        let name = &key["sessionbox:".len()..];
+        for text in [format!("ERR no such key {key} here"), format!("ERR {name}"), format!("{key}{key} and {name}")] {
+            let shown = redact_key(&text, key, "sessionbox:".len());
+            assert!(!shown.contains("0qcgz2m") && !shown.contains(name), "{shown}");
+            assert!(shown.contains("sess…"), "{shown}");
+        }
+        let long = "x".repeat(5000);
+        assert_eq!(redact_key(&long, key, 11).chars().count(), MAX_QUOTED + 1);
+        assert_eq!(redact_key("timed out", key, 11), "timed out");
+        // A key too short to shorten is left as it is (never a session's).
+        assert_eq!(redact_key("ab", "ab", 0), "ab");
     }
 
     #[test]

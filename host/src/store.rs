@@ -441,13 +441,16 @@ impl Store {
         self.run(false, f)
     }
 
-    /// Runs one export that takes microseconds (a load, a stat, an unlink)
-    /// in place even on a tokio worker, when a warm instance is at hand:
-    /// `block_in_place` would cost more than the call (it hands the worker
-    /// to another thread, several context switches per request). A call
-    /// that must first instantiate the component goes the way of
-    /// [`call`](Self::call). Nothing in a call needs a runtime: the host's
-    /// WASI calls complete at their first poll (see `filesystem::now`).
+    /// Runs one export that takes microseconds on a directory (a load, a
+    /// stat, an unlink) in place even on a tokio worker, when a warm
+    /// instance is at hand: `block_in_place` would cost more than the call
+    /// (it hands the worker to another thread, several context switches
+    /// per request). A call that must first instantiate the component, or
+    /// one on a key-value store (Redis), goes the way of
+    /// [`call`](Self::call): it waits on the network, up to the response
+    /// timeout, and must not hold a worker meanwhile. Nothing in a call
+    /// needs a runtime: the host's WASI calls complete at their first poll
+    /// (see `filesystem::now`).
     fn call_brief<T>(
         &self,
         f: impl Fn(&wit::GuestStore, &mut wasmtime::Store<crate::runtime::HostState>, ResourceAny) -> wasmtime::Result<Result<T, wit::Error>>,
@@ -461,6 +464,8 @@ impl Store {
         f: impl Fn(&wit::GuestStore, &mut wasmtime::Store<crate::runtime::HostState>, ResourceAny) -> wasmtime::Result<Result<T, wit::Error>>,
     ) -> Result<T> {
         let warm = self.warm_instance();
+        // Only a directory's calls are brief: a network store's may wait.
+        let brief = brief && matches!(self.inner.backend, Backend::Dir(_));
         if on_tokio_worker() && !(brief && warm.is_some()) {
             tokio::task::block_in_place(|| self.call_on(warm, f))
         } else {

@@ -666,3 +666,73 @@ fn nan_infinities_and_lone_surrogates_cross_both_ways() {
     let seen = django.run(json!({"op": "load", "key": key, "special": true}));
     assert_eq!(seen["differences"], json!([]), "{seen}");
 }
+
+/// Pickles the dict `{"big": [10**4299 + 7 + i for i in range(count)]}`
+/// (ints of 4300 digits, Python's limit) as Django's `RedisCache` does,
+/// protocol 5, under session `key`, straight through redis-py.
+fn plant_big_ints(redis: &RedisServer, key: &str, count: usize) -> usize {
+    let script = "import pickle, sys, redis\n\
+                  n = 10**4299 + 7\n\
+                  value = pickle.dumps({'big': [n + i for i in range(int(sys.argv[3]))]}, pickle.HIGHEST_PROTOCOL)\n\
+                  redis.Redis.from_url(sys.argv[1]).set(sys.argv[2], value)\n\
+                  print(len(value))";
+    let out = Command::new(django_redis_python()).args(["-c", script, &redis.url(), &redis_key(key), &count.to_string()]).output().unwrap();
+    assert!(out.status.success(), "planting the pickle: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
+/// The CPU time this thread has used: what a load costs, whatever else
+/// the machine runs (the guest runs on the calling thread).
+fn thread_cpu_time() -> Duration {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes only the timespec it is given.
+    let status = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(status, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// A planted pickle of thousands of 4300-digit ints (3.9 MB, under the
+/// read limit of four times the max session size) would take seconds of
+/// CPU to turn into decimal; it is refused as too large once its digits
+/// pass the size limit, before the rest are converted. As many such ints
+/// as a session holds read whole. Each load costs under half a second of
+/// this thread's CPU (where it took 3.5 s), and answers within two seconds
+/// however busy the machine.
+#[test]
+fn a_planted_pickle_of_huge_ints_is_answered_in_bounded_time() {
+    let redis = RedisServer::start();
+    let store = store(&redis);
+    let planted = "plantedhugeints00000000000000000";
+    let len = plant_big_ints(&redis, planted, 2200);
+    assert!(len > 3_900_000, "{len} bytes");
+    let fits = "fittinghugeints00000000000000000";
+    // `{"big":[` and `]}` around 240 ints and their commas: under 1 MiB.
+    let count = 240;
+    plant_big_ints(&redis, fits, count);
+    let json_len = count * 4301 - 1 + 10;
+    assert!(json_len < sessionbox::DEFAULT_MAX_SESSION_SIZE as usize);
+    // A load first, so the figures below count no instance start-up.
+    assert_eq!(store.load_json("nosuchsession0000000000000000000").unwrap(), Loaded::Missing);
+    let timed = |f: &dyn Fn()| {
+        let (wall, cpu) = (std::time::Instant::now(), thread_cpu_time());
+        f();
+        (wall.elapsed(), thread_cpu_time() - cpu)
+    };
+    for round in 0..3 {
+        let refused = timed(&|| assert_eq!(store.load_json(planted), Err(Error::TooLarge)));
+        let read = timed(&|| {
+            let read = store.load_json(fits).unwrap();
+            let Loaded::Found { data, .. } = read else { panic!("{read:?}") };
+            assert_eq!(data.len(), json_len);
+            assert!(data.starts_with("{\"big\":[1000") && data.ends_with("0246]}"), "{}…{}", &data[..20], &data[data.len() - 20..]);
+        });
+        eprintln!(
+            "django redis: {len} bytes of 4300-digit ints refused after {:?} ({:?} of CPU); {count} of them read after {:?} ({:?} of CPU) (round {round})",
+            refused.0, refused.1, read.0, read.1
+        );
+        for (what, (wall, cpu)) in [("refusing the planted pickle", refused), (&*format!("reading {count} huge ints"), read)] {
+            assert!(cpu < Duration::from_millis(500), "round {round}: {what} took {cpu:?} of CPU");
+            assert!(wall < Duration::from_secs(2), "round {round}: {what} took {wall:?}");
+        }
+    }
+}

@@ -27,6 +27,7 @@ mod packaging;
 mod plugins;
 mod races;
 mod redis;
+mod redis_frozen;
 mod runtimes;
 mod sandbox;
 mod serve;

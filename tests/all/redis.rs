@@ -933,3 +933,118 @@ fn cli_redis_edge_cases() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(!err.contains("hunter2-Zz") && err.contains("?***"), "{err}");
 }
+
+// ------------------------------------------------- keys out of messages
+
+/// Every call that names a session, on `key`, each expected to fail: what
+/// each gave.
+fn every_call_on(store: &Store, key: &str) -> Vec<(&'static str, sessionbox::Result<()>)> {
+    let d = data(json!({"a": 2}));
+    vec![
+        ("load", store.load(key).map(drop)),
+        ("load_json", store.load_json(key).map(drop)),
+        ("exists", store.exists(key).map(drop)),
+        ("save", store.save(key, &d, false)),
+        ("save must_create", store.save(key, &d, true)),
+        ("cycle_key", store.cycle_key(key, &d).map(drop)),
+        ("delete", store.delete(key).map(drop)),
+    ]
+}
+
+/// The calls `which` of [`every_call_on`] fail in `scenario`; their error
+/// texts (`Display` and `Debug`) and every log line they wrote, each
+/// checked for the session key: not the key, nor any 8 characters of it
+/// in a row, nor more than 4 characters of any key after a session name's
+/// prefix.
+fn no_key_in_failures(scenario: &str, store: &Store, key: &str, which: &[&str]) -> usize {
+    let (results, logs) = crate::support::logs::capture(|| every_call_on(store, key));
+    let mut texts = Vec::new();
+    for (call, result) in results {
+        if !which.contains(&call) {
+            continue;
+        }
+        match result {
+            Err(e) => texts.extend([format!("{scenario}, {call}: {e}"), format!("{scenario}, {call}: {e:?}")]),
+            Ok(()) => panic!("{scenario}: {call} did not fail"),
+        }
+    }
+    texts.extend(logs.iter().map(|(level, target, message)| format!("{scenario}, log {level} {target}: {message}")));
+    for text in &texts {
+        for part in key.as_bytes().windows(8) {
+            let part = std::str::from_utf8(part).unwrap();
+            assert!(!text.contains(part), "the session key {key} shows ({part}): {text}");
+        }
+        // Nor any other key after a session's name prefix (cycle_key's new one).
+        for prefix in ["sessionid", "django.contrib.sessions.cache"] {
+            for (at, _) in text.match_indices(prefix) {
+                let shown = text[at + prefix.len()..].bytes().take_while(u8::is_ascii_alphanumeric).count();
+                assert!(shown <= 4, "{shown} characters of a session key show: {text}");
+            }
+        }
+    }
+    eprintln!("{}", texts.iter().step_by(2).take(which.len()).cloned().collect::<Vec<_>>().join("\n"));
+    texts.len()
+}
+
+/// Error messages and log lines of failed Redis calls name the server and
+/// the failure, never the session key (the user's credential): a server
+/// that is down, frozen (timeouts), a password changed under the store
+/// (WRONGPASS on reconnect), an ACL refusing each command (NOPERM), and a
+/// server refusing writes (OOM under `maxmemory`).
+#[test]
+fn no_error_text_or_log_line_of_a_failed_redis_call_carries_the_session_key() {
+    const ALL: &[&str] = &["load", "load_json", "exists", "save", "save must_create", "cycle_key", "delete"];
+    let fast = |url: String| {
+        let mut options = quick_options(url);
+        options.connect_timeout = Duration::from_millis(400);
+        options.response_timeout = Duration::from_millis(400);
+        options
+    };
+    let mut checked = 0;
+
+    // Frozen, then down.
+    let mut server = RedisServer::start();
+    let store = Store::open_redis(&fast(server.url()), settings()).unwrap();
+    let key = store.create(&data(json!({"a": 1}))).unwrap();
+    server.pause();
+    checked += no_key_in_failures("frozen", &store, &key, ALL);
+    server.resume();
+    server.kill();
+    checked += no_key_in_failures("down", &store, &key, ALL);
+
+    // A password changed under the store: every new connection is refused.
+    let server = RedisServer::start_with(&["--requirepass", PASSWORD]);
+    let mut options = fast(server.url());
+    options.password = Some(PASSWORD.into());
+    let store = Store::open_redis(&options, settings()).unwrap();
+    let key = store.create(&data(json!({"a": 1}))).unwrap();
+    server.cli(&["-a", PASSWORD, "--no-auth-warning", "config", "set", "requirepass", "changed-pw-Qq1"]);
+    server.cli(&["-a", "changed-pw-Qq1", "--no-auth-warning", "client", "kill", "type", "normal"]);
+    checked += no_key_in_failures("password changed", &store, &key, ALL);
+
+    // ACLs: a user refused every command a call needs but PING, in both
+    // formats (a load by transaction and, for a user refused MULTI too, by
+    // the script).
+    let server = RedisServer::start();
+    server.cli(&["ACL", "SETUSER", "refused", "on", ">pw-refused", "~*", "+@all", "-getrange", "-set", "-del", "-exists", "-evalsha", "-eval"]);
+    server.cli(&["ACL", "SETUSER", "refusednotx", "on", ">pw-refusednotx", "~*", "+@all", "-@transaction", "-getrange", "-set", "-del", "-exists", "-get", "-@scripting"]);
+    for format in [RedisFormat::signed(), RedisFormat::django()] {
+        let writer = open(&server, format.clone());
+        let key = writer.create(&data(json!({"a": 1}))).unwrap();
+        for user in ["refused", "refusednotx"] {
+            let mut options = fast(format!("redis://{user}:pw-{user}@127.0.0.1:{}", server.port));
+            options.format = format.clone();
+            let store = Store::open_redis(&options, settings()).unwrap();
+            checked += no_key_in_failures(&format!("ACL user {user}, {format:?}"), &store, &key, ALL);
+        }
+    }
+
+    // Writes refused: OOM under maxmemory 1 byte, noeviction.
+    let server = RedisServer::start();
+    let store = open(&server, RedisFormat::signed());
+    let key = store.create(&data(json!({"a": 1}))).unwrap();
+    server.cli(&["config", "set", "maxmemory-policy", "noeviction"]);
+    server.cli(&["config", "set", "maxmemory", "1"]);
+    checked += no_key_in_failures("OOM", &store, &key, &["save", "save must_create", "cycle_key"]);
+    assert!(checked > 80, "only {checked} texts checked");
+}

@@ -208,3 +208,52 @@ fn a_flat_pickle_of_tiny_values_is_refused_before_its_arena_grows() {
     bytes.extend_from_slice(b"eu.");
     assert_eq!(to_json_object(&bytes, 1 << 20).map(|json| json.len()), Ok(n * 2 + 7));
 }
+
+/// Ints of every size up to Python's digit limit, both signs, as Python
+/// pickles them, read as Python's `json.dumps` writes them; and LONG
+/// opcodes padded with redundant sign bytes, which Python reads as the
+/// same int.
+#[test]
+fn big_ints_of_every_size_read_as_python_writes_them() {
+    let script = r#"
+import json, pickle
+ints = [0, 1, -1, 2**31, -2**31 - 1]
+for k in [8, 31, 32, 33, 63, 64, 65, 100, 255, 256, 257, 1000, 4096, 14000, 14284]:
+    ints += [2**k - 1, 2**k, 2**k + 1, -(2**k) + 1, -(2**k), -(2**k) - 1]
+ints += [10**4299, -(10**4299), 10**4300 - 1, -(10**4300 - 1), 3**9000]
+obj = {"ints": ints}
+print(pickle.dumps(obj, 5).hex())
+print(json.dumps(obj, separators=(",", ":")))
+"#;
+    let out = python(script, "");
+    let mut lines = out.lines();
+    let pickled = unhex(lines.next().unwrap());
+    assert_eq!(to_json_object(&pickled, 1 << 24).as_deref(), Ok(lines.next().unwrap()));
+    // LONG1 of -1 and of 255, each padded to 200 bytes.
+    for (value, pad, expected) in [(0xFFu8, 0xFFu8, "-1"), (0xFF, 0x00, "255")] {
+        let mut bytes = b"\x80\x05}\x8c\x01n\x8a\xc8".to_vec();
+        bytes.push(value);
+        bytes.extend(std::iter::repeat_n(pad, 199));
+        bytes.extend_from_slice(b"s.");
+        assert_eq!(to_json_object(&bytes, 1 << 20).as_deref(), Ok(format!("{{\"n\":{expected}}}").as_str()));
+    }
+}
+
+/// A pickle of ints of 4300 digits each whose text would pass the size
+/// limit: refused as too large once their digits would, before the rest
+/// are converted (each costs some 4300² steps); under the limit the same
+/// ints read whole.
+#[test]
+fn ints_whose_digits_pass_the_size_limit_are_too_large_before_conversion() {
+    let pickled = |count: usize| {
+        let script = format!("import pickle\nn = 10**4299 + 12345\nprint(pickle.dumps({{'n': [n + i for i in range({count})]}}, 5).hex())");
+        unhex(python(&script, "").trim())
+    };
+    let many = pickled(2200);
+    assert!(many.len() > 3_900_000, "{}", many.len());
+    assert_eq!(to_json_object(&many, 1 << 20), Err(PickleError::TooLarge));
+    // 200 of them (860,000 digits) fit a 1 MiB session: `{"n":[` and `]}`
+    // around the ints and their commas.
+    let json = to_json_object(&pickled(200), 1 << 20).unwrap();
+    assert!(json.starts_with("{\"n\":[1000") && json.len() == 200 * 4301 - 1 + 8, "{}", json.len());
+}
