@@ -32,10 +32,11 @@
 //! # Ok::<(), sessionbox::Error>(())
 //! ```
 //!
-//! Store calls block: a load for the microseconds it takes, in place; a
-//! save for the millisecond its write and fsync take, under
-//! `block_in_place` on tokio's multi-thread runtime (the worker's other
-//! tasks move on meanwhile). Nothing else blocks.
+//! Store calls block: a load from a directory for the microseconds it
+//! takes, in place; a save, and every call on Redis (which may wait out
+//! its response timeout), under `block_in_place` on tokio's multi-thread
+//! runtime (the worker's other tasks move on meanwhile). Nothing else
+//! blocks.
 //!
 //! [tower]: https://docs.rs/tower
 //! [axum]: https://docs.rs/axum
