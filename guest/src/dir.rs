@@ -8,7 +8,8 @@
 use crate::time::Time;
 use std::io;
 
-/// What `metadata` tells about a directory entry (symlinks not followed).
+/// What [`Dir::symlink_metadata`] tells about a directory entry, or
+/// [`File::metadata`] about an open file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Metadata {
     /// Size in bytes.
@@ -104,7 +105,7 @@ pub trait Dir {
     fn create_new(&self, name: &str) -> io::Result<Self::File>;
     /// Metadata of an entry, without following a symlink; `NotFound` when
     /// missing.
-    fn metadata(&self, name: &str) -> io::Result<Metadata>;
+    fn symlink_metadata(&self, name: &str) -> io::Result<Metadata>;
     /// Which file the entry `name` is (see [`File::identity`]), without
     /// following a symlink; `NotFound` when missing.
     fn identity(&self, name: &str) -> io::Result<u128>;
@@ -123,15 +124,6 @@ pub trait Dir {
     fn sync(&self) -> io::Result<()>;
 }
 
-/// The clock and the random source.
-pub trait System {
-    /// The wall-clock time now.
-    fn now(&self) -> Time;
-    /// A monotonic clock in nanoseconds, for time budgets.
-    fn monotonic_nanos(&self) -> u64;
-    /// Fills `buf` from a cryptographically secure generator.
-    fn fill_random(&self, buf: &mut [u8]);
-}
 
 impl<T: Dir> Dir for &T {
     type File = T::File;
@@ -141,8 +133,8 @@ impl<T: Dir> Dir for &T {
     fn create_new(&self, name: &str) -> io::Result<Self::File> {
         (**self).create_new(name)
     }
-    fn metadata(&self, name: &str) -> io::Result<Metadata> {
-        (**self).metadata(name)
+    fn symlink_metadata(&self, name: &str) -> io::Result<Metadata> {
+        (**self).symlink_metadata(name)
     }
     fn identity(&self, name: &str) -> io::Result<u128> {
         (**self).identity(name)

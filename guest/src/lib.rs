@@ -23,7 +23,7 @@ pub mod codec;
 pub mod dir;
 mod error;
 pub mod expiry;
-#[cfg(not(target_os = "wasi"))]
+#[cfg(all(not(target_os = "wasi"), any(test, feature = "fuzz")))]
 pub mod fuzz;
 pub mod iso8601;
 pub mod json;
@@ -31,6 +31,7 @@ pub mod key;
 pub mod pickle;
 mod settings;
 mod store;
+pub mod system;
 pub mod time;
 
 #[cfg(any(feature = "native", test))]
@@ -38,7 +39,8 @@ pub mod native;
 #[cfg(target_os = "wasi")]
 mod wasi;
 
-pub use dir::{Dir, File, Metadata, NotAFile, System};
+pub use dir::{Dir, File, Metadata, NotAFile};
+pub use system::System;
 pub use error::{redacted_key, Error, INVALID_KEY};
 pub use settings::{Durability, Settings, DEFAULT_COOKIE_AGE, DEFAULT_FILE_PREFIX, DEFAULT_KEY_SALT, DEFAULT_MAX_SESSION_SIZE};
 pub use store::{

@@ -1,7 +1,8 @@
 //! [`Dir`] over cap-std, so the session logic runs natively (no wasm): the
 //! baseline the component is measured against, and the target for fuzzing.
 
-use crate::dir::{Dir, File, Metadata, System};
+use crate::dir::{Dir, File, Metadata};
+use crate::system::System;
 use crate::time::Time;
 use cap_std::fs::OpenOptions;
 use std::io::{self, Write};
@@ -96,7 +97,7 @@ impl Dir for NativeDir {
         self.0.open_with(name, OpenOptions::new().write(true).create_new(true))
     }
 
-    fn metadata(&self, name: &str) -> io::Result<Metadata> {
+    fn symlink_metadata(&self, name: &str) -> io::Result<Metadata> {
         to_metadata(self.0.symlink_metadata(name)?)
     }
 

@@ -1,6 +1,7 @@
 //! An in-memory [`Dir`], so `load` can be fuzzed at memory speed.
 
-use crate::dir::{Dir, File, Metadata, System};
+use crate::dir::{Dir, File, Metadata};
+use crate::system::System;
 use crate::time::Time;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -88,7 +89,7 @@ impl Dir for MemDir {
         files.insert(name.to_owned(), (Vec::new(), self.now, new_identity()));
         Ok(MemFile { files: self.files.clone(), name: name.to_owned() })
     }
-    fn metadata(&self, name: &str) -> io::Result<Metadata> {
+    fn symlink_metadata(&self, name: &str) -> io::Result<Metadata> {
         MemFile { files: self.files.clone(), name: name.to_owned() }.metadata()
     }
     fn identity(&self, name: &str) -> io::Result<u128> {

@@ -1,7 +1,7 @@
 //! `create` and `cycle_key`: sessions under fresh random keys.
 
 use super::{SessionStore, Storage};
-use crate::dir::System;
+use crate::system::System;
 use crate::key::KEY_LEN;
 use crate::Error;
 

@@ -5,7 +5,7 @@
 //! never brings back a session deleted meanwhile; each write carries the
 //! session's time to live, so there is nothing to sweep.
 
-use crate::dir::System;
+use crate::system::System;
 use crate::store::{Age, Core, Format, Storage, Stored, SweepBatch, Unread};
 use crate::Error;
 

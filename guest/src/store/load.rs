@@ -1,8 +1,9 @@
-//! `load`: read a session, strictly (docs/SPEC.md §3), from any backend.
+//! `load` and `exists`: read a session, strictly (docs/SPEC.md §3), from any
+//! backend, or only ask whether it is stored.
 
 use super::{Age, Format, SessionStore, Storage, Stored, Unread};
 use crate::codec::{DecodeError, Decoded};
-use crate::dir::System;
+use crate::system::System;
 use crate::pickle::{self, PickleError};
 use crate::time::Time;
 use crate::{expiry, json, Error};
@@ -91,6 +92,13 @@ impl<T, W> Loaded<T, W> {
 }
 
 impl<B: Storage, S: System> SessionStore<B, S> {
+    /// Whether session `key` is stored (expired or not). A key that can
+    /// name no session (too short, too long) has none.
+    pub fn exists(&self, key: &str) -> Result<bool, Error> {
+        let Some(name) = self.session_name(key)? else { return Ok(false) };
+        self.backend.exists(&name).map_err(|e| e.hiding_key(key))
+    }
+
     /// Reads session `key`. Never creates an entry; deletes an expired one.
     pub fn load(&self, key: &str) -> Result<Loaded, Error> {
         self.load_named(key).map_err(|e| e.hiding_key(key))

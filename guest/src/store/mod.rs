@@ -11,15 +11,18 @@ mod files;
 mod kv;
 mod load;
 mod save;
+mod sweep;
 #[cfg(test)]
 mod tests;
 
-pub use files::{sweep_ranges, Files, SweepBatch, SweepRange, SweepReport};
+pub use files::Files;
+pub use sweep::{sweep_ranges, SweepBatch, SweepRange, SweepReport};
 pub use kv::{KeyValue, Kv, KvEntry, KvError};
 pub use load::Loaded;
 
 use crate::codec::Codec;
-use crate::dir::{Dir, System};
+use crate::dir::Dir;
+use crate::system::System;
 use crate::time::Time;
 use crate::{key, Error, Settings};
 

@@ -2,7 +2,7 @@
 //! places it atomically (see [`Storage::write`]).
 
 use super::{Format, SessionStore, Storage};
-use crate::dir::System;
+use crate::system::System;
 use crate::{expiry, json, pickle, Error};
 
 impl<B: Storage, S: System> SessionStore<B, S> {

@@ -568,8 +568,8 @@ impl crate::Dir for SaveAfterOpen {
     fn create_new(&self, name: &str) -> std::io::Result<Self::File> {
         self.inner.create_new(name)
     }
-    fn metadata(&self, name: &str) -> std::io::Result<crate::Metadata> {
-        self.inner.metadata(name)
+    fn symlink_metadata(&self, name: &str) -> std::io::Result<crate::Metadata> {
+        self.inner.symlink_metadata(name)
     }
     fn identity(&self, name: &str) -> std::io::Result<u128> {
         self.inner.identity(name)

@@ -137,7 +137,7 @@ impl Dir for WasiDir {
         self.0.open_at(PathFlags::empty(), name, create, DescriptorFlags::WRITE).map_err(to_io)
     }
 
-    fn metadata(&self, name: &str) -> io::Result<Metadata> {
+    fn symlink_metadata(&self, name: &str) -> io::Result<Metadata> {
         self.0.stat_at(PathFlags::empty(), name).map(to_metadata).map_err(to_io)
     }
 

@@ -1,7 +1,7 @@
 //! The clock and random source every flavour uses: `wasi:clocks` and
 //! `wasi:random`.
 
-use crate::dir::System;
+use crate::system::System;
 use crate::time::Time;
 
 /// The WASI wall clock and CSPRNG.

@@ -5,10 +5,10 @@
 mod sweep;
 mod write;
 
-pub use sweep::{sweep_ranges, SweepBatch, SweepRange, SweepReport};
 
-use crate::dir::{read_to_end, Dir, File, Metadata, NotAFile, System};
-use crate::store::{Age, Core, Format, Storage, Stored, Unread};
+use crate::dir::{read_to_end, Dir, File, Metadata, NotAFile};
+use crate::system::System;
+use crate::store::{Age, Core, Format, Storage, Stored, SweepBatch, Unread};
 use crate::Error;
 use std::io::ErrorKind;
 
@@ -56,7 +56,7 @@ impl<D: Dir> Files<D> {
         // like a session must not block us. (The sessionbox host also opens
         // non-blocking and refuses non-regular files, which closes the race
         // with an entry swapped between this stat and the open.)
-        let meta = match self.dir.metadata(name) {
+        let meta = match self.dir.symlink_metadata(name) {
             Ok(meta) => meta,
             Err(e) if e.kind() == ErrorKind::NotFound => return Err(Unread::Missing),
             Err(e) => return Err(Unread::Io(Error::io("stat", name, e))),
@@ -75,7 +75,7 @@ impl<D: Dir> Files<D> {
             Err(e) if e.kind() == ErrorKind::NotFound => return Err(Unread::Missing),
             // Swapped for something else since the stat.
             Err(e) if NotAFile::is(&e) => return Err(Unread::NotAFile),
-            Err(_) if self.dir.metadata(name).is_ok_and(|now| !now.is_file) => return Err(Unread::NotAFile),
+            Err(_) if self.dir.symlink_metadata(name).is_ok_and(|now| !now.is_file) => return Err(Unread::NotAFile),
             Err(e) => return Err(Unread::Io(Error::io("read", name, e))),
         };
         if content.len() as u64 > limit {
@@ -131,7 +131,7 @@ impl<D: Dir> Storage for Files<D> {
     }
 
     fn exists(&self, name: &str) -> Result<bool, Error> {
-        match self.dir.metadata(name) {
+        match self.dir.symlink_metadata(name) {
             Ok(_) => Ok(true),
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
             Err(e) => Err(Error::io("stat", name, e)),

@@ -3,8 +3,9 @@
 
 use super::{Files, Opened, Read};
 use crate::codec::{DecodeError, Signed};
-use crate::dir::{Dir, System};
-use crate::store::{Core, Unread, TEMP_FILE_MAX_AGE_SECS, TEMP_MARKER};
+use crate::dir::Dir;
+use crate::system::System;
+use crate::store::{Core, SweepBatch, SweepReport, Unread, TEMP_FILE_MAX_AGE_SECS, TEMP_MARKER};
 use crate::time::Time;
 use crate::{expiry, key, Error};
 use std::collections::BinaryHeap;
@@ -20,70 +21,6 @@ const SWEEP_WINDOW: usize = 65_536;
 /// forged zlib bomb (up to 1032 to 1) would otherwise cost the sweep a
 /// thousand times more than reading the file.
 const UNVERIFIED_INFLATION: usize = 16;
-
-/// What a sweep did; mirrors the WIT `sweep-report` record.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct SweepReport {
-    /// Entries whose names carry the file prefix.
-    pub scanned: u32,
-    /// Files deleted.
-    pub deleted: u32,
-    /// Entries that could not be judged and were left alone.
-    pub skipped: u32,
-}
-
-impl SweepReport {
-    /// Adds another batch's counts to these.
-    pub fn add(&mut self, other: SweepReport) {
-        self.scanned = self.scanned.saturating_add(other.scanned);
-        self.deleted = self.deleted.saturating_add(other.deleted);
-        self.skipped = self.skipped.saturating_add(other.skipped);
-    }
-}
-
-/// One batch of a sweep; mirrors the WIT `sweep-batch` record.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SweepBatch {
-    /// What this batch did.
-    pub report: SweepReport,
-    /// Where the next batch starts (after this entry name, in byte order);
-    /// `None` when the sweep is complete.
-    pub cursor: Option<String>,
-}
-
-/// A part of the names a sweep covers, for sweeps that run side by side: the
-/// names that sort (by bytes) after `after` and up to and including `upto`,
-/// `None` meaning no bound on that side. The ranges [`sweep_ranges`] makes
-/// cover every byte string exactly once.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SweepRange {
-    /// Exclusive lower bound: the cursor a sweep of this range starts from.
-    pub after: Option<String>,
-    /// Inclusive upper bound.
-    pub upto: Option<String>,
-}
-
-/// Session key characters in byte order: the points where [`sweep_ranges`]
-/// cuts.
-const KEY_CHARS_SORTED: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
-
-/// `parts` disjoint ranges (clamped to 1..=36) that together cover every
-/// name, in byte order, for sweeping one directory from several threads.
-/// Random session keys spread evenly over their first character, so the
-/// cuts fall between first characters (`<prefix>i` for two parts): each
-/// range holds about as many sessions. Names that are no key (foreign
-/// files with the prefix, temporary files) land in whichever range their
-/// bytes put them, exactly one, since each cut is an inclusive upper bound
-/// of one range and the exclusive lower bound of the next.
-pub fn sweep_ranges(prefix: &str, parts: usize) -> Vec<SweepRange> {
-    let parts = parts.clamp(1, KEY_CHARS_SORTED.len());
-    let cuts: Vec<Option<String>> = (1..parts)
-        .map(|k| Some(format!("{prefix}{}", char::from(KEY_CHARS_SORTED[k * KEY_CHARS_SORTED.len() / parts]))))
-        .collect();
-    let lowers = std::iter::once(None).chain(cuts.iter().cloned());
-    let uppers = cuts.iter().cloned().chain(std::iter::once(None));
-    lowers.zip(uppers).map(|(after, upto)| SweepRange { after, upto }).collect()
-}
 
 /// Names a listing kept, in byte order, and whether it left some out.
 pub(crate) struct Window {
@@ -214,7 +151,7 @@ impl<D: Dir> Files<D> {
     }
 
     fn judge_temp(&self, name: &str, now: Time) -> Verdict<D::File> {
-        match self.dir.metadata(name) {
+        match self.dir.symlink_metadata(name) {
             Ok(meta) if meta.is_file && meta.modified.whole_secs_until(now) >= TEMP_FILE_MAX_AGE_SECS => Verdict::Delete(None),
             Ok(meta) if meta.is_file => Verdict::Keep,
             _ => Verdict::Skip,

@@ -5,7 +5,8 @@
 //! session.
 
 use super::Files;
-use crate::dir::{Dir, File, System};
+use crate::dir::{Dir, File};
+use crate::system::System;
 use crate::store::{Core, MAX_NAME_LEN, TEMP_MARKER, TEMP_SUFFIX_LEN};
 use crate::{Durability, Error};
 use std::io::ErrorKind;
@@ -47,7 +48,7 @@ impl<D: Dir> Files<D> {
     /// An update needs the session to exist: one deleted elsewhere (logged
     /// out) is never resurrected.
     fn probe_existing(&self, name: &str) -> Result<(), Error> {
-        match self.dir.metadata(name) {
+        match self.dir.symlink_metadata(name) {
             Ok(meta) if meta.is_file => Ok(()),
             Ok(_) => Err(Error::Io(format!("{name} is not a regular file"))),
             Err(e) if e.kind() == ErrorKind::NotFound => Err(Error::NotFound),

@@ -1,0 +1,15 @@
+//! The clock and the random source the session logic runs on: the host's
+//! (WASI clocks and random in the component), the OS's natively, or a fixed
+//! one for fuzzing.
+
+use crate::time::Time;
+
+/// The clock and the random source.
+pub trait System {
+    /// The wall-clock time now.
+    fn now(&self) -> Time;
+    /// A monotonic clock in nanoseconds, for time budgets.
+    fn monotonic_nanos(&self) -> u64;
+    /// Fills `buf` from a cryptographically secure generator.
+    fn fill_random(&self, buf: &mut [u8]);
+}
