@@ -92,3 +92,18 @@ pub fn guest_kv_component() -> &'static [u8] {
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
+
+/// The crate page's example (host/README.md, the package's README).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct CrateReadmeDoctests;
+
+/// docs/redis.md's example.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/redis.md")]
+struct RedisDocDoctests;
+
+/// docs/plugins.md's example.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/plugins.md")]
+struct PluginsDocDoctests;

@@ -198,6 +198,12 @@ fn a_user_project_builds_on_the_packaged_crates_and_on_a_path_dependency() {
         assert!(packaged.join(file).is_file(), "the sessionbox package lacks {file}");
     }
     assert!(!packaged.join("wit").is_symlink(), "the package holds a link to wit/, not the files");
+    // The crate's page is the crate's own short README, not the project's.
+    assert_eq!(
+        std::fs::read_to_string(packaged.join("README.md")).unwrap(),
+        std::fs::read_to_string(root.join("host/README.md")).unwrap(),
+        "the packaged README.md is not host/README.md"
+    );
 
     // The crates.io shape: `sessionbox = "0.1.0"`, patched to the packages.
     let patch = format!(

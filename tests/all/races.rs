@@ -26,7 +26,7 @@ fn logged_in(store: &Store, key: &str) -> bool {
     matches!(store.load(key).unwrap(), Loaded::Found { data, .. } if data.contains_key("_auth_user_id"))
 }
 
-/// README.md's promise: a logout that races other requests of the same
+/// docs/tower.md's promise: a logout that races other requests of the same
 /// session is never undone. Per round, alice logs in, then 11 `GET /`
 /// (each counts a visit: a save) and one `POST /logout` start at once on
 /// her cookie. Afterwards her session must be gone, and no response may

@@ -1,4 +1,4 @@
-//! The README's one command works: the binary starts, serves the counter,
+//! docs/tower.md's one command works: the binary starts, serves the counter,
 //! and logs alice in with the default password.
 
 use std::io::{BufRead, BufReader, Read, Write};

@@ -1,6 +1,6 @@
-//! The example host's command line, as the README shows it, running the
+//! The example host's command line, as docs/plugins.md shows it, running the
 //! example counter plugin (built here from `examples/plugins`, as the
-//! README builds it, into the workspace's `target/plugins`).
+//! docs/plugins.md builds it, into the workspace's `target/plugins`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

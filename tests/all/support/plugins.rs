@@ -36,7 +36,7 @@ pub fn plugin_wasm(name: &str) -> PathBuf {
 }
 
 /// Composes the component `handler` with the sessionbox component into
-/// `out`, as the README says: `wac plug HANDLER --plug no_environment.wasm
+/// `out`, as docs/plugins.md says: `wac plug HANDLER --plug no_environment.wasm
 /// --plug sessionbox_guest.wasm -o OUT`. With `hide_environment` false, the
 /// `no-environment` plug is left out (the handler then reads the
 /// composition's environment, secret included).

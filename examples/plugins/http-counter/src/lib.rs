@@ -2,7 +2,7 @@
 //! a login, on the sessions it imports (`sessionbox:store/bound-sessions`).
 //! It holds no secret and no setting and has no filesystem; composed with
 //! the sessionbox component (`wac plug`), the composition's environment
-//! decides the settings (see the README's "Plugin hosts").
+//! decides the settings (see docs/plugins.md).
 //!
 //! Routes, as the demo app's:
 //! - `GET /`: counts visits in the session (`#count`), shows the user
