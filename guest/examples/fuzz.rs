@@ -2,7 +2,7 @@
 //! number of inputs:
 //!
 //! ```text
-//! cargo run --release -p sessionbox-guest --example fuzz -- [--inputs N] [--seed S] [--corpus DIR]
+//! cargo run --release -p sessionbox-guest --features fuzz --example fuzz -- [--inputs N] [--seed S] [--corpus DIR]
 //! ```
 //!
 //! Prints inputs tried, inputs per second and findings; exits 1 when any

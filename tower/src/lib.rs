@@ -9,9 +9,9 @@
 //! refreshed) only when it was modified or
 //! [`SessionConfig::save_every_request`] is set, never on a 5xx response,
 //! and `400 Bad Request` when the session was deleted meanwhile (a logout in
-//! another tab) rather than bringing it back. (A delete that lands between the
-//! store's last check and its rename is still undone, as in Django: Trac
-//! #37249; the filesystem offers no replace-only-if-present.) The files, the cookie and
+//! another tab) rather than bringing it back, however the requests
+//! interleave (Django's Trac #37249 undoes such a logout): the host's rename
+//! replaces only an existing session file. The files, the cookie and
 //! [`auth`]'s login keys are Django's own, so a Django app over the same
 //! directory and secret shares the login.
 //!

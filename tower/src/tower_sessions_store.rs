@@ -37,9 +37,9 @@ use tower_sessions_core::session_store::{self, ExpiredDeletion, SessionStore};
 /// Saving a session that was deleted meanwhile (a logout in a concurrent
 /// request) does not bring it back: the save is dropped with a warning, the
 /// response goes out as it is, and the next request with that cookie gets a
-/// fresh session. (tower-sessions would turn an error into a `500`.) A delete
-/// that lands between the store's last check and its rename is still undone,
-/// as in Django (Trac #37249).
+/// fresh session. (tower-sessions would turn an error into a `500`.) Unlike
+/// Django (Trac #37249), no delete is undone, whenever it lands: the host's
+/// rename replaces only an existing session file.
 #[derive(Clone, Debug)]
 pub struct TowerSessionsStore {
     store: Store,

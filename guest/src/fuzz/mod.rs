@@ -3,7 +3,7 @@
 //! JSON reader/writer, the ISO-8601 reader, `load` over arbitrary file
 //! content and the pickle reader. Any panic is a finding; the input that caused it is returned.
 //!
-//! Run it with `cargo run --release -p sessionbox-guest --example fuzz --
+//! Run it with `cargo run --release -p sessionbox-guest --features fuzz --example fuzz --
 //! --inputs 10000000`; a short run is part of `cargo test`.
 
 mod mem_dir;
