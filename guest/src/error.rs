@@ -51,13 +51,35 @@ pub fn redacted_key(key: &str) -> String {
     format!("{shown}…")
 }
 
+/// `text` with every run of more than four leading characters of `key`
+/// replaced by [`redacted_key`].
+fn hide_key(text: &str, key: &str) -> String {
+    const SHOWN: usize = 4;
+    if key.len() <= SHOWN || !key.is_ascii() {
+        return text.to_owned();
+    }
+    let start = &key[..=SHOWN];
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(start) {
+        out.push_str(&rest[..at]);
+        let run = rest[at..].bytes().zip(key.bytes()).take_while(|(a, b)| a == b).count();
+        out.push_str(&redacted_key(key));
+        rest = &rest[at + run..];
+    }
+    out.push_str(rest);
+    out
+}
+
 impl Error {
     /// The same error with session `key` in its text shown only as
     /// [`redacted_key`] (file names, temporary names and the host's own
-    /// messages carry the key).
+    /// messages carry the key). A temporary name may hold the key cut short
+    /// (a long key, where the whole name would pass 255 bytes): any run of
+    /// more than four of its first characters goes too.
     pub fn hiding_key(self, key: &str) -> Error {
         match self {
-            Error::Io(why) if !key.is_empty() && why.contains(key) => Error::Io(why.replace(key, &redacted_key(key))),
+            Error::Io(why) => Error::Io(hide_key(&why, key)),
             other => other,
         }
     }
@@ -65,5 +87,21 @@ impl Error {
     /// An I/O error, saying what was being done.
     pub(crate) fn io(doing: &str, name: &str, err: std::io::Error) -> Error {
         Error::Io(format!("{doing} {name}: {err}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_whole_or_cut_short_shows_four_characters() {
+        let key = "abcdefghij0123456789abcdefghij01";
+        let hidden = |text: &str| Error::Io(text.to_owned()).hiding_key(key).to_string();
+        assert_eq!(hidden(&format!("write sessionid{key}: full")), "I/O error: write sessionidabcd…: full");
+        assert_eq!(hidden(&format!("write sessionid{}_out_x1: full", &key[..20])), "I/O error: write sessionidabcd…_out_x1: full");
+        assert_eq!(hidden(&format!("{key} and {key}")), "I/O error: abcd… and abcd…");
+        assert_eq!(hidden("abcd stays, abcdx stays"), "I/O error: abcd stays, abcdx stays");
+        assert_eq!(Error::NotFound.hiding_key(key), Error::NotFound);
     }
 }

@@ -5,7 +5,7 @@ use crate::error::Error;
 use std::io::ErrorKind;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -56,13 +56,16 @@ pub(crate) struct DirWatch {
     /// Bumped each time the path names another directory: instances opened
     /// under an older generation are retired.
     generation: AtomicU64,
+    /// Whether the last attempt to make the directory again failed (and
+    /// said so): one warning until it works again, not one per call.
+    failing: AtomicBool,
 }
 
 impl DirWatch {
     /// Watches `path`, the prepared (canonical) session directory.
     pub(crate) fn new(path: PathBuf) -> DirWatch {
         let id = identity(&path).ok();
-        DirWatch { path, started: Instant::now(), checked_ms: AtomicU64::new(0), id: Mutex::new(id), generation: AtomicU64::new(0) }
+        DirWatch { path, started: Instant::now(), checked_ms: AtomicU64::new(0), id: Mutex::new(id), generation: AtomicU64::new(0), failing: AtomicBool::new(false) }
     }
 
     /// The current generation: what a new instance is opened under.
@@ -95,10 +98,13 @@ impl DirWatch {
         }
         if current.is_none() {
             if let Err(e) = prepare(&self.path) {
-                log::warn!("{e}");
+                if !self.failing.swap(true, Ordering::Relaxed) {
+                    log::warn!("{e}");
+                }
                 return false;
             }
         }
+        self.failing.store(false, Ordering::Relaxed);
         let Ok(id) = identity(&self.path) else { return false };
         log::warn!("session directory {} was replaced; reopening it", self.path.display());
         *seen = Some(id);

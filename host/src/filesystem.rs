@@ -181,12 +181,19 @@ impl NonBlockingOpen<'_> {
         }
         let (from, to) = (&*from.dir, &*to.dir);
         match rustix::fs::renameat_with(from, old, to, new, rustix::fs::RenameFlags::EXCHANGE) {
-            Ok(()) => {
-                // What `new` held, now under the temporary name; should the
-                // unlink fail, the sweep removes it as an old temporary file.
-                let _ = rustix::fs::unlinkat(from, old, rustix::fs::AtFlags::empty());
-                Ok(())
-            }
+            Ok(()) => match rustix::fs::unlinkat(from, old, rustix::fs::AtFlags::empty()) {
+                // What `new` held, now under the temporary name, gone; should
+                // the unlink fail otherwise, the sweep removes it as an old
+                // temporary file.
+                Err(rustix::io::Errno::ISDIR) => {
+                    // `new` was a directory (swapped in after the guest's
+                    // check), which a plain rename would have refused: put
+                    // both back and refuse likewise.
+                    let _ = rustix::fs::renameat_with(from, old, to, new, rustix::fs::RenameFlags::EXCHANGE);
+                    Err(FsCode::IsDirectory.into())
+                }
+                _ => Ok(()),
+            },
             Err(rustix::io::Errno::INVAL | rustix::io::Errno::NOSYS | rustix::io::Errno::OPNOTSUPP) => {
                 rustix::fs::renameat(from, old, to, new).map_err(errno)
             }
@@ -359,7 +366,8 @@ impl HostDescriptor for NonBlockingOpen<'_> {
         self.or_read_only(rep, result)
     }
     fn rename_at(&mut self, fd: Fd, old_path: String, new_fd: Fd, new_path: String) -> FsResult<()> {
-        if is_plain_name(&old_path) && is_plain_name(&new_path) {
+        // A name renamed to itself is a no-op; an exchange would unlink it.
+        if is_plain_name(&old_path) && is_plain_name(&new_path) && !(old_path == new_path && fd.rep() == new_fd.rep()) {
             return self.replace_existing(fd, &old_path, new_fd, &new_path);
         }
         let rep = fd.rep();

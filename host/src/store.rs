@@ -151,8 +151,12 @@ impl Store {
     /// Opens the store over `dir` with explicit [`Options`].
     pub fn open_with(dir: impl AsRef<Path>, settings: Settings, options: Options) -> Result<Store> {
         check(&settings)?;
-        let dir = directory::prepare(dir.as_ref())?;
-        Store::start(Backend::Dir(dir.clone()), Some(dir), None, settings, options)
+        let canonical = directory::prepare(dir.as_ref())?;
+        // Instances open, and the watch follows, the path as given (made
+        // absolute), not the canonical one: a symlink repointed at another
+        // directory (a deploy's `current`) is followed, as Django follows it.
+        let path = std::path::absolute(dir.as_ref()).unwrap_or_else(|_| canonical.clone());
+        Store::start(Backend::Dir(path.clone()), Some(canonical), None, settings, options, Some(path))
     }
 
     /// Opens a store on Redis (or Valkey, or a Redis Cluster) with default
@@ -179,12 +183,12 @@ impl Store {
         redis.response_timeout = redis.response_timeout.min(budget);
         let redis = &redis;
         let kv = crate::redis_kv::RedisKv::connect(redis)?;
-        Store::start(Backend::Kv(Arc::new(kv)), None, Some(redis.describe()), settings, options)
+        Store::start(Backend::Kv(Arc::new(kv)), None, Some(redis.describe()), settings, options, None)
     }
 
-    fn start(backend: Backend, dir: Option<PathBuf>, redis: Option<String>, settings: Settings, options: Options) -> Result<Store> {
+    fn start(backend: Backend, dir: Option<PathBuf>, redis: Option<String>, settings: Settings, options: Options, watched: Option<PathBuf>) -> Result<Store> {
         let wit_settings = to_wit(&settings);
-        let watch = dir.clone().map(directory::DirWatch::new);
+        let watch = watched.map(directory::DirWatch::new);
         let inner = Inner { backend, dir, redis, settings, wit_settings, options, idle: Mutex::new(Vec::new()), watch };
         let store = Store { inner: Arc::new(inner) };
         // Start one instance now, so a bad directory or a broken runtime shows
@@ -483,11 +487,18 @@ impl Store {
         f: impl Fn(&wit::GuestStore, &mut wasmtime::Store<crate::runtime::HostState>, ResourceAny) -> wasmtime::Result<Result<T, wit::Error>>,
     ) -> Result<T> {
         let mut instance = self.instance(warm)?;
+        let generation = instance.generation;
         // A trap drops the instance here: its state may be inconsistent.
         let result = instance.call(self.inner.options.deadline, &f)?;
         self.release(instance);
+        // Whichever thread noticed the change, every call that failed on an
+        // instance of an older generation runs again.
+        let stale = |watch: &directory::DirWatch| {
+            watch.check(true);
+            watch.generation() != generation
+        };
         match result {
-            Err(wit::Error::Io(_)) if self.inner.watch.as_ref().is_some_and(|watch| watch.check(true)) => {
+            Err(wit::Error::Io(_)) if self.inner.watch.as_ref().is_some_and(stale) => {
                 let mut instance = self.instance(None)?;
                 let result = instance.call(self.inner.options.deadline, &f)?;
                 self.release(instance);

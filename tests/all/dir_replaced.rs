@@ -5,8 +5,10 @@
 //! Django (which opens by path each time) does.
 
 use crate::support::web::{exchange, DemoApp};
-use sessionbox::{Loaded, Settings, Store};
+use crate::support::logs::capture;
+use sessionbox::{Data, Loaded, Settings, Store};
 use std::os::unix::fs::DirBuilderExt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// Counts visits on the demo app with a fresh session each time until the
@@ -80,4 +82,96 @@ fn a_store_follows_its_path_when_the_directory_is_replaced_or_deleted() {
     let key = store.create(&Default::default()).unwrap();
     assert!(dir.join(format!("sessionid{key}")).exists(), "the deleted directory was not made again");
     assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
+}
+
+/// The directory's parent is gone, so the store cannot make it again:
+/// each failing call runs the watch's look at once, and may not log a
+/// warning every time.
+#[test]
+fn a_directory_that_cannot_be_made_again_does_not_log_a_warning_per_call() {
+    let tmp = tempfile::tempdir().unwrap();
+    let parent = tmp.path().join("parent");
+    std::fs::create_dir(&parent).unwrap();
+    let dir = parent.join("sessions");
+    let store = Store::open(&dir, Settings::new("hostile-secret")).unwrap();
+    std::fs::remove_dir_all(&parent).unwrap();
+    let (results, logs) = capture(|| (0..200).map(|_| store.create(&Data::new()).is_err()).filter(|e| *e).count());
+    eprintln!("{results} of 200 failed; {} log lines; first: {:?}", logs.len(), logs.first());
+    assert!(logs.len() < 10, "{} warnings for 200 calls", logs.len());
+}
+
+/// Twelve warm instances; the directory deleted (and made again) between
+/// two bursts of twelve concurrent creates, within the watch's 50 ms: each
+/// create of the last burst that runs on an instance opened on the deleted
+/// directory fails there, and is to run once more on the new one. Only the
+/// thread whose own look notices the change retries: the others return
+/// the I/O error.
+#[test]
+fn a_dozen_creates_in_flight_when_the_directory_is_recreated_all_succeed() {
+    let mut total_failed = 0;
+    for round in 0..20 {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("sessions");
+        let store = Store::open(&dir, Settings::new("hostile-secret")).unwrap();
+        let barrier = std::sync::Barrier::new(13);
+        let failed = AtomicUsize::new(0);
+        let errors = std::sync::Mutex::new(Vec::new());
+        std::thread::scope(|s| {
+            for _ in 0..12 {
+                s.spawn(|| {
+                    for burst in 0..3 {
+                        barrier.wait();
+                        // The second burst only looks (cheap), so the store's
+                        // last look at the path is a moment ago.
+                        if burst == 1 {
+                            let _ = store.exists("abcdefgh12345678");
+                        } else if let Err(e) = store.create(&Data::new()) {
+                            failed.fetch_add(1, Ordering::Relaxed);
+                            errors.lock().unwrap().push(format!("burst {burst}: {e}"));
+                        }
+                        barrier.wait();
+                    }
+                });
+            }
+            barrier.wait();
+            barrier.wait();
+            barrier.wait();
+            barrier.wait();
+            // All twelve back in the pool; delete and re-create at once.
+            std::fs::remove_dir_all(&dir).unwrap();
+            std::fs::DirBuilder::new().mode(0o700).create(&dir).unwrap();
+            barrier.wait();
+            barrier.wait();
+        });
+        let failed = failed.into_inner();
+        total_failed += failed;
+        eprintln!("round {round}: {failed} of 12 failed: {:?}", errors.into_inner().unwrap().first());
+    }
+    assert_eq!(total_failed, 0, "creates failed after the directory was re-created");
+}
+
+/// A session directory reached through a symlink (a deploy's `current`
+/// link): the link pointed at another directory, and the old target
+/// deleted. The store watches the canonical path it resolved at open, so
+/// it never follows the link, and makes the deleted old target again,
+/// while Django (opening by path each time) uses the new target.
+#[test]
+fn a_store_opened_through_a_symlink_follows_the_link_when_it_is_repointed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    std::fs::DirBuilder::new().mode(0o700).create(&a).unwrap();
+    std::fs::DirBuilder::new().mode(0o700).create(&b).unwrap();
+    let link = tmp.path().join("sessions");
+    std::os::unix::fs::symlink(&a, &link).unwrap();
+    let store = Store::open(&link, Settings::new("hostile-secret")).unwrap();
+    store.create(&Data::new()).unwrap();
+    let next = tmp.path().join("sessions.next");
+    std::os::unix::fs::symlink(&b, &next).unwrap();
+    std::fs::rename(&next, &link).unwrap();
+    std::fs::remove_dir_all(&a).unwrap();
+    std::thread::sleep(Duration::from_millis(60));
+    let key = store.create(&Data::new()).unwrap();
+    let name = format!("sessionid{key}");
+    eprintln!("old target made again: {}; session in a: {}, in b: {}", a.exists(), a.join(&name).exists(), b.join(&name).exists());
+    assert!(b.join(&name).exists(), "the session is not where the link points now");
 }

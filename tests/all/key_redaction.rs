@@ -84,3 +84,22 @@ fn no_error_text_or_log_line_carries_a_session_key() {
     // The errors still say which session: by its first characters.
     assert!(texts.iter().any(|(_, text, key)| text.contains(&format!("{}…", &key[..4]))), "no error names its session at all");
 }
+
+/// A key longer than the temporary name's room (240 characters): the
+/// temporary name holds a cut key, which `hiding_key` does not find, so
+/// the write error carried 233 of its characters.
+#[test]
+fn a_long_keys_failed_write_shows_only_four_characters_of_it() {
+    use crate::disk_full::{fill, TinyDisk};
+    let disk = TinyDisk::mount("2m").unwrap();
+    let dir = disk.mount.join("sessions");
+    let store = Store::open(&dir, Settings::new("hostile-secret")).unwrap();
+    let key = crate::support::letters(240, 7);
+    store.save(&key, &Data::new(), true).unwrap();
+    let filler = fill(&disk.mount);
+    let big = sessionbox::parse_data(&format!(r#"{{"blob":"{}"}}"#, "x".repeat(20_000))).unwrap();
+    let err = store.save(&key, &big, false).unwrap_err().to_string();
+    std::fs::remove_file(filler).unwrap();
+    eprintln!("error: {err}");
+    assert!(!err.contains(&key[..8]), "more than four characters of the key in {err:?}");
+}

@@ -16,7 +16,6 @@ mod component;
 mod concurrency;
 mod conformance;
 mod dir_replaced;
-mod hostile;
 mod disk_full;
 mod django_interop;
 mod django_redis;

@@ -179,7 +179,9 @@ fn a_broken_store_does_not_tell_the_plugin_where_it_lives() {
     let sessions = Store::open_with(&dir, Settings::new("secret"), options).unwrap();
     let host = PluginHost::new(LIMITS).unwrap();
     let counter = load(&host, "counter", &sessions);
+    // A deleted directory would be made again; a file in its place cannot.
     std::fs::remove_dir(&dir).unwrap();
+    std::fs::write(&dir, "not a directory").unwrap();
     let (answer, logs) = crate::support::logs::capture(|| host.run(&counter, &["visit"]).unwrap());
     assert_eq!(answer, Err("io: the session store is unavailable".into()));
     // The host's log has the detail.

@@ -5,10 +5,11 @@
 //! none deleted while live.
 
 use crate::support::web::{exchange, DemoApp};
-use sessionbox::{Loaded, Settings, Store};
+use sessionbox::{Data, Loaded, Settings, Store};
 use sessionbox_demo::DemoUser;
 use std::path::Path;
 use std::process::{Command, Output};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
@@ -271,4 +272,50 @@ fn sweeps_racing_saves_at_the_expiry_boundary_delete_no_live_session() {
     eprintln!("sweeps racing saves at the expiry boundary, {secs} s: {boundary_saves} saves, {sweeps} sweeps, {lost} live sessions deleted");
     assert!(boundary_saves > 50 && sweeps > 100, "the race did too little to mean anything: {boundary_saves} saves, {sweeps} sweeps");
     assert_eq!(lost, 0, "{lost} sessions were deleted within half a second of a save");
+}
+
+/// A directory swapped in under the session's name between the save's
+/// probe and its rename: the exchange moves it to the temporary name, the
+/// unlink of that fails (EISDIR, ignored), the save reports success, and
+/// the directory stays there for good (the sweep skips it every time).
+#[test]
+fn a_directory_swapped_in_under_a_session_is_not_left_under_a_temporary_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("sessions");
+    let store = Store::open(&dir, Settings::new("hostile-secret")).unwrap();
+    let key = store.create(&Data::new()).unwrap();
+    let name = dir.join(format!("sessionid{key}"));
+    let aside = dir.join("aside");
+    std::fs::create_dir(&aside).unwrap();
+    let stop = AtomicBool::new(false);
+    let (mut ok, mut err) = (0, 0);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            use std::ffi::CString;
+            use std::os::unix::ffi::OsStrExt;
+            let a = CString::new(name.as_os_str().as_bytes()).unwrap();
+            let b = CString::new(aside.as_os_str().as_bytes()).unwrap();
+            while !stop.load(Ordering::Relaxed) {
+                unsafe { libc::renameat2(libc::AT_FDCWD, a.as_ptr(), libc::AT_FDCWD, b.as_ptr(), libc::RENAME_EXCHANGE) };
+            }
+        });
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(2) {
+            match store.save(&key, &Data::new(), false) {
+                Ok(()) => ok += 1,
+                Err(_) => err += 1,
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+    });
+    let mut odd = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let entry = entry.unwrap();
+        let t = entry.file_type().unwrap();
+        odd.push(format!("{} dir={}", entry.file_name().to_string_lossy(), t.is_dir()));
+    }
+    eprintln!("saves ok {ok}, failed {err}; entries: {odd:?}");
+    let report = store.clear_expired().unwrap();
+    eprintln!("sweep: {report:?}");
+    assert!(!odd.iter().any(|e| e.contains("_out_") && e.ends_with("dir=true")), "a directory left under a temporary name: {odd:?}");
 }

@@ -33,12 +33,11 @@ async fn status(app: &Router, path: &str, cookie: &str) -> (StatusCode, Vec<Stri
 
 /// Forty requests at once on one session, a logout and two key cycles among
 /// them: every answer is a 200 or (a save that found the session gone) a
-/// 400 without a cookie, never a 500. A save already past its existence
-/// probe when the logout deletes the file still renames its new content into
-/// place (Django's open Trac #37249, measured for the store in
-/// `storm::logout_racing_an_update_save_is_measured`): with this many
-/// racing saves the logged-out session usually comes back, so this counts
-/// the rounds where it did rather than asserting it never does.
+/// 400 without a cookie, never a 500, and the logged-out session never
+/// comes back: a save already past its existence probe when the logout
+/// deletes the file fails at its rename, which replaces only an existing
+/// file (Django's open Trac #37249 undoes such a logout; see also
+/// `storm::logout_racing_an_update_save_never_brings_it_back`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_saves_logouts_and_cycles_on_one_session() {
     let dir = tempfile::tempdir().unwrap();
@@ -69,6 +68,7 @@ async fn concurrent_saves_logouts_and_cycles_on_one_session() {
         }
     }
     eprintln!("web layer: a racing save brought the logged-out session back in {resurrected} of {rounds} rounds");
+    assert_eq!(resurrected, 0, "a racing save brought the logged-out session back in {resurrected} of {rounds} rounds");
 }
 
 #[tokio::test(flavor = "current_thread")]
