@@ -8,12 +8,12 @@ use crate::support::file_names as session_files;
 use crate::support::plugins::plugin_wasm;
 use serde_json::json;
 use sessionbox::{Loaded, Settings, Store};
-use sessionbox_plugin_host::{Limits, Plugin, PluginHost};
+use sessionbox_plugin_host::{stored_size_bound, Limits, Plugin, PluginHost};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// Short limits, so the misbehaving plugin's runs end quickly.
-const LIMITS: Limits = Limits { memory: 32 << 20, deadline: Duration::from_secs(1), max_sessions: Some(100) };
+const LIMITS: Limits = Limits { memory: 32 << 20, deadline: Duration::from_secs(1), max_sessions: Some(100), max_bytes: Some(64 << 20) };
 
 fn store(dir: &Path, secret: &str) -> Store {
     Store::open(dir, Settings::new(secret)).unwrap()
@@ -167,6 +167,49 @@ fn a_plugin_cannot_fill_the_disk_past_its_quota() {
     assert_eq!(session_files(sessions.dir().unwrap()).len(), 3);
     assert_eq!(ok(&host, &sneaky, &["cycle", &keys[0]]).len(), 32);
     assert_eq!(session_files(sessions.dir().unwrap()).len(), 3);
+}
+
+/// The byte quota: a plugin writing big sessions (a megabyte of random
+/// letters each, as fast as it can for the default 5 s run) is stopped once
+/// its files would pass the quota, long before its session quota; what a
+/// logout frees is room again.
+#[test]
+fn a_plugin_writing_big_sessions_is_stopped_at_its_byte_quota() {
+    const QUOTA: u64 = 4 << 20;
+    const SIZE: usize = 1_000_000;
+    let tmp = tempfile::tempdir().unwrap();
+    let sessions = store(&tmp.path().join("s"), "secret");
+    let dir = sessions.dir().unwrap().to_owned();
+    let host = PluginHost::new(Limits { max_bytes: Some(QUOTA), deadline: Limits::default().deadline, ..LIMITS }).unwrap();
+    let bad = load(&host, "misbehaving", &sessions);
+    let used = || session_files(&dir).iter().map(|name| std::fs::metadata(dir.join(name)).unwrap().len()).sum::<u64>();
+    let fill = || {
+        let started = Instant::now();
+        let answer = host.run(&bad, &["fill", &SIZE.to_string()]);
+        eprintln!("fill: {answer:?} in {:.1?}; the sessions take {} bytes in {} files", started.elapsed(), used(), session_files(&dir).len());
+        let refusal = answer.expect("the plugin is stopped by the quota, not by its deadline").expect_err("fill ends in a refusal");
+        let (error, created) = refusal.rsplit_once(" after ").unwrap_or_else(|| panic!("{refusal}"));
+        assert!(error.starts_with(r#"Error::Io("this plugin's byte quota is full (4194304 bytes; its sessions take "#), "{refusal}");
+        created.strip_suffix(" sessions").and_then(|n| n.parse::<usize>().ok()).unwrap_or_else(|| panic!("{refusal}"))
+    };
+
+    let created = fill();
+    assert!(created >= 2, "only {created} sessions fit in {QUOTA} bytes");
+    assert_eq!(session_files(&dir).len(), created, "every refused session left nothing");
+    let full = used();
+    assert!(full <= QUOTA, "the sessions take {full} bytes, past the quota of {QUOTA}");
+    assert!(full + stored_size_bound(SIZE + 11) > QUOTA, "the plugin stopped at {full} bytes, short of the quota");
+    // A small session (`{"n":1}`) still fits if there is room for it, and
+    // only then.
+    let counter = load(&host, "counter", &sessions);
+    let small = host.run(&counter, &["visit"]).unwrap();
+    assert_eq!(small.is_ok(), full + stored_size_bound(7) <= QUOTA, "{small:?} with {full} of {QUOTA} bytes taken");
+
+    // A logout frees room, and the plugin fills it again, no further.
+    let name = session_files(&dir).into_iter().find(|name| std::fs::metadata(dir.join(name)).unwrap().len() > 1000).unwrap();
+    assert_eq!(ok(&host, &counter, &["logout", name.strip_prefix("sessionid").unwrap()]), "true");
+    assert!(fill() >= 1, "room again after a logout");
+    assert!(used() <= QUOTA);
 }
 
 /// A store that cannot open its directory tells the plugin only that it is

@@ -218,3 +218,94 @@ fn the_composed_handler_reads_cookies_and_forms_as_django_does() {
     let put = http(port, "PUT / HTTP/1.1\r\n", b"");
     assert!(put.starts_with("HTTP/1.1 405"), "{put}");
 }
+
+/// The session key a response sets, if it sets one.
+fn set_session_key(response: &str) -> Option<String> {
+    let line = response.lines().find(|l| l.to_ascii_lowercase().starts_with("set-cookie: sessionid="))?;
+    let value = line["set-cookie: sessionid=".len()..].split(';').next()?;
+    Some(value.trim_matches('"').to_owned()).filter(|v| !v.is_empty())
+}
+
+/// A logout racing the page loads of the same session, at the concurrency a
+/// browser with a few tabs makes: 8 `GET /` with the session's cookie and a
+/// `POST /logout` among them, released together. A page load that read the
+/// logged-in session before the logout deleted it must not bring it back
+/// under a new key (it answers 400, as Django's `SessionInterrupted`): no
+/// response sets a new cookie whose page says "alice", and no session on
+/// disk other than the logged-out one holds her.
+#[test]
+fn a_logout_racing_page_loads_is_never_undone() {
+    const ROUNDS: usize = 20;
+    const PAGE_LOADS: usize = 8;
+    let tmp = tempfile::tempdir().unwrap();
+    let sessions = tmp.path().join("sessions");
+    let composed = compose(&plugin_wasm("http-counter"), true, &tmp.path().join("composed.wasm"));
+    let serve = WasmtimeServe::start(&composed, &sessions, &[("SESSIONBOX_SECRET_KEY", SECRET)]);
+    let port = serve.port();
+    let store = Store::open(&sessions, Settings::new(SECRET)).unwrap();
+    let user = |response: &str| response.split("<span id=\"user\">").nth(1).and_then(|r| r.split('<').next()).map(str::to_owned);
+    let form = b"username=alice&password=wonderland";
+
+    let (mut undone, mut odd, mut interrupted, mut before_logout) = (Vec::new(), Vec::new(), 0, 0);
+    for round in 0..ROUNDS {
+        let login = http(port, "POST /login HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\n", form);
+        assert!(login.starts_with("HTTP/1.1 302"), "{login}");
+        let key = set_session_key(&login).expect("a session after login");
+        let cookie = format!("Cookie: sessionid={key}\r\n");
+        let earlier = session_files(&sessions);
+        // All nine requests start together; the logout is the fifth.
+        let start = std::sync::Barrier::new(PAGE_LOADS + 1);
+        let responses: Vec<String> = std::thread::scope(|scope| {
+            let threads: Vec<_> = (0..=PAGE_LOADS)
+                .map(|i| {
+                    let (start, cookie) = (&start, &cookie);
+                    scope.spawn(move || {
+                        start.wait();
+                        match i {
+                            4 => http(port, &format!("POST /logout HTTP/1.1\r\n{cookie}"), b""),
+                            _ => http(port, &format!("GET / HTTP/1.1\r\n{cookie}"), b""),
+                        }
+                    })
+                })
+                .collect();
+            threads.into_iter().map(|t| t.join().unwrap()).collect()
+        });
+        let mut this_round = Vec::new();
+        for (i, response) in responses.iter().enumerate() {
+            if i == 4 {
+                assert!(response.starts_with("HTTP/1.1 302"), "the logout: {response}");
+                continue;
+            }
+            let status = response.get(9..12).unwrap_or_default();
+            if !["200", "400"].contains(&status) {
+                odd.push(format!("round {round}: {}", response.lines().next().unwrap_or_default()));
+            }
+            interrupted += usize::from(status == "400");
+            before_logout += usize::from(status == "200" && set_session_key(response).as_deref() == Some(key.as_str()));
+            let new_key = set_session_key(response).filter(|k| *k != key);
+            if let Some(new_key) = new_key.filter(|_| user(response).as_deref() == Some("alice")) {
+                this_round.push(format!("page load {i} answered a new session {}… for alice", &new_key[..6]));
+            }
+        }
+        // On disk too: whatever the responses said, no session made in this
+        // round other than hers holds her.
+        for name in session_files(&sessions).into_iter().filter(|name| !earlier.contains(name)) {
+            let Some(other) = name.strip_prefix("sessionid").filter(|k| *k != key) else { continue };
+            if let Ok(Loaded::Found { data, .. }) = store.load(other) {
+                if data.get("user").and_then(Value::as_str) == Some("alice") {
+                    this_round.push(format!("session {}… on disk holds alice", &other[..6]));
+                }
+            }
+        }
+        if !this_round.is_empty() {
+            undone.push(format!("round {round}: {}", this_round.join("; ")));
+        }
+    }
+    eprintln!(
+        "{} of {ROUNDS} rounds undid the logout; of {} page loads, {before_logout} ran before the logout and {interrupted} were interrupted",
+        undone.len(),
+        ROUNDS * PAGE_LOADS
+    );
+    assert!(undone.is_empty(), "{} of {ROUNDS} rounds undid the logout:\n{}", undone.len(), undone.join("\n"));
+    assert!(odd.is_empty(), "page loads answered neither 200 nor 400:\n{}", odd.join("\n"));
+}

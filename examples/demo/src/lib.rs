@@ -63,7 +63,9 @@ fn django_pbkdf2(password: &str, salt: &str, iterations: u32) -> String {
 }
 
 /// Whether `password` matches Django's stored `hash` (only Django's default
-/// `pbkdf2_sha256` format is understood).
+/// `pbkdf2_sha256` format is understood). Takes as long as the hash's
+/// iterations say (a fifth of a second at Django's million): call it off
+/// the async workers.
 pub fn check_password(password: &str, hash: &str) -> bool {
     let mut parts = hash.splitn(4, '$');
     let (Some("pbkdf2_sha256"), Some(iterations), Some(salt), Some(_)) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
@@ -74,17 +76,37 @@ pub fn check_password(password: &str, hash: &str) -> bool {
     computed.len() == hash.len() && computed.bytes().zip(hash.bytes()).fold(0, |acc, (a, b)| acc | (a ^ b)) == 0
 }
 
+/// Django 5.2's PBKDF2 iterations (`PBKDF2PasswordHasher.iterations`).
+pub const DJANGO_ITERATIONS: u32 = 1_000_000;
+
+/// The iterations of a `pbkdf2_sha256` hash.
+fn hash_iterations(hash: &str) -> Option<u32> {
+    let mut parts = hash.splitn(3, '$');
+    (parts.next() == Some("pbkdf2_sha256")).then(|| parts.next()?.parse().ok()).flatten()
+}
+
+/// The hash an unknown user name is checked against, so that a login with
+/// it costs what a real user's wrong password does and its timing does not
+/// tell which names exist (Django runs its default hasher for the same
+/// reason): as many iterations as the costliest user's hash, Django's
+/// default without users. No password matches it.
+fn dummy_hash(users: &[DemoUser]) -> String {
+    let iterations = users.iter().filter_map(|u| hash_iterations(&u.password_hash)).max().unwrap_or(DJANGO_ITERATIONS);
+    format!("pbkdf2_sha256${iterations}$unknownuser$")
+}
+
 /// What the app serves with.
 #[derive(Clone)]
 pub struct Demo {
     store: Store,
     users: Arc<Vec<DemoUser>>,
+    dummy_hash: Arc<str>,
 }
 
 /// The demo app over `store` (the secret that signs sessions also makes the
 /// login hash), with the cookie sent as `config` says.
 pub fn app(store: Store, config: SessionConfig, users: Vec<DemoUser>) -> Router {
-    let demo = Demo { store: store.clone(), users: Arc::new(users) };
+    let demo = Demo { store: store.clone(), dummy_hash: dummy_hash(&users).into(), users: Arc::new(users) };
     Router::new()
         .route("/", get(counter))
         .route("/login", get(login_form).post(login))
@@ -150,9 +172,14 @@ struct Credentials {
 
 async fn login(State(demo): State<Demo>, session: Session, Form(form): Form<Credentials>) -> Result<Response> {
     let user = demo.users.iter().find(|u| u.username == form.username);
-    // Check a password even for an unknown name, so timing does not tell
-    // which names exist.
-    let ok = check_password(&form.password, user.map_or("pbkdf2_sha256$1000$x$x", |u| &u.password_hash)) && user.is_some();
+    // Check a password even for an unknown name, at the same cost, so
+    // timing does not tell which names exist. On the blocking pool: a
+    // check holds a CPU for a fifth of a second, which on an async worker
+    // would hold up every request queued behind it.
+    let hash = user.map_or_else(|| demo.dummy_hash.to_string(), |u| u.password_hash.clone());
+    let password = form.password;
+    let matches = tokio::task::spawn_blocking(move || check_password(&password, &hash)).await.unwrap_or(false);
+    let ok = matches && user.is_some();
     match user {
         Some(user) if ok => {
             auth::login(&session, &user.as_auth_user(), &demo.store.settings().secret_key).await?;
@@ -214,5 +241,18 @@ mod tests {
         assert!(super::check_password("wonderland", &hash));
         assert!(!super::check_password("wonderlanD", &hash));
         assert!(!super::check_password("wonderland", "argon2$whatever"));
+    }
+
+    /// The dummy hash costs what the costliest user's does, and matches no
+    /// password (not even an empty one).
+    #[test]
+    fn the_dummy_hash_costs_what_a_user_hash_does() {
+        let users = [super::DemoUser::with_password("1", "a", "x", 1000), super::DemoUser::with_password("2", "b", "y", 1200)];
+        let dummy = super::dummy_hash(&users);
+        assert_eq!(super::hash_iterations(&dummy), Some(1200));
+        assert_eq!(super::hash_iterations(&super::dummy_hash(&[])), Some(super::DJANGO_ITERATIONS));
+        for password in ["", "x", "unknownuser"] {
+            assert!(!super::check_password(password, &dummy));
+        }
     }
 }

@@ -3,7 +3,9 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 fn request(addr: &str, raw: &str) -> String {
     let mut stream = TcpStream::connect(addr).unwrap();
@@ -18,14 +20,25 @@ fn cookie(response: &str) -> String {
     line["set-cookie: ".len()..].split(';').next().unwrap().to_owned()
 }
 
-#[test]
-fn the_demo_binary_serves_the_counter_and_the_login() {
-    let tmp = tempfile::tempdir().unwrap();
+/// The running demo binary, killed when dropped (also when a test fails).
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The demo binary, as the README runs it (its one user: alice, password
+/// wonderland, a million PBKDF2 iterations), on a free port in `dir`; and
+/// the address it listens on.
+fn start_demo(dir: &Path) -> (Running, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_sessionbox-demo"))
         .args(["--listen", "127.0.0.1:0", "--sessions"])
-        .arg(tmp.path().join("sessions"))
+        .arg(dir.join("sessions"))
         .env_remove("SESSIONBOX_SECRET_KEY")
-        .env("SESSIONBOX_CACHE_DIR", tmp.path().join("cache"))
+        .env("SESSIONBOX_CACHE_DIR", dir.join("cache"))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -33,6 +46,21 @@ fn the_demo_binary_serves_the_counter_and_the_login() {
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let addr = line.split("http://").nth(1).and_then(|rest| rest.split_whitespace().next()).unwrap_or_else(|| panic!("no address in {line:?}")).to_owned();
+    (Running(child), addr)
+}
+
+/// `POST /login` with `body`.
+fn login(addr: &str, body: &str) -> String {
+    request(
+        addr,
+        &format!("POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()),
+    )
+}
+
+#[test]
+fn the_demo_binary_serves_the_counter_and_the_login() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut child, addr) = start_demo(tmp.path());
 
     let first = request(&addr, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     assert!(first.contains(r#"<span id="count">1</span>"#), "{first}");
@@ -51,9 +79,74 @@ fn the_demo_binary_serves_the_counter_and_the_login() {
     let page = request(&addr, &format!("GET /session HTTP/1.1\r\nHost: x\r\nCookie: {logged_in}\r\nConnection: close\r\n\r\n"));
     assert!(page.contains(r#"<span id="user">alice</span>"#), "{page}");
 
-    child.kill().unwrap();
+    child.0.kill().unwrap();
     let mut stderr = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
-    child.wait().unwrap();
+    child.0.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    child.0.wait().unwrap();
     assert!(stderr.contains("insecure demo secret"), "the placeholder secret is announced: {stderr}");
+}
+
+/// The median of `samples`.
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+/// A login's timing does not tell which user names exist, and the password
+/// checks do not hold up other pages: over real HTTP to the real binary, an
+/// unknown name's login takes about as long as a known name's wrong
+/// password (the median ratio of 7 pairs; asserted at half, generously), and a page
+/// answers quickly (under half a login's time) while 6 bad logins (more on a machine with more cores
+/// than that, so that they would occupy every async worker) run at once.
+#[test]
+fn a_login_takes_as_long_for_an_unknown_name_and_does_not_hold_up_pages() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_demo, addr) = start_demo(tmp.path());
+    let timed = |body: &str| {
+        let started = Instant::now();
+        let response = login(&addr, body);
+        assert!(response.starts_with("HTTP/1.1 401"), "{response}");
+        started.elapsed()
+    };
+    // Pairs taken back to back, compared pair by pair: the machine's load
+    // changes between pairs more than within one.
+    let (mut known, mut unknown, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..7 {
+        let (k, u) = (timed("username=alice&password=not-it"), timed("username=mallory&password=not-it"));
+        ratios.push(u.as_secs_f64() / k.as_secs_f64());
+        known.push(k);
+        unknown.push(u);
+    }
+    ratios.sort_by(f64::total_cmp);
+    let ratio = ratios[ratios.len() / 2];
+    let (known, unknown) = (median(known), median(unknown));
+    eprintln!("a wrong password for alice: {known:.3?}; for an unknown name: {unknown:.3?} (medians of 7; median ratio {ratio:.2})");
+    assert!(ratio >= 0.5, "an unknown name's login takes {ratio:.2} times a known one's ({unknown:?} against {known:?}): the timing tells names apart");
+
+    let logins = std::thread::available_parallelism().map_or(6, |n| n.get() + 2).max(6);
+    let start = std::sync::Barrier::new(logins + 1);
+    let page = std::thread::scope(|scope| {
+        for i in 0..logins {
+            let (start, addr) = (&start, &addr);
+            scope.spawn(move || {
+                start.wait();
+                let response = login(addr, &format!("username={}&password=not-it", if i % 2 == 0 { "alice" } else { "mallory" }));
+                assert!(response.starts_with("HTTP/1.1 401"), "{response}");
+            });
+        }
+        start.wait();
+        // Let the logins arrive and start hashing.
+        std::thread::sleep(Duration::from_millis(50));
+        // Three pages, one after another, while the logins run (they take
+        // about three logins' time on two cores).
+        let pages = (0..3).map(|_| {
+            let started = Instant::now();
+            let response = request(&addr, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            assert!(response.contains(r#"<span id="count">1</span>"#), "{response}");
+            started.elapsed()
+        });
+        median(pages.collect())
+    });
+    eprintln!("a page while {logins} bad logins ran: {page:.3?} (median of 3)");
+    assert!(page < known / 2, "a page took {page:?} while {logins} logins ran (one login takes {known:?})");
 }

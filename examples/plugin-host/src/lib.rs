@@ -13,8 +13,9 @@
 //! `wasi:sockets` or outgoing HTTP is refused when loaded
 //! ([`sessionbox::plugin::refuse_imports`]). Each run is a fresh instance in
 //! its own wasmtime `Store` with a memory limit and a deadline, so a plugin
-//! that traps, loops or exhausts its memory fails that run alone; a session
-//! quota keeps it from filling the disk.
+//! that traps, loops or exhausts its memory fails that run alone; a byte
+//! quota keeps it from filling the disk, and a session quota from filling
+//! the directory ([`Limits`]).
 
 use sessionbox::plugin::{self, SessionsView};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -38,13 +39,30 @@ pub struct Limits {
     /// until swept); `None` for no limit. A create past it fails with
     /// `io`.
     pub max_sessions: Option<usize>,
+    /// Most bytes a plugin's session files may take (expired ones count
+    /// until swept); `None` for no limit. A write (create, save or
+    /// cycle-key) that could take them past it fails with `io`: the files
+    /// already there plus [`stored_size_bound`] of the new data. Counts
+    /// file contents, not the file system's blocks.
+    pub max_bytes: Option<u64>,
 }
 
 impl Default for Limits {
-    /// 64 MiB, 5 seconds and 10,000 sessions.
+    /// 64 MiB of memory, 5 seconds, 10,000 sessions and 64 MiB of session
+    /// files.
     fn default() -> Limits {
-        Limits { memory: 64 << 20, deadline: Duration::from_secs(5), max_sessions: Some(10_000) }
+        Limits { memory: 64 << 20, deadline: Duration::from_secs(5), max_sessions: Some(10_000), max_bytes: Some(64 << 20) }
     }
+}
+
+/// The most a session file of `data_len` bytes of JSON text takes, as the
+/// byte quota counts a write before it happens: Django's signed format is
+/// the data in base64 (compressed when that is shorter), a timestamp and a
+/// signature. Data with characters outside ASCII can take up to 3 times its
+/// length once escaped as Django's JSON escapes it (less when compressed):
+/// such writes can pass the quota by that much, once; the next is refused.
+pub fn stored_size_bound(data_len: usize) -> u64 {
+    (data_len as u64).div_ceil(3) * 4 + 64
 }
 
 /// The host: one engine and linker shared by every plugin.
@@ -65,6 +83,7 @@ pub struct Plugin {
 struct PluginState {
     sessions: sessionbox::Store,
     max_sessions: Option<usize>,
+    max_bytes: Option<u64>,
     wasi: WasiCtx,
     table: ResourceTable,
     limits: MemoryLimit,
@@ -93,20 +112,35 @@ impl SessionsView for PluginState {
         &self.sessions
     }
 
-    /// The session quota. Counting the directory on each new session keeps
-    /// the example short, and is approximate: runs at the same moment can
-    /// overshoot by their number, and a save's temporary file counts while
-    /// it exists. A platform with large stores would keep a count.
-    fn may_write(&mut self, new_session: bool, _bytes: usize) -> Result<(), String> {
-        let Some(max) = self.max_sessions.filter(|_| new_session) else { return Ok(()) };
+    /// The quotas. Reading the directory on each write keeps the example
+    /// short, and is approximate: runs at the same moment can overshoot by
+    /// a write each, and a save's temporary file counts while it exists. It
+    /// also costs a listing (and, for the byte quota, a `stat` per session
+    /// file) per write: a platform with large stores would keep counts.
+    fn may_write(&mut self, new_session: bool, bytes: usize) -> Result<(), String> {
+        let max_sessions = self.max_sessions.filter(|_| new_session);
+        if max_sessions.is_none() && self.max_bytes.is_none() {
+            return Ok(());
+        }
         let prefix = &self.sessions.settings().file_prefix;
         // A directory that cannot be listed: the store's own call reports
-        // it. A Redis store's quota would count keys; this example's
-        // stores are directories.
+        // it. A Redis store's quota would count keys and bytes there; this
+        // example's stores are directories.
         let Some(Ok(entries)) = self.sessions.dir().map(std::fs::read_dir) else { return Ok(()) };
-        let count = entries.filter_map(Result::ok).filter(|e| e.file_name().to_string_lossy().starts_with(prefix.as_str())).count();
-        if count >= max {
+        let files = entries.filter_map(Result::ok).filter(|e| e.file_name().to_string_lossy().starts_with(prefix.as_str()));
+        let (mut count, mut used) = (0usize, 0u64);
+        for file in files {
+            count += 1;
+            if self.max_bytes.is_some() {
+                // A file deleted meanwhile takes nothing.
+                used += file.metadata().map_or(0, |m| m.len());
+            }
+        }
+        if let Some(max) = max_sessions.filter(|&max| count >= max) {
             return Err(format!("this plugin's session quota is full ({max} sessions)"));
+        }
+        if let Some(max) = self.max_bytes.filter(|&max| used.saturating_add(stored_size_bound(bytes)) > max) {
+            return Err(format!("this plugin's byte quota is full ({max} bytes; its sessions take {used})"));
         }
         Ok(())
     }
@@ -154,6 +188,7 @@ impl PluginHost {
         let state = PluginState {
             sessions: plugin.sessions.clone(),
             max_sessions: self.limits.max_sessions,
+            max_bytes: self.limits.max_bytes,
             wasi: WasiCtx::builder().build(),
             table: ResourceTable::new(),
             limits: MemoryLimit { max: self.limits.memory, refused: false },

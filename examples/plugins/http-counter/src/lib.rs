@@ -11,6 +11,10 @@
 //!   logs in (the example's one user: alice / wonderland), moving the
 //!   session to a new key.
 //! - `POST /logout`: deletes the session and its cookie.
+//!
+//! A request whose session a concurrent one deleted (a logout in another
+//! tab) answers `400` and writes nothing, as Django's `SessionInterrupted`:
+//! its data must not come back under a new key.
 //! - `GET /healthz`: `ok`, touching no session (for readiness checks).
 //!
 //! The session cookie is Django's: `sessionid`, `HttpOnly`, `Path=/`,
@@ -147,12 +151,13 @@ fn counter(key: Option<String>) -> Result<Reply, String> {
     let count = data.get("counter").and_then(Value::as_u64).unwrap_or(0) + 1;
     data.insert("counter".into(), json!(count));
     let user = data.get("user").and_then(Value::as_str).unwrap_or("").to_owned();
-    let key = store(key, &data)?;
+    let Some(key) = store(key, &data)? else { return Ok(interrupted()) };
+    let Some(cookie) = session_cookie(&key)? else { return Ok(interrupted()) };
     let mut reply = Reply::page(
         "sessionbox http-counter",
         &format!("<p>Visits: <span id=\"count\">{count}</span></p><p>User: <span id=\"user\">{}</span></p>", escape(&user)),
     );
-    reply.headers.push(("set-cookie".into(), session_cookie(&key)?));
+    reply.headers.push(("set-cookie".into(), cookie));
     Ok(reply)
 }
 
@@ -178,23 +183,35 @@ fn login(key: Option<String>, form: &str) -> Result<Reply, String> {
         Some(key) if sessions::exists(&key).map_err(why)? => sessions::cycle_key(&key, &text).map_err(why)?,
         _ => sessions::create(&text).map_err(why)?,
     };
+    let Some(cookie) = session_cookie(&new_key)? else { return Ok(interrupted()) };
     let mut reply = Reply::redirect("/");
-    reply.headers.push(("set-cookie".into(), session_cookie(&new_key)?));
+    reply.headers.push(("set-cookie".into(), cookie));
     Ok(reply)
 }
 
-/// Saves `data` under `key`, or in a new session when there is none (or it
-/// was deleted meanwhile); returns the key it is under.
-fn store(key: Option<String>, data: &Map<String, Value>) -> Result<String, String> {
+/// Saves `data` under `key`, or in a new session when the request came
+/// without a live one; returns the key it is under. `None` when `key`'s
+/// session was deleted meanwhile (a logout in a concurrent request): the
+/// data loaded from it must not come back under a new key.
+fn store(key: Option<String>, data: &Map<String, Value>) -> Result<Option<String>, String> {
     let text = Value::Object(data.clone()).to_string();
-    if let Some(key) = key {
-        match sessions::save(&key, &text, false) {
-            Ok(()) => return Ok(key),
-            Err(sessions::Error::NotFound) => {}
-            Err(e) => return Err(why(e)),
-        }
+    match key {
+        Some(key) => match sessions::save(&key, &text, false) {
+            Ok(()) => Ok(Some(key)),
+            Err(sessions::Error::NotFound) => Ok(None),
+            Err(e) => Err(why(e)),
+        },
+        None => sessions::create(&text).map(Some).map_err(why),
     }
-    sessions::create(&text).map_err(why)
+}
+
+/// The answer to a request whose session was deleted while it ran, as
+/// Django's `SessionInterrupted`: nothing saved, no cookie.
+fn interrupted() -> Reply {
+    Reply::error(
+        400,
+        "The request's session was deleted before the request completed. The user may have logged out in a concurrent request, for example.",
+    )
 }
 
 /// The live session's data, `None` when there is none.
@@ -206,15 +223,16 @@ fn found_data(key: &str) -> Result<Option<Map<String, Value>>, String> {
 }
 
 /// The session cookie for `key`, expiring when the session does (asked of
-/// the store: the handler does not know the cookie age).
-fn session_cookie(key: &str) -> Result<String, String> {
+/// the store: the handler does not know the cookie age); `None` when the
+/// session was deleted right after it was saved (a concurrent logout).
+fn session_cookie(key: &str) -> Result<Option<String>, String> {
     let expires_at = match sessions::load(key).map_err(why)? {
         Loaded::Found(found) => found.expires_at.seconds,
-        _ => return Err("the session vanished right after it was saved".into()),
+        _ => return Ok(None),
     };
     let now = wasip2::clocks::wall_clock::now().seconds as i64;
     let max_age = expires_at.saturating_sub(now);
-    Ok(format!("{COOKIE}={key}; expires={}; HttpOnly; Max-Age={max_age}; Path=/; SameSite=Lax", http_date(expires_at)))
+    Ok(Some(format!("{COOKIE}={key}; expires={}; HttpOnly; Max-Age={max_age}; Path=/; SameSite=Lax", http_date(expires_at))))
 }
 
 /// The cookie that makes the browser forget the session, as Django writes it.

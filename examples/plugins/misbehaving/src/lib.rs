@@ -11,6 +11,10 @@
 //! - `create`: creates an empty session; prints its key.
 //! - `cycle KEY`: moves an empty session to a new key from KEY, which need
 //!   not name a session (a way to make sessions past a create quota).
+//! - `fill SIZE`: creates sessions of SIZE pseudo-random letters each
+//!   (text compression cannot shrink much) until the store refuses one;
+//!   fails with that error and how many it created (a way to fill the disk
+//!   past a session quota).
 //! - `env`: prints the environment it can read, `NAME=value` per line (in
 //!   a composition with `no-environment` plugged in: nothing, though the
 //!   runtime gave the composition the store's secret).
@@ -51,6 +55,23 @@ impl Guest for Misbehaving {
             }
             Some("env") => Ok(std::env::vars().map(|(k, v)| format!("{k}={v}\n")).collect()),
             Some("cycle") => sessions::cycle_key(args.get(1).map_or("", String::as_str), "{}").map_err(|e| format!("{e:?}")),
+            Some("fill") => {
+                let size: usize = args.get(1).and_then(|s| s.parse().ok()).ok_or("fill needs a size")?;
+                let mut x = 0x2545_F491u32;
+                let mut n = 0u64;
+                loop {
+                    let junk: String = (0..size)
+                        .map(|_| {
+                            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                            (b'a' + (x >> 16) as u8 % 26) as char
+                        })
+                        .collect();
+                    if let Err(e) = sessions::create(&serde_json::json!({ "junk": junk }).to_string()) {
+                        return Err(format!("{e:?} after {n} sessions"));
+                    }
+                    n += 1;
+                }
+            }
             Some("create") => sessions::create("{}").map_err(|e| format!("{e:?}")),
             other => Err(format!("unknown command: {other:?}")),
         }
