@@ -7,10 +7,9 @@
 //! connect timeout.
 
 use crate::support::redis::RedisServer;
-use crate::support::web::free_port;
+use crate::support::web::DemoApp;
 use sessionbox::{Error, RedisOptions, Settings, Store};
 use sessionbox_demo::DemoUser;
-use sessionbox_tower::SessionConfig;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
@@ -27,53 +26,17 @@ fn options(url: String) -> RedisOptions {
     options
 }
 
-/// The demo app on `store`, served on its own thread by a multi-thread
-/// runtime of two workers, stopped when dropped.
-struct Demo {
-    port: u16,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Demo {
-    fn start(store: Store) -> Demo {
-        let config = SessionConfig::for_store(&store);
-        let app = sessionbox_demo::app(store, config, vec![DemoUser::with_password("1", "alice", "wonderland", 1000)]);
-        let port = free_port();
-        let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                axum::serve(listener, app).with_graceful_shutdown(async move { drop(rx.await) }).await.unwrap();
-            });
-        });
-        Demo { port, shutdown: Some(tx), thread: Some(thread) }
-    }
-
-    /// `GET path` with `cookie`, on a connection of its own: the response
-    /// and how long it took.
-    fn get(&self, path: &str, cookie: Option<&str>) -> (String, Duration) {
-        let start = Instant::now();
-        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-        let cookie = cookie.map(|c| format!("Cookie: {c}\r\n")).unwrap_or_default();
-        stream.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n{cookie}Connection: close\r\n\r\n").as_bytes()).unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).unwrap();
-        (response, start.elapsed())
-    }
-}
-
-impl Drop for Demo {
-    fn drop(&mut self) {
-        drop(self.shutdown.take());
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
+/// `GET path` with `cookie` to the demo app, on a connection of its own:
+/// the raw response and how long it took.
+fn get(demo: &DemoApp, path: &str, cookie: Option<&str>) -> (String, Duration) {
+    let start = Instant::now();
+    let mut stream = TcpStream::connect(("127.0.0.1", demo.port())).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let cookie = cookie.map(|c| format!("Cookie: {c}\r\n")).unwrap_or_default();
+    stream.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n{cookie}Connection: close\r\n\r\n").as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    (response, start.elapsed())
 }
 
 fn status(response: &str) -> u16 {
@@ -88,12 +51,12 @@ fn status(response: &str) -> u16 {
 fn a_frozen_redis_holds_only_the_requests_that_load_a_session() {
     let server = RedisServer::start();
     let store = Store::open_redis(&options(server.url()), Settings::new(SECRET)).unwrap();
-    let demo = Demo::start(store.clone());
-    let (first, _) = demo.get("/", None);
+    let demo = DemoApp::start(store.clone(), vec![DemoUser::with_password("1", "alice", "wonderland", 1000)]);
+    let (first, _) = get(&demo, "/", None);
     assert_eq!(status(&first), 200, "{first}");
     let line = first.lines().find(|l| l.to_ascii_lowercase().starts_with("set-cookie: sessionid=")).unwrap_or_else(|| panic!("no cookie: {first}"));
     let cookie = line["set-cookie: ".len()..].split(';').next().unwrap().to_owned();
-    let (page, _) = demo.get("/session", Some(&cookie));
+    let (page, _) = get(&demo, "/session", Some(&cookie));
     assert_eq!(status(&page), 200, "{page}");
 
     // A server that has been busy keeps several instances warm: eight
@@ -111,10 +74,10 @@ fn a_frozen_redis_holds_only_the_requests_that_load_a_session() {
 
     server.pause();
     let (loads, login) = std::thread::scope(|s| {
-        let loads: Vec<_> = (0..6).map(|_| s.spawn(|| demo.get("/session", Some(&cookie)))).collect();
+        let loads: Vec<_> = (0..6).map(|_| s.spawn(|| get(&demo, "/session", Some(&cookie)))).collect();
         // Let the six reach the store first.
         std::thread::sleep(Duration::from_millis(300));
-        let login = demo.get("/login", None);
+        let login = get(&demo, "/login", None);
         (loads.into_iter().map(|l| l.join().unwrap()).collect::<Vec<_>>(), login)
     });
     server.resume();
@@ -131,7 +94,7 @@ fn a_frozen_redis_holds_only_the_requests_that_load_a_session() {
     }
     assert!(took[5] < TIMEOUT * 7 / 4, "the loads ran one after another: {took:?}");
     // The server answers again: so does the app.
-    let (page, _) = demo.get("/session", Some(&cookie));
+    let (page, _) = get(&demo, "/session", Some(&cookie));
     assert_eq!(status(&page), 200, "{page}");
 }
 

@@ -186,11 +186,8 @@ fn the_python_plugin_runs_composed_under_the_wasmtime_cli() {
 #[test]
 fn the_composed_handler_reads_cookies_and_forms_as_django_does() {
     let tmp = tempfile::tempdir().unwrap();
-    let sessions = tmp.path().join("sessions");
-    let composed = compose(&plugin_wasm("http-counter"), true, &tmp.path().join("composed.wasm"));
-    let serve = WasmtimeServe::start(&composed, &sessions, &[("SESSIONBOX_SECRET_KEY", SECRET)]);
+    let (serve, store) = counter_served(tmp.path());
     let port = serve.port();
-    let store = Store::open(&sessions, Settings::new(SECRET)).unwrap();
     let key = store.create_json(r#"{"counter":41}"#).unwrap();
     let count = |response: &str| response.split("<span id=\"count\">").nth(1).and_then(|r| r.split('<').next()).map(str::to_owned);
 
@@ -238,11 +235,9 @@ fn a_logout_racing_page_loads_is_never_undone() {
     const ROUNDS: usize = 20;
     const PAGE_LOADS: usize = 8;
     let tmp = tempfile::tempdir().unwrap();
-    let sessions = tmp.path().join("sessions");
-    let composed = compose(&plugin_wasm("http-counter"), true, &tmp.path().join("composed.wasm"));
-    let serve = WasmtimeServe::start(&composed, &sessions, &[("SESSIONBOX_SECRET_KEY", SECRET)]);
+    let (serve, store) = counter_served(tmp.path());
+    let sessions = store.dir().unwrap().to_owned();
     let port = serve.port();
-    let store = Store::open(&sessions, Settings::new(SECRET)).unwrap();
     let user = |response: &str| response.split("<span id=\"user\">").nth(1).and_then(|r| r.split('<').next()).map(str::to_owned);
     let form = b"username=alice&password=wonderland";
 
@@ -308,4 +303,13 @@ fn a_logout_racing_page_loads_is_never_undone() {
     );
     assert!(undone.is_empty(), "{} of {ROUNDS} rounds undid the logout:\n{}", undone.len(), undone.join("\n"));
     assert!(odd.is_empty(), "page loads answered neither 200 nor 400:\n{}", odd.join("\n"));
+}
+
+/// The `http-counter` handler composed with sessionbox and served by
+/// `wasmtime serve` on `<tmp>/sessions`, and a store on the same directory.
+fn counter_served(tmp: &std::path::Path) -> (WasmtimeServe, Store) {
+    let sessions = tmp.join("sessions");
+    let composed = compose(&plugin_wasm("http-counter"), true, &tmp.join("composed.wasm"));
+    let serve = WasmtimeServe::start(&composed, &sessions, &[("SESSIONBOX_SECRET_KEY", SECRET)]);
+    (serve, Store::open(&sessions, Settings::new(SECRET)).unwrap())
 }
