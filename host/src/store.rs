@@ -151,12 +151,10 @@ impl Store {
     /// Opens the store over `dir` with explicit [`Options`].
     pub fn open_with(dir: impl AsRef<Path>, settings: Settings, options: Options) -> Result<Store> {
         check(&settings)?;
-        let canonical = directory::prepare(dir.as_ref())?;
-        // Instances open, and the watch follows, the path as given (made
-        // absolute), not the canonical one: a symlink repointed at another
-        // directory (a deploy's `current`) is followed, as Django follows it.
-        let path = std::path::absolute(dir.as_ref()).unwrap_or_else(|_| canonical.clone());
-        Store::start(Backend::Dir(path.clone()), Some(canonical), None, settings, options, Some(path))
+        // The canonical path: a symlink on the way is resolved once, here,
+        // and swapping it later changes nothing (tests/all/sandbox.rs).
+        let dir = directory::prepare(dir.as_ref())?;
+        Store::start(Backend::Dir(dir.clone()), Some(dir.clone()), None, settings, options, Some(dir))
     }
 
     /// Opens a store on Redis (or Valkey, or a Redis Cluster) with default
