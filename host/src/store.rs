@@ -154,7 +154,7 @@ impl Store {
         // The canonical path: a symlink on the way is resolved once, here,
         // and swapping it later changes nothing (tests/all/sandbox.rs).
         let dir = directory::prepare(dir.as_ref())?;
-        Store::start(Backend::Dir(dir.clone()), Some(dir.clone()), None, settings, options, Some(dir))
+        Store::start(Backend::Dir(dir.clone()), Some(dir), None, settings, options)
     }
 
     /// Opens a store on Redis (or Valkey, or a Redis Cluster) with default
@@ -181,12 +181,12 @@ impl Store {
         redis.response_timeout = redis.response_timeout.min(budget);
         let redis = &redis;
         let kv = crate::redis_kv::RedisKv::connect(redis)?;
-        Store::start(Backend::Kv(Arc::new(kv)), None, Some(redis.describe()), settings, options, None)
+        Store::start(Backend::Kv(Arc::new(kv)), None, Some(redis.describe()), settings, options)
     }
 
-    fn start(backend: Backend, dir: Option<PathBuf>, redis: Option<String>, settings: Settings, options: Options, watched: Option<PathBuf>) -> Result<Store> {
+    fn start(backend: Backend, dir: Option<PathBuf>, redis: Option<String>, settings: Settings, options: Options) -> Result<Store> {
         let wit_settings = to_wit(&settings);
-        let watch = watched.map(directory::DirWatch::new);
+        let watch = dir.clone().map(directory::DirWatch::new);
         let inner = Inner { backend, dir, redis, settings, wit_settings, options, idle: Mutex::new(Vec::new()), watch };
         let store = Store { inner: Arc::new(inner) };
         // Start one instance now, so a bad directory or a broken runtime shows
