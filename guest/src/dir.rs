@@ -109,8 +109,17 @@ pub trait Dir {
     /// Which file the entry `name` is (see [`File::identity`]), without
     /// following a symlink; `NotFound` when missing.
     fn identity(&self, name: &str) -> io::Result<u128>;
-    /// Atomically renames `from` to `to`, replacing `to`.
+    /// Atomically renames `from` to `to`, replacing `to`. (The sessionbox
+    /// host replaces `to` only while it exists: see [`take`](Self::take).)
     fn rename(&self, from: &str, to: &str) -> io::Result<()>;
+    /// Atomically moves the entry `from` to `to`, a file of this store's own
+    /// (a temporary file it just created), replacing it: whatever `from`
+    /// holds at that instant ends up under `to`. `NotFound` when `from` is
+    /// missing. Unlike [`rename`](Self::rename) this must work where `to`
+    /// is replaced whether or not it still exists.
+    fn take(&self, from: &str, to: &str) -> io::Result<()> {
+        self.rename(from, to)
+    }
     /// Makes `to` a second name (hard link) for the file `from`, atomically
     /// failing with `AlreadyExists` when `to` exists; symlinks not followed.
     fn hard_link(&self, from: &str, to: &str) -> io::Result<()>;
@@ -141,6 +150,9 @@ impl<T: Dir> Dir for &T {
     }
     fn rename(&self, from: &str, to: &str) -> io::Result<()> {
         (**self).rename(from, to)
+    }
+    fn take(&self, from: &str, to: &str) -> io::Result<()> {
+        (**self).take(from, to)
     }
     fn hard_link(&self, from: &str, to: &str) -> io::Result<()> {
         (**self).hard_link(from, to)

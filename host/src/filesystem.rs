@@ -2,7 +2,8 @@
 //! except that opening an existing entry by a plain name never blocks,
 //! creating a new file by a plain name skips wasmtime-wasi's stat of it, and
 //! a rename between plain names replaces only an existing entry (see
-//! `replace_existing`).
+//! `replace_existing`). A rename to a path (`./name`) is wasmtime-wasi's
+//! plain rename: the guest's sweep uses it to take a session off its name.
 //!
 //! Opening a FIFO for reading blocks in `open(2)` until a writer appears,
 //! and no epoch deadline interrupts a blocked host call. The guest stats a

@@ -234,17 +234,23 @@ fn sweeps_racing_saves_at_the_expiry_boundary_delete_no_live_session() {
                 let (store, data) = (&store, &data);
                 s.spawn(move || {
                     let (mut lost, mut boundary_saves) = (0u32, 0u32);
-                    let mut key = store.create(data).unwrap();
+                    // When the last save began: its file's mtime is no
+                    // earlier (less the coarse clock's few milliseconds).
                     let mut saved_at = Instant::now();
+                    let mut key = store.create(data).unwrap();
                     while Instant::now() < until {
                         std::thread::sleep(Duration::from_millis(500).saturating_sub(saved_at.elapsed()));
-                        // Half a second after a save: live whatever the sweeps do.
-                        if !matches!(store.load(&key).unwrap(), Loaded::Found { .. }) {
+                        // Half a second after a save: live whatever the sweeps
+                        // do. A thread descheduled past the second the save
+                        // bought proves nothing either way.
+                        let found = matches!(store.load(&key).unwrap(), Loaded::Found { .. });
+                        if !found && saved_at.elapsed() < Duration::from_millis(950) {
                             lost += 1;
                         }
                         // Just before the whole second runs out (spread by
                         // thread): load, then save again.
                         std::thread::sleep(Duration::from_micros(985_000 + i * 1_000).saturating_sub(saved_at.elapsed()));
+                        saved_at = Instant::now();
                         let saved = match store.load(&key).unwrap() {
                             Loaded::Found { data, .. } => store.save(&key, &data, false),
                             _ => Err(sessionbox::Error::NotFound),
@@ -255,7 +261,6 @@ fn sweeps_racing_saves_at_the_expiry_boundary_delete_no_live_session() {
                             Err(sessionbox::Error::NotFound) => key = store.create(data).unwrap(),
                             Err(e) => panic!("{e}"),
                         }
-                        saved_at = Instant::now();
                     }
                     (lost, boundary_saves)
                 })

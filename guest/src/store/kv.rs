@@ -116,7 +116,7 @@ impl<K: KeyValue> Storage for Kv<K> {
 
     /// Only an entry without a TTL is ever judged expired here; no
     /// key-value call deletes a key only if unchanged, so this is a delete.
-    fn remove_read(&self, name: &str, _opened: &()) -> Result<bool, Error> {
+    fn remove_read<S: System>(&self, _core: &Core<S>, name: &str, _opened: &()) -> Result<bool, Error> {
         self.remove(name)
     }
 

@@ -149,7 +149,7 @@ impl<B: Storage, S: System> SessionStore<B, S> {
             // ignores that error too); an entry that stays goes in a sweep.
             // Only what was read is deleted: a save may have renamed a
             // fresh file over it since.
-            let _ = self.backend.remove_read(&name, &opened);
+            let _ = self.backend.remove_read(core, &name, &opened);
             return Ok(Loaded::Expired);
         }
         Ok(Loaded::Found { data: decoded.json, expires_at: expires })

@@ -118,7 +118,7 @@ pub trait Storage {
 
     /// Deletes the entry `name` only if it is still the one [`read`](Self::read)
     /// returned `opened` for; whether it was deleted.
-    fn remove_read(&self, name: &str, opened: &Self::Opened) -> Result<bool, Error>;
+    fn remove_read<S: System>(&self, core: &Core<S>, name: &str, opened: &Self::Opened) -> Result<bool, Error>;
 
     /// One batch of a sweep of expired entries (see
     /// [`SessionStore::sweep_range`]).

@@ -547,22 +547,40 @@ mod kv {
     }
 }
 
-/// A directory in which a save lands right after each open: a fresh
-/// session file is renamed over the name just opened, as another process's
-/// save may do between the sweep's (or a load's) read and its delete.
-struct SaveAfterOpen {
+/// A directory in which a save lands at a chosen moment: a fresh session
+/// file is renamed over the session's name, as another process's save may
+/// do between the sweep's (or a load's) read and its delete.
+struct SaveDuring {
     inner: NativeDir,
     path: std::path::PathBuf,
     fresh: String,
+    /// Right after each open of a session; else right after the checks, as
+    /// the delete of a session's name begins.
+    after_open: bool,
 }
 
-impl crate::Dir for SaveAfterOpen {
+impl SaveDuring {
+    fn save(&self, name: &str) -> std::io::Result<()> {
+        let temp = self.path.join(format!("{name}_out_fresh"));
+        fs::write(&temp, &self.fresh)?;
+        fs::rename(&temp, self.path.join(name))
+    }
+    /// At the start of a delete of `name`, when that is the moment.
+    fn before_delete(&self, name: &str) -> std::io::Result<()> {
+        if self.after_open || name.contains("_out_") {
+            return Ok(());
+        }
+        self.save(name)
+    }
+}
+
+impl crate::Dir for SaveDuring {
     type File = cap_std::fs::File;
     fn open(&self, name: &str) -> std::io::Result<Self::File> {
         let file = self.inner.open(name)?;
-        let temp = self.path.join(format!("{name}_out_fresh"));
-        fs::write(&temp, &self.fresh)?;
-        fs::rename(&temp, self.path.join(name))?;
+        if self.after_open {
+            self.save(name)?;
+        }
         Ok(file)
     }
     fn create_new(&self, name: &str) -> std::io::Result<Self::File> {
@@ -577,10 +595,15 @@ impl crate::Dir for SaveAfterOpen {
     fn rename(&self, from: &str, to: &str) -> std::io::Result<()> {
         self.inner.rename(from, to)
     }
+    fn take(&self, from: &str, to: &str) -> std::io::Result<()> {
+        self.before_delete(from)?;
+        self.inner.take(from, to)
+    }
     fn hard_link(&self, from: &str, to: &str) -> std::io::Result<()> {
         self.inner.hard_link(from, to)
     }
     fn remove_file(&self, name: &str) -> std::io::Result<()> {
+        self.before_delete(name)?;
         self.inner.remove_file(name)
     }
     fn for_each_entry(&self, f: &mut dyn FnMut(&str)) -> std::io::Result<u32> {
@@ -592,8 +615,9 @@ impl crate::Dir for SaveAfterOpen {
 }
 
 /// An expired session is deleted only while its name still holds the file
-/// that was judged: a save renamed over it meanwhile survives the sweep and
-/// the load that found the old content expired.
+/// that was judged: a save renamed over it meanwhile, after the read or
+/// even after every check, survives the sweep and the load that found the
+/// old content expired.
 #[test]
 fn a_session_saved_after_it_was_read_is_not_deleted_as_expired() {
     let mut s = settings();
@@ -602,20 +626,27 @@ fn a_session_saved_after_it_was_read_is_not_deleted_as_expired() {
     let plain = SessionStore::new(NativeDir::open(tmp.path()).unwrap(), NativeSystem, s.clone()).unwrap();
     let fresh_key = plain.create(r#"{"fresh":1}"#).unwrap();
     let fresh = fs::read_to_string(tmp.path().join(format!("sessionid{fresh_key}"))).unwrap();
-    let racing = SessionStore::new(SaveAfterOpen { inner: NativeDir::open(tmp.path()).unwrap(), path: tmp.path().to_owned(), fresh }, NativeSystem, s).unwrap();
-    for sweep in [true, false] {
-        let key = plain.create(r#"{"old":1}"#).unwrap();
-        let path = tmp.path().join(format!("sessionid{key}"));
-        age_file(&path, 1000);
-        if sweep {
-            let report = racing.clear_expired().unwrap();
-            assert_eq!(report.deleted, 0, "{report:?}");
-        } else {
-            assert_eq!(racing.load(&key).unwrap(), Loaded::Expired, "the content read had expired");
+    for after_open in [true, false] {
+        let dir = SaveDuring { inner: NativeDir::open(tmp.path()).unwrap(), path: tmp.path().to_owned(), fresh: fresh.clone(), after_open };
+        let racing = SessionStore::new(dir, NativeSystem, s.clone()).unwrap();
+        for sweep in [true, false] {
+            let key = plain.create(r#"{"old":1}"#).unwrap();
+            let path = tmp.path().join(format!("sessionid{key}"));
+            age_file(&path, 1000);
+            if sweep {
+                let report = racing.clear_expired().unwrap();
+                assert_eq!(report.deleted, 0, "{report:?}");
+            } else {
+                assert_eq!(racing.load(&key).unwrap(), Loaded::Expired, "the content read had expired");
+            }
+            // The file saved meanwhile is still there, and live.
+            let at = if after_open { "after the open" } else { "after the checks" };
+            assert!(path.exists(), "sweep {sweep}, saved {at}: the session saved meanwhile was deleted");
+            assert_eq!(plain.load(&key).unwrap().into_data(), Some(r#"{"fresh":1}"#.into()), "sweep {sweep}, saved {at}");
+            plain.delete(&key).unwrap();
         }
-        // The file saved after the open is still there, and live.
-        assert!(path.exists(), "sweep {sweep}: the session saved meanwhile was deleted");
-        assert_eq!(plain.load(&key).unwrap().into_data(), Some(r#"{"fresh":1}"#.into()), "sweep {sweep}");
-        plain.delete(&key).unwrap();
     }
+    // Nothing left under a temporary name but the fresh session's own.
+    let names: Vec<String> = fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    assert_eq!(names, [format!("sessionid{fresh_key}")], "leftovers");
 }

@@ -149,6 +149,15 @@ impl Dir for WasiDir {
         self.0.rename_at(from, &self.0, to).map_err(to_io)
     }
 
+    fn take(&self, from: &str, to: &str) -> io::Result<()> {
+        // The sessionbox host renames between plain names only over an
+        // existing entry, and unlinks the source name after exchanging the
+        // two: for a shared name like `from` that could unlink a file
+        // another process renamed there meanwhile. A target given as a
+        // path (`./to`) asks any host for a plain rename.
+        self.0.rename_at(from, &self.0, &format!("./{to}")).map_err(to_io)
+    }
+
     fn hard_link(&self, from: &str, to: &str) -> io::Result<()> {
         self.0.link_at(PathFlags::empty(), from, &self.0, to).map_err(to_io)
     }

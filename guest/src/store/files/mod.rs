@@ -87,9 +87,17 @@ impl<D: Dir> Files<D> {
     /// Deletes `name` only while it still holds the file that was opened,
     /// unchanged since the stat its content was judged with; `Ok(false)`
     /// when it holds something else (a save renamed a newer file over it)
-    /// or nothing. A save that lands after these checks and before the
-    /// unlink is still lost: POSIX has no unlink-if-same-file.
-    fn remove_unchanged(&self, name: &str, opened: &Opened<D::File>) -> Result<bool, Error> {
+    /// or nothing.
+    ///
+    /// POSIX has no unlink-if-same-file, and a save may rename a fresh file
+    /// over the name right after any check. So the file is first taken off
+    /// its name in one step (renamed to a temporary name of ours), and only
+    /// then compared: the judged file is deleted; a save's newer file is
+    /// given its name back at once (a hard link, which fails if the name
+    /// was taken meanwhile). For those microseconds a load sees no session
+    /// and a save of it fails with `NotFound`: a session is never deleted
+    /// alive, but a request racing the sweep at that instant may miss it.
+    fn remove_unchanged<S: System>(&self, core: &Core<S>, name: &str, opened: &Opened<D::File>) -> Result<bool, Error> {
         let io = |e: std::io::Error| Error::io("delete", name, e);
         // The open file's own metadata: a rename between the stat and the
         // open paired an old mtime with newer content.
@@ -98,17 +106,37 @@ impl<D: Dir> Files<D> {
             return Ok(false);
         }
         // The file is held open, so its inode cannot be reused meanwhile:
-        // equal identities mean the name still holds this very file.
+        // equal identities mean the name holds this very file.
+        let judged = opened.file.identity().map_err(io)?;
         match self.dir.identity(name) {
-            Ok(id) if id == opened.file.identity().map_err(io)? => {}
+            Ok(id) if id == judged => {}
             Ok(_) => return Ok(false),
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(false),
             Err(e) => return Err(io(e)),
         }
-        match self.dir.remove_file(name) {
-            Ok(()) => Ok(true),
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(io(e)),
+        let (aside, placeholder) = self.create_temp(core, name)?;
+        drop(placeholder);
+        match self.dir.take(name, &aside) {
+            Ok(()) => {}
+            Err(e) => {
+                let _ = self.dir.remove_file(&aside);
+                return if e.kind() == ErrorKind::NotFound { Ok(false) } else { Err(io(e)) };
+            }
+        }
+        if self.dir.identity(&aside).is_ok_and(|id| id == judged) {
+            // Leftovers under a temporary name are swept after an hour.
+            let _ = self.dir.remove_file(&aside);
+            return Ok(true);
+        }
+        // A save's file, renamed over the judged one after the check.
+        match self.place_new(&aside, name) {
+            Ok(()) => Ok(false),
+            // Created anew meanwhile: what was taken is older than that.
+            Err(Error::AlreadyExists) => {
+                let _ = self.dir.remove_file(&aside);
+                Ok(false)
+            }
+            Err(e) => Err(e),
         }
     }
 }
@@ -146,8 +174,8 @@ impl<D: Dir> Storage for Files<D> {
         }
     }
 
-    fn remove_read(&self, name: &str, opened: &Self::Opened) -> Result<bool, Error> {
-        self.remove_unchanged(name, opened)
+    fn remove_read<S: System>(&self, core: &Core<S>, name: &str, opened: &Self::Opened) -> Result<bool, Error> {
+        self.remove_unchanged(core, name, opened)
     }
 
     fn sweep<S: System>(&self, core: &Core<S>, cursor: Option<&str>, upto: Option<&str>, budget_nanos: Option<u64>) -> Result<SweepBatch, Error> {

@@ -60,7 +60,7 @@ impl<D: Dir> Files<D> {
     /// A hard link does that atomically, so a crash never leaves an empty
     /// placeholder. Where the filesystem has no hard links, Django's way:
     /// an exclusive empty placeholder, then a rename over it.
-    fn place_new(&self, temp: &str, name: &str) -> Result<(), Error> {
+    pub(super) fn place_new(&self, temp: &str, name: &str) -> Result<(), Error> {
         match self.dir.hard_link(temp, name) {
             Ok(()) => {
                 // A leftover (if this fails) is swept after an hour.
@@ -100,7 +100,7 @@ impl<D: Dir> Files<D> {
     /// A new temporary file, named after `name` (cut short where the whole
     /// would pass the file-name limit: the random part keeps it unique, the
     /// marker keeps it recognisable to the sweep).
-    fn create_temp<S: System>(&self, core: &Core<S>, name: &str) -> Result<(String, D::File), Error> {
+    pub(super) fn create_temp<S: System>(&self, core: &Core<S>, name: &str) -> Result<(String, D::File), Error> {
         // Only the key part is ever cut, and keys are ASCII: the prefix is at
         // most 200 bytes, well inside the room.
         let stem = &name[..name.len().min(MAX_NAME_LEN - TEMP_MARKER.len() - TEMP_SUFFIX_LEN)];
