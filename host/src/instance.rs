@@ -3,11 +3,10 @@
 //! a per-call deadline.
 
 use crate::error::Error;
-use crate::kv::KeyValue;
+use crate::kv::Provider;
 use crate::runtime::{bindings, kv_pre, runtime, HostState, MemoryLimiter, EPOCH_TICK};
 use crate::runtime::bindings::wit;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 use wasmtime::component::{ResourceAny, ResourceTable};
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
@@ -29,10 +28,8 @@ pub(crate) struct Instance {
 pub(crate) enum Backend {
     /// The directory component, with this directory preopened.
     Dir(PathBuf),
-    /// The key-value component, importing this provider (only Redis so
-    /// far, so unused without the `redis` feature).
-    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
-    Kv(Arc<dyn KeyValue>),
+    /// The key-value component, importing this provider.
+    Kv(Provider),
 }
 
 /// What one instance may reach: its storage (`dir` preopened as `.`, or

@@ -34,11 +34,9 @@ mod error;
 mod expiry;
 mod filesystem;
 mod instance;
-mod kv;
+pub mod kv;
 mod linker;
 pub mod plugin;
-#[cfg(feature = "redis")]
-mod redis_kv;
 mod runtime;
 mod session;
 mod store;
@@ -59,7 +57,7 @@ pub use sessionbox_guest::redacted_key;
 pub use session::{Session, TEST_COOKIE_NAME, TEST_COOKIE_VALUE};
 pub use sessionbox_guest::{Durability, Settings, DEFAULT_COOKIE_AGE, DEFAULT_FILE_PREFIX, DEFAULT_KEY_SALT, DEFAULT_MAX_SESSION_SIZE};
 #[cfg(feature = "redis")]
-pub use redis_kv::{RedisFormat, RedisOptions, READ_SCRIPT as REDIS_READ_SCRIPT};
+pub use kv::redis::{RedisFormat, RedisOptions};
 pub use store::{latest_expiry, Loaded, Options, Store, SweepBatch, SweepReport, MAX_DATA_DEPTH, MAX_DEFAULT_SWEEP_THREADS};
 
 /// Session data: a JSON object, keys in insertion order.

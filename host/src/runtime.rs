@@ -43,7 +43,7 @@ pub(crate) struct HostState {
     pub(crate) table: ResourceTable,
     pub(crate) limiter: MemoryLimiter,
     /// What the key-value flavour stores in (`None` for the directory one).
-    pub(crate) kv: Option<std::sync::Arc<dyn crate::kv::KeyValue>>,
+    pub(crate) kv: Option<crate::kv::Provider>,
 }
 
 impl WasiView for HostState {
@@ -95,7 +95,7 @@ pub(crate) fn kv_pre() -> Result<&'static bindings::EmbeddedPre<HostState>, Erro
                 let component = compile_cache::load_component(&rt.engine, &compile_cache::GUEST_KV)?;
                 let mut linker = Linker::new(&rt.engine);
                 crate::linker::add_wasi(&mut linker)?;
-                crate::kv::add_to_linker(&mut linker)?;
+                crate::kv::import::add_to_linker(&mut linker)?;
                 bindings::EmbeddedPre::new(linker.instantiate_pre(&component)?)
             };
             pre().map_err(|e| format!("{e:#}"))

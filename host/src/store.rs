@@ -8,7 +8,7 @@ use crate::runtime::bindings::wit;
 use crate::session::Session;
 use crate::Data;
 use sessionbox_guest::{Durability, Settings};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -106,9 +106,10 @@ fn expiry_time(at: wit::Timestamp) -> SystemTime {
 /// [`Error::InvalidData`] here, never as no session.
 pub const MAX_DATA_DEPTH: usize = 512;
 
-/// Django's session store over one directory ([`Store::open`]) or one Redis
-/// ([`Store::open_redis`]), run inside the sandboxed component. Cheap to
-/// clone; safe to use from many threads at once.
+/// Django's session store over one directory ([`Store::open`]) or one
+/// key-value store ([`Store::open_kv`]; Redis: [`Store::open_redis`]), run
+/// inside the sandboxed component. Cheap to clone; safe to use from many
+/// threads at once.
 #[derive(Clone)]
 pub struct Store {
     inner: Arc<Inner>,
@@ -116,10 +117,9 @@ pub struct Store {
 
 struct Inner {
     backend: Backend,
-    /// The directory, for a directory store.
-    dir: Option<PathBuf>,
-    /// The servers (without passwords), for a Redis store.
-    redis: Option<String>,
+    /// What the store is on, for `Debug`: the directory, or the provider
+    /// (a Redis store's servers, without passwords).
+    about: String,
     settings: Settings,
     /// The settings as the WIT record, for opening each instance's `store`.
     wit_settings: wit::Settings,
@@ -133,8 +133,7 @@ struct Inner {
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store")
-            .field("dir", &self.inner.dir)
-            .field("redis", &self.inner.redis)
+            .field("on", &self.inner.about)
             .field("settings", &self.inner.settings)
             .field("options", &self.inner.options)
             .finish_non_exhaustive()
@@ -154,7 +153,26 @@ impl Store {
         // The canonical path: a symlink on the way is resolved once, here,
         // and swapping it later changes nothing (tests/all/sandbox.rs).
         let dir = directory::prepare(dir.as_ref())?;
-        Store::start(Backend::Dir(dir.clone()), Some(dir), None, settings, options)
+        Store::start(Backend::Dir(dir), settings, options)
+    }
+
+    /// Opens a store on a key-value `provider`: one key per session,
+    /// expiring by its TTL, in the provider's [`Format`](crate::kv::Format).
+    /// [`kv::MemoryKv`](crate::kv::MemoryKv) keeps sessions in memory; a
+    /// provider of your own implements [`KeyValue`](crate::kv::KeyValue)
+    /// (see [`kv`](crate::kv)). The provider is called from the guest's
+    /// thread with the call's deadline running, which no epoch interrupt can
+    /// cut short while a provider call blocks: a provider that waits on a
+    /// network bounds each call well inside [`Options::deadline`].
+    pub fn open_kv(provider: impl crate::kv::KeyValue + Send + Sync + 'static, settings: Settings, options: Options) -> Result<Store> {
+        // The type, not its `Debug`: that might show sessions and keys.
+        let about = std::any::type_name_of_val(&provider).to_owned();
+        Store::open_provider(Arc::new(provider), about, settings, options)
+    }
+
+    fn open_provider(provider: crate::kv::Provider, about: String, settings: Settings, options: Options) -> Result<Store> {
+        check(&settings)?;
+        Store::start_on(Backend::Kv(provider), about, settings, options)
     }
 
     /// Opens a store on Redis (or Valkey, or a Redis Cluster) with default
@@ -179,15 +197,25 @@ impl Store {
         let budget = (options.deadline / 4).max(Duration::from_millis(1));
         redis.connect_timeout = redis.connect_timeout.min(budget);
         redis.response_timeout = redis.response_timeout.min(budget);
-        let redis = &redis;
-        let kv = crate::redis_kv::RedisKv::connect(redis)?;
-        Store::start(Backend::Kv(Arc::new(kv)), None, Some(redis.describe()), settings, options)
+        let kv = crate::kv::redis::RedisKv::connect(&redis)?;
+        Store::open_provider(Arc::new(kv), redis.describe(), settings, options)
     }
 
-    fn start(backend: Backend, dir: Option<PathBuf>, redis: Option<String>, settings: Settings, options: Options) -> Result<Store> {
+    fn start(backend: Backend, settings: Settings, options: Options) -> Result<Store> {
+        let about = match &backend {
+            Backend::Dir(dir) => dir.display().to_string(),
+            Backend::Kv(_) => "a key-value store".to_owned(),
+        };
+        Store::start_on(backend, about, settings, options)
+    }
+
+    fn start_on(backend: Backend, about: String, settings: Settings, options: Options) -> Result<Store> {
         let wit_settings = to_wit(&settings);
-        let watch = dir.clone().map(directory::DirWatch::new);
-        let inner = Inner { backend, dir, redis, settings, wit_settings, options, idle: Mutex::new(Vec::new()), watch };
+        let watch = match &backend {
+            Backend::Dir(dir) => Some(directory::DirWatch::new(dir.clone())),
+            Backend::Kv(_) => None,
+        };
+        let inner = Inner { backend, about, settings, wit_settings, options, idle: Mutex::new(Vec::new()), watch };
         let store = Store { inner: Arc::new(inner) };
         // Start one instance now, so a bad directory or a broken runtime shows
         // up here rather than at the first request.
@@ -196,9 +224,12 @@ impl Store {
         Ok(store)
     }
 
-    /// The session directory (canonical path); `None` for a Redis store.
+    /// The session directory (canonical path); `None` for a key-value store.
     pub fn dir(&self) -> Option<&Path> {
-        self.inner.dir.as_deref()
+        match &self.inner.backend {
+            Backend::Dir(dir) => Some(dir),
+            Backend::Kv(_) => None,
+        }
     }
 
     /// Whether the store expires sessions by itself (Redis keys' TTLs), so
@@ -308,7 +339,7 @@ impl Store {
     /// totals so far after each batch of any thread (about once a second per
     /// thread). `progress` runs on the calling thread.
     pub fn clear_expired_with(&self, mut progress: impl FnMut(&SweepReport)) -> Result<SweepReport> {
-        // A Redis store has nothing to sweep: one call says so.
+        // A key-value store has nothing to sweep: one call says so.
         let threads = if self.expires_by_itself() { 1 } else { self.sweep_threads() };
         let ranges = sessionbox_guest::sweep_ranges(&self.inner.settings.file_prefix, threads);
         // The instances are held across batches, so the whole sweep is one

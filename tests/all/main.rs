@@ -22,6 +22,7 @@ mod django_redis;
 mod expiry;
 mod file_modes;
 mod key_redaction;
+mod kv_provider;
 mod limits;
 mod packaging;
 mod plugins;

@@ -35,7 +35,19 @@ pub enum KvError {
 /// The operations a key-value store offers the session logic; the names
 /// follow `wasi:keyvalue/store` where it has them. Every call touches one
 /// key.
+///
+/// This is the one storage seam for key-value-shaped stores: the component
+/// reaches it through the host's `sessionbox:store/kv` import, and the host
+/// library (`sessionbox::kv`) serves that import from any implementation,
+/// Redis, in memory, or a user's own (`Store::open_kv`). A call blocks its
+/// caller, so an implementation that waits on a network bounds each call
+/// with its own timeouts.
 pub trait KeyValue {
+    /// How sessions are encoded in this store (default: Django's signed
+    /// text, what the file backend writes).
+    fn format(&self) -> Format {
+        Format::Signed
+    }
     /// The value of `key` with its TTL; `None` when there is no such key;
     /// `KvError::TooLarge` when the value is longer than `max_len` bytes.
     fn get(&self, key: &str, max_len: u64) -> Result<Option<KvEntry>, KvError>;
@@ -47,6 +59,27 @@ pub trait KeyValue {
     fn delete(&self, key: &str) -> Result<bool, KvError>;
     /// Whether `key` exists.
     fn exists(&self, key: &str) -> Result<bool, KvError>;
+}
+
+impl<K: KeyValue + ?Sized> KeyValue for std::sync::Arc<K> {
+    fn format(&self) -> Format {
+        (**self).format()
+    }
+    fn get(&self, key: &str, max_len: u64) -> Result<Option<KvEntry>, KvError> {
+        (**self).get(key, max_len)
+    }
+    fn set_if_absent(&self, key: &str, value: &[u8], ttl_ms: Option<u64>) -> Result<bool, KvError> {
+        (**self).set_if_absent(key, value, ttl_ms)
+    }
+    fn set_if_present(&self, key: &str, value: &[u8], ttl_ms: Option<u64>) -> Result<bool, KvError> {
+        (**self).set_if_present(key, value, ttl_ms)
+    }
+    fn delete(&self, key: &str) -> Result<bool, KvError> {
+        (**self).delete(key)
+    }
+    fn exists(&self, key: &str) -> Result<bool, KvError> {
+        (**self).exists(key)
+    }
 }
 
 /// Sessions as keys of a [`KeyValue`] store, in one [`Format`].

@@ -14,7 +14,7 @@
 //! Every command touches one key, so none crosses cluster slots.
 
 use crate::error::{Error, Result};
-use crate::kv::{Entry, KeyValue, KvError, ValueFormat};
+use crate::kv::{Format, KeyValue, KvEntry, KvError};
 use redis::cluster::{ClusterClient, ClusterConnection};
 use redis::{ConnectionLike, IntoConnectionInfo, RedisError, RedisResult, Value};
 use std::path::Path;
@@ -99,10 +99,10 @@ impl RedisFormat {
         }
     }
 
-    fn value_format(&self) -> ValueFormat {
+    fn value_format(&self) -> Format {
         match self {
-            RedisFormat::Signed { .. } => ValueFormat::Signed,
-            RedisFormat::Django { .. } => ValueFormat::DjangoPickle,
+            RedisFormat::Signed { .. } => Format::Signed,
+            RedisFormat::Django { .. } => Format::DjangoPickle,
         }
     }
 }
@@ -286,11 +286,13 @@ impl r2d2::ManageConnection for Manager {
     }
 }
 
-/// The provider: a connection pool, the key prefix and the format.
-pub(crate) struct RedisKv {
+/// The Redis provider: a connection pool, the key prefix and the format.
+/// [`Store::open_redis`](crate::Store::open_redis) opens a store on one;
+/// [`Store::open_kv`](crate::Store::open_kv) takes one made here.
+pub struct RedisKv {
     pool: r2d2::Pool<Manager>,
     prefix: String,
-    format: ValueFormat,
+    format: Format,
     /// The servers, without passwords, for messages.
     describe: String,
     /// `READ_SCRIPT`, run by its SHA-1 (on a cluster).
@@ -317,8 +319,10 @@ impl r2d2::HandleError<RedisError> for LogErrors {
 
 impl RedisKv {
     /// Connects (one connection now, so an unreachable server, a wrong
-    /// password or a bad URL shows up here) and sets up the pool.
-    pub(crate) fn connect(options: &RedisOptions) -> Result<RedisKv> {
+    /// password or a bad URL shows up here) and sets up the pool. The
+    /// timeouts are used as given: [`Store::open_redis_with`](crate::Store::open_redis_with)
+    /// caps them to fit the call deadline first.
+    pub fn connect(options: &RedisOptions) -> Result<RedisKv> {
         let describe = options.describe();
         let config = |e: RedisError| Error::Config(format!("{describe}: {}", describe_error(&e)));
         if options.urls.is_empty() || options.urls.iter().any(String::is_empty) {
@@ -429,7 +433,7 @@ impl RedisKv {
     /// in one reply. A huge foreign value is refused by its length, without
     /// being transferred. EVALSHA: the script's text goes over the wire
     /// once per node (on its NOSCRIPT reply), not with every load.
-    fn get_by_script(&self, key: &str, max_len: u64) -> std::result::Result<Option<Entry>, KvError> {
+    fn get_by_script(&self, key: &str, max_len: u64) -> std::result::Result<Option<KvEntry>, KvError> {
         let reply: Vec<Value> = self.with_conn(key, |conn| self.get_script.key(key).arg(max_len.min(i64::MAX as u64)).invoke(conn.as_like()))?;
         let parse = |e: redis::ParsingError| self.other(key, format!("an unexpected reply: {e}"));
         let mut reply = reply.into_iter();
@@ -506,11 +510,11 @@ return {'ok', redis.call('PTTL', KEYS[1]), redis.call('GET', KEYS[1])}
 
 /// A read's entry: the value, refused past `max_len` bytes, and its TTL
 /// (`PTTL`'s -1, no TTL, is none).
-fn entry(value: Vec<u8>, pttl: i64, max_len: u64) -> std::result::Result<Option<Entry>, KvError> {
+fn entry(value: Vec<u8>, pttl: i64, max_len: u64) -> std::result::Result<Option<KvEntry>, KvError> {
     if value.len() as u64 > max_len {
         return Err(KvError::TooLarge);
     }
-    Ok(Some(Entry { value, ttl_ms: u64::try_from(pttl).ok() }))
+    Ok(Some(KvEntry { value, ttl_ms: u64::try_from(pttl).ok() }))
 }
 
 /// What a read transaction gave.
@@ -593,12 +597,18 @@ fn describe_error(e: &RedisError) -> String {
     }
 }
 
+impl std::fmt::Debug for RedisKv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe)
+    }
+}
+
 impl KeyValue for RedisKv {
-    fn format(&self) -> ValueFormat {
+    fn format(&self) -> Format {
         self.format
     }
 
-    fn get(&self, key: &str, max_len: u64) -> std::result::Result<Option<Entry>, KvError> {
+    fn get(&self, key: &str, max_len: u64) -> std::result::Result<Option<KvEntry>, KvError> {
         let key = self.key(key);
         if self.cluster || self.no_transactions.load(std::sync::atomic::Ordering::Relaxed) {
             return self.get_by_script(&key, max_len);

@@ -1,0 +1,71 @@
+//! The host side of the `sessionbox:store/kv` import: each call of the
+//! key-value flavour of the component goes to its instance's provider, the
+//! WIT types converted to and from the guest crate's own, one `From` each.
+
+use super::{Format, KvEntry, KvError, Provider};
+use crate::runtime::bindings::kv as wit;
+use crate::runtime::HostState;
+use wasmtime::component::{HasSelf, Linker};
+
+/// Adds the `kv` import to `linker`, served by each instance's provider.
+pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    wit::add_to_linker::<HostState, HasSelf<HostState>>(linker, |state| state)
+}
+
+impl From<Format> for wit::ValueFormat {
+    fn from(format: Format) -> wit::ValueFormat {
+        match format {
+            Format::Signed => wit::ValueFormat::Signed,
+            Format::DjangoPickle => wit::ValueFormat::DjangoPickle,
+        }
+    }
+}
+
+impl From<KvEntry> for wit::Entry {
+    fn from(KvEntry { value, ttl_ms }: KvEntry) -> wit::Entry {
+        wit::Entry { value, ttl_ms }
+    }
+}
+
+impl From<KvError> for wit::Error {
+    fn from(e: KvError) -> wit::Error {
+        match e {
+            KvError::TooLarge => wit::Error::TooLarge,
+            KvError::WrongType => wit::Error::WrongType,
+            KvError::AccessDenied(why) => wit::Error::AccessDenied(why),
+            KvError::Other(why) => wit::Error::Other(why),
+        }
+    }
+}
+
+/// The instance's provider; an instance of the directory flavour has none
+/// and never calls these.
+fn provider(state: &HostState) -> Result<&Provider, wit::Error> {
+    state.kv.as_ref().ok_or_else(|| wit::Error::Other("no key-value store is configured".to_owned()))
+}
+
+impl wit::Host for HostState {
+    fn format(&mut self) -> wit::ValueFormat {
+        provider(self).map_or(Format::Signed, |kv| kv.format()).into()
+    }
+
+    fn get(&mut self, key: String, max_len: u64) -> Result<Option<wit::Entry>, wit::Error> {
+        Ok(provider(self)?.get(&key, max_len)?.map(Into::into))
+    }
+
+    fn set_if_absent(&mut self, key: String, value: Vec<u8>, ttl_ms: Option<u64>) -> Result<bool, wit::Error> {
+        Ok(provider(self)?.set_if_absent(&key, &value, ttl_ms)?)
+    }
+
+    fn set_if_present(&mut self, key: String, value: Vec<u8>, ttl_ms: Option<u64>) -> Result<bool, wit::Error> {
+        Ok(provider(self)?.set_if_present(&key, &value, ttl_ms)?)
+    }
+
+    fn delete(&mut self, key: String) -> Result<bool, wit::Error> {
+        Ok(provider(self)?.delete(&key)?)
+    }
+
+    fn exists(&mut self, key: String) -> Result<bool, wit::Error> {
+        Ok(provider(self)?.exists(&key)?)
+    }
+}
