@@ -164,6 +164,19 @@ fn build_and_run(work: &Path, name: &str, dependency: &str, patch: &str, expecte
     assert_eq!(printed.trim(), "found user=42", "{name} printed {printed:?}");
 }
 
+/// Sets the mtime of every file under `dir` to now.
+fn touch_all(dir: &Path) {
+    let now = std::time::SystemTime::now();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_dir() {
+            touch_all(&entry.path());
+        } else {
+            std::fs::File::options().append(true).open(entry.path()).unwrap().set_modified(now).unwrap();
+        }
+    }
+}
+
 fn toml_path(path: &Path) -> String {
     let text = path.to_str().expect("a UTF-8 path");
     format!("{text:?}")
@@ -193,6 +206,11 @@ fn a_user_project_builds_on_the_packaged_crates_and_on_a_path_dependency() {
         let file = packages.join("package").join(krate);
         run(&format!("unpacking {krate}"), Command::new("tar").arg("xzf").arg(&file).arg("-C").arg(&unpacked));
     }
+    // `cargo package` stamps every file with one fixed old mtime, and the
+    // user projects build into the shared target directory, where cargo
+    // judges a path dependency fresh by mtimes: without this, a change to a
+    // crate since the last run of this test would build the old one.
+    touch_all(&unpacked);
     let packaged = unpacked.join("sessionbox-0.1.0");
     for file in ["component/sessionbox_guest.wasm", "wit/sessionbox.wit", "README.md", "build.rs"] {
         assert!(packaged.join(file).is_file(), "the sessionbox package lacks {file}");
