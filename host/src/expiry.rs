@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 use sessionbox_guest::{iso8601, Time};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// How long a session lives; what [`Session::set_expiry`](crate::Session::set_expiry) takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,12 +16,12 @@ pub enum Expiry {
     /// is Django's browser-close value, the default age server-side.
     Seconds(i64),
     /// At this moment (stored as an ISO-8601 string, like a Django
-    /// `datetime`). A moment past [`latest_expiry`](crate::latest_expiry)
+    /// `datetime`). A moment past [`latest_expiry`](latest_expiry)
     /// (9999-12-31T23:59:59Z, past which no Python `datetime` reaches) is
     /// stored as that.
     At(SystemTime),
     /// This long from now (Django's `timedelta`; stored as a moment). A
-    /// duration reaching past [`latest_expiry`](crate::latest_expiry), up to
+    /// duration reaching past [`latest_expiry`](latest_expiry), up to
     /// `Duration::MAX`, is stored as that moment: never expiring in practice.
     In(Duration),
 }
@@ -38,12 +38,23 @@ impl Expiry {
             Expiry::At(at) => moment(at),
             // Saturating: `now + d` overflows a SystemTime long before
             // Duration::MAX.
-            Expiry::In(d) => moment(SystemTime::now().checked_add(d).unwrap_or_else(crate::latest_expiry)),
+            Expiry::In(d) => moment(SystemTime::now().checked_add(d).unwrap_or_else(latest_expiry)),
         })
     }
 }
 
-/// `at` as Django writes a `datetime`, at most [`latest_expiry`](crate::latest_expiry).
+/// `at` as Django writes a `datetime`, at most [`latest_expiry`](latest_expiry).
 fn moment(at: SystemTime) -> Value {
-    iso8601::format(Time::from_system_time(at.min(crate::latest_expiry()))).into()
+    iso8601::format(Time::from_system_time(at.min(latest_expiry()))).into()
+}
+
+/// 9999-12-31T23:59:59Z in seconds since the Unix epoch.
+pub(crate) const LATEST_EXPIRY_SECS: u64 = 253_402_300_799;
+
+/// The latest expiry a found session ([`Loaded`](crate::Loaded)) reports, 9999-12-31T23:59:59Z (the
+/// last whole second Python's `datetime` can hold): what a session that never
+/// expires (`_session_expiry` is `Infinity`), or one set to expire later
+/// still, reports.
+pub fn latest_expiry() -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(LATEST_EXPIRY_SECS)
 }

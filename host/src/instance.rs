@@ -3,9 +3,9 @@
 //! a per-call deadline.
 
 use crate::error::Error;
-use crate::kv::Provider;
-use crate::runtime::{bindings, kv_pre, runtime, HostState, MemoryLimiter, EPOCH_TICK};
-use crate::runtime::bindings::wit;
+use crate::bindings::{self, wit};
+use crate::runtime::{kv_pre, runtime, EPOCH_TICK};
+use crate::state::{HostState, MemoryLimiter, Provider};
 use std::path::PathBuf;
 use std::time::Duration;
 use wasmtime::component::{ResourceAny, ResourceTable};

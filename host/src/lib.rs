@@ -28,23 +28,25 @@
 //! # Ok::<(), sessionbox::Error>(())
 //! ```
 
-mod compile_cache;
-mod directory;
+// Leaves first: a module uses only those above it.
 mod error;
+mod data;
 mod expiry;
-mod filesystem;
-mod instance;
+mod bindings;
+mod state;
+mod wasi;
 pub mod kv;
-mod linker;
-pub mod plugin;
+mod compile_cache;
 mod runtime;
-mod session;
+mod instance;
+mod directory;
 mod store;
-mod streams;
+mod session;
+pub mod plugin;
 
 pub use compile_cache::cache_dir;
 pub use error::{Error, Result};
-pub use expiry::Expiry;
+pub use expiry::{latest_expiry, Expiry};
 /// The session-data key Django keeps a session's own expiry under (what
 /// [`Session::set_expiry`] writes).
 pub use sessionbox_guest::expiry::EXPIRY_KEY;
@@ -58,19 +60,8 @@ pub use session::{Session, TEST_COOKIE_NAME, TEST_COOKIE_VALUE};
 pub use sessionbox_guest::{Durability, Settings, DEFAULT_COOKIE_AGE, DEFAULT_FILE_PREFIX, DEFAULT_KEY_SALT, DEFAULT_MAX_SESSION_SIZE};
 #[cfg(feature = "redis")]
 pub use kv::redis::{RedisFormat, RedisOptions};
-pub use store::{latest_expiry, Loaded, Options, Store, SweepBatch, SweepReport, MAX_DATA_DEPTH, MAX_DEFAULT_SWEEP_THREADS};
-
-/// Session data: a JSON object, keys in insertion order.
-pub type Data = serde_json::Map<String, serde_json::Value>;
-
-/// Parses JSON object text as session data, accepting what Python's `json`
-/// writes (`NaN`, `Infinity`, integers of any size) up to
-/// [`MAX_DATA_DEPTH`] levels deep. A lone surrogate in a string becomes
-/// U+FFFD (Rust strings cannot hold one; the `*_json` methods of [`Store`]
-/// keep it).
-pub fn parse_data(text: &str) -> Result<Data> {
-    sessionbox_guest::json::parse_object_within(text, MAX_DATA_DEPTH).map_err(|e| Error::InvalidData(e.to_string()))
-}
+pub use data::{parse_data, Data, Loaded, MAX_DATA_DEPTH};
+pub use store::{Options, Store, SweepBatch, SweepReport, MAX_DEFAULT_SWEEP_THREADS};
 
 /// The embedded component's bytes (the `.wasm` the build produced), for
 /// running it in another WASI 0.2 host.

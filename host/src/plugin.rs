@@ -38,9 +38,9 @@
 //! cannot open its directory says only that it is unavailable (the detail,
 //! with the path, goes to the log target `sessionbox::plugin`).
 
-use crate::runtime::bindings::{bound, wit};
-use crate::store::to_wit_error;
-use crate::{Error, Store};
+use crate::bindings::{bound, to_wit_error, wit};
+use crate::error::Error;
+use crate::store::Store;
 use wasmtime::component::{Component, HasData, Linker};
 use wasmtime::Engine;
 

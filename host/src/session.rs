@@ -3,8 +3,8 @@
 
 use crate::error::{Error, Result};
 use crate::expiry::Expiry;
-use crate::store::{Loaded, Store};
-use crate::Data;
+use crate::data::{Data, Loaded};
+use crate::store::Store;
 use serde_json::Value;
 use sessionbox_guest::expiry::{self as rules, EXPIRY_KEY};
 use sessionbox_guest::{key, Time};
@@ -50,6 +50,13 @@ impl std::fmt::Debug for Session {
             .field("accessed", &self.accessed)
             .field("modified", &self.modified)
             .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// A Django-style [`Session`] for `key` (`None` for a new session).
+    pub fn session(&self, key: Option<&str>) -> Session {
+        Session::new(self, key)
     }
 }
 
@@ -210,7 +217,7 @@ impl Session {
 
     /// When the session expires, counted from now (Django's
     /// `get_expiry_date`), within the years 1 to 9999 that a Python
-    /// `datetime` holds: an expiry past [`latest_expiry`](crate::latest_expiry)
+    /// `datetime` holds: an expiry past [`latest_expiry`](crate::expiry::latest_expiry)
     /// (say `Expiry::Seconds(i64::MAX)` or `Infinity`, where Django raises
     /// `OverflowError`) is that moment, one before year 1 is its start.
     pub fn expiry_date(&mut self) -> Result<SystemTime> {
@@ -222,7 +229,7 @@ impl Session {
     /// When the stored session itself expires, as the store reported it when
     /// this session was loaded (the `expires_at` of [`Loaded`]'s `Found`): its
     /// `_session_expiry` read against its file's last write, or that write
-    /// plus `cookie_age`; [`latest_expiry`](crate::latest_expiry) when it
+    /// plus `cookie_age`; [`latest_expiry`](crate::expiry::latest_expiry) when it
     /// never expires. `None` before the data was loaded, and when no live
     /// session was found. It describes the file as loaded: a later `save`,
     /// `create` or `cycle_key` does not change it, and `flush` clears it.
@@ -348,11 +355,11 @@ impl Session {
 const DATETIME_MIN_SECS: i64 = 62_135_596_800;
 
 /// `t` as a `SystemTime`, clamped to Python's `datetime` range (years 1 to
-/// 9999; a moment past 9999 is [`latest_expiry`](crate::latest_expiry)): `Time` spans
+/// 9999; a moment past 9999 is [`latest_expiry`](crate::expiry::latest_expiry)): `Time` spans
 /// `i64` seconds, beyond what `SystemTime` arithmetic takes without
 /// panicking.
 fn within_datetime(t: Time) -> SystemTime {
-    let latest = crate::latest_expiry();
+    let latest = crate::expiry::latest_expiry();
     // Past the last second of 9999; a moment inside it stays exact.
     if t.secs > Time::from_system_time(latest).secs {
         latest

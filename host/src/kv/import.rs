@@ -1,41 +1,15 @@
 //! The host side of the `sessionbox:store/kv` import: each call of the
-//! key-value flavour of the component goes to its instance's provider, the
-//! WIT types converted to and from the guest crate's own, one `From` each.
+//! key-value flavour of the component goes to its instance's provider (the
+//! types converted in `crate::bindings`).
 
-use super::{Format, KvEntry, KvError, Provider};
-use crate::runtime::bindings::kv as wit;
-use crate::runtime::HostState;
+use super::Format;
+use crate::bindings::kv as wit;
+use crate::state::{HostState, Provider};
 use wasmtime::component::{HasSelf, Linker};
 
 /// Adds the `kv` import to `linker`, served by each instance's provider.
 pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     wit::add_to_linker::<HostState, HasSelf<HostState>>(linker, |state| state)
-}
-
-impl From<Format> for wit::ValueFormat {
-    fn from(format: Format) -> wit::ValueFormat {
-        match format {
-            Format::Signed => wit::ValueFormat::Signed,
-            Format::DjangoPickle => wit::ValueFormat::DjangoPickle,
-        }
-    }
-}
-
-impl From<KvEntry> for wit::Entry {
-    fn from(KvEntry { value, ttl_ms }: KvEntry) -> wit::Entry {
-        wit::Entry { value, ttl_ms }
-    }
-}
-
-impl From<KvError> for wit::Error {
-    fn from(e: KvError) -> wit::Error {
-        match e {
-            KvError::TooLarge => wit::Error::TooLarge,
-            KvError::WrongType => wit::Error::WrongType,
-            KvError::AccessDenied(why) => wit::Error::AccessDenied(why),
-            KvError::Other(why) => wit::Error::Other(why),
-        }
-    }
 }
 
 /// The instance's provider; an instance of the directory flavour has none

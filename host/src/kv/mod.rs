@@ -63,6 +63,3 @@ pub mod redis;
 
 pub use memory::MemoryKv;
 pub use sessionbox_guest::{Format, KeyValue, KvEntry, KvError};
-
-/// A provider as the store holds it: shared by every instance's state.
-pub(crate) type Provider = std::sync::Arc<dyn KeyValue + Send + Sync>;

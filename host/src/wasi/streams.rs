@@ -1,11 +1,11 @@
 //! `wasi:io/streams` for the guest: wasmtime-wasi's implementation, with its
-//! blocking calls polled once by [`now`](crate::filesystem::now) instead of
+//! blocking calls polled once by [`now`](super::filesystem::now) instead of
 //! run under tokio's `block_on`, which panics on a tokio worker thread. The
 //! guest has no stdio (its streams are sinks and empty inputs, always
 //! ready); Rust's standard library still writes a panic message to stderr,
 //! and that write must not take the host down with it.
 
-use crate::filesystem::now;
+use super::filesystem::now;
 use wasmtime::component::{HasData, Resource, ResourceTable};
 use wasmtime_wasi::p2::bindings::sync::io::poll::Pollable;
 use wasmtime_wasi::p2::bindings::sync::io::streams::{self, InputStream, OutputStream};

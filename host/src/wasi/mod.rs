@@ -7,14 +7,17 @@
 //! terminal and `wasi:io`; the context gives those an empty environment, no
 //! arguments and no stdio.
 
-use crate::filesystem::{Filesystem, NonBlockingOpen};
-use crate::runtime::HostState;
-use crate::streams::{Streams, StreamsData};
+mod filesystem;
+mod streams;
+
+use crate::state::HostState;
+use filesystem::{Filesystem, NonBlockingOpen};
+use streams::{Streams, StreamsData};
 use wasmtime::component::{HasData, Linker, ResourceTable};
 use wasmtime_wasi::cli::{WasiCli, WasiCliView};
 use wasmtime_wasi::clocks::{WasiClocks, WasiClocksView};
 use wasmtime_wasi::filesystem::{WasiFilesystem, WasiFilesystemView};
-use wasmtime_wasi::p2::bindings::{cli, clocks, filesystem, random, sync};
+use wasmtime_wasi::p2::bindings::{cli, clocks, filesystem as wasi_filesystem, random, sync};
 use wasmtime_wasi::random::{WasiRandom, WasiRandomView};
 use wasmtime_wasi::WasiView;
 
@@ -31,7 +34,7 @@ pub(crate) fn add_wasi(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
     wasmtime_wasi_io::bindings::wasi::io::error::add_to_linker::<T, HasIo>(l, |t| t.ctx().table)?;
     sync::io::poll::add_to_linker::<T, HasIo>(l, |t| t.ctx().table)?;
     // Blocking stream calls polled once, not under tokio's block_on: see
-    // crate::streams.
+    // self::streams.
     sync::io::streams::add_to_linker::<T, StreamsData>(l, |t| Streams(t.ctx().table))?;
     cli::environment::add_to_linker::<T, WasiCli>(l, T::cli)?;
     cli::exit::add_to_linker::<T, WasiCli>(l, T::cli)?;
@@ -46,9 +49,9 @@ pub(crate) fn add_wasi(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
     clocks::wall_clock::add_to_linker::<T, WasiClocks>(l, T::clocks)?;
     clocks::monotonic_clock::add_to_linker::<T, WasiClocks>(l, T::clocks)?;
     // Opens of existing entries never block (a FIFO swapped in): see
-    // crate::filesystem.
+    // self::filesystem.
     sync::filesystem::types::add_to_linker::<T, Filesystem>(l, |t| NonBlockingOpen(t.filesystem()))?;
-    filesystem::preopens::add_to_linker::<T, WasiFilesystem>(l, T::filesystem)?;
+    wasi_filesystem::preopens::add_to_linker::<T, WasiFilesystem>(l, T::filesystem)?;
     random::random::add_to_linker::<T, WasiRandom>(l, T::random)?;
     random::insecure_seed::add_to_linker::<T, WasiRandom>(l, T::random)?;
     Ok(())

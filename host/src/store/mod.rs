@@ -1,0 +1,288 @@
+//! [`Store`]: the session store over one directory or one key-value store
+//! (Redis), backed by the component.
+
+mod pool;
+mod sweep;
+
+use crate::bindings::{check, to_wit, wit};
+use crate::data::{to_json, Data, Loaded, MAX_DATA_DEPTH};
+use crate::directory;
+use crate::error::{Error, Result};
+use crate::instance::{Backend, Instance};
+use sessionbox_guest::Settings;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Host-side limits and defaults of a [`Store`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// Most linear memory one guest instance may use (default 64 MiB).
+    pub memory_limit: usize,
+    /// Longest one call may run before it is stopped (default 10 s; checked
+    /// every 10 ms, so a call may run up to 20 ms past it).
+    pub deadline: Duration,
+    /// Django's `SESSION_EXPIRE_AT_BROWSER_CLOSE`: what
+    /// [`Session::expire_at_browser_close`] says when a session sets no expiry.
+    pub expire_at_browser_close: bool,
+    /// Warm instances kept for reuse (default 16). An instance whose memory
+    /// grew past 16 MiB (a call with a huge argument) is dropped after its
+    /// call instead, so one such call does not pin its memory.
+    pub max_idle_instances: usize,
+    /// How long one batch of a sweep works before it returns (default: a
+    /// quarter of the deadline, at most a second). Each batch is one call,
+    /// so this must stay well inside the deadline; the first batch also
+    /// lists the directory.
+    pub sweep_batch: Option<Duration>,
+    /// How many threads [`Store::clear_expired`] sweeps a directory on,
+    /// each over its own part of the names with its own instance (default:
+    /// the machine's available parallelism, at most
+    /// [`MAX_DEFAULT_SWEEP_THREADS`]; `Some(0)` counts as 1). Each thread
+    /// holds one instance for the whole sweep, so other calls meanwhile use
+    /// the remaining warm instances, or start new ones.
+    pub sweep_threads: Option<usize>,
+}
+
+/// The most threads a sweep uses by default: past a few threads the sweep
+/// is bound by the filesystem, and each thread holds an instance (with up
+/// to 4 MiB of listed names) for the sweep's length.
+pub const MAX_DEFAULT_SWEEP_THREADS: usize = 8;
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            memory_limit: 64 << 20,
+            deadline: Duration::from_secs(10),
+            expire_at_browser_close: false,
+            max_idle_instances: 16,
+            sweep_batch: None,
+            sweep_threads: None,
+        }
+    }
+}
+
+pub use sessionbox_guest::{SweepBatch, SweepReport};
+
+
+/// Django's session store over one directory ([`Store::open`]) or one
+/// key-value store ([`Store::open_kv`]; Redis: [`Store::open_redis`]), run
+/// inside the sandboxed component. Cheap to clone; safe to use from many
+/// threads at once.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    backend: Backend,
+    /// What the store is on, for `Debug`: the directory, or the provider
+    /// (a Redis store's servers, without passwords).
+    about: String,
+    settings: Settings,
+    /// The settings as the WIT record, for opening each instance's `store`.
+    wit_settings: wit::Settings,
+    options: Options,
+    idle: Mutex<Vec<Instance>>,
+    /// For a directory store: notices the directory deleted or replaced
+    /// under its path, so instances reopen it.
+    watch: Option<directory::DirWatch>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("on", &self.inner.about)
+            .field("settings", &self.inner.settings)
+            .field("options", &self.inner.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens the store over `dir` (created 0700 if missing) with default
+    /// [`Options`].
+    pub fn open(dir: impl AsRef<Path>, settings: Settings) -> Result<Store> {
+        Store::open_with(dir, settings, Options::default())
+    }
+
+    /// Opens the store over `dir` with explicit [`Options`].
+    pub fn open_with(dir: impl AsRef<Path>, settings: Settings, options: Options) -> Result<Store> {
+        check(&settings)?;
+        // The canonical path: a symlink on the way is resolved once, here,
+        // and swapping it later changes nothing (tests/all/sandbox.rs).
+        let dir = directory::prepare(dir.as_ref())?;
+        Store::start(Backend::Dir(dir), settings, options)
+    }
+
+    /// Opens a store on a key-value `provider`: one key per session,
+    /// expiring by its TTL, in the provider's [`Format`](crate::kv::Format).
+    /// [`kv::MemoryKv`](crate::kv::MemoryKv) keeps sessions in memory; a
+    /// provider of your own implements [`KeyValue`](crate::kv::KeyValue)
+    /// (see [`kv`](crate::kv)). The provider is called from the guest's
+    /// thread with the call's deadline running, which no epoch interrupt can
+    /// cut short while a provider call blocks: a provider that waits on a
+    /// network bounds each call well inside [`Options::deadline`].
+    pub fn open_kv(provider: impl crate::kv::KeyValue + Send + Sync + 'static, settings: Settings, options: Options) -> Result<Store> {
+        // The type, not its `Debug`: that might show sessions and keys.
+        let about = std::any::type_name_of_val(&provider).to_owned();
+        Store::open_provider(Arc::new(provider), about, settings, options)
+    }
+
+    fn open_provider(provider: crate::state::Provider, about: String, settings: Settings, options: Options) -> Result<Store> {
+        check(&settings)?;
+        Store::start_on(Backend::Kv(provider), about, settings, options)
+    }
+
+    /// Opens a store on Redis (or Valkey, or a Redis Cluster) with default
+    /// [`Options`]: one key per session, expiring by its TTL. Connects once
+    /// now, so an unreachable server or a wrong password is an error here.
+    #[cfg(feature = "redis")]
+    pub fn open_redis(redis: &crate::kv::redis::RedisOptions, settings: Settings) -> Result<Store> {
+        Store::open_redis_with(redis, settings, Options::default())
+    }
+
+    /// [`open_redis`](Self::open_redis) with explicit [`Options`]. The
+    /// Redis connect and response timeouts are capped at a quarter of
+    /// [`Options::deadline`]: a call waits for Redis inside the deadline,
+    /// where no epoch interrupt can reach it, and may make two round trips
+    /// (a load that deletes what it found expired), each of which may first
+    /// wait for a pooled connection. A write that timed out may still have
+    /// been applied by the server.
+    #[cfg(feature = "redis")]
+    pub fn open_redis_with(redis: &crate::kv::redis::RedisOptions, settings: Settings, options: Options) -> Result<Store> {
+        check(&settings)?;
+        let mut redis = redis.clone();
+        let budget = (options.deadline / 4).max(Duration::from_millis(1));
+        redis.connect_timeout = redis.connect_timeout.min(budget);
+        redis.response_timeout = redis.response_timeout.min(budget);
+        let kv = crate::kv::redis::RedisKv::connect(&redis)?;
+        Store::open_provider(Arc::new(kv), redis.describe(), settings, options)
+    }
+
+    fn start(backend: Backend, settings: Settings, options: Options) -> Result<Store> {
+        let about = match &backend {
+            Backend::Dir(dir) => dir.display().to_string(),
+            Backend::Kv(_) => "a key-value store".to_owned(),
+        };
+        Store::start_on(backend, about, settings, options)
+    }
+
+    fn start_on(backend: Backend, about: String, settings: Settings, options: Options) -> Result<Store> {
+        let wit_settings = to_wit(&settings);
+        let watch = match &backend {
+            Backend::Dir(dir) => Some(directory::DirWatch::new(dir.clone())),
+            Backend::Kv(_) => None,
+        };
+        let inner = Inner { backend, about, settings, wit_settings, options, idle: Mutex::new(Vec::new()), watch };
+        let store = Store { inner: Arc::new(inner) };
+        // Start one instance now, so a bad directory or a broken runtime shows
+        // up here rather than at the first request.
+        let instance = store.instance(None)?;
+        store.release(instance);
+        Ok(store)
+    }
+
+    /// The session directory (canonical path); `None` for a key-value store.
+    pub fn dir(&self) -> Option<&Path> {
+        match &self.inner.backend {
+            Backend::Dir(dir) => Some(dir),
+            Backend::Kv(_) => None,
+        }
+    }
+
+    /// Whether the store expires sessions by itself (Redis keys' TTLs), so
+    /// [`clear_expired`](Self::clear_expired) has nothing to do.
+    pub fn expires_by_itself(&self) -> bool {
+        matches!(self.inner.backend, Backend::Kv(_))
+    }
+
+    /// The settings this store runs with.
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    /// The host-side options.
+    pub fn options(&self) -> &Options {
+        &self.inner.options
+    }
+
+    /// Creates a session holding `data` under a fresh key; returns the key.
+    pub fn create(&self, data: &Data) -> Result<String> {
+        self.create_json(&to_json(data))
+    }
+
+    /// [`create`](Self::create) with the data as JSON object text, which may
+    /// hold what `Data` cannot (lone surrogates, any depth).
+    pub fn create_json(&self, json: &str) -> Result<String> {
+        self.call(|api, store, handle| api.call_create(store, handle, json))
+    }
+
+    /// Reads session `key`; never creates a file, deletes an expired one.
+    /// A found session carries its data and the moment it expires
+    /// ([`Loaded`]). Data nested deeper than [`MAX_DATA_DEPTH`] is an
+    /// [`Error::InvalidData`] here; [`load_json`](Self::load_json) reads it.
+    pub fn load(&self, key: &str) -> Result<Loaded<Data>> {
+        self.load_json(key)?.map(|json| {
+            sessionbox_guest::json::parse_object_within(&json, MAX_DATA_DEPTH)
+                .map_err(|e| Error::InvalidData(format!("session {} cannot be read as Data ({e}); read it with Store::load_json", sessionbox_guest::redacted_key(key))))
+        })
+    }
+
+    /// [`load`](Self::load) with the data as JSON object text exactly as
+    /// stored: Python's compact `json.dumps` form when Django or sessionbox
+    /// wrote it (another writer's spacing or repeated keys stay as written;
+    /// `sessionbox_guest::json::canonical_object` gives the compact form).
+    pub fn load_json(&self, key: &str) -> Result<Loaded<String>> {
+        Ok(self.load_wit(key)?.into())
+    }
+
+    /// [`load_json`](Self::load_json) as the WIT type, for the plugin import:
+    /// the guest's answer passed on unconverted.
+    pub(crate) fn load_wit(&self, key: &str) -> Result<wit::Loaded> {
+        self.call_brief(|api, store, handle| api.call_load(store, handle, key))
+    }
+
+    /// Saves `data` as session `key`, atomically. With `must_create` the
+    /// session must be new ([`Error::AlreadyExists`]); without, it must exist
+    /// ([`Error::NotFound`]).
+    pub fn save(&self, key: &str, data: &Data, must_create: bool) -> Result<()> {
+        self.save_json(key, &to_json(data), must_create)
+    }
+
+    /// [`save`](Self::save) with the data as JSON object text.
+    pub fn save_json(&self, key: &str, json: &str, must_create: bool) -> Result<()> {
+        self.call(|api, store, handle| api.call_save(store, handle, key, json, must_create))
+    }
+
+    /// Whether a file for session `key` exists (a key too short or too long
+    /// to name a session has none).
+    pub fn exists(&self, key: &str) -> Result<bool> {
+        self.call_brief(|api, store, handle| api.call_exists(store, handle, key))
+    }
+
+    /// Deletes session `key`; returns whether a file was deleted (a missing
+    /// session is not an error).
+    pub fn delete(&self, key: &str) -> Result<bool> {
+        self.call_brief(|api, store, handle| api.call_delete(store, handle, key))
+    }
+
+    /// Moves `data` to a new key and deletes session `key`; returns the new key.
+    pub fn cycle_key(&self, key: &str, data: &Data) -> Result<String> {
+        self.cycle_key_json(key, &to_json(data))
+    }
+
+    /// [`cycle_key`](Self::cycle_key) with the data as JSON object text.
+    pub fn cycle_key_json(&self, key: &str, json: &str) -> Result<String> {
+        self.call(|api, store, handle| api.call_cycle_key(store, handle, key, json))
+    }
+
+}
+
+
+
+/// Whether this thread is a worker of a multi-thread tokio runtime, where a
+/// call that holds the thread for long goes under `block_in_place`.
+fn on_tokio_worker() -> bool {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    matches!(Handle::try_current().map(|handle| handle.runtime_flavor()), Ok(RuntimeFlavor::MultiThread))
+}
