@@ -235,3 +235,46 @@ fn a_user_project_builds_on_the_packaged_crates_and_on_a_path_dependency() {
     let host = root.join("host");
     build_and_run(&work, "path-user", &format!("{{ path = {} }}", toml_path(&host)), "", &host);
 }
+
+/// Every package's features as `cargo tree` resolves them with `args`.
+fn resolved_features(args: &[&str]) -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+    let out = run(
+        &format!("cargo tree {}", args.join(" ")),
+        Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+            .args(["tree", "--offline", "--prefix", "none", "--format", "{p}|{f}"])
+            .args(args)
+            .current_dir(workspace_root()),
+    );
+    let mut features = std::collections::BTreeMap::<String, std::collections::BTreeSet<String>>::new();
+    for line in out.lines() {
+        let Some((package, list)) = line.split_once('|') else { continue };
+        // "name vX.Y.Z (path) (*)": the name and version identify it.
+        let package = package.split(" (").next().unwrap_or(package).to_owned();
+        let list = list.trim_end_matches(" (*)").trim_end_matches(" (proc-macro)");
+        features.entry(package).or_default().extend(list.split(',').map(str::trim).filter(|f| !f.is_empty()).map(str::to_owned));
+    }
+    features
+}
+
+/// The README's two commands, `cargo run -p sessionbox` and `cargo test`,
+/// resolve the same features for every package the run builds (but the
+/// host and the guest themselves, which the tests build with test-only
+/// features): so a fresh machine compiles wasmtime, and everything under
+/// it, once. A dev-dependency that turns on another feature of a package
+/// under the host fails this; add it to the host's feature pins
+/// (host/Cargo.toml).
+#[test]
+fn the_run_and_the_tests_build_wasmtime_once() {
+    let run_graph = resolved_features(&["-p", "sessionbox", "-e", "normal,build"]);
+    let test_graph = resolved_features(&["--workspace", "-e", "normal,build,dev"]);
+    assert!(run_graph.keys().any(|p| p.starts_with("wasmtime v")), "no wasmtime in {run_graph:?}");
+    let differ: Vec<String> = run_graph
+        .iter()
+        .filter(|(package, _)| !package.starts_with("sessionbox v") && !package.starts_with("sessionbox-guest v"))
+        .filter_map(|(package, run)| {
+            let test = test_graph.get(package)?;
+            (run != test).then(|| format!("{package}: the tests add {:?}, the run adds {:?}", test.difference(run).collect::<Vec<_>>(), run.difference(test).collect::<Vec<_>>()))
+        })
+        .collect();
+    assert!(differ.is_empty(), "the run and the tests resolve different features, so shared crates compile twice:\n{}", differ.join("\n"));
+}
