@@ -15,6 +15,7 @@
 //!                             resolve outside
 //! ```
 
+use crate::support::data;
 use serde_json::{json, Value};
 use sessionbox::{Data, Error, Loaded, Settings, Store};
 use sessionbox_guest::codec::Codec;
@@ -108,10 +109,6 @@ impl Fixture {
     fn path(&self, key: &str) -> PathBuf {
         self.dir.join(format!("sessionid{key}"))
     }
-}
-
-fn data(v: Value) -> Data {
-    v.as_object().cloned().expect("an object")
 }
 
 fn is_no_session(loaded: &Loaded) -> bool {

@@ -4,6 +4,7 @@
 //! `RedisFormat::Django` on the same server, each reading what the other
 //! wrote, both ways.
 
+use crate::support::data as obj;
 use crate::support::django::django_redis_python;
 use crate::support::redis::RedisServer;
 use serde_json::{json, Value};
@@ -302,10 +303,6 @@ fn expected_json() -> String {
         many = many.join(","),
         many_keys = many_keys.join(","),
     )
-}
-
-fn obj(value: Value) -> Data {
-    value.as_object().unwrap().clone()
 }
 
 fn found(store: &Store, key: &str) -> (Data, SystemTime) {

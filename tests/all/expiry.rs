@@ -58,7 +58,7 @@ fn secs_apart(a: SystemTime, b: SystemTime) -> f64 {
 #[test]
 fn by_default_a_session_expires_cookie_age_after_its_last_save() {
     let (_dir, store) = setup();
-    let data: Data = json!({"user": "42"}).as_object().cloned().unwrap();
+    let data: Data = crate::support::data(json!({"user": "42"}));
     let key = store.create(&data).unwrap();
     let loaded = store.load(&key).unwrap();
     assert_eq!(loaded.data(), Some(&data));

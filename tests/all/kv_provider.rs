@@ -4,20 +4,17 @@
 //! whole session API through the component, in both value formats, with
 //! the TTLs the component asks for and a logout racing a dozen saves.
 
+use crate::support::data;
 use crate::support::storm::version;
-use serde_json::{json, Value};
+use serde_json::json;
 use sessionbox::kv::{Format, KeyValue, KvEntry, KvError, MemoryKv};
-use sessionbox::{Data, Error, Loaded, Options, Settings, Store, EXPIRY_KEY};
+use sessionbox::{Error, Loaded, Options, Settings, Store, EXPIRY_KEY};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const SECRET: &str = "kv-provider-secret";
-
-fn data(v: Value) -> Data {
-    v.as_object().cloned().unwrap_or_default()
-}
 
 /// A user's provider: a map with TTLs, counting its calls.
 #[derive(Default)]

@@ -6,10 +6,11 @@
 //! worker processes are this test binary re-run with `SESSIONBOX_REDIS_WORKER`
 //! set (see `worker`), as in storm.rs.
 
+use crate::support::data;
 use crate::support::redis::{free_port, RedisCluster, RedisServer};
 use crate::support::storm::{check, logout_racing_an_update, mixed_ops, version};
 use serde_json::{json, Value};
-use sessionbox::{Data, Error, Loaded, Options, RedisFormat, RedisOptions, Settings, Store, EXPIRY_KEY};
+use sessionbox::{Error, Loaded, Options, RedisFormat, RedisOptions, Settings, Store, EXPIRY_KEY};
 use std::collections::HashSet;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -22,10 +23,6 @@ const PASSWORD: &str = "pw-s3cret-Xq7";
 
 fn settings() -> Settings {
     Settings::new(SECRET)
-}
-
-fn data(v: Value) -> Data {
-    v.as_object().cloned().unwrap()
 }
 
 fn open(server: &RedisServer, format: RedisFormat) -> Store {

@@ -64,6 +64,12 @@ pub fn install_once(name: &str, done: &Path, install: impl FnOnce()) {
     }
 }
 
+/// A JSON object literal (`json!({...})`) as session data; panics on any
+/// other value.
+pub fn data(v: serde_json::Value) -> sessionbox::Data {
+    v.as_object().cloned().expect("session data is a JSON object")
+}
+
 /// The workspace root.
 pub fn workspace_root() -> PathBuf {
     let host = Path::new(env!("CARGO_MANIFEST_DIR"));

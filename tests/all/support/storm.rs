@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 /// from both, so a torn or mixed read cannot pass [`check`].
 pub fn version(writer: u64, seq: u64) -> Data {
     let body: String = (0..(200 + (seq % 7) * 300)).map(|i| char::from(b'a' + ((writer * 31 + seq * 17 + i) % 26) as u8)).collect();
-    json!({"writer": writer, "seq": seq, "body": body}).as_object().cloned().unwrap_or_default()
+    super::data(json!({"writer": writer, "seq": seq, "body": body}))
 }
 
 /// Whether `data` is exactly one version some writer produced (or empty: a
