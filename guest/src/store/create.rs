@@ -16,7 +16,7 @@ impl<B: Storage, S: System> SessionStore<B, S> {
         for _ in 0..MAX_KEY_ATTEMPTS {
             let key = self.core.random_key(KEY_LEN);
             let name = format!("{}{key}", self.name_prefix());
-            match self.backend.write(&self.core, &name, &encoded.content, true, encoded.ttl_ms) {
+            match self.place(&name, &encoded, true) {
                 Ok(()) => return Ok(key),
                 Err(Error::AlreadyExists) => continue,
                 Err(e) => return Err(e.hiding_key(&key)),

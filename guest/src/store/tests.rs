@@ -468,15 +468,24 @@ mod kv {
         let never = store.create(r#"{"_session_expiry":Infinity}"#).unwrap();
         assert_eq!(ttl(&kv, &format!("sessionid{never}")), None);
         assert_eq!(store.load(&never).unwrap().expires_at().map(|t| t.secs), Some(i64::MAX));
-        // Already past: written with the shortest TTL, which the store ends.
+        // Already past (or under a whole second left): never written, as
+        // Django's Redis cache deletes a key given a timeout of 0; an
+        // update deletes the entry, and a create claims only the key.
         let past = store.create(r#"{"_session_expiry":-5}"#).unwrap();
-        assert_eq!(ttl(&kv, &format!("sessionid{past}")), Some(1));
+        assert_eq!(kv.value(&format!("sessionid{past}")), None, "an expired create was written");
+        assert_eq!(store.load(&past).unwrap(), Loaded::Missing);
+        store.save(&plain, r#"{"_session_expiry":0.5}"#, false).unwrap();
+        assert_eq!(kv.value(&format!("sessionid{plain}")), None, "an expired update was kept");
+        assert_eq!(store.save(&plain, r#"{"_session_expiry":-5}"#, false), Err(Error::NotFound), "nothing left to update");
+        assert_eq!(store.save(&sixty, r#"{"_session_expiry":-5}"#, true), Err(Error::AlreadyExists));
+        assert!(kv.value(&format!("sessionid{sixty}")).is_some(), "a refused create deleted the session");
         // While the store holds an entry with a TTL it is live, as in
         // Django's cache backend, however little time is left.
         kv.insert(&format!("sessionid{sixty}"), MemValue::Plain(signed_value(&kv, &sixty), Some(400)));
         assert_eq!(store.load(&sixty).unwrap().expires_at(), Some(&Time::new(NOW, 400_000_000)));
         // Without a TTL the data's own expiry decides, and a load deletes it.
-        kv.insert(&format!("sessionid{past}"), MemValue::Plain(signed_value(&kv, &past), None));
+        let past_value = store.core.codec.encode(r#"{"_session_expiry":-5}"#, NOW).into_bytes();
+        kv.insert(&format!("sessionid{past}"), MemValue::Plain(past_value, None));
         assert_eq!(store.load(&past).unwrap(), Loaded::Expired);
         assert_eq!(kv.value(&format!("sessionid{past}")), None, "an expired load deletes the key");
     }
