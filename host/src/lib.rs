@@ -61,7 +61,19 @@ pub use sessionbox_guest::{Durability, Settings, DEFAULT_COOKIE_AGE, DEFAULT_FIL
 #[cfg(feature = "redis")]
 pub use kv::redis::{RedisFormat, RedisOptions};
 pub use data::{parse_data, Data, Loaded, MAX_DATA_DEPTH};
-pub use store::{Options, Store, SweepBatch, SweepReport, MAX_DEFAULT_SWEEP_THREADS};
+pub use store::{Options, Store, SweepBatch, SweepReport};
+
+/// Session keys: which strings name a session, as Django's `SessionBase`
+/// accepts them, and the length of the keys a store creates.
+pub mod key {
+    pub use sessionbox_guest::key::{has_valid_chars, is_valid, KEY_LEN, MIN_KEY_LEN};
+}
+
+/// Session data as JSON text the way Python's `json` writes and reads it
+/// (what [`Store::load_json`] returns and the `*_json` methods take).
+pub mod json {
+    pub use sessionbox_guest::json::{canonical_object, has_non_finite, ParseError};
+}
 
 /// The embedded component's bytes (the `.wasm` the build produced), for
 /// running it in another WASI 0.2 host.

@@ -65,6 +65,12 @@ fn app(store: &Store, config: SessionConfig) -> Router {
             s.insert("user", "alice").await?;
             Ok::<_, sessionbox_tower::Error>("in")
         }))
+        .route("/take", get(|s: Session| async move {
+            // Typed: the count as a number, once; then nothing.
+            let n: Option<u64> = s.remove("n").await?;
+            Ok::<_, sessionbox_tower::Error>(format!("{n:?}"))
+        }))
+        .route("/take-as-text", get(|s: Session| async move { s.remove::<String>("n").await.map(|v| format!("{v:?}")) }))
         .route("/expiry", get(expiry))
         .route("/deleted-meanwhile", get(deleted_meanwhile))
         .with_state(store.clone())
@@ -478,4 +484,22 @@ async fn the_session_cookie_replaces_a_handlers_and_an_empty_domain_is_left_out(
     let key = r.set_cookie[1].split(';').next().unwrap().strip_prefix("sessionid=").unwrap();
     assert_eq!(key.len(), 32, "{:?}", r.set_cookie);
     assert!(!r.set_cookie[1].contains("Domain"), "{:?}", r.set_cookie);
+}
+
+/// `remove` is typed as `get` is: the value as `T`, once, and the removal
+/// is saved; a value that is no `T` is an error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remove_takes_a_typed_value_and_saves_its_absence() {
+    let f = fixture();
+    let key = f.get("/count", None).await.new_key();
+    let cookie = format!("sessionid={key}");
+    let r = f.get("/take", Some(&cookie)).await;
+    assert_eq!((r.status, r.body.as_str()), (StatusCode::OK, "Some(1)"));
+    assert_eq!(f.stored(&key).unwrap().get("n"), None, "the removal was not saved");
+    assert_eq!(f.get("/take", Some(&cookie)).await.body, "None");
+    f.get("/count", Some(&cookie)).await;
+    let r = f.get("/take-as-text", Some(&cookie)).await;
+    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", r.body);
+    // The error is a 500, and a failed response saves nothing.
+    assert_eq!(f.stored(&key).unwrap()["n"], 1);
 }

@@ -45,7 +45,7 @@ pub(crate) fn request_cookie(headers: &HeaderMap, name: &str) -> RequestCookie {
     match found {
         None => RequestCookie::default(),
         Some(value) => {
-            let valid = (8..=MAX_KEY_LEN).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+            let valid = value.len() <= MAX_KEY_LEN && sessionbox::key::is_valid(&value);
             let unusable_key = !valid && value.chars().count() >= 8;
             RequestCookie { present: true, key: valid.then_some(value), unusable_key }
         }
@@ -65,9 +65,6 @@ fn unquote(v: &str) -> &str {
 /// `Max-Age` in seconds.
 pub(crate) type Lifetime = Option<i64>;
 
-/// Latest moment written as `Expires`: the end of year 9999, the last an
-/// HTTP date (and Python's `datetime`) can show.
-const LATEST_EXPIRES: Duration = Duration::from_secs(253_402_300_799);
 
 /// Appends the session cookie carrying `key`, as Django's `set_cookie` writes
 /// it (attributes in Python's sorted order).
@@ -82,11 +79,13 @@ pub(crate) fn set(headers: &mut HeaderMap, config: &SessionConfig, key: &str, li
         let now = SystemTime::now();
         let step = Duration::from_secs(max_age.unsigned_abs());
         let at = if max_age >= 0 { now.checked_add(step) } else { now.checked_sub(step) };
-        let at = match at.map(|at| at.duration_since(SystemTime::UNIX_EPOCH)) {
-            Some(Ok(d)) if d <= LATEST_EXPIRES => SystemTime::UNIX_EPOCH + d,
-            Some(Ok(_)) => SystemTime::UNIX_EPOCH + LATEST_EXPIRES,
-            None | Some(Err(_)) if max_age > 0 => SystemTime::UNIX_EPOCH + LATEST_EXPIRES,
-            None | Some(Err(_)) => SystemTime::UNIX_EPOCH,
+        // The end of year 9999 is the last an HTTP date (and Python's
+        // `datetime`) can show.
+        let latest = sessionbox::latest_expiry();
+        let at = match at {
+            Some(at) => at.clamp(SystemTime::UNIX_EPOCH, latest),
+            None if max_age > 0 => latest,
+            None => SystemTime::UNIX_EPOCH,
         };
         cookie += &format!("; expires={}", httpdate::fmt_http_date(at));
     }

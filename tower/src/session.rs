@@ -82,9 +82,18 @@ impl Session {
         Ok(())
     }
 
-    /// Removes `k` and returns its value (the session is modified only when
-    /// `k` was there).
-    pub async fn remove(&self, k: &str) -> Result<Option<Value>> {
+    /// Removes `k` and returns its value as `T` (the session is modified
+    /// only when `k` was there; a value that is no `T` is removed all the
+    /// same, and reported as [`Error::Decode`]).
+    pub async fn remove<T: DeserializeOwned>(&self, k: &str) -> Result<Option<T>> {
+        match self.lock().remove(k)? {
+            Some(v) => serde_json::from_value(v).map(Some).map_err(Error::Decode),
+            None => Ok(None),
+        }
+    }
+
+    /// Removes `k` and returns its value as JSON.
+    pub async fn remove_value(&self, k: &str) -> Result<Option<Value>> {
         Ok(self.lock().remove(k)?)
     }
 

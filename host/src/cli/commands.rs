@@ -8,7 +8,7 @@ use super::args::{Command, JsonArg};
 use super::Failure;
 use serde_json::json;
 use sessionbox::{Loaded, Store, SweepReport};
-use sessionbox_guest::{json as pyjson, key};
+use sessionbox::{json as pyjson, key};
 use std::io::{IsTerminal, Read, Write};
 use std::os::unix::fs::MetadataExt;
 

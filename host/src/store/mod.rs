@@ -37,7 +37,7 @@ pub struct Options {
     /// How many threads [`Store::clear_expired`] sweeps a directory on,
     /// each over its own part of the names with its own instance (default:
     /// the machine's available parallelism, at most
-    /// [`MAX_DEFAULT_SWEEP_THREADS`]; `Some(0)` counts as 1). Each thread
+    /// 8; `Some(0)` counts as 1). Each thread
     /// holds one instance for the whole sweep, so other calls meanwhile use
     /// the remaining warm instances, or start new ones.
     pub sweep_threads: Option<usize>,
@@ -46,7 +46,7 @@ pub struct Options {
 /// The most threads a sweep uses by default: past a few threads the sweep
 /// is bound by the filesystem, and each thread holds an instance (with up
 /// to 4 MiB of listed names) for the sweep's length.
-pub const MAX_DEFAULT_SWEEP_THREADS: usize = 8;
+pub(crate) const MAX_DEFAULT_SWEEP_THREADS: usize = 8;
 
 impl Default for Options {
     fn default() -> Options {
@@ -231,7 +231,7 @@ impl Store {
     /// [`load`](Self::load) with the data as JSON object text exactly as
     /// stored: Python's compact `json.dumps` form when Django or sessionbox
     /// wrote it (another writer's spacing or repeated keys stay as written;
-    /// `sessionbox_guest::json::canonical_object` gives the compact form).
+    /// [`json::canonical_object`](crate::json::canonical_object) gives the compact form).
     pub fn load_json(&self, key: &str) -> Result<Loaded<String>> {
         Ok(self.load_wit(key)?.into())
     }

@@ -39,7 +39,7 @@ impl Store {
     }
 
     /// How many threads a sweep runs on: [`Options::sweep_threads`], or the
-    /// available parallelism up to [`MAX_DEFAULT_SWEEP_THREADS`].
+    /// available parallelism up to `MAX_DEFAULT_SWEEP_THREADS`.
     pub fn sweep_threads(&self) -> usize {
         match self.inner.options.sweep_threads {
             Some(n) => n.max(1),
