@@ -238,10 +238,7 @@ impl Store {
     /// ([`Loaded`]). Data nested deeper than [`MAX_DATA_DEPTH`] is an
     /// [`Error::InvalidData`] here; [`load_json`](Self::load_json) reads it.
     pub fn load(&self, key: &str) -> Result<Loaded<Data>> {
-        self.load_json(key)?.map(|json| {
-            sessionbox_guest::json::parse_object_within(&json, MAX_DATA_DEPTH)
-                .map_err(|e| Error::InvalidData(format!("session {} cannot be read as Data ({e}); read it with Store::load_json", sessionbox_guest::redacted_key(key))))
-        })
+        self.load_json(key)?.map(|json| sessionbox_guest::json::parse_object_within(&json, MAX_DATA_DEPTH).map_err(|e| unreadable_as_data(key, e)))
     }
 
     /// [`load`](Self::load) with the data as JSON object text exactly as
@@ -564,6 +561,12 @@ fn check(settings: &Settings) -> Result<()> {
         sessionbox_guest::Error::InvalidSettings(why) => Error::InvalidSettings(why),
         other => Error::InvalidSettings(other.to_string()),
     })
+}
+
+/// Why stored session `key` cannot be read as [`Data`] (nested deeper than
+/// [`MAX_DATA_DEPTH`]): one message for [`Store::load`] and [`Session`].
+pub(crate) fn unreadable_as_data(key: &str, e: sessionbox_guest::json::ParseError) -> Error {
+    Error::InvalidData(format!("session {} cannot be read as Data ({e}); read it with Store::load_json", sessionbox_guest::redacted_key(key)))
 }
 
 /// Data as JSON text; iterative, so data of any depth converts.

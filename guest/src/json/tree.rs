@@ -1,7 +1,7 @@
 //! JSON into `serde_json` values, built without recursion, and the one-field
 //! lookup `load` uses, which builds no tree at all.
 
-use super::reader::{decode_str, Reader, Token};
+use super::reader::{decode_str, for_each_unit, Reader, Str, Token, Unit};
 use super::ParseError;
 use serde_json::{Map, Number, Value};
 
@@ -151,6 +151,89 @@ pub fn object_field(text: &str, key: &str) -> Result<Option<Value>, ParseError> 
     Ok(found)
 }
 
+/// One top-level member of a JSON object, as [`object_members_within`]
+/// finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// The key, decoded as [`parse`] decodes it (a lone surrogate becomes
+    /// U+FFFD).
+    pub key: String,
+    /// Where the value's text lies in the object's text, without the
+    /// whitespace around it: [`parse`] of that slice is the value.
+    pub value: std::ops::Range<usize>,
+}
+
+/// An object's top-level members, as [`object_members_within`] finds them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Members {
+    /// Every member in text order; a repeated key once per occurrence.
+    pub members: Vec<Member>,
+    /// Whether some string, key or value at any depth, holds a lone
+    /// surrogate escape: [`parse`] turns it into U+FFFD, so the text then
+    /// says more than the tree parsed from it.
+    pub lone_surrogates: bool,
+}
+
+/// Checks `text` exactly as [`parse_object_within`] does (JSON as Python
+/// reads it, an object, nested at most `max_depth` deep), failing with the
+/// same error, and returns where each top-level value lies instead of a
+/// tree: a caller that reads a few keys parses only their values.
+pub fn object_members_within(text: &str, max_depth: usize) -> Result<Members, ParseError> {
+    let mut reader = Reader::new(text);
+    if reader.next()? != Some(Token::BeginObject) {
+        // Not an object: the tree builder says why, in its own words.
+        return Err(parse_object_within(text, max_depth).err().unwrap_or_else(|| ParseError("expected a JSON object at byte 0".to_owned())));
+    }
+    if max_depth == 0 {
+        return Err(reader.error(&format!("nested deeper than {max_depth} levels")));
+    }
+    let s = reader.bytes();
+    let mut found = Members::default();
+    while let Some(token) = reader.next()? {
+        match token {
+            Token::BeginObject | Token::BeginArray => {
+                if reader.depth() > max_depth {
+                    return Err(reader.error(&format!("nested deeper than {max_depth} levels")));
+                }
+                continue;
+            }
+            Token::Key(key) => {
+                found.lone_surrogates |= has_lone_surrogate(s, key);
+                if reader.depth() == 1 {
+                    let mut start = reader.offset();
+                    while let Some(b' ' | b'\t' | b'\n' | b'\r') = s.get(start) {
+                        start += 1;
+                    }
+                    found.members.push(Member { key: decode_str(s, key), value: start..start });
+                }
+                continue;
+            }
+            Token::Str(str) => found.lone_surrogates |= has_lone_surrogate(s, str),
+            _ => {}
+        }
+        // A scalar, or a container's closing bracket, back at the top level:
+        // the last key's value ends here.
+        if reader.depth() == 1 {
+            if let Some(last) = found.members.last_mut() {
+                last.value.end = reader.offset();
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Whether the string `str` holds a `\u` escape of a surrogate with no
+/// partner. Only an escape starting `\ud` can be one, which few strings
+/// hold; only those are decoded.
+fn has_lone_surrogate(s: &[u8], str: Str) -> bool {
+    if str.plain || !s[str.start..str.end].windows(3).any(|w| w[0] == b'\\' && w[1] == b'u' && (w[2] | 0x20) == b'd') {
+        return false;
+    }
+    let mut lone = false;
+    for_each_unit(s, str, |unit| lone |= matches!(unit, Unit::LoneSurrogate(_)));
+    lone
+}
+
 /// Whether `text` (one JSON value) holds `NaN`, `Infinity` or `-Infinity`,
 /// which Python writes but strict JSON (RFC 8259) has no words for.
 pub fn has_non_finite(text: &str) -> Result<bool, ParseError> {
@@ -203,6 +286,39 @@ mod tests {
     fn spots_non_finite_numbers_outside_strings() {
         assert_eq!(has_non_finite(r#"{"a":[1,{"b":-Infinity}]}"#), Ok(true));
         assert_eq!(has_non_finite(r#"{"NaN":"Infinity","x":1e308}"#), Ok(false));
+    }
+
+    #[test]
+    fn members_are_the_values_parse_reads() {
+        let text = r#" { "a" : [1, {"b": 2}] , "s":"x\u00e9","a":  NaN ,"n":12345678901234567890,"o":{}} "#;
+        let found = object_members_within(text, 10).unwrap();
+        assert!(!found.lone_surrogates);
+        let spans: Vec<(&str, &str)> = found.members.iter().map(|m| (m.key.as_str(), &text[m.value.clone()])).collect();
+        assert_eq!(spans, [("a", r#"[1, {"b": 2}]"#), ("s", r#""x\u00e9""#), ("a", "NaN"), ("n", "12345678901234567890"), ("o", "{}")]);
+        let whole = parse_object(text).unwrap();
+        for m in &found.members[1..] {
+            assert_eq!(parse(&text[m.value.clone()]).unwrap(), whole[&m.key]);
+        }
+        assert!(object_members_within("{}", 1).unwrap().members.is_empty());
+    }
+
+    #[test]
+    fn members_fail_as_the_tree_builder_does() {
+        let nested = |n: usize| format!("{{\"a\":{}{}}}", "[".repeat(n - 1), "]".repeat(n - 1));
+        assert!(object_members_within(&nested(1000), 1000).is_ok());
+        for (text, depth) in [(nested(1001), 1000), (nested(3), 2), ("{}".to_owned(), 0), ("[1]".to_owned(), 5), ("{\"a\":1,}".to_owned(), 5), ("{\"a\":[1}".to_owned(), 5), ("1 x".to_owned(), 5)] {
+            assert_eq!(object_members_within(&text, depth).err(), parse_object_within(&text, depth).err(), "{text:.40}");
+            assert!(object_members_within(&text, depth).is_err());
+        }
+    }
+
+    #[test]
+    fn members_note_lone_surrogates_only() {
+        let lone = |text: &str| object_members_within(text, 10).unwrap().lone_surrogates;
+        assert!(lone(r#"{"a":"\ud800"}"#));
+        assert!(lone(r#"{"\uDC00":1}"#));
+        assert!(lone(r#"{"a":[{"b":"x\ud83dy"}]}"#));
+        assert!(!lone(r#"{"a":"\ud83d\ude00","b":"\\ud800","c":"\u00e9"}"#));
     }
 
     #[test]
