@@ -400,10 +400,12 @@ enum Slot {
 }
 
 impl Entries {
-    /// Indexes `text`, checked as [`Store::load`] checks it: an object, no
-    /// deeper than [`MAX_DATA_DEPTH`] (the same error, at the same call).
+    /// Indexes `text`, as a load returned it: the component checked that
+    /// it is a JSON object, and its depth is checked here as
+    /// [`Store::load`] checks it (no deeper than [`MAX_DATA_DEPTH`], the
+    /// same error at the same call).
     fn read(text: String) -> std::result::Result<Entries, json::ParseError> {
-        let found = json::object_members_within(&text, MAX_DATA_DEPTH)?;
+        let found = json::object_members_of_valid(&text, MAX_DATA_DEPTH)?;
         let mut index = IndexMap::with_capacity(found.members.len());
         for member in found.members {
             index.insert(member.key, Slot::Raw(member.value));

@@ -1,7 +1,7 @@
 //! JSON into `serde_json` values, built without recursion, and the one-field
 //! lookup `load` uses, which builds no tree at all.
 
-use super::reader::{decode_str, for_each_unit, Reader, Str, Token, Unit};
+use super::reader::{decode_str, for_each_unit, plain_run_end, Reader, Str, Token, Unit};
 use super::ParseError;
 use serde_json::{Map, Number, Value};
 
@@ -222,6 +222,117 @@ pub fn object_members_within(text: &str, max_depth: usize) -> Result<Members, Pa
     Ok(found)
 }
 
+/// [`object_members_within`] for text already known to be a valid JSON
+/// object, such as what a store's load returns (the load checked it): only
+/// the nesting is checked here, in one quick pass over the bytes that
+/// tokenizes nothing, and anything unexpected (too deep, not an object, a
+/// possible lone surrogate) is handed to [`object_members_within`], so
+/// the answer and the errors are its own. On text that is not valid JSON
+/// the spans may not parse: the caller's [`parse`] of a value then fails.
+pub fn object_members_of_valid(text: &str, max_depth: usize) -> Result<Members, ParseError> {
+    match quick_members(text.as_bytes(), max_depth) {
+        Some(members) => Ok(Members { members, lone_surrogates: false }),
+        None => object_members_within(text, max_depth),
+    }
+}
+
+/// The pass [`object_members_of_valid`] makes; `None` for anything it
+/// leaves to the checking reader.
+fn quick_members(s: &[u8], max_depth: usize) -> Option<Vec<Member>> {
+    let ws = |i: &mut usize| {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = s.get(*i) {
+            *i += 1;
+        }
+    };
+    let mut i = 0;
+    ws(&mut i);
+    if s.get(i) != Some(&b'{') || max_depth == 0 {
+        return None;
+    }
+    i += 1;
+    let mut depth = 1;
+    let mut members: Vec<Member> = Vec::new();
+    // At the top level, the next string is a key.
+    let mut want_key = true;
+    while depth > 0 {
+        match *s.get(i)? {
+            b'"' => {
+                let start = i + 1;
+                let (end, plain) = skip_string(s, start)?;
+                i = end + 1;
+                if depth == 1 && want_key {
+                    want_key = false;
+                    ws(&mut i);
+                    if s.get(i) != Some(&b':') {
+                        return None;
+                    }
+                    i += 1;
+                    ws(&mut i);
+                    members.push(Member { key: decode_str(s, Str { start, end, plain }), value: i..i });
+                    continue;
+                }
+            }
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > max_depth {
+                    return None;
+                }
+                i += 1;
+                continue;
+            }
+            b'}' | b']' => {
+                depth -= 1;
+                i += 1;
+            }
+            b',' => {
+                want_key = depth == 1;
+                i += 1;
+                continue;
+            }
+            b' ' | b'\t' | b'\n' | b'\r' | b':' => {
+                i += 1;
+                continue;
+            }
+            // A number or a word: up to the next delimiter.
+            _ => {
+                i += 1;
+                while !matches!(s.get(i), None | Some(b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r')) {
+                    i += 1;
+                }
+            }
+        }
+        // A value just ended: at the top level, the last key's.
+        if depth == 1 {
+            members.last_mut()?.value.end = i;
+        }
+    }
+    Some(members)
+}
+
+/// The end (closing quote) of the string whose text starts at `i`, and
+/// whether it is plain; `None` at a `\ud` escape, which may be a lone
+/// surrogate, or at the end of the input.
+fn skip_string(s: &[u8], mut i: usize) -> Option<(usize, bool)> {
+    let mut plain = true;
+    loop {
+        i = plain_run_end(s, i);
+        match *s.get(i)? {
+            b'"' => return Some((i, plain)),
+            b'\\' => {
+                plain = false;
+                if s.get(i + 1) == Some(&b'u') && s.get(i + 2).is_some_and(|b| b | 0x20 == b'd') {
+                    return None;
+                }
+                i += 2;
+            }
+            _ => {
+                plain = false;
+                i += 1;
+            }
+        }
+    }
+}
+
 /// Whether the string `str` holds a `\u` escape of a surrogate with no
 /// partner. Only an escape starting `\ud` can be one, which few strings
 /// hold; only those are decoded.
@@ -310,6 +421,27 @@ mod tests {
             assert_eq!(object_members_within(&text, depth).err(), parse_object_within(&text, depth).err(), "{text:.40}");
             assert!(object_members_within(&text, depth).is_err());
         }
+    }
+
+    #[test]
+    fn the_quick_pass_agrees_with_the_checking_reader() {
+        let nested = |n: usize| format!("{{\"a\":{}{}}}", "[".repeat(n - 1), "]".repeat(n - 1));
+        let texts = [
+            r#"{}"#.to_owned(),
+            r#" { "a" : [1, {"b": "}]\"{["}] , "s":"x\u00e9","a":  NaN ,"n":-12.5e+3,"o":{},"t":true,"\u0062":null } "#.to_owned(),
+            r#"{"k":"\\","l":"\"","é":"ü","deep":[[[[]]]],"w":-Infinity}"#.to_owned(),
+            r#"{"a":"\ud83d\ude00"}"#.to_owned(),
+            r#"{"a":"\ud800"}"#.to_owned(),
+            nested(10),
+        ];
+        for text in &texts {
+            for depth in [0, 1, 2, 4, 5, 10, 100] {
+                assert_eq!(object_members_of_valid(text, depth), object_members_within(text, depth), "{text} within {depth}");
+            }
+        }
+        assert_eq!(quick_members(texts[1].as_bytes(), 10).map(|m| m.len()), Some(7), "the quick pass itself ran");
+        assert_eq!(quick_members(br#"{"a":"\ud800"}"#, 10), None);
+        assert!(object_members_of_valid(&nested(3), 2).is_err());
     }
 
     #[test]
