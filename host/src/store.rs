@@ -97,7 +97,8 @@ fn expiry_time(at: wit::Timestamp) -> SystemTime {
 }
 
 /// Deepest nesting [`Store::load`] turns into [`Data`] (the object itself is
-/// level 1). The store keeps sessions of any depth, and
+/// level 1); a [`Session`] refuses a deeper session at its first access, with
+/// the same error. The store keeps sessions of any depth, and
 /// [`Store::load_json`] reads them; but `serde_json`'s own `Clone` recurses
 /// with large frames, and in a debug build cloning `Data` some 975 levels
 /// deep overflows a 2 MiB thread stack (tokio's and the test harness's
