@@ -8,7 +8,8 @@ use std::time::SystemTime;
 pub type Data = serde_json::Map<String, serde_json::Value>;
 
 /// Deepest nesting [`Store::load`](crate::Store::load) turns into [`Data`] (the object itself is
-/// level 1). The store keeps sessions of any depth, and
+/// level 1); a [`Session`](crate::Session) refuses a deeper session at its
+/// first access, with the same error. The store keeps sessions of any depth, and
 /// [`Store::load_json`](crate::Store::load_json) reads them; but `serde_json`'s own `Clone` recurses
 /// with large frames, and in a debug build cloning `Data` some 975 levels
 /// deep overflows a 2 MiB thread stack (tokio's and the test harness's
@@ -36,4 +37,11 @@ pub fn parse_data(text: &str) -> Result<Data> {
 /// Data as JSON text; iterative, so data of any depth converts.
 pub(crate) fn to_json(data: &Data) -> String {
     sessionbox_guest::json::object_to_string(data)
+}
+
+/// Why stored session `key` cannot be read as [`Data`] (nested deeper than
+/// [`MAX_DATA_DEPTH`]): one message for [`Store::load`](crate::Store::load)
+/// and [`Session`](crate::Session).
+pub(crate) fn unreadable_as_data(key: &str, e: sessionbox_guest::json::ParseError) -> Error {
+    Error::InvalidData(format!("session {} cannot be read as Data ({e}); read it with Store::load_json", sessionbox_guest::redacted_key(key)))
 }

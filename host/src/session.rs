@@ -1,11 +1,21 @@
 //! [`Session`]: Django's `SessionBase` over a [`Store`]: a lazily loaded
 //! dict with accessed/modified flags, expiry helpers and key cycling.
+//!
+//! A load keeps the stored JSON text and indexes its top-level keys only;
+//! each value is parsed when first read, and a save of unchanged data hands
+//! the text back as it came. A request reads a key or three of a session
+//! that may hold kilobytes: building the whole map was some 40 % of a 4 KB
+//! load.
 
 use crate::error::{Error, Result};
 use crate::expiry::Expiry;
-use crate::data::{Data, Loaded};
+use crate::data::{unreadable_as_data, Data, Loaded, MAX_DATA_DEPTH};
 use crate::store::Store;
+use indexmap::IndexMap;
 use serde_json::Value;
+use sessionbox_guest::json;
+use std::borrow::Cow;
+use std::ops::Range;
 use sessionbox_guest::expiry::{self as rules, EXPIRY_KEY};
 use sessionbox_guest::{key, Time};
 use std::time::SystemTime;
@@ -33,7 +43,8 @@ pub const TEST_COOKIE_VALUE: &str = "worked";
 pub struct Session {
     store: Store,
     key: Option<String>,
-    cache: Option<Data>,
+    /// The data, once loaded.
+    cache: Option<Entries>,
     /// The stored session's expiry as the last load reported it.
     loaded_expiry: Option<SystemTime>,
     accessed: bool,
@@ -85,24 +96,30 @@ impl Session {
     }
 
     /// The data, loading it on first use. A missing, expired, tampered or
-    /// corrupt session loads as empty and loses its key.
-    fn data(&mut self) -> Result<&mut Data> {
+    /// corrupt session loads as empty and loses its key; one nested deeper
+    /// than [`MAX_DATA_DEPTH`] is [`Error::InvalidData`], as from
+    /// [`Store::load`].
+    fn data(&mut self) -> Result<&mut Entries> {
         self.accessed = true;
         if self.cache.is_none() {
-            let data = match &self.key {
-                None => Data::new(),
-                Some(key) => self.load_key(&key.clone())?,
+            let data = match self.key.clone() {
+                None => Entries::default(),
+                Some(key) => {
+                    let loaded = self.store.load_json(&key)?.map(|json| Entries::read(json).map_err(|e| unreadable_as_data(&key, e)))?;
+                    self.found(loaded)
+                }
             };
             self.cache = Some(data);
         }
-        Ok(self.cache.get_or_insert_with(Data::new))
+        Ok(self.cache.get_or_insert_with(Entries::default))
     }
 
-    fn load_key(&mut self, key: &str) -> Result<Data> {
-        let loaded = self.store.load(key)?;
+    /// The data of what a load found (empty for no live session, which
+    /// loses its key), noting its expiry.
+    fn found<T: Default>(&mut self, loaded: Loaded<T>) -> T {
         self.loaded_expiry = loaded.expires_at().copied();
         let found = match loaded {
-            Loaded::Found { data, .. } => return Ok(data),
+            Loaded::Found { data, .. } => return data,
             Loaded::BadSignature => {
                 log::warn!(target: "sessionbox::security", "Session data corrupted: bad signature");
                 None
@@ -114,33 +131,36 @@ impl Session {
             Loaded::Missing | Loaded::Expired => None,
         };
         self.key = found;
-        Ok(Data::new())
+        T::default()
     }
 
     /// Reads the data from the store now (Django's `load`), without touching
     /// what this session holds in memory. A session that is gone loses its key.
     pub fn load(&mut self) -> Result<Data> {
         match self.key.clone() {
-            Some(key) => self.load_key(&key),
+            Some(key) => {
+                let loaded = self.store.load(&key)?;
+                Ok(self.found(loaded))
+            }
             None => Ok(Data::new()),
         }
     }
 
     /// The value under `k`.
     pub fn get(&mut self, k: &str) -> Result<Option<Value>> {
-        Ok(self.data()?.get(k).cloned())
+        Ok(self.data()?.value(k)?.cloned())
     }
 
     /// Whether `k` is set.
     pub fn contains_key(&mut self, k: &str) -> Result<bool> {
-        Ok(self.data()?.contains_key(k))
+        Ok(self.data()?.index.contains_key(k))
     }
 
     /// Sets `k` to `v`; returns the previous value.
     pub fn insert(&mut self, k: impl Into<String>, v: impl Into<Value>) -> Result<Option<Value>> {
         let old = self.data()?.insert(k.into(), v.into());
         self.modified = true;
-        Ok(old)
+        old
     }
 
     /// Removes `k` (Django's `del session[k]`, which raises `KeyError` when
@@ -151,7 +171,7 @@ impl Session {
 
     /// Removes and returns `k`; modified only when `k` was there.
     pub fn pop(&mut self, k: &str) -> Result<Option<Value>> {
-        let old = self.data()?.shift_remove(k);
+        let old = self.data()?.remove(k)?;
         self.modified |= old.is_some();
         Ok(old)
     }
@@ -163,47 +183,53 @@ impl Session {
 
     /// The value under `k`, after setting it to `v` if it was missing.
     pub fn setdefault(&mut self, k: &str, v: impl Into<Value>) -> Result<Value> {
-        if let Some(existing) = self.data()?.get(k) {
+        if let Some(existing) = self.data()?.value(k)? {
             return Ok(existing.clone());
         }
         let v = v.into();
-        self.data()?.insert(k.to_owned(), v.clone());
+        self.data()?.insert(k.to_owned(), v.clone())?;
         self.modified = true;
         Ok(v)
     }
 
     /// Sets every key of `other`.
     pub fn update(&mut self, other: impl IntoIterator<Item = (String, Value)>) -> Result<()> {
-        self.data()?.extend(other);
+        let data = self.data()?;
+        for (k, v) in other {
+            data.index.insert(k, Slot::Value(v));
+        }
+        data.text_is_data = false;
         self.modified = true;
         Ok(())
     }
 
     /// Empties the data without loading it.
     pub fn clear(&mut self) {
-        self.cache = Some(Data::new());
+        self.cache = Some(Entries::default());
         self.accessed = true;
         self.modified = true;
     }
 
     /// The keys, in insertion order.
     pub fn keys(&mut self) -> Result<Vec<String>> {
-        Ok(self.data()?.keys().cloned().collect())
+        Ok(self.data()?.index.keys().cloned().collect())
     }
 
     /// The values, in insertion order.
     pub fn values(&mut self) -> Result<Vec<Value>> {
-        Ok(self.data()?.values().cloned().collect())
+        let data = self.data()?;
+        data.index.values_mut().map(|slot| slot.value(&data.text).cloned()).collect()
     }
 
     /// The key/value pairs, in insertion order.
     pub fn items(&mut self) -> Result<Vec<(String, Value)>> {
-        Ok(self.data()?.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        let data = self.data()?;
+        data.index.iter_mut().map(|(k, slot)| Ok((k.clone(), slot.value(&data.text)?.clone()))).collect()
     }
 
     /// No key and no data held (does not load).
     pub fn is_empty(&self) -> bool {
-        self.key.is_none() && self.cache.as_ref().is_none_or(Data::is_empty)
+        self.key.is_none() && self.cache.as_ref().is_none_or(|data| data.index.is_empty())
     }
 
     /// Sets when the session expires (Django's `set_expiry`).
@@ -223,7 +249,7 @@ impl Session {
     pub fn expiry_date(&mut self) -> Result<SystemTime> {
         let now = Time::from_system_time(SystemTime::now());
         let cookie_age = self.store.settings().cookie_age;
-        Ok(within_datetime(rules::expires_at(self.data()?.get(EXPIRY_KEY), now, cookie_age)))
+        Ok(within_datetime(rules::expires_at(self.data()?.value(EXPIRY_KEY)?, now, cookie_age)))
     }
 
     /// When the stored session itself expires, as the store reported it when
@@ -243,7 +269,7 @@ impl Session {
     pub fn expiry_age(&mut self) -> Result<i64> {
         let now = Time::from_system_time(SystemTime::now());
         let cookie_age = self.store.settings().cookie_age;
-        Ok(rules::age(rules::expires_at(self.data()?.get(EXPIRY_KEY), now, cookie_age), now))
+        Ok(rules::age(rules::expires_at(self.data()?.value(EXPIRY_KEY)?, now, cookie_age), now))
     }
 
     /// Whether the session cookie should expire when the browser closes
@@ -258,7 +284,7 @@ impl Session {
     /// `default` for a session that sets no expiry of its own (a web layer's
     /// own `SESSION_EXPIRE_AT_BROWSER_CLOSE`).
     pub fn expire_at_browser_close_or(&mut self, default: bool) -> Result<bool> {
-        Ok(match self.data()?.get(EXPIRY_KEY) {
+        Ok(match self.data()?.value(EXPIRY_KEY)? {
             None | Some(Value::Null) => default,
             // Python's `expiry == 0`, which `False` and `0.0` also meet.
             Some(Value::Bool(b)) => !b,
@@ -272,25 +298,28 @@ impl Session {
     pub fn save(&mut self, must_create: bool) -> Result<()> {
         let Some(key) = self.key.clone() else { return self.create() };
         if must_create && self.cache.is_none() {
-            self.cache = Some(Data::new());
+            self.cache = Some(Entries::default());
         }
-        self.with_data(|store, data| store.save(&key, data, must_create))
+        self.with_json(|store, json| store.save_json(&key, json, must_create))
     }
 
-    /// Runs `f` on the store and the (loaded) data, without cloning the data.
-    fn with_data<T>(&mut self, f: impl FnOnce(&Store, &Data) -> Result<T>) -> Result<T> {
-        let data = std::mem::take(self.data()?);
-        let result = f(&self.store, &data);
-        self.cache = Some(data);
-        result
+    /// Runs `f` on the store and the (loaded) data as JSON object text: the
+    /// text as loaded while it still says what the data holds.
+    fn with_json<T>(&mut self, f: impl FnOnce(&Store, &str) -> Result<T>) -> Result<T> {
+        self.data()?;
+        let json = match &self.cache {
+            Some(data) => data.to_json()?,
+            None => Cow::Borrowed("{}"),
+        };
+        f(&self.store, &json)
     }
 
     /// Saves the data under a fresh key.
     pub fn create(&mut self) -> Result<()> {
         if self.cache.is_none() {
-            self.cache = Some(Data::new());
+            self.cache = Some(Entries::default());
         }
-        self.key = Some(self.with_data(|store, data| store.create(data))?);
+        self.key = Some(self.with_json(|store, json| store.create_json(json))?);
         self.modified = true;
         Ok(())
     }
@@ -299,9 +328,9 @@ impl Session {
     /// login: the session-fixation defence). Loads the data first if needed.
     pub fn cycle_key(&mut self) -> Result<()> {
         let old = self.key.clone();
-        self.key = Some(self.with_data(|store, data| match &old {
-            Some(old) => store.cycle_key(old, data),
-            None => store.create(data),
+        self.key = Some(self.with_json(|store, json| match &old {
+            Some(old) => store.cycle_key_json(old, json),
+            None => store.create_json(json),
         })?);
         // As Django's `create`: the new key must reach the client.
         self.modified = true;
@@ -349,6 +378,130 @@ impl Session {
     pub fn delete_test_cookie(&mut self) -> Result<()> {
         self.remove(TEST_COOKIE_NAME).map(drop)
     }
+}
+
+/// A session's data: the JSON object text it was loaded from, and its
+/// top-level keys in order, each with its value still as a span of that
+/// text until first read. Repeated keys in the text keep the first one's
+/// place and the last one's value, as a Python dict (and [`Data`]) does.
+#[derive(Clone, Default)]
+struct Entries {
+    /// The object as loaded (empty for data never loaded).
+    text: String,
+    index: IndexMap<String, Slot>,
+    /// Whether `text` holds a lone surrogate escape, which [`Data`] cannot
+    /// hold (it reads as U+FFFD): the text is then never written back as
+    /// is, so a save stores what a save of the `Data` always stored.
+    lone_surrogates: bool,
+    /// Whether `text` still says what `index` holds: nothing was set or
+    /// removed since the load.
+    text_is_data: bool,
+}
+
+/// One top-level value.
+#[derive(Clone)]
+enum Slot {
+    /// Not read yet: where it lies in [`Entries::text`].
+    Raw(Range<usize>),
+    Value(Value),
+}
+
+impl Entries {
+    /// Indexes `text`, as a load returned it: the component checked that
+    /// it is a JSON object, and its depth is checked here as
+    /// [`Store::load`] checks it (no deeper than [`MAX_DATA_DEPTH`], the
+    /// same error at the same call).
+    fn read(text: String) -> std::result::Result<Entries, json::ParseError> {
+        let found = json::object_members_of_valid(&text, MAX_DATA_DEPTH)?;
+        let mut index = IndexMap::with_capacity(found.members.len());
+        for member in found.members {
+            index.insert(member.key, Slot::Raw(member.value));
+        }
+        Ok(Entries { text, index, lone_surrogates: found.lone_surrogates, text_is_data: true })
+    }
+
+    /// The value under `k`, parsed now if not yet.
+    fn value(&mut self, k: &str) -> Result<Option<&Value>> {
+        match self.index.get_mut(k) {
+            Some(slot) => slot.value(&self.text).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Sets `k` to `v`, keeping its place if it was there; the old value.
+    fn insert(&mut self, k: String, v: Value) -> Result<Option<Value>> {
+        self.text_is_data = false;
+        self.index.insert(k, Slot::Value(v)).map(|old| old.into_value(&self.text)).transpose()
+    }
+
+    /// Removes `k` (the keys after it keep their order); its value.
+    fn remove(&mut self, k: &str) -> Result<Option<Value>> {
+        let old = self.index.shift_remove(k);
+        if old.is_some() {
+            self.text_is_data = false;
+        }
+        old.map(|old| old.into_value(&self.text)).transpose()
+    }
+
+    /// The data as JSON object text for the store (which rewrites it in
+    /// Python's compact form): the loaded text itself while nothing
+    /// changed, else the values read or set beside the spans of the rest.
+    /// Either way the store keeps what it would keep from the whole
+    /// [`Data`].
+    fn to_json(&self) -> Result<Cow<'_, str>> {
+        if self.text_is_data && !self.lone_surrogates {
+            return Ok(Cow::Borrowed(&self.text));
+        }
+        let mut out = String::with_capacity(self.text.len() + 64);
+        out.push('{');
+        for (i, (k, slot)) in self.index.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            json::write_string(&mut out, k);
+            out.push(':');
+            match slot {
+                Slot::Raw(span) if !self.lone_surrogates => out.push_str(raw(&self.text, span)?),
+                // Read as `Data` reads it: lone surrogates become U+FFFD.
+                Slot::Raw(span) => json::write_value(&mut out, &parse_span(&self.text, span)?),
+                Slot::Value(v) => json::write_value(&mut out, v),
+            }
+        }
+        out.push('}');
+        Ok(Cow::Owned(out))
+    }
+}
+
+impl Slot {
+    /// The value, parsed from `text` (and kept) if not yet.
+    fn value(&mut self, text: &str) -> Result<&Value> {
+        if let Slot::Raw(span) = self {
+            *self = Slot::Value(parse_span(text, span)?);
+        }
+        match self {
+            Slot::Value(v) => Ok(v),
+            Slot::Raw(_) => Err(Error::InvalidData("a session value was not parsed".into())),
+        }
+    }
+
+    /// The value, owned.
+    fn into_value(self, text: &str) -> Result<Value> {
+        match self {
+            Slot::Raw(span) => parse_span(text, &span),
+            Slot::Value(v) => Ok(v),
+        }
+    }
+}
+
+/// The text of a value's span.
+fn raw<'a>(text: &'a str, span: &Range<usize>) -> Result<&'a str> {
+    text.get(span.clone()).ok_or_else(|| Error::InvalidData("a session value lies outside its text".into()))
+}
+
+/// A value's span parsed. The load checked the whole text, depth included,
+/// so this does not fail on what a load accepted.
+fn parse_span(text: &str, span: &Range<usize>) -> Result<Value> {
+    json::parse(raw(text, span)?).map_err(|e| Error::InvalidData(format!("a session value cannot be read ({e})")))
 }
 
 /// Seconds from 0001-01-01T00:00:00Z (Python's `datetime.min`) to the epoch.

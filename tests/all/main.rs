@@ -31,6 +31,7 @@ mod redis;
 mod redis_frozen;
 mod runtimes;
 mod sandbox;
+mod session_lazy;
 mod serve;
 mod shared_login;
 mod sizes;

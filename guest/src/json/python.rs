@@ -12,8 +12,18 @@ use std::fmt::Write;
 /// a tree of any depth is written without recursing.
 pub fn to_string(value: &Value) -> String {
     let mut out = String::with_capacity(128);
-    write_value(&mut out, value);
+    write_tree(&mut out, value);
     out
+}
+
+/// Appends [`to_string`] of `value` to `out`.
+pub fn write_value(out: &mut String, value: &Value) {
+    write_tree(out, value);
+}
+
+/// Appends the JSON string literal of `s`, quoted, in Python's form.
+pub fn write_string(out: &mut String, s: &str) {
+    write_str(out, s);
 }
 
 /// [`to_string`] of an object given as its map (no clone into a `Value`).
@@ -30,7 +40,7 @@ enum Open<'a> {
     Object(serde_json::map::Iter<'a>),
 }
 
-fn write_value(out: &mut String, value: &Value) {
+fn write_tree(out: &mut String, value: &Value) {
     match value {
         Value::Null => out.push_str("null"),
         Value::Bool(true) => out.push_str("true"),
@@ -78,7 +88,7 @@ fn write_members<'a>(out: &mut String, mut stack: Vec<Open<'a>>) {
                 out.push('{');
                 stack.push(Open::Object(map.iter()));
             }
-            Some(scalar) => write_value(out, scalar),
+            Some(scalar) => write_tree(out, scalar),
             None => {
                 out.push(if matches!(top, Open::Array(_)) { ']' } else { '}' });
                 stack.pop();

@@ -76,6 +76,11 @@ impl<'a> Reader<'a> {
         self.s
     }
 
+    /// Where the next token starts looking: just past the last one read.
+    pub fn offset(&self) -> usize {
+        self.i
+    }
+
     /// How many containers are open.
     pub fn depth(&self) -> usize {
         self.stack.len()

@@ -1,7 +1,7 @@
 //! JSON into `serde_json` values, built without recursion, and the one-field
 //! lookup `load` uses, which builds no tree at all.
 
-use super::reader::{decode_str, Reader, Token};
+use super::reader::{decode_str, for_each_unit, plain_run_end, Reader, Str, Token, Unit};
 use super::ParseError;
 use serde_json::{Map, Number, Value};
 
@@ -151,6 +151,200 @@ pub fn object_field(text: &str, key: &str) -> Result<Option<Value>, ParseError> 
     Ok(found)
 }
 
+/// One top-level member of a JSON object, as [`object_members_within`]
+/// finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// The key, decoded as [`parse`] decodes it (a lone surrogate becomes
+    /// U+FFFD).
+    pub key: String,
+    /// Where the value's text lies in the object's text, without the
+    /// whitespace around it: [`parse`] of that slice is the value.
+    pub value: std::ops::Range<usize>,
+}
+
+/// An object's top-level members, as [`object_members_within`] finds them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Members {
+    /// Every member in text order; a repeated key once per occurrence.
+    pub members: Vec<Member>,
+    /// Whether some string, key or value at any depth, holds a lone
+    /// surrogate escape: [`parse`] turns it into U+FFFD, so the text then
+    /// says more than the tree parsed from it.
+    pub lone_surrogates: bool,
+}
+
+/// Checks `text` exactly as [`parse_object_within`] does (JSON as Python
+/// reads it, an object, nested at most `max_depth` deep), failing with the
+/// same error, and returns where each top-level value lies instead of a
+/// tree: a caller that reads a few keys parses only their values.
+pub fn object_members_within(text: &str, max_depth: usize) -> Result<Members, ParseError> {
+    let mut reader = Reader::new(text);
+    if reader.next()? != Some(Token::BeginObject) {
+        // Not an object: the tree builder says why, in its own words.
+        return Err(parse_object_within(text, max_depth).err().unwrap_or_else(|| ParseError("expected a JSON object at byte 0".to_owned())));
+    }
+    if max_depth == 0 {
+        return Err(reader.error(&format!("nested deeper than {max_depth} levels")));
+    }
+    let s = reader.bytes();
+    let mut found = Members::default();
+    while let Some(token) = reader.next()? {
+        match token {
+            Token::BeginObject | Token::BeginArray => {
+                if reader.depth() > max_depth {
+                    return Err(reader.error(&format!("nested deeper than {max_depth} levels")));
+                }
+                continue;
+            }
+            Token::Key(key) => {
+                found.lone_surrogates |= has_lone_surrogate(s, key);
+                if reader.depth() == 1 {
+                    let mut start = reader.offset();
+                    while let Some(b' ' | b'\t' | b'\n' | b'\r') = s.get(start) {
+                        start += 1;
+                    }
+                    found.members.push(Member { key: decode_str(s, key), value: start..start });
+                }
+                continue;
+            }
+            Token::Str(str) => found.lone_surrogates |= has_lone_surrogate(s, str),
+            _ => {}
+        }
+        // A scalar, or a container's closing bracket, back at the top level:
+        // the last key's value ends here.
+        if reader.depth() == 1 {
+            if let Some(last) = found.members.last_mut() {
+                last.value.end = reader.offset();
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// [`object_members_within`] for text already known to be a valid JSON
+/// object, such as what a store's load returns (the load checked it): only
+/// the nesting is checked here, in one quick pass over the bytes that
+/// tokenizes nothing, and anything unexpected (too deep, not an object, a
+/// possible lone surrogate) is handed to [`object_members_within`], so
+/// the answer and the errors are its own. On text that is not valid JSON
+/// the spans may not parse: the caller's [`parse`] of a value then fails.
+pub fn object_members_of_valid(text: &str, max_depth: usize) -> Result<Members, ParseError> {
+    match quick_members(text.as_bytes(), max_depth) {
+        Some(members) => Ok(Members { members, lone_surrogates: false }),
+        None => object_members_within(text, max_depth),
+    }
+}
+
+/// The pass [`object_members_of_valid`] makes; `None` for anything it
+/// leaves to the checking reader.
+fn quick_members(s: &[u8], max_depth: usize) -> Option<Vec<Member>> {
+    let ws = |i: &mut usize| {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = s.get(*i) {
+            *i += 1;
+        }
+    };
+    let mut i = 0;
+    ws(&mut i);
+    if s.get(i) != Some(&b'{') || max_depth == 0 {
+        return None;
+    }
+    i += 1;
+    let mut depth = 1;
+    let mut members: Vec<Member> = Vec::new();
+    // At the top level, the next string is a key.
+    let mut want_key = true;
+    while depth > 0 {
+        match *s.get(i)? {
+            b'"' => {
+                let start = i + 1;
+                let (end, plain) = skip_string(s, start)?;
+                i = end + 1;
+                if depth == 1 && want_key {
+                    want_key = false;
+                    ws(&mut i);
+                    if s.get(i) != Some(&b':') {
+                        return None;
+                    }
+                    i += 1;
+                    ws(&mut i);
+                    members.push(Member { key: decode_str(s, Str { start, end, plain }), value: i..i });
+                    continue;
+                }
+            }
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > max_depth {
+                    return None;
+                }
+                i += 1;
+                continue;
+            }
+            b'}' | b']' => {
+                depth -= 1;
+                i += 1;
+            }
+            b',' => {
+                want_key = depth == 1;
+                i += 1;
+                continue;
+            }
+            b' ' | b'\t' | b'\n' | b'\r' | b':' => {
+                i += 1;
+                continue;
+            }
+            // A number or a word: up to the next delimiter.
+            _ => {
+                i += 1;
+                while !matches!(s.get(i), None | Some(b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r')) {
+                    i += 1;
+                }
+            }
+        }
+        // A value just ended: at the top level, the last key's.
+        if depth == 1 {
+            members.last_mut()?.value.end = i;
+        }
+    }
+    Some(members)
+}
+
+/// The end (closing quote) of the string whose text starts at `i`, and
+/// whether it is plain; `None` at a `\ud` escape, which may be a lone
+/// surrogate, or at the end of the input.
+fn skip_string(s: &[u8], mut i: usize) -> Option<(usize, bool)> {
+    let mut plain = true;
+    loop {
+        i = plain_run_end(s, i);
+        match *s.get(i)? {
+            b'"' => return Some((i, plain)),
+            b'\\' => {
+                plain = false;
+                if s.get(i + 1) == Some(&b'u') && s.get(i + 2).is_some_and(|b| b | 0x20 == b'd') {
+                    return None;
+                }
+                i += 2;
+            }
+            _ => {
+                plain = false;
+                i += 1;
+            }
+        }
+    }
+}
+
+/// Whether the string `str` holds a `\u` escape of a surrogate with no
+/// partner. Only an escape starting `\ud` can be one, which few strings
+/// hold; only those are decoded.
+fn has_lone_surrogate(s: &[u8], str: Str) -> bool {
+    if str.plain || !s[str.start..str.end].windows(3).any(|w| w[0] == b'\\' && w[1] == b'u' && (w[2] | 0x20) == b'd') {
+        return false;
+    }
+    let mut lone = false;
+    for_each_unit(s, str, |unit| lone |= matches!(unit, Unit::LoneSurrogate(_)));
+    lone
+}
+
 /// Whether `text` (one JSON value) holds `NaN`, `Infinity` or `-Infinity`,
 /// which Python writes but strict JSON (RFC 8259) has no words for.
 pub fn has_non_finite(text: &str) -> Result<bool, ParseError> {
@@ -203,6 +397,60 @@ mod tests {
     fn spots_non_finite_numbers_outside_strings() {
         assert_eq!(has_non_finite(r#"{"a":[1,{"b":-Infinity}]}"#), Ok(true));
         assert_eq!(has_non_finite(r#"{"NaN":"Infinity","x":1e308}"#), Ok(false));
+    }
+
+    #[test]
+    fn members_are_the_values_parse_reads() {
+        let text = r#" { "a" : [1, {"b": 2}] , "s":"x\u00e9","a":  NaN ,"n":12345678901234567890,"o":{}} "#;
+        let found = object_members_within(text, 10).unwrap();
+        assert!(!found.lone_surrogates);
+        let spans: Vec<(&str, &str)> = found.members.iter().map(|m| (m.key.as_str(), &text[m.value.clone()])).collect();
+        assert_eq!(spans, [("a", r#"[1, {"b": 2}]"#), ("s", r#""x\u00e9""#), ("a", "NaN"), ("n", "12345678901234567890"), ("o", "{}")]);
+        let whole = parse_object(text).unwrap();
+        for m in &found.members[1..] {
+            assert_eq!(parse(&text[m.value.clone()]).unwrap(), whole[&m.key]);
+        }
+        assert!(object_members_within("{}", 1).unwrap().members.is_empty());
+    }
+
+    #[test]
+    fn members_fail_as_the_tree_builder_does() {
+        let nested = |n: usize| format!("{{\"a\":{}{}}}", "[".repeat(n - 1), "]".repeat(n - 1));
+        assert!(object_members_within(&nested(1000), 1000).is_ok());
+        for (text, depth) in [(nested(1001), 1000), (nested(3), 2), ("{}".to_owned(), 0), ("[1]".to_owned(), 5), ("{\"a\":1,}".to_owned(), 5), ("{\"a\":[1}".to_owned(), 5), ("1 x".to_owned(), 5)] {
+            assert_eq!(object_members_within(&text, depth).err(), parse_object_within(&text, depth).err(), "{text:.40}");
+            assert!(object_members_within(&text, depth).is_err());
+        }
+    }
+
+    #[test]
+    fn the_quick_pass_agrees_with_the_checking_reader() {
+        let nested = |n: usize| format!("{{\"a\":{}{}}}", "[".repeat(n - 1), "]".repeat(n - 1));
+        let texts = [
+            r#"{}"#.to_owned(),
+            r#" { "a" : [1, {"b": "}]\"{["}] , "s":"x\u00e9","a":  NaN ,"n":-12.5e+3,"o":{},"t":true,"\u0062":null } "#.to_owned(),
+            r#"{"k":"\\","l":"\"","é":"ü","deep":[[[[]]]],"w":-Infinity}"#.to_owned(),
+            r#"{"a":"\ud83d\ude00"}"#.to_owned(),
+            r#"{"a":"\ud800"}"#.to_owned(),
+            nested(10),
+        ];
+        for text in &texts {
+            for depth in [0, 1, 2, 4, 5, 10, 100] {
+                assert_eq!(object_members_of_valid(text, depth), object_members_within(text, depth), "{text} within {depth}");
+            }
+        }
+        assert_eq!(quick_members(texts[1].as_bytes(), 10).map(|m| m.len()), Some(7), "the quick pass itself ran");
+        assert_eq!(quick_members(br#"{"a":"\ud800"}"#, 10), None);
+        assert!(object_members_of_valid(&nested(3), 2).is_err());
+    }
+
+    #[test]
+    fn members_note_lone_surrogates_only() {
+        let lone = |text: &str| object_members_within(text, 10).unwrap().lone_surrogates;
+        assert!(lone(r#"{"a":"\ud800"}"#));
+        assert!(lone(r#"{"\uDC00":1}"#));
+        assert!(lone(r#"{"a":[{"b":"x\ud83dy"}]}"#));
+        assert!(!lone(r#"{"a":"\ud83d\ude00","b":"\\ud800","c":"\u00e9"}"#));
     }
 
     #[test]

@@ -18,7 +18,11 @@
 //!   once whole and once stopping at the checked JSON text, so the map's
 //!   share shows; and the component's own load stopping there too
 //!   (`Store::load_json`), so what the component costs and what building
-//!   the caller's map in the host costs stand apart.
+//!   the caller's map in the host costs stand apart;
+//! - **the lazy `Session`**: a `Session` load that reads one key (what a
+//!   request usually does) keeps the JSON text and parses only that key's
+//!   value, so it should cost little more than `Store::load_json` on the
+//!   same files, timed in the same rounds.
 
 use crate::variants::{settings, Component, Native, Payload, Variant};
 use crate::workloads::{median, settle};
@@ -50,6 +54,12 @@ pub struct Bounds {
     /// Loading a session through the component as JSON text
     /// (`Store::load_json`): everything `Store::load` does but the map.
     pub component_load_json: Vec<(String, f64)>,
+    /// Loading a session through the component as a [`sessionbox::Session`]
+    /// and reading one key (`store.session(key).get(..)`), by size label.
+    pub session_load_get: Vec<(String, f64)>,
+    /// That over `Store::load_json` on the same files: the median of the
+    /// rounds' own ratios, by size label.
+    pub session_load_get_over_load_json: Vec<(String, f64)>,
     /// Loading a session of each size whose signature does not verify:
     /// (size label, native µs, component µs).
     pub bad_signature_load: Vec<(String, f64, f64)>,
@@ -84,6 +94,8 @@ pub fn measure(n: usize, rounds: usize, payloads: &[(&str, Payload)]) -> Bounds 
     let mut decode = vec![Vec::new(); payloads.len()];
     let mut decode_text = vec![Vec::new(); payloads.len()];
     let mut load_json = vec![Vec::new(); payloads.len()];
+    let mut session_get = vec![Vec::new(); payloads.len()];
+    let mut session_get_ratio = vec![Vec::new(); payloads.len()];
     let signed_here: Vec<String> = payloads.iter().map(|(_, p)| signed_with(&settings(Durability::None).secret_key, p)).collect();
     let mut bad_signature = vec![(Vec::new(), Vec::new()); payloads.len()];
     let signed_elsewhere: Vec<String> = payloads.iter().map(|(_, p)| signed_with_another_secret(p)).collect();
@@ -99,10 +111,19 @@ pub fn measure(n: usize, rounds: usize, payloads: &[(&str, Payload)]) -> Bounds 
         for (times, (_, payload)) in decode_text.iter_mut().zip(payloads) {
             times.push(decode_only(n, payload, false));
         }
-        for (times, stored) in load_json.iter_mut().zip(&signed_here) {
-            times.push(loads_of(n, stored.as_bytes(), |dir| Component::open(dir, Durability::None), |v, key| {
+        for (i, stored) in signed_here.iter().enumerate() {
+            // Alternating which goes first, so neither always runs on the
+            // warmer cache.
+            let json = || loads_of(n, stored.as_bytes(), |dir| Component::open(dir, Durability::None), |v, key| {
                 assert!(matches!(v.0.load_json(key), Ok(sessionbox::Loaded::Found { .. })));
-            }));
+            });
+            let get = || loads_of(n, stored.as_bytes(), |dir| Component::open(dir, Durability::None), |v, key| {
+                assert!(matches!(v.0.session(Some(key)).get("_auth_user_id"), Ok(Some(_))));
+            });
+            let (json, get) = if load_json[i].len() % 2 == 0 { let j = json(); (j, get()) } else { let g = get(); (json(), g) };
+            load_json[i].push(json);
+            session_get[i].push(get);
+            session_get_ratio[i].push(get / json);
         }
         for ((native, component), stored) in bad_signature.iter_mut().zip(&signed_elsewhere) {
             native.push(loads_of(n, stored.as_bytes(), |dir| Native::open(dir, Durability::None), |v, key| {
@@ -123,6 +144,8 @@ pub fn measure(n: usize, rounds: usize, payloads: &[(&str, Payload)]) -> Bounds 
         decode: sizes.clone().zip(decode).map(|(size, times)| (size, median(times))).collect(),
         decode_text: sizes.clone().zip(decode_text).map(|(size, times)| (size, median(times))).collect(),
         component_load_json: sizes.clone().zip(load_json).map(|(size, times)| (size, median(times))).collect(),
+        session_load_get: sizes.clone().zip(session_get).map(|(size, times)| (size, median(times))).collect(),
+        session_load_get_over_load_json: sizes.clone().zip(session_get_ratio).map(|(size, ratios)| (size, median(ratios))).collect(),
         bad_signature_load: sizes.zip(bad_signature).map(|(size, (n, c))| (size, median(n), median(c))).collect(),
     }
 }

@@ -202,16 +202,22 @@ fn main() {
 
     report.bounds = bounds::measure(plan.ops * 5, plan.rounds, &payloads);
     eprintln!(
-        "bounds: bare call {:.2} µs, empty load native {:.2} / component {:.2} µs, decode {:?} (JSON text only {:?}), component load as JSON text {:?}, bad-signature load (native, component) {:?}",
+        "bounds: bare call {:.2} µs, empty load native {:.2} / component {:.2} µs, decode {:?} (JSON text only {:?}), component load as JSON text {:?}, Session load + one get {:?} (over load_json {:?}), bad-signature load (native, component) {:?}",
         report.bounds.bare_call,
         report.bounds.native_empty_load,
         report.bounds.component_empty_load,
         report.bounds.decode,
         report.bounds.decode_text,
         report.bounds.component_load_json,
+        report.bounds.session_load_get,
+        report.bounds.session_load_get_over_load_json,
         report.bounds.bad_signature_load
     );
     if loads_only {
+        // The load targets this run decides (the others show NaN).
+        for (what, value, ok, _) in report.targets().into_iter().filter(|(what, ..)| what.contains("load")) {
+            eprintln!("target: {what}: {value}{}", if ok { "" } else { " — not met (or not measured)" });
+        }
         return;
     }
     report.threads = [1, 2].map(|t| workloads::load_throughput(Kind::Component, t, std::time::Duration::from_secs(if quick { 1 } else { 3 }), &payloads[0].1));

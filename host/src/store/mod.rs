@@ -5,9 +5,9 @@ mod pool;
 mod sweep;
 
 use crate::bindings::{check, to_wit, wit};
-use crate::data::{to_json, Data, Loaded, MAX_DATA_DEPTH};
+use crate::data::{to_json, unreadable_as_data, Data, Loaded, MAX_DATA_DEPTH};
 use crate::directory;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::instance::{Backend, Instance};
 use sessionbox_guest::Settings;
 use std::path::Path;
@@ -222,10 +222,7 @@ impl Store {
     /// ([`Loaded`]). Data nested deeper than [`MAX_DATA_DEPTH`] is an
     /// [`Error::InvalidData`] here; [`load_json`](Self::load_json) reads it.
     pub fn load(&self, key: &str) -> Result<Loaded<Data>> {
-        self.load_json(key)?.map(|json| {
-            sessionbox_guest::json::parse_object_within(&json, MAX_DATA_DEPTH)
-                .map_err(|e| Error::InvalidData(format!("session {} cannot be read as Data ({e}); read it with Store::load_json", sessionbox_guest::redacted_key(key))))
-        })
+        self.load_json(key)?.map(|json| sessionbox_guest::json::parse_object_within(&json, MAX_DATA_DEPTH).map_err(|e| unreadable_as_data(key, e)))
     }
 
     /// [`load`](Self::load) with the data as JSON object text exactly as
