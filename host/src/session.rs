@@ -120,10 +120,8 @@ impl Session {
         self.loaded_expiry = loaded.expires_at().copied();
         let found = match loaded {
             Loaded::Found { data, .. } => return data,
-            Loaded::BadSignature => {
-                log::warn!(target: "sessionbox::security", "Session data corrupted: bad signature");
-                None
-            }
+            // The store logged it to `sessionbox::security`.
+            Loaded::BadSignature => None,
             Loaded::Corrupt => {
                 log::warn!(target: "sessionbox", "Session data could not be decoded; starting a new session");
                 None
@@ -163,13 +161,9 @@ impl Session {
         old
     }
 
-    /// Removes `k` (Django's `del session[k]`, which raises `KeyError` when
-    /// missing: here `None`, and the session stays unmodified).
-    pub fn remove(&mut self, k: &str) -> Result<Option<Value>> {
-        self.pop(k)
-    }
-
-    /// Removes and returns `k`; modified only when `k` was there.
+    /// Removes and returns `k` (Django's `pop`, and `del session[k]`, which
+    /// raises `KeyError` when missing: here `None`); modified only when `k`
+    /// was there.
     pub fn pop(&mut self, k: &str) -> Result<Option<Value>> {
         let old = self.data()?.remove(k)?;
         self.modified |= old.is_some();
@@ -235,7 +229,7 @@ impl Session {
     /// Sets when the session expires (Django's `set_expiry`).
     pub fn set_expiry(&mut self, expiry: Expiry) -> Result<()> {
         match expiry.value() {
-            None => self.remove(EXPIRY_KEY).map(drop),
+            None => self.pop(EXPIRY_KEY).map(drop),
             Some(value) => self.insert(EXPIRY_KEY, value).map(drop),
         }
     }
@@ -253,7 +247,9 @@ impl Session {
     }
 
     /// When the stored session itself expires, as the store reported it when
-    /// this session was loaded (the `expires_at` of [`Loaded`]'s `Found`): its
+    /// this session was loaded (the `expires_at` of [`Loaded`]'s `Found`;
+    /// named apart from [`expiry_date`](Self::expiry_date), which counts from
+    /// now): its
     /// `_session_expiry` read against its file's last write, or that write
     /// plus `cookie_age`; [`latest_expiry`](crate::expiry::latest_expiry) when it
     /// never expires. `None` before the data was loaded, and when no live
@@ -261,7 +257,7 @@ impl Session {
     /// `create` or `cycle_key` does not change it, and `flush` clears it.
     /// Unlike [`expiry_date`](Self::expiry_date) (Django's
     /// `get_expiry_date`), which counts from now: the expiry a save now gives.
-    pub fn expires_at(&self) -> Option<SystemTime> {
+    pub fn stored_expiry(&self) -> Option<SystemTime> {
         self.loaded_expiry
     }
 
@@ -376,7 +372,7 @@ impl Session {
 
     /// Removes the test cookie value.
     pub fn delete_test_cookie(&mut self) -> Result<()> {
-        self.remove(TEST_COOKIE_NAME).map(drop)
+        self.pop(TEST_COOKIE_NAME).map(drop)
     }
 }
 

@@ -1191,7 +1191,7 @@ fn spec_accessed_and_modified_flag_rules(open: Open) {
     check("items", &|s| assert_eq!(s.items().unwrap(), vec![("present".to_owned(), json!(1))]), false);
     // Writes.
     check("insert", &|s| assert_eq!(s.insert("new", 2).unwrap(), None), true);
-    check("remove present", &|s| assert_eq!(s.remove("present").unwrap(), Some(json!(1))), true);
+    check("pop present (del session[k])", &|s| assert_eq!(s.pop("present").unwrap(), Some(json!(1))), true);
     check("update", &|s| s.update([("new".to_owned(), json!(2))]).unwrap(), true);
     check("clear", &|s| s.clear(), true);
     check("pop present", &|s| assert_eq!(s.pop("present").unwrap(), Some(json!(1))), true);
@@ -1200,7 +1200,7 @@ fn spec_accessed_and_modified_flag_rules(open: Open) {
     check("pop missing with default", &|s| assert_eq!(s.pop_or("missing", 0).unwrap(), json!(0)), false);
     check("pop missing", &|s| assert_eq!(s.pop("missing").unwrap(), None), false);
     check("setdefault present", &|s| assert_eq!(s.setdefault("present", 2).unwrap(), json!(1)), false);
-    check("remove missing (Django's KeyError)", &|s| assert_eq!(s.remove("missing").unwrap(), None), false);
+    check("pop missing (del's KeyError)", &|s| assert_eq!(s.pop("missing").unwrap(), None), false);
     check("set_expiry(Default) without one", &|s| s.set_expiry(Expiry::Default).unwrap(), false);
 
     // None of this touched the stored session.

@@ -165,10 +165,10 @@ fn session_expires_at_is_the_stored_expiry_as_loaded() {
     let (_dir, store) = setup();
     // A new session has loaded nothing.
     let mut session = store.session(None);
-    assert_eq!(session.expires_at(), None);
+    assert_eq!(session.stored_expiry(), None);
     session.insert("u", 1).unwrap();
     session.save(false).unwrap();
-    assert_eq!(session.expires_at(), None, "a create loads nothing");
+    assert_eq!(session.stored_expiry(), None, "a create loads nothing");
     let key = session.key().unwrap().to_owned();
 
     // Loaded: the store's answer, which counts from the file's last write,
@@ -176,36 +176,36 @@ fn session_expires_at_is_the_stored_expiry_as_loaded() {
     let written = SystemTime::now() - Duration::from_secs(600);
     set_mtime(&store, &key, written);
     let mut session = store.session(Some(&key));
-    assert_eq!(session.expires_at(), None, "not loaded yet");
+    assert_eq!(session.stored_expiry(), None, "not loaded yet");
     assert_eq!(session.get("u").unwrap(), Some(1.into()));
-    assert_eq!(session.expires_at(), Some(written + Duration::from_secs(COOKIE_AGE)));
+    assert_eq!(session.stored_expiry(), Some(written + Duration::from_secs(COOKIE_AGE)));
     let from_now = session.expiry_date().unwrap();
     assert!(secs_apart(from_now, written + Duration::from_secs(COOKIE_AGE + 600)) < 5.0, "{from_now:?}");
     // A save writes a new file; expires_at still tells what was loaded.
     session.insert("u", 2).unwrap();
     session.save(false).unwrap();
-    assert_eq!(session.expires_at(), Some(written + Duration::from_secs(COOKIE_AGE)));
+    assert_eq!(session.stored_expiry(), Some(written + Duration::from_secs(COOKIE_AGE)));
     // Loading again (Django's `load`) reports the new file's expiry.
     session.load().unwrap();
-    assert_eq!(session.expires_at(), Some(mtime(&store, &key) + Duration::from_secs(COOKIE_AGE)));
+    assert_eq!(session.stored_expiry(), Some(mtime(&store, &key) + Duration::from_secs(COOKIE_AGE)));
     // flush deletes the session: nothing to report.
     session.flush().unwrap();
-    assert_eq!(session.expires_at(), None);
+    assert_eq!(session.stored_expiry(), None);
 
     // A missing or expired session loads as empty, with no expiry.
     let mut missing = store.session(Some("nosuchsession1"));
     assert!(missing.keys().unwrap().is_empty());
-    assert_eq!(missing.expires_at(), None);
+    assert_eq!(missing.stored_expiry(), None);
     let expired = store.create_json(r#"{"_session_expiry":-1}"#).unwrap();
     let mut expired = store.session(Some(&expired));
     assert!(expired.keys().unwrap().is_empty());
-    assert_eq!(expired.expires_at(), None);
+    assert_eq!(expired.stored_expiry(), None);
 
     // Never expires: the clamp.
     let never = store.create_json(r#"{"_session_expiry":Infinity}"#).unwrap();
     let mut never = store.session(Some(&never));
     never.load().unwrap();
-    assert_eq!(never.expires_at(), Some(latest_expiry()));
+    assert_eq!(never.stored_expiry(), Some(latest_expiry()));
 }
 
 /// `set_expiry` with a duration or a moment past what a Python `datetime`

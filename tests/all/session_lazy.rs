@@ -101,7 +101,7 @@ fn a_session_too_deep_for_data_fails_its_first_access_as_store_load_does() {
     assert_eq!(session.get("user"), Err(refused.clone()));
     assert_eq!(session.key(), Some(key.as_str()));
     assert!(session.accessed() && !session.modified());
-    assert_eq!(session.expires_at(), None);
+    assert_eq!(session.stored_expiry(), None);
     assert_eq!(session.save(false), Err(refused.clone()));
     assert_eq!(stored_json(&store, &key), text(MAX_DATA_DEPTH));
 }

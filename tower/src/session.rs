@@ -86,7 +86,7 @@ impl Session {
     /// only when `k` was there; a value that is no `T` is removed all the
     /// same, and reported as [`Error::Decode`]).
     pub async fn remove<T: DeserializeOwned>(&self, k: &str) -> Result<Option<T>> {
-        match self.lock().remove(k)? {
+        match self.lock().pop(k)? {
             Some(v) => serde_json::from_value(v).map(Some).map_err(Error::Decode),
             None => Ok(None),
         }
@@ -94,7 +94,7 @@ impl Session {
 
     /// Removes `k` and returns its value as JSON.
     pub async fn remove_value(&self, k: &str) -> Result<Option<Value>> {
-        Ok(self.lock().remove(k)?)
+        Ok(self.lock().pop(k)?)
     }
 
     /// The data as a JSON object.

@@ -116,10 +116,7 @@ impl SessionStore for TowerSessionsStore {
                 let expiry_date = OffsetDateTime::from(expires_at);
                 Ok(Some(Record { id: *id, data: data.into_iter().collect(), expiry_date }))
             }
-            Loaded::BadSignature => {
-                log::warn!(target: "sessionbox::security", "Session data corrupted: bad signature");
-                Ok(None)
-            }
+            // A bad signature was logged by the store.
             _ => Ok(None),
         }
     }

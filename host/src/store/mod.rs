@@ -235,8 +235,15 @@ impl Store {
 
     /// [`load_json`](Self::load_json) as the WIT type, for the plugin import:
     /// the guest's answer passed on unconverted.
+    /// A bad signature is logged here, once for every caller, as Django's
+    /// `SuspiciousSession` warning: someone holds a session cookie this
+    /// store's secrets did not sign, or the stored session was tampered with.
     pub(crate) fn load_wit(&self, key: &str) -> Result<wit::Loaded> {
-        self.call_brief(|api, store, handle| api.call_load(store, handle, key))
+        let loaded = self.call_brief(|api, store, handle| api.call_load(store, handle, key))?;
+        if matches!(loaded, wit::Loaded::BadSignature) {
+            log::warn!(target: "sessionbox::security", "Session data corrupted: bad signature");
+        }
+        Ok(loaded)
     }
 
     /// Saves `data` as session `key`, atomically. With `must_create` the
