@@ -221,6 +221,9 @@ impl Report {
         if let Some(redis) = &self.redis {
             let _ = write!(s, "\n{}", redis_section(redis));
         }
+        // What the figures mean and what earlier runs measured: kept by hand,
+        // so that every performance figure is in this one file.
+        let _ = write!(s, "\n{}", include_str!("notes.md"));
         s
     }
 }
