@@ -566,6 +566,8 @@ struct SaveDuring {
     /// Right after each open of a session; else right after the checks, as
     /// the delete of a session's name begins.
     after_open: bool,
+    /// Runs right after a session was taken off its name.
+    after_take: Option<Box<dyn Fn()>>,
 }
 
 impl SaveDuring {
@@ -606,7 +608,11 @@ impl crate::Dir for SaveDuring {
     }
     fn take(&self, from: &str, to: &str) -> std::io::Result<()> {
         self.before_delete(from)?;
-        self.inner.take(from, to)
+        self.inner.take(from, to)?;
+        if let Some(after) = &self.after_take {
+            after();
+        }
+        Ok(())
     }
     fn hard_link(&self, from: &str, to: &str) -> std::io::Result<()> {
         self.inner.hard_link(from, to)
@@ -636,7 +642,7 @@ fn a_session_saved_after_it_was_read_is_not_deleted_as_expired() {
     let fresh_key = plain.create(r#"{"fresh":1}"#).unwrap();
     let fresh = fs::read_to_string(tmp.path().join(format!("sessionid{fresh_key}"))).unwrap();
     for after_open in [true, false] {
-        let dir = SaveDuring { inner: NativeDir::open(tmp.path()).unwrap(), path: tmp.path().to_owned(), fresh: fresh.clone(), after_open };
+        let dir = SaveDuring { inner: NativeDir::open(tmp.path()).unwrap(), path: tmp.path().to_owned(), fresh: fresh.clone(), after_open, after_take: None };
         let racing = SessionStore::new(dir, NativeSystem, s.clone()).unwrap();
         for sweep in [true, false] {
             let key = plain.create(r#"{"old":1}"#).unwrap();
@@ -658,4 +664,29 @@ fn a_session_saved_after_it_was_read_is_not_deleted_as_expired() {
     // Nothing left under a temporary name but the fresh session's own.
     let names: Vec<String> = fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     assert_eq!(names, [format!("sessionid{fresh_key}")], "leftovers");
+}
+
+/// A logout landing while the sweep holds a just-saved session aside (it
+/// took the name after a save renamed a fresh file over the expired one it
+/// judged): the delete finds it under the aside name, and the sweep does
+/// not give it back.
+#[test]
+fn a_logout_while_the_sweep_holds_a_session_aside_stays_a_logout() {
+    let mut s = settings();
+    s.cookie_age = 100;
+    let tmp = tempfile::tempdir().unwrap();
+    let plain = std::rc::Rc::new(SessionStore::new(NativeDir::open(tmp.path()).unwrap(), NativeSystem, s.clone()).unwrap());
+    let fresh_key = plain.create(r#"{"fresh":1}"#).unwrap();
+    let fresh = fs::read_to_string(tmp.path().join(format!("sessionid{fresh_key}"))).unwrap();
+    plain.delete(&fresh_key).unwrap();
+    let key = plain.create(r#"{"old":1}"#).unwrap();
+    age_file(&tmp.path().join(format!("sessionid{key}")), 1000);
+    let (logout, k) = (plain.clone(), key.clone());
+    let after_take: Box<dyn Fn()> = Box::new(move || assert!(logout.delete(&k).unwrap(), "the logout found nothing to delete"));
+    let dir = SaveDuring { inner: NativeDir::open(tmp.path()).unwrap(), path: tmp.path().to_owned(), fresh, after_open: false, after_take: Some(after_take) };
+    let racing = SessionStore::new(dir, NativeSystem, s).unwrap();
+    racing.clear_expired().unwrap();
+    assert_eq!(plain.load(&key).unwrap(), Loaded::Missing, "the sweep gave a logged-out session back");
+    let names: Vec<String> = fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    assert!(names.is_empty(), "leftovers: {names:?}");
 }

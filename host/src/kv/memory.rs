@@ -21,19 +21,17 @@ use std::time::{Duration, Instant};
 /// assert!(store.expires_by_itself());
 /// # Ok::<(), sessionbox::Error>(())
 /// ```
-#[derive(Debug)]
 pub struct MemoryKv {
     format: Format,
     state: Mutex<State>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct State {
     entries: HashMap<String, Value>,
     writes_since_purge: u32,
 }
 
-#[derive(Debug)]
 struct Value {
     bytes: Vec<u8>,
     expires: Option<Instant>,
@@ -42,6 +40,14 @@ struct Value {
 impl Value {
     fn live(&self, now: Instant) -> bool {
         self.expires.is_none_or(|at| at > now)
+    }
+}
+
+/// The format and how many keys it holds: never a key or a value (a key is
+/// a user's credential).
+impl std::fmt::Debug for MemoryKv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryKv").field("format", &self.format).field("entries", &self.lock().entries.len()).finish()
     }
 }
 
@@ -163,6 +169,15 @@ mod tests {
         assert!(kv.delete("a").unwrap());
         assert!(!kv.delete("a").unwrap());
         assert!(kv.is_empty());
+    }
+
+    #[test]
+    fn debug_shows_no_key_and_no_value() {
+        let kv = MemoryKv::new();
+        kv.set_if_absent("sessionidsecretkey0123", b"the value", None).unwrap();
+        let shown = format!("{kv:?}");
+        assert!(!shown.contains("secretkey") && !shown.contains("the value"), "{shown}");
+        assert_eq!(shown, "MemoryKv { format: Signed, entries: 1 }");
     }
 
     #[test]

@@ -8,7 +8,7 @@ mod write;
 
 use crate::dir::{read_to_end, Dir, File, Metadata, NotAFile};
 use crate::system::System;
-use crate::store::{Age, Core, Format, Storage, Stored, SweepBatch, Unread};
+use crate::store::{Age, Core, Format, Storage, Stored, SweepBatch, Unread, MAX_NAME_LEN, TEMP_MARKER};
 use crate::Error;
 use std::io::ErrorKind;
 
@@ -84,6 +84,16 @@ impl<D: Dir> Files<D> {
         Ok(Read { meta, content, file })
     }
 
+    /// Where [`remove_unchanged`](Self::remove_unchanged) holds session
+    /// `name` for a moment: a temporary name (swept as one an hour on), the
+    /// same every time, so that a delete finds it there
+    /// ([`remove`](Storage::remove)).
+    fn aside_name(name: &str) -> String {
+        // Keys are ASCII; only the key part is ever cut.
+        let stem = &name[..name.len().min(MAX_NAME_LEN - TEMP_MARKER.len() - ASIDE.len())];
+        format!("{stem}{TEMP_MARKER}{ASIDE}")
+    }
+
     /// Deletes `name` only while it still holds the file that was opened,
     /// unchanged since the stat its content was judged with; `Ok(false)`
     /// when it holds something else (a save renamed a newer file over it)
@@ -91,13 +101,15 @@ impl<D: Dir> Files<D> {
     ///
     /// POSIX has no unlink-if-same-file, and a save may rename a fresh file
     /// over the name right after any check. So the file is first taken off
-    /// its name in one step (renamed to a temporary name of ours), and only
-    /// then compared: the judged file is deleted; a save's newer file is
-    /// given its name back at once (a hard link, which fails if the name
-    /// was taken meanwhile). For those microseconds a load sees no session
-    /// and a save of it fails with `NotFound`: a session is never deleted
-    /// alive, but a request racing the sweep at that instant may miss it.
-    fn remove_unchanged<S: System>(&self, core: &Core<S>, name: &str, opened: &Opened<D::File>) -> Result<bool, Error> {
+    /// its name in one step (renamed to its aside name), and only then
+    /// compared: the judged file is deleted; a save's newer file is given
+    /// its name back at once (a hard link, which fails if the name was
+    /// taken meanwhile). For those microseconds a load sees no session and
+    /// a save of it fails with `NotFound`; a delete (a logout) looks under
+    /// the aside name too, and what it deletes there stays deleted. Should
+    /// the process die in between, that newer session is lost (never
+    /// brought back after a logout).
+    fn remove_unchanged(&self, name: &str, opened: &Opened<D::File>) -> Result<bool, Error> {
         let io = |e: std::io::Error| Error::io("delete", name, e);
         // The open file's own metadata: a rename between the stat and the
         // open paired an old mtime with newer content.
@@ -114,32 +126,54 @@ impl<D: Dir> Files<D> {
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(false),
             Err(e) => return Err(io(e)),
         }
-        let (aside, placeholder) = self.create_temp(core, name)?;
-        drop(placeholder);
+        // No file is created for this: a sweep must still delete when the
+        // filesystem has no inode or quota left.
+        let aside = Self::aside_name(name);
         match self.dir.take(name, &aside) {
             Ok(()) => {}
-            Err(e) => {
-                let _ = self.dir.remove_file(&aside);
-                return if e.kind() == ErrorKind::NotFound { Ok(false) } else { Err(io(e)) };
-            }
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(io(e)),
         }
         if self.dir.identity(&aside).is_ok_and(|id| id == judged) {
-            // Leftovers under a temporary name are swept after an hour.
+            // Gone already means a delete took it: deleted either way.
             let _ = self.dir.remove_file(&aside);
             return Ok(true);
         }
         // A save's file, renamed over the judged one after the check.
+        match self.dir.hard_link(&aside, name) {
+            Ok(()) => {
+                let _ = self.dir.remove_file(&aside);
+                return Ok(false);
+            }
+            // Created anew meanwhile: what was taken is older than that.
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                let _ = self.dir.remove_file(&aside);
+                return Ok(false);
+            }
+            // A delete (a logout) took it from the aside name: it stays deleted.
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(false),
+            Err(_) => {}
+        }
+        // No hard links here: Django's way, a placeholder and a rename.
         match self.place_new(&aside, name) {
             Ok(()) => Ok(false),
-            // Created anew meanwhile: what was taken is older than that.
             Err(Error::AlreadyExists) => {
                 let _ = self.dir.remove_file(&aside);
                 Ok(false)
             }
-            Err(e) => Err(e),
+            Err(e) => {
+                // Still aside, and the name free: a plain rename back.
+                if self.dir.symlink_metadata(name).is_err_and(|e| e.kind() == ErrorKind::NotFound) && self.dir.take(&aside, name).is_ok() {
+                    return Ok(false);
+                }
+                Err(e)
+            }
         }
     }
 }
+
+/// What ends a session's aside name (after the temporary-file marker).
+const ASIDE: &str = "aside";
 
 impl<D: Dir> Storage for Files<D> {
     const EXPIRES_ENTRIES: bool = false;
@@ -167,15 +201,23 @@ impl<D: Dir> Storage for Files<D> {
     }
 
     fn remove(&self, name: &str) -> Result<bool, Error> {
-        match self.dir.remove_file(name) {
+        let remove = |name: &str| match self.dir.remove_file(name) {
             Ok(()) => Ok(true),
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
             Err(e) => Err(Error::io("delete", name, e)),
+        };
+        if remove(name)? {
+            return Ok(true);
         }
+        // A sweep may hold the session under its aside name for a moment,
+        // about to give it back (`remove_unchanged`): deleted there, it is
+        // not given back; given back meanwhile, it is deleted again here.
+        let aside = remove(&Self::aside_name(name)).unwrap_or(false);
+        Ok(remove(name)? || aside)
     }
 
-    fn remove_read<S: System>(&self, core: &Core<S>, name: &str, opened: &Self::Opened) -> Result<bool, Error> {
-        self.remove_unchanged(core, name, opened)
+    fn remove_read<S: System>(&self, _core: &Core<S>, name: &str, opened: &Self::Opened) -> Result<bool, Error> {
+        self.remove_unchanged(name, opened)
     }
 
     fn sweep<S: System>(&self, core: &Core<S>, cursor: Option<&str>, upto: Option<&str>, budget_nanos: Option<u64>) -> Result<SweepBatch, Error> {

@@ -142,7 +142,7 @@ impl<D: Dir> Files<D> {
             },
             // A session is deleted only while its name still holds the
             // file judged: a save may have renamed a fresh one over it.
-            Verdict::Delete(Some(opened)) => match self.remove_unchanged(core, name, &opened) {
+            Verdict::Delete(Some(opened)) => match self.remove_unchanged(name, &opened) {
                 Ok(true) => report.deleted += 1,
                 Ok(false) => {}
                 Err(_) => report.skipped += 1,

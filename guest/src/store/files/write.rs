@@ -100,7 +100,7 @@ impl<D: Dir> Files<D> {
     /// A new temporary file, named after `name` (cut short where the whole
     /// would pass the file-name limit: the random part keeps it unique, the
     /// marker keeps it recognisable to the sweep).
-    pub(super) fn create_temp<S: System>(&self, core: &Core<S>, name: &str) -> Result<(String, D::File), Error> {
+    fn create_temp<S: System>(&self, core: &Core<S>, name: &str) -> Result<(String, D::File), Error> {
         // Only the key part is ever cut, and keys are ASCII: the prefix is at
         // most 200 bytes, well inside the room.
         let stem = &name[..name.len().min(MAX_NAME_LEN - TEMP_MARKER.len() - TEMP_SUFFIX_LEN)];
