@@ -127,8 +127,8 @@ fn a_delete_among_twelve_concurrent_cli_saves_is_never_undone() {
 /// again before the sweep's unlink; the sweep deletes only the file it
 /// judged. As in Django, a session with less than a whole second left is
 /// expired; a `set` that finds its session gone although it ended less
-/// than 0.9 s after the last save (so over 1.1 s were left when it looked)
-/// counts as a live session lost.
+/// than 0.9 s after the last successful write began (so over 1.1 s were
+/// left when it looked) counts as a live session lost.
 #[test]
 fn sweeps_beside_saves_near_expiry_delete_no_live_session() {
     let tmp = tempfile::tempdir().unwrap();
@@ -156,18 +156,22 @@ fn sweeps_beside_saves_near_expiry_delete_no_live_session() {
                 let dir = &dir;
                 s.spawn(move || {
                     let (mut lost, mut saves, mut expired) = (Vec::new(), 0, 0);
-                    let mut key = created_key(&cli(dir, &["create", r#"{"_session_expiry":2}"#]));
+                    // When the last successful write began: its file's
+                    // mtime is no earlier, however long the process then
+                    // took to exit (a loaded machine deschedules it).
                     let mut saved_at = Instant::now();
+                    let mut key = created_key(&cli(dir, &["create", r#"{"_session_expiry":2}"#]));
                     let mut n = 0u64;
                     while Instant::now() < until {
                         n += 1;
                         // 0.3 to 0.6 s, spread by writer and round.
                         std::thread::sleep(Duration::from_millis(300 + (i * 97 + n * 151) % 300));
+                        let started = Instant::now();
                         let out = cli(dir, &["set", &key, &format!(r#"{{"n":{n}}}"#)]);
                         let ended = Instant::now();
                         if out.status.success() {
                             saves += 1;
-                            saved_at = Instant::now();
+                            saved_at = started;
                             continue;
                         }
                         assert_eq!(out.status.code(), Some(3), "set failed: {}", String::from_utf8_lossy(&out.stderr));
@@ -178,8 +182,8 @@ fn sweeps_beside_saves_near_expiry_delete_no_live_session() {
                             expired += 1;
                         }
                         // Expired for real (a slow machine), or lost: go on with a new one.
-                        key = created_key(&cli(dir, &["create", r#"{"_session_expiry":2}"#]));
                         saved_at = Instant::now();
+                        key = created_key(&cli(dir, &["create", r#"{"_session_expiry":2}"#]));
                     }
                     (lost, saves, expired)
                 })
