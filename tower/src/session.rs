@@ -64,10 +64,7 @@ impl Session {
 
     /// The value under `k`, as `T`.
     pub async fn get<T: DeserializeOwned>(&self, k: &str) -> Result<Option<T>> {
-        match self.lock().get(k)? {
-            Some(v) => serde_json::from_value(v).map(Some).map_err(Error::Decode),
-            None => Ok(None),
-        }
+        typed(self.lock().get(k)?)
     }
 
     /// The value under `k`, as JSON.
@@ -86,10 +83,7 @@ impl Session {
     /// only when `k` was there; a value that is no `T` is removed all the
     /// same, and reported as [`Error::Decode`]).
     pub async fn remove<T: DeserializeOwned>(&self, k: &str) -> Result<Option<T>> {
-        match self.lock().pop(k)? {
-            Some(v) => serde_json::from_value(v).map(Some).map_err(Error::Decode),
-            None => Ok(None),
-        }
+        typed(self.lock().pop(k)?)
     }
 
     /// Removes `k` and returns its value as JSON.
@@ -159,4 +153,9 @@ impl<S: Send + Sync> axum_core::extract::FromRequestParts<S> for Session {
             .cloned()
             .ok_or((http::StatusCode::INTERNAL_SERVER_ERROR, "sessionbox_tower::Session needs SessionLayer around the route"))
     }
+}
+
+/// A session value as `T`.
+fn typed<T: DeserializeOwned>(value: Option<Value>) -> Result<Option<T>> {
+    value.map(|v| serde_json::from_value(v).map_err(Error::Decode)).transpose()
 }
