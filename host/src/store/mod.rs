@@ -111,7 +111,8 @@ impl Store {
         // The canonical path: a symlink on the way is resolved once, here,
         // and swapping it later changes nothing (tests/all/sandbox.rs).
         let dir = directory::prepare(dir.as_ref())?;
-        Store::start(Backend::Dir(dir), settings, options)
+        let about = dir.display().to_string();
+        Store::start(Backend::Dir(dir), about, settings, options)
     }
 
     /// Opens a store on a key-value `provider`: one key per session,
@@ -130,7 +131,7 @@ impl Store {
 
     fn open_provider(provider: crate::state::Provider, about: String, settings: Settings, options: Options) -> Result<Store> {
         check(&settings)?;
-        Store::start_on(Backend::Kv(provider), about, settings, options)
+        Store::start(Backend::Kv(provider), about, settings, options)
     }
 
     /// Opens a store on Redis (or Valkey, or a Redis Cluster) with default
@@ -159,15 +160,7 @@ impl Store {
         Store::open_provider(Arc::new(kv), redis.describe(), settings, options)
     }
 
-    fn start(backend: Backend, settings: Settings, options: Options) -> Result<Store> {
-        let about = match &backend {
-            Backend::Dir(dir) => dir.display().to_string(),
-            Backend::Kv(_) => "a key-value store".to_owned(),
-        };
-        Store::start_on(backend, about, settings, options)
-    }
-
-    fn start_on(backend: Backend, about: String, settings: Settings, options: Options) -> Result<Store> {
+    fn start(backend: Backend, about: String, settings: Settings, options: Options) -> Result<Store> {
         let wit_settings = to_wit(&settings);
         let watch = match &backend {
             Backend::Dir(dir) => Some(directory::DirWatch::new(dir.clone())),
