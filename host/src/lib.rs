@@ -89,11 +89,6 @@ pub fn guest_kv_component() -> &'static [u8] {
     compile_cache::GUEST_KV.wasm
 }
 
-/// The README's Rust examples, compiled as doctests so they stay true.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-struct ReadmeDoctests;
-
 /// The crate page's example (host/README.md, the package's README).
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

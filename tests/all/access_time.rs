@@ -68,7 +68,7 @@ fn a_process_that_does_not_own_the_session_files_still_loads_them() {
 
     let out = Command::new("setpriv")
         .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
-        .arg(env!("CARGO_BIN_EXE_sessionbox"))
+        .arg(crate::support::sessionbox_cli())
         .arg("--dir")
         .arg(&sessions)
         .args(["get", &key])

@@ -23,8 +23,8 @@ impl Sandbox {
 
     /// The binary with `--dir` set and no secret from the environment.
     fn bare(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sessionbox"));
-        cmd.arg("--dir").arg(self.sessions()).args(args);
+        let mut cmd = crate::support::sessionbox_on(&self.sessions(), SECRET);
+        cmd.args(args);
         cmd.env_remove("SESSIONBOX_SECRET_KEY").env("XDG_CONFIG_HOME", self.root.path().join("config"));
         cmd
     }
@@ -55,7 +55,7 @@ fn stderr(out: &Output) -> String {
 
 /// Decodes a session file with Django's algorithm (tests/django_decode.py).
 fn django_decode(secret: &str, file: &Path) -> Value {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/django_decode.py");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/django_decode.py");
     let out = Command::new("python3").arg(script).arg(secret).arg(file).output().expect("python3 runs");
     assert!(out.status.success(), "django_decode failed: {}", stderr(&out));
     serde_json::from_slice(&out.stdout).unwrap()
@@ -202,13 +202,7 @@ fn failures_are_one_line_with_distinct_exit_codes() {
         }
     }
     let missing_parent = sb.root.path().join("no/such/dir");
-    let out = Command::new(env!("CARGO_BIN_EXE_sessionbox"))
-        .arg("--dir")
-        .arg(&missing_parent)
-        .arg("list")
-        .env("SESSIONBOX_SECRET_KEY", SECRET)
-        .output()
-        .unwrap();
+    let out = crate::support::sessionbox_on(&missing_parent, SECRET).arg("list").output().unwrap();
     assert_eq!(code(&out), 1);
     assert!(stderr(&out).contains("configuration error"), "{}", stderr(&out));
 }
@@ -328,7 +322,7 @@ fn stats_with_a_non_utf8_dir_and_odd_entries() {
     let sb = Sandbox::new();
     let dir = sb.root.path().join(std::ffi::OsStr::from_bytes(b"sessions-\xff"));
     let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_sessionbox")).arg("--dir").arg(&dir).args(args).env("SESSIONBOX_SECRET_KEY", SECRET).output().unwrap()
+        crate::support::sessionbox_on(&dir, SECRET).args(args).output().unwrap()
     };
     let created = run(&["create", "{}"]);
     assert!(created.status.success(), "{}", stderr(&created));
@@ -418,7 +412,7 @@ fn lone_surrogates_round_trip_as_python_keeps_them() {
     let out = sb.run(&["get", &key]);
     assert_eq!(String::from_utf8(out.stdout).unwrap(), "{\"s\":\"\\ud800 x \\udfff\",\"\\udbff\":1}\n");
     // Python reads the file as the same lone surrogates.
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/django_decode.py");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/django_decode.py");
     let py = Command::new("python3").arg(script).arg(SECRET).arg(sb.file_of(&key)).output().unwrap();
     assert!(py.status.success(), "{}", stderr(&py));
     assert_eq!(String::from_utf8(py.stdout).unwrap().trim_end(), r#"{"s":"\ud800 x \udfff","\udbff":1}"#);
@@ -471,7 +465,7 @@ fn clear_expired_shows_progress_on_a_terminal() {
     // script(1) gives the command a pseudo-terminal for stdout and stderr.
     let command = format!(
         "SESSIONBOX_SECRET_KEY={SECRET} {} --dir {} clear-expired",
-        env!("CARGO_BIN_EXE_sessionbox"),
+        crate::support::sessionbox_cli().display(),
         sb.sessions().display()
     );
     let out = Command::new("script").args(["-qec", &command, "/dev/null"]).output().expect("script(1) from util-linux");
@@ -504,7 +498,7 @@ fn key_files_that_are_devices_or_idle_fifos_fail_fast() {
     // A pipe with a writer, as process substitution gives.
     let script = format!(
         "{} --dir {} --secret-key-file <(printf 'piped secret\\n') create '{{}}'",
-        env!("CARGO_BIN_EXE_sessionbox"),
+        crate::support::sessionbox_cli().display(),
         sb.sessions().display()
     );
     let out = Command::new("bash").args(["-c", &script]).env_remove("SESSIONBOX_SECRET_KEY").output().unwrap();
@@ -549,7 +543,7 @@ fn stored_json_in_another_form_prints_as_python_writes_it() {
 fn stats_of_a_non_ascii_dir_is_ascii() {
     let sb = Sandbox::new();
     let dir = sb.root.path().join("sessions-café");
-    let out = Command::new(env!("CARGO_BIN_EXE_sessionbox")).arg("--dir").arg(&dir).arg("stats").env("SESSIONBOX_SECRET_KEY", SECRET).output().unwrap();
+    let out = crate::support::sessionbox_on(&dir, SECRET).arg("stats").output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(out.stdout.is_ascii());
     let stats: Value = serde_json::from_slice(&out.stdout).unwrap();

@@ -10,7 +10,7 @@ use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::OnceLock;
 
 const SECRET: &str = "compile-cache-test-secret";
@@ -39,11 +39,8 @@ impl Case {
     }
 
     fn run(&self, cache: &Path, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_sessionbox"))
-            .arg("--dir")
-            .arg(self.path("sessions"))
+        crate::support::sessionbox_on(&self.path("sessions"), SECRET)
             .args(args)
-            .env("SESSIONBOX_SECRET_KEY", SECRET)
             .env("SESSIONBOX_CACHE_DIR", cache)
             .env("XDG_CONFIG_HOME", self.path("config"))
             .output()

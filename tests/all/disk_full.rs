@@ -125,7 +125,7 @@ fn a_read_only_filesystem_is_reported_as_read_only() {
     assert_eq!(store.load(&key).unwrap().into_data(), Some(data(10)), "reads still work");
 
     let cli = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_sessionbox")).arg("--dir").arg(&sessions).args(args).env("SESSIONBOX_SECRET_KEY", "secret").output().unwrap()
+        crate::support::sessionbox_on(&sessions, "secret").args(args).output().unwrap()
     };
     for args in [vec!["create", "{}"], vec!["set", &key, r#"{"b":1}"#], vec!["delete", &key], vec!["cycle-key", &key]] {
         let out = cli(&args);

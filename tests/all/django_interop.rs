@@ -22,10 +22,10 @@ use sessionbox::{Data, Expiry, Loaded, Settings, Store};
 use sessionbox_guest::{iso8601, json as json_python};
 use std::collections::BTreeSet;
 use std::fs::{self, File};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Output, Stdio};
+use std::process::Output;
 use std::time::{Duration, SystemTime};
 use crate::support::django;
 
@@ -116,8 +116,7 @@ impl Sandbox {
 
     /// The `sessionbox` binary with `cfg`'s settings over `dir`.
     fn cli(&self, dir: &Path, cfg: &Config, args: &[&str]) -> Output {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sessionbox"));
-        cmd.arg("--dir").arg(dir);
+        let mut cmd = crate::support::sessionbox_on(dir, &cfg.secret);
         cmd.args(["--prefix", &cfg.prefix, "--key-salt", &cfg.key_salt(), "--cookie-age", &cfg.cookie_age.to_string()]);
         if !cfg.fallbacks.is_empty() {
             let path = self.root.path().join("fallback-keys");
@@ -126,7 +125,7 @@ impl Sandbox {
             cmd.arg("--fallback-keys-file").arg(&path);
         }
         cmd.args(args);
-        cmd.env("SESSIONBOX_SECRET_KEY", &cfg.secret).env("XDG_CONFIG_HOME", self.root.path().join("config"));
+        cmd.env("XDG_CONFIG_HOME", self.root.path().join("config"));
         cmd.output().unwrap()
     }
 
@@ -143,87 +142,48 @@ impl Sandbox {
     }
 }
 
-/// A running `django_sessions.py`: one op in, one JSON result out.
+/// Django's file backend (`support::django::Driver`) with one store class.
 struct Django {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    stdout: BufReader<ChildStdout>,
-    stderr_path: PathBuf,
+    driver: django::Driver,
     store_class: String,
-    _stderr_dir: tempfile::TempDir,
 }
 
 impl Django {
     fn start(dir: &Path, cfg: &Config) -> Django {
-        let python = django::django_python();
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/interop/django_sessions.py");
-        let stderr_dir = tempfile::tempdir().unwrap();
-        let stderr_path = stderr_dir.path().join("stderr");
-        let mut child = Command::new(python)
-            .arg(script)
-            .env("PYTHONDONTWRITEBYTECODE", "1")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(File::create(&stderr_path).unwrap())
-            .spawn()
-            .expect("starting Django's Python");
-        let stdin = child.stdin.take();
-        let stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut django =
-            Django { child, stdin, stdout, stderr_path, store_class: cfg.store_class.clone(), _stderr_dir: stderr_dir };
-        django.send(&json!({
-            "secret_key": cfg.secret,
-            "fallback_keys": cfg.fallbacks,
-            "dir": dir,
-            "cookie_name": cfg.prefix,
-            "cookie_age": cfg.cookie_age,
-        }));
-        django
-    }
-
-    /// Sends one line. The text is Python-form JSON, so Python reads big ints,
-    /// floats and strings exactly as they are in the test data.
-    fn send(&mut self, v: &Value) {
-        self.send_text(&json_python::to_string(v));
+        let driver = django::Driver::start(
+            &django::django_python(),
+            &json!({
+                "engine": "file",
+                "secret_key": cfg.secret,
+                "fallback_keys": cfg.fallbacks,
+                "dir": dir,
+                "cookie_name": cfg.prefix,
+                "cookie_age": cfg.cookie_age,
+            }),
+        );
+        Django { driver, store_class: cfg.store_class.clone() }
     }
 
     fn send_text(&mut self, line: &str) {
-        let stdin = self.stdin.as_mut().unwrap();
-        writeln!(stdin, "{line}").and_then(|()| stdin.flush()).unwrap_or_else(|e| self.died(&format!("writing to it: {e}")));
-    }
-
-    fn died(&mut self, why: &str) -> ! {
-        self.stdin = None;
-        let _ = self.child.wait();
-        let stderr = fs::read_to_string(&self.stderr_path).unwrap_or_default();
-        panic!("the Django process failed ({why}); its stderr:\n{stderr}");
+        self.driver.send_text(line);
     }
 
     /// Runs one op (with this process's store class unless the op names
     /// one) and returns its result, whether it succeeded or not.
     fn op(&mut self, mut op: Value) -> Value {
         op.as_object_mut().unwrap().entry("store_class").or_insert(json!(self.store_class));
-        self.send(&op);
-        self.answer(&op.to_string())
+        self.driver.op(&op)
     }
 
     /// Runs one op given as JSON text (for what a Rust `Value` cannot hold,
     /// such as a lone surrogate).
     fn op_text(&mut self, op: &str) -> Value {
-        self.send_text(op);
-        self.answer(op)
+        self.driver.op_text(op)
     }
 
     /// Reads the result line of `op`.
     fn answer(&mut self, op: &str) -> Value {
-        let mut line = String::new();
-        match self.stdout.read_line(&mut line) {
-            Ok(0) => self.died(&format!("no answer to {op}")),
-            Ok(_) => {}
-            Err(e) => self.died(&format!("reading its answer to {op}: {e}")),
-        }
-        // parse_data keeps Python's number text and the key order.
-        Value::Object(sessionbox::parse_data(&line).unwrap_or_else(|e| panic!("Django answered {line:?}: {e}")))
+        self.driver.answer(op)
     }
 
     /// Runs one op that must succeed.
@@ -301,13 +261,6 @@ impl Django {
     /// The JSON Django's signing code unpacks from a session file's text.
     fn payload_json(&mut self, stored: &str) -> String {
         self.ok(json!({"op": "payload", "text": stored}))["json"].as_str().unwrap().to_owned()
-    }
-}
-
-impl Drop for Django {
-    fn drop(&mut self) {
-        self.stdin = None; // EOF: the script ends
-        let _ = self.child.wait();
     }
 }
 

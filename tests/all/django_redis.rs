@@ -5,7 +5,7 @@
 //! wrote, both ways.
 
 use crate::support::data as obj;
-use crate::support::django::django_redis_python;
+use crate::support::django::{self, django_redis_python};
 use crate::support::redis::RedisServer;
 use serde_json::{json, Value};
 use sessionbox::{Data, Error, Loaded, RedisFormat, RedisOptions, Settings, Store, EXPIRY_KEY};
@@ -20,240 +20,32 @@ const COOKIE_AGE: u64 = 3600;
 /// configured inline (cache session backend on RedisCache). `argv[1]` is a
 /// JSON object: the cache settings, `op` and the op's arguments; it prints
 /// one JSON object.
-const DJANGO: &str = r#"
-import datetime, json, math, os, sys
-import django
-from django.conf import settings
-
-cfg = json.loads(sys.argv[1])
-settings.configure(
-    SECRET_KEY=cfg["secret"],
-    USE_TZ=True,
-    INSTALLED_APPS=["django.contrib.sessions"],
-    SESSION_ENGINE="django.contrib.sessions.backends.cache",
-    SESSION_COOKIE_AGE=cfg["cookie_age"],
-    CACHES={"default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": cfg["url"],
-        "KEY_PREFIX": cfg["key_prefix"],
-        "VERSION": cfg["version"],
-    }},
-)
-django.setup()
-from django.contrib.sessions.backends.base import UpdateError
-from django.contrib.sessions.backends.cache import SessionStore, KEY_PREFIX
-from django.core.cache import cache
-
-_shared = ["same", 1]
-# Every plain type, with the encodings pickle picks for each: short and long
-# str, ints of 1, 2 and 4 bytes and LONG1, floats, batches of more than
-# 1000 list items and dict items, and a list referred to twice (a memo get).
-EXPECTED = {
-    "name": "Zoë Ünïcödé 日本語 🎉👩‍💻",
-    "empty": "",
-    "escapes": "quote \" backslash \\ newline \n tab \t nul \x00 del \x7f",
-    "long": "ab" * 200 + "é",
-    "n": 42,
-    "zero": 0,
-    "word": 65535,
-    "neg": -7,
-    "i32": 2147483647,
-    "i32_over": 2147483648,
-    "neg_i32_under": -2147483649,
-    "i64max": 9223372036854775807,
-    "big": 2**100,
-    "neg_big": -(2**70),
-    "pi": 3.141592653589793,
-    "three": 3.0,
-    "tiny": 1e-300,
-    "huge": 1.7976931348623157e308,
-    "neg_half": -0.5,
-    "neg_zero": -0.0,
-    "yes": True,
-    "no": False,
-    "nothing": None,
-    "empty_list": [],
-    "empty_dict": {},
-    "list": [1, "two", 3.5, [None, True, False], {"k": "v"}],
-    "nested": {"a": {"b": [{"c": "ü", "d": [[[]]]}]}, "": 0, "🔑": "emoji key"},
-    "many": list(range(2500)),
-    "many_keys": {f"k{i}": i for i in range(1200)},
-    "shared_a": _shared,
-    "shared_b": _shared,
-    "records": [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}],
-    "_auth_user_id": "42",
-}
 
 
-# What JSON text can hold only in Python's json (NaN, infinities) or with
-# escapes (a lone surrogate), and so Rust strings cannot.
-SPECIAL = {"nan": float("nan"), "inf": float("inf"), "ninf": float("-inf"), "lone": "\ud800x", "pair": "\U0001f389"}
-
-
-def differences(a, b, path="$"):
-    """Where a and b differ, types included (True is not 1, 3.0 is not 3)."""
-    if type(a) is not type(b):
-        return [f"{path}: {a!r} ({type(a).__name__}) vs {b!r} ({type(b).__name__})"]
-    if isinstance(a, dict):
-        if set(a) != set(b):
-            return [f"{path}: keys {sorted(set(a) ^ set(b))!r} on one side only"]
-        return [d for k in a for d in differences(a[k], b[k], f"{path}[{k!r}]")]
-    if isinstance(a, list):
-        if len(a) != len(b):
-            return [f"{path}: {len(a)} items vs {len(b)}"]
-        return [d for i, (x, y) in enumerate(zip(a, b)) for d in differences(x, y, f"{path}[{i}]")]
-    if isinstance(a, float):
-        same = (a == b and math.copysign(1, a) == math.copysign(1, b)) or (a != a and b != b)
-        return [] if same else [f"{path}: {a!r} vs {b!r}"]
-    return [] if a == b else [f"{path}: {a!r} vs {b!r}"]
-
-
-class Evil:
-    """Pickles as a call of os.system: unpickling it runs the command."""
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (os.system, (f"touch {self.marker}",))
-
-
-def exotic(name):
-    return {
-        "datetime": lambda: datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc),
-        "date": lambda: datetime.date(2024, 1, 2),
-        "set": lambda: {"a", "b"},
-        "frozenset": lambda: frozenset([1]),
-        "tuple": lambda: (1, "two"),
-        "bytes": lambda: b"\x00\x01",
-        "int_key": lambda: {1: "one"},
-        "complex": lambda: 1j,
-        "evil": lambda: Evil(cfg["marker"]),
-        "cycle": lambda: (lambda l: (l.append(l), l)[1])([]),
-        "laughs": lambda: __import__("functools").reduce(lambda acc, _: [acc] * 10, range(9), ["lol"]),
-    }[name]()
-
-
-def jsonable(data):
-    try:
-        return json.loads(json.dumps(data, allow_nan=False))
-    except (TypeError, ValueError):
-        return repr(data)
-
-
-def state(key):
-    s = SessionStore(key)
-    present = cache.has_key(KEY_PREFIX + key)
-    data = s.load()
-    out = {"present": present, "exists": SessionStore().exists(key), "data": jsonable(data)}
-    if present:
-        s._session_cache = data
-        out["expiry_age"] = s.get_expiry_age()
-    if cfg.get("expected"):
-        out["differences"] = differences(data, EXPECTED)
-    if cfg.get("special"):
-        out["differences"] = differences(data, SPECIAL)
-    return out
-
-
-op = cfg["op"]
-if op == "create":
-    s = SessionStore()
-    if cfg.get("expected"):
-        s.update(EXPECTED)
-    if cfg.get("special"):
-        s.update(SPECIAL)
-    s.update(cfg.get("data", {}))
-    if "exotic" in cfg:
-        s["value"] = exotic(cfg["exotic"])
-    if "expiry" in cfg:
-        s.set_expiry(cfg["expiry"])
-    s.save()
-    out = {"key": s.session_key, "expiry_age": s.get_expiry_age()}
-elif op == "load":
-    out = state(cfg["key"])
-elif op == "same_as_expected":
-    out = {"differences": differences(json.loads(cfg["text"]), EXPECTED)}
-elif op == "same_as_special":
-    out = {"differences": differences(json.loads(cfg["text"]), SPECIAL)}
-elif op == "set":
-    # As a view does: load, change, and the middleware's save.
-    s = SessionStore(cfg["key"])
-    s.update(cfg["data"])
-    try:
-        s.save()
-        out = {"key": s.session_key}
-    except UpdateError:
-        out = {"error": "UpdateError"}
-elif op == "expiry":
-    s = SessionStore(cfg["key"])
-    s.set_expiry(datetime.timedelta(seconds=cfg["delta"]) if "delta" in cfg else cfg["seconds"])
-    s.save()
-    out = {"key": s.session_key}
-elif op == "cycle_key":
-    # What login() does, then the middleware's save.
-    s = SessionStore(cfg["key"])
-    s.cycle_key()
-    s.save()
-    out = {"key": s.session_key}
-elif op == "flush":
-    # What logout() does.
-    s = SessionStore(cfg["key"])
-    s.flush()
-    out = {"key": s.session_key}
-elif op == "raw_pickle":
-    # EXPECTED pickled with another protocol (Django's serializer uses the
-    # highest, but older Djangos and other writers did not), straight into
-    # Redis under the session's cache key.
-    import pickle
-    import redis
-    client = redis.Redis.from_url(cfg["url"])
-    client.set(cache.make_key(KEY_PREFIX + cfg["key"]), pickle.dumps(EXPECTED, protocol=cfg["protocol"]), ex=600)
-    out = {"key": cfg["key"]}
-else:
-    raise SystemExit(f"unknown op {op}")
-print(json.dumps(out))
-"#;
-
-/// Django's cache settings for one server.
+/// Django's cache backend on one server (`support::django::Driver`, the
+/// `cache` engine), one process per test.
 struct Django {
-    url: String,
-    key_prefix: String,
-    version: i64,
+    driver: std::sync::Mutex<django::Driver>,
 }
 
 impl Django {
     fn new(redis: &RedisServer) -> Django {
-        Django { url: redis.url(), key_prefix: String::new(), version: 1 }
+        Django::with_key(redis, "", 1)
     }
 
     fn with_key(redis: &RedisServer, key_prefix: &str, version: i64) -> Django {
-        Django { url: redis.url(), key_prefix: key_prefix.to_owned(), version }
+        let config = json!({
+            "engine": "cache",
+            "secret_key": SECRET,
+            "cookie_age": COOKIE_AGE,
+            "cache": {"url": redis.url(), "key_prefix": key_prefix, "version": version},
+        });
+        Django { driver: std::sync::Mutex::new(django::Driver::start(&django_redis_python(), &config)) }
     }
 
-    /// Runs one op (`{"op": ..., args}`); its JSON output.
+    /// Runs one op (`{"op": ..., args}`) that must succeed; its result.
     fn run(&self, op: Value) -> Value {
-        let mut cfg = json!({
-            "secret": SECRET,
-            "cookie_age": COOKIE_AGE,
-            "url": self.url,
-            "key_prefix": self.key_prefix,
-            "version": self.version,
-        });
-        cfg.as_object_mut().unwrap().extend(op.as_object().unwrap().clone());
-        let out = Command::new(django_redis_python())
-            .args(["-c", DJANGO, &cfg.to_string()])
-            .env_remove("DJANGO_SETTINGS_MODULE")
-            .env("PYTHONDONTWRITEBYTECODE", "1")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "Django op {op} failed ({}):\n{}{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("Django op {op} printed {:?}: {e}", String::from_utf8_lossy(&out.stdout)))
+        self.driver.lock().unwrap().ok(&op)
     }
 
     /// Creates a session holding `data` (and [`EXPECTED`] when asked);
@@ -265,8 +57,9 @@ impl Django {
         out["key"].as_str().unwrap().to_owned()
     }
 
+    /// What the cache holds for `key` and what Django's load makes of it.
     fn load(&self, key: &str) -> Value {
-        self.run(json!({"op": "load", "key": key}))
+        self.run(json!({"op": "state", "key": key}))
     }
 }
 
@@ -362,7 +155,7 @@ fn django_writes_every_plain_type_and_sessionbox_reads_it_exactly() {
     // Exactly, as Python compares (types included): sessionbox's JSON
     // text, read by Python's json, is EXPECTED.
     let Loaded::Found { data: text, .. } = store.load_json(&key).unwrap() else { panic!("not found as JSON") };
-    let out = django.run(json!({"op": "same_as_expected", "text": text}));
+    let out = django.run(json!({"op": "same_as", "which": "expected", "text": text}));
     assert_eq!(out["differences"], json!([]), "sessionbox's reading of Django's pickle");
 }
 
@@ -376,13 +169,13 @@ fn sessionbox_writes_every_plain_type_and_django_reads_it_exactly() {
     let pttl = pttl_ms(&redis, &redis_key(&key));
     assert!((COOKIE_AGE as i64 * 1000 - 3000..=COOKIE_AGE as i64 * 1000).contains(&pttl), "PX SESSION_COOKIE_AGE: {pttl}");
 
-    let seen = django.run(json!({"op": "load", "key": key, "expected": true}));
+    let seen = django.run(json!({"op": "state", "key": key, "expected": true}));
     assert_eq!(seen["differences"], json!([]), "Django's reading of sessionbox's pickle");
     assert_eq!((&seen["present"], &seen["exists"]), (&json!(true), &json!(true)));
     assert_eq!(seen["expiry_age"], COOKIE_AGE);
 
     // An update on each side, seen by the other; one key throughout.
-    let out = django.run(json!({"op": "set", "key": key, "data": {"from_django": "ünï", "n": 43}}));
+    let out = django.run(json!({"op": "save", "key": key, "data": {"from_django": "ünï", "n": 43}}));
     assert_eq!(out["key"], key.as_str());
     let (data, _) = found(&store, &key);
     assert_eq!((&data["from_django"], &data["n"], &data["name"]), (&json!("ünï"), &json!(43), &json!("Zoë Ünïcödé 日本語 🎉👩‍💻")));
@@ -417,7 +210,7 @@ fn an_expiry_set_on_either_side_is_honoured_by_the_other() {
     assert_eq!(seen["data"]["b"], 2);
 
     // An expiry set by Django on sessionbox's session, and back.
-    django.run(json!({"op": "expiry", "key": key, "seconds": 300}));
+    django.run(json!({"op": "set_expiry", "key": key, "expiry": 300}));
     let (_, expires_at) = found(&store, &key);
     let left = unix(expires_at) - now();
     assert!((297.0..=300.5).contains(&left), "Django's set_expiry(300): {left}");
@@ -429,7 +222,7 @@ fn an_expiry_set_on_either_side_is_honoured_by_the_other() {
 
     // A moment (set_expiry(timedelta)) is kept as an ISO 8601 string; a
     // sessionbox save of the data as it is keeps the TTL to that moment.
-    django.run(json!({"op": "expiry", "key": key, "delta": 90}));
+    django.run(json!({"op": "set_expiry", "key": key, "expiry": {"timedelta": 90}}));
     let (data, expires_at) = found(&store, &key);
     let moment = data[EXPIRY_KEY].as_str().unwrap_or_else(|| panic!("an ISO string: {data:?}")).to_owned();
     assert!(moment.ends_with("+00:00"), "{moment}");
@@ -449,7 +242,7 @@ fn an_expiry_set_on_either_side_is_honoured_by_the_other() {
     let pttl = pttl_ms(&redis, &redis_key(&key));
     assert!((COOKIE_AGE as i64 * 1000 - 3000..=COOKIE_AGE as i64 * 1000).contains(&pttl), "{pttl} ms");
     assert_eq!(django.load(&key)["expiry_age"], COOKIE_AGE);
-    django.run(json!({"op": "expiry", "key": key, "seconds": 0}));
+    django.run(json!({"op": "set_expiry", "key": key, "expiry": 0}));
     let (data, expires_at) = found(&store, &key);
     assert_eq!(data[EXPIRY_KEY], 0);
     let left = unix(expires_at) - now();
@@ -462,7 +255,7 @@ fn an_expiry_set_on_either_side_is_honoured_by_the_other() {
     assert_eq!(redis.cli(&["exists", &redis_key(&key)]), "0", "sessionbox's past expiry");
     assert_eq!(django.load(&key)["present"], false);
     let key = django.create(json!({"data": {"c": 1}}));
-    django.run(json!({"op": "expiry", "key": key, "seconds": -1}));
+    django.run(json!({"op": "set_expiry", "key": key, "expiry": -1}));
     assert_eq!(redis.cli(&["exists", &redis_key(&key)]), "0", "Django's past expiry deletes the key");
     assert!(gone(&store, &key));
 }
@@ -498,7 +291,7 @@ fn cycle_key_on_either_side_moves_the_data_for_the_other() {
     let key = django.create(json!({"data": {"user": "alice", "n": 1}}));
 
     // Django's cycle_key (as its login does).
-    let cycled = django.run(json!({"op": "cycle_key", "key": key}))["key"].as_str().unwrap().to_owned();
+    let cycled = django.run(json!({"op": "cycle_key", "key": key, "save": true}))["key"].as_str().unwrap().to_owned();
     assert_ne!(cycled, key);
     assert!(gone(&store, &key), "nothing under the old key: {:?}", store.load(&key));
     let (data, _) = found(&store, &cycled);
@@ -541,7 +334,7 @@ fn a_logout_on_either_side_ends_the_session_for_both() {
     let seen = django.load(&key);
     assert_eq!((&seen["present"], &seen["exists"], &seen["data"]), (&json!(false), &json!(false), &json!({})), "Django sees the logout: {seen}");
     // Django's next save makes a new session, as for any unknown key.
-    let out = django.run(json!({"op": "set", "key": key, "data": {"x": 1}}));
+    let out = django.run(json!({"op": "save", "key": key, "data": {"x": 1}}));
     assert_ne!(out["key"], key.as_str(), "{out}");
     assert_eq!(redis.cli(&["exists", &redis_key(&key)]), "0");
     assert!(!store.exists(&key).unwrap());
@@ -616,7 +409,7 @@ fn pickles_of_every_protocol_load_exactly() {
         };
         let left = unix(expires_at) - now();
         assert!((595.0..=600.5).contains(&left), "protocol {protocol}: the TTL: {left}");
-        let out = django.run(json!({"op": "same_as_expected", "text": text}));
+        let out = django.run(json!({"op": "same_as", "which": "expected", "text": text}));
         assert_eq!(out["differences"], json!([]), "protocol {protocol}");
     }
 }
@@ -651,16 +444,16 @@ fn nan_infinities_and_lone_surrogates_cross_both_ways() {
     let store = store(&redis);
     let text = r#"{"nan":NaN,"inf":Infinity,"ninf":-Infinity,"lone":"\ud800x","pair":"\ud83c\udf89"}"#;
     let key = store.create_json(text).unwrap();
-    let seen = django.run(json!({"op": "load", "key": key, "special": true}));
+    let seen = django.run(json!({"op": "state", "key": key, "special": true}));
     assert_eq!(seen["differences"], json!([]), "Django's reading of sessionbox's pickle: {seen}");
 
     let key = django.create(json!({"special": true}));
     let Loaded::Found { data: text, .. } = store.load_json(&key).unwrap() else { panic!("{:?}", store.load(&key)) };
-    let out = django.run(json!({"op": "same_as_special", "text": text}));
+    let out = django.run(json!({"op": "same_as", "which": "special", "text": text}));
     assert_eq!(out["differences"], json!([]), "sessionbox's reading of Django's pickle: {text}");
     // And an update through sessionbox's JSON keeps them for Django.
     store.save_json(&key, &text, false).unwrap();
-    let seen = django.run(json!({"op": "load", "key": key, "special": true}));
+    let seen = django.run(json!({"op": "state", "key": key, "special": true}));
     assert_eq!(seen["differences"], json!([]), "{seen}");
 }
 

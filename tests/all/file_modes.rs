@@ -109,7 +109,7 @@ fn cli_under_umask_022(dir: &Path, config: &Path, args: &[&str], stdin: Option<&
     let mut child = Command::new("sh")
         .arg("-c")
         .arg(r#"umask 022; exec "$0" "$@""#)
-        .arg(env!("CARGO_BIN_EXE_sessionbox"))
+        .arg(crate::support::sessionbox_cli())
         .arg("--dir")
         .arg(dir)
         .arg("--durability")

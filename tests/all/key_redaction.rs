@@ -13,7 +13,6 @@ use axum::Router;
 use sessionbox::{Data, Settings, Store};
 use sessionbox_tower::{Session, SessionLayer};
 use std::path::Path;
-use std::process::Command;
 use tower::ServiceExt;
 
 const SECRET: &str = "key-redaction-secret";
@@ -30,7 +29,7 @@ fn big() -> Data {
 }
 
 fn cli(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_sessionbox")).arg("--dir").arg(dir).args(args).env("SESSIONBOX_SECRET_KEY", SECRET).output().unwrap();
+    let out = crate::support::sessionbox_on(dir, SECRET).args(args).output().unwrap();
     assert!(!out.status.success(), "{args:?} should fail");
     String::from_utf8_lossy(&out.stderr).into_owned()
 }

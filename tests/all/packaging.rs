@@ -264,9 +264,9 @@ fn resolved_features(args: &[&str]) -> std::collections::BTreeMap<String, std::c
 /// resolve the same features for every package the run builds (but the
 /// host and the guest themselves, which the tests build with test-only
 /// features): so a fresh machine compiles wasmtime, and everything under
-/// it, once. A dev-dependency that turns on another feature of a package
-/// under the host fails this; add it to the host's feature pins
-/// (host/Cargo.toml).
+/// it, once. A dependency of this test package (tests/Cargo.toml) that
+/// turns on another feature of a package under the host fails this; add it
+/// to the host's feature pins (host/Cargo.toml).
 #[test]
 fn the_run_and_the_tests_build_wasmtime_once() {
     let run_graph = resolved_features(&["-p", "sessionbox", "-e", "normal,build"]);

@@ -8,7 +8,7 @@ use crate::support::web::{exchange, DemoApp};
 use sessionbox::{Data, Loaded, Settings, Store};
 use sessionbox_demo::DemoUser;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
@@ -65,13 +65,7 @@ fn a_logout_among_twelve_concurrent_requests_is_never_undone() {
 
 /// The `sessionbox` binary on `dir`.
 fn cli(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sessionbox"))
-        .arg("--dir")
-        .arg(dir)
-        .args(args)
-        .env("SESSIONBOX_SECRET_KEY", SECRET)
-        .output()
-        .unwrap()
+    crate::support::sessionbox_on(dir, SECRET).args(args).output().unwrap()
 }
 
 fn created_key(out: &Output) -> String {

@@ -751,12 +751,8 @@ fn foreign_values_under_session_keys() {
 /// The binary in a scratch working directory, with the secret from the
 /// environment and no Redis password unless given.
 fn sessionbox(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sessionbox"));
-    cmd.args(args)
-        .current_dir(cwd)
-        .env("SESSIONBOX_SECRET_KEY", SECRET)
-        .env_remove("SESSIONBOX_REDIS_PASSWORD")
-        .env("XDG_CONFIG_HOME", cwd.join("config"));
+    let mut cmd = crate::support::sessionbox(SECRET);
+    cmd.args(args).current_dir(cwd).env("XDG_CONFIG_HOME", cwd.join("config"));
     for (k, v) in env {
         cmd.env(k, v);
     }

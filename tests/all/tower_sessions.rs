@@ -9,7 +9,6 @@ use sessionbox::{Loaded, Settings, Store};
 use sessionbox_tower::tower_sessions_store::key_for;
 use sessionbox_tower::TowerSessionsStore;
 use std::collections::HashMap;
-use std::process::Command;
 use time::{Duration, OffsetDateTime};
 use tower::ServiceExt;
 use tower_sessions::session::{Id, Record};
@@ -119,21 +118,12 @@ async fn djangos_clearsessions_and_the_cli_read_the_files() {
     ts.create(&mut old).await.unwrap();
     let mut live = record(serde_json::json!({"user": "alice"}), Duration::hours(1));
     ts.create(&mut live).await.unwrap();
-    let script = r#"
-import json, sys, django
-from django.conf import settings
-settings.configure(SECRET_KEY=sys.argv[1], SESSION_ENGINE="django.contrib.sessions.backends.file",
-    SESSION_FILE_PATH=sys.argv[2], INSTALLED_APPS=["django.contrib.sessions"], USE_TZ=True)
-django.setup()
-from django.core.management import call_command
-call_command("clearsessions")
-from django.contrib.sessions.backends.file import SessionStore
-s = SessionStore(sys.argv[3])
-print(json.dumps({"user": s.get("user"), "expiry": s.get_expiry_date().isoformat()}))
-"#;
-    let out = Command::new(django::django_python()).args(["-c", script, SECRET]).arg(&sessions).arg(key_for(&live.id)).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let seen: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut django = django_file_engine(&sessions);
+    django.ok(&serde_json::json!({"op": "clearsessions"}));
+    let key = key_for(&live.id);
+    let loaded = django.ok(&serde_json::json!({"op": "load", "key": key}));
+    let expiry = django.ok(&serde_json::json!({"op": "expiry", "key": key}));
+    let seen = serde_json::json!({"user": loaded["data"]["user"], "expiry": expiry["date"]});
     let expected = live.expiry_date.format(&time::format_description::well_known::Rfc3339).unwrap();
     assert_eq!(seen["user"], "alice");
     let django_expiry = OffsetDateTime::parse(seen["expiry"].as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap();
@@ -141,11 +131,8 @@ print(json.dumps({"user": s.get("user"), "expiry": s.get_expiry_date().isoformat
     let left: Vec<_> = std::fs::read_dir(&sessions).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     assert_eq!(left, vec![format!("sessionid{}", key_for(&live.id))], "clearsessions deleted the expired one only");
 
-    let cli = Command::new(env!("CARGO_BIN_EXE_sessionbox"))
-        .args(["--dir"])
-        .arg(&sessions)
+    let cli = crate::support::sessionbox_on(&sessions, SECRET)
         .args(["get", &key_for(&live.id)])
-        .env("SESSIONBOX_SECRET_KEY", SECRET)
         .env("SESSIONBOX_CACHE_DIR", dir.path().join("cache"))
         .output()
         .unwrap();
@@ -195,16 +182,11 @@ async fn an_expiry_before_year_one_is_expired_and_django_can_read_the_file() {
     let mut rec = record(serde_json::json!({"user": "bob"}), Duration::ZERO);
     rec.expiry_date = time::Date::from_calendar_date(-100, time::Month::June, 1).unwrap().midnight().assume_utc();
     ts.create(&mut rec).await.unwrap();
-    let script = r#"
-import sys, django
-from django.conf import settings
-settings.configure(SECRET_KEY=sys.argv[1], SESSION_ENGINE="django.contrib.sessions.backends.file",
-    SESSION_FILE_PATH=sys.argv[2], INSTALLED_APPS=["django.contrib.sessions"], USE_TZ=True)
-django.setup()
-from django.contrib.sessions.backends.file import SessionStore
-print(SessionStore(sys.argv[3]).load())
-"#;
-    let out = Command::new(django::django_python()).args(["-c", script, SECRET]).arg(dir.path().join("sessions")).arg(key_for(&rec.id)).output().unwrap();
-    assert!(out.status.success(), "Django cannot load the file: {}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "{}", "Django sees it expired too");
+    let loaded = django_file_engine(&dir.path().join("sessions")).ok(&serde_json::json!({"op": "load", "key": key_for(&rec.id)}));
+    assert_eq!(loaded["data"], serde_json::json!({}), "Django sees it expired too");
+}
+
+/// Django's file backend on `sessions` with this file's secret.
+fn django_file_engine(sessions: &std::path::Path) -> django::Driver {
+    django::Driver::start(&django::django_python(), &serde_json::json!({"engine": "file", "secret_key": SECRET, "dir": sessions}))
 }

@@ -18,7 +18,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A copy of `shared/vectors/django-codec.json`, kept in the repository so a
 /// fresh clone tests on its own.
-const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/django-codec.json");
+const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/django-codec.json");
 
 /// The vectors file, parsed.
 struct Vectors {

@@ -1,11 +1,20 @@
-"""Drive Django's own file session backend for the sessionbox interop tests.
+"""Drive Django's own session backends for the sessionbox interop tests.
 
 usage: python django_sessions.py < REQUESTS
 
-stdin is JSON, one value per line. The first line configures Django:
+The one driver of Django's session code in the tests (tests/all/support/
+django.rs starts it). stdin is JSON, one value per line. The first line
+configures Django:
 
-    {"secret_key": S, "fallback_keys": [..], "dir": D,
-     "cookie_name": "sessionid", "cookie_age": 1209600}
+    {"engine": "file", "secret_key": S, "fallback_keys": [..],
+     "cookie_name": "sessionid", "cookie_age": 1209600, ...}
+
+and, per engine (SESSION_ENGINE is django.contrib.sessions.backends.<engine>):
+
+    file    "dir": D                          SESSION_FILE_PATH
+    cache   "cache": {"url": U, "key_prefix": P, "version": V}
+                                              CACHES["default"], Django's
+                                              RedisCache (needs redis-py)
 
 Every further line is one op object, or a list of them; each op prints one
 JSON result line, flushed at once, so a test can run a whole batch in one
@@ -36,7 +45,10 @@ Ops and their results (besides "ok": true; a Python exception gives
                                                         session[k] = v, save())
     set_expiry  key, expiry               -> key, stored (set_expiry + save)
     expiry      key                       -> age, date, browser_close
-    cycle_key   key                       -> key, old_key
+    cycle_key   key, [save]               -> key, old_key (with save: then
+                                                        save(), as login() and
+                                                        the middleware do)
+    flush       key                       -> key       (what logout() does)
     exists      key                       -> exists
     delete      key                       -> -
     clear_expired                         -> -         (SessionStore.clear_expired)
@@ -48,6 +60,26 @@ Ops and their results (besides "ok": true; a Python exception gives
                                              inside a stored session, unpacked
                                              as django.core.signing does; the
                                              signature is not checked)
+    clearsessions                         -> -         (the management command)
+
+For the cache engine (where a value is a pickle, not JSON text):
+
+    create  ..., [expected], [special], [exotic, marker]
+                                          -> key, [expiry_age] (EXPECTED or
+                                             SPECIAL below, or an object JSON
+                                             cannot hold, in "value";
+                                             expiry_age with with_expiry_age)
+    state   key, [expected], [special]    -> present (the cache holds the key),
+                                             exists, data (JSON, or repr() of
+                                             what JSON cannot hold),
+                                             expiry_age (when present),
+                                             differences (from EXPECTED or
+                                             SPECIAL)
+    same_as text, which                   -> differences (the JSON text against
+                                             EXPECTED or SPECIAL)
+    raw_pickle key, protocol              -> key (EXPECTED pickled with that
+                                             protocol, straight into Redis
+                                             under the session's cache key)
 
 An expiry is an int or float (seconds), null (set_expiry(None)),
 {"timedelta": seconds}, or {"datetime": ISO} (a datetime from fromisoformat,
@@ -94,24 +126,43 @@ def main():
 
     from django.conf import settings
 
+    engine = cfg.get("engine", "file")
+    by_engine = {}
+    if engine == "file":
+        by_engine["SESSION_FILE_PATH"] = cfg["dir"]
+    elif engine == "cache":
+        cache = cfg["cache"]
+        by_engine["CACHES"] = {
+            "default": {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": cache["url"],
+                "KEY_PREFIX": cache.get("key_prefix", ""),
+                "VERSION": cache.get("version", 1),
+            }
+        }
+    else:
+        raise SystemExit("unknown engine %r" % (engine,))
     settings.configure(
         SECRET_KEY=cfg["secret_key"],
         SECRET_KEY_FALLBACKS=cfg.get("fallback_keys", []),
-        SESSION_ENGINE="django.contrib.sessions.backends.file",
-        SESSION_FILE_PATH=cfg["dir"],
+        SESSION_ENGINE="django.contrib.sessions.backends." + engine,
         SESSION_COOKIE_NAME=cfg.get("cookie_name", "sessionid"),
         SESSION_COOKIE_AGE=cfg.get("cookie_age", 1209600),
         SESSION_SERIALIZER="django.contrib.sessions.serializers.JSONSerializer",
         USE_TZ=True,
         INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.sessions"],
         LOGGING_CONFIG=None,
+        **by_engine,
     )
     import django
 
     django.setup()
 
-    from django.contrib.sessions.backends.file import SessionStore
+    import importlib
+
+    SessionStore = importlib.import_module("django.contrib.sessions.backends." + engine).SessionStore
     from django.test.utils import override_settings
+    from pickle_cases import EXPECTED, SPECIAL, differences, exotic, jsonable
 
     class Recorder(logging.Handler):
         """Keeps Django's security warnings ("Session data corrupted")."""
@@ -176,9 +227,18 @@ def main():
             }
         if kind == "create":
             s = cls()
+            if op.get("expected"):
+                s.update(EXPECTED)
+            if op.get("special"):
+                s.update(SPECIAL)
             fill(s, op)
+            if "exotic" in op:
+                s["value"] = exotic(op["exotic"], op.get("marker"))
             s.create()
-            return {"key": s.session_key}
+            out = {"key": s.session_key}
+            if op.get("with_expiry_age"):
+                out["expiry_age"] = s.get_expiry_age()
+            return out
         if kind == "load":
             s = cls(op["key"])
             data = s.load()
@@ -203,7 +263,49 @@ def main():
         if kind == "cycle_key":
             s = cls(op["key"])
             s.cycle_key()
+            if op.get("save"):
+                s.save()
             return {"key": s.session_key, "old_key": op["key"]}
+        if kind == "flush":
+            s = cls(op["key"])
+            s.flush()
+            return {"key": s.session_key}
+        if kind == "clearsessions":
+            from django.core.management import call_command
+
+            call_command("clearsessions")
+            return {}
+        if kind == "state":
+            from django.core.cache import caches
+            from django.contrib.sessions.backends.cache import KEY_PREFIX
+
+            key = op["key"]
+            s = cls(key)
+            present = caches["default"].has_key(KEY_PREFIX + key)
+            data = s.load()
+            out = {"present": present, "exists": cls().exists(key), "data": jsonable(data)}
+            if present:
+                s._session_cache = data
+                out["expiry_age"] = s.get_expiry_age()
+            if op.get("expected"):
+                out["differences"] = differences(data, EXPECTED)
+            if op.get("special"):
+                out["differences"] = differences(data, SPECIAL)
+            return out
+        if kind == "same_as":
+            which = {"expected": EXPECTED, "special": SPECIAL}[op["which"]]
+            return {"differences": differences(json.loads(op["text"]), which)}
+        if kind == "raw_pickle":
+            import pickle
+
+            import redis
+            from django.core.cache import caches
+            from django.contrib.sessions.backends.cache import KEY_PREFIX
+
+            client = redis.Redis.from_url(cfg["cache"]["url"])
+            name = caches["default"].make_key(KEY_PREFIX + op["key"])
+            client.set(name, pickle.dumps(EXPECTED, protocol=op["protocol"]), ex=600)
+            return {"key": op["key"]}
         if kind == "exists":
             return {"exists": cls().exists(op["key"])}
         if kind == "delete":

@@ -78,3 +78,100 @@ pub fn django_redis_python() -> PathBuf {
     });
     python
 }
+
+/// A running `tests/interop/django_sessions.py`: Django's own
+/// `SessionStore` of one engine (`file`, `cache`, ...), one op in, one JSON
+/// result out. The one driver of Django's session code in these tests; the
+/// script's docstring lists its configuration and ops.
+pub struct Driver {
+    child: std::process::Child,
+    stdin: Option<std::process::ChildStdin>,
+    stdout: std::io::BufReader<std::process::ChildStdout>,
+    stderr_path: PathBuf,
+    _stderr_dir: tempfile::TempDir,
+}
+
+impl Driver {
+    /// Starts Django with `config` (the script's first line) on `python`
+    /// ([`django_python`], or [`django_redis_python`] for a cache on Redis).
+    pub fn start(python: &std::path::Path, config: &serde_json::Value) -> Driver {
+        use std::process::Stdio;
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/interop/django_sessions.py");
+        let stderr_dir = tempfile::tempdir().unwrap();
+        let stderr_path = stderr_dir.path().join("stderr");
+        let mut child = Command::new(python)
+            .arg(script)
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .env_remove("DJANGO_SETTINGS_MODULE")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&stderr_path).unwrap())
+            .spawn()
+            .expect("starting Django's Python");
+        let stdin = child.stdin.take();
+        let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut driver = Driver { child, stdin, stdout, stderr_path, _stderr_dir: stderr_dir };
+        driver.send_text(&config.to_string());
+        driver
+    }
+
+    /// Sends one line. The text is Python-form JSON, so Python reads big
+    /// ints, floats and strings exactly as they are in the test data.
+    pub fn send(&mut self, v: &serde_json::Value) {
+        self.send_text(&sessionbox_guest::json::to_string(v));
+    }
+
+    /// Sends one line of JSON text as it is.
+    pub fn send_text(&mut self, line: &str) {
+        use std::io::Write;
+        let stdin = self.stdin.as_mut().unwrap();
+        writeln!(stdin, "{line}").and_then(|()| stdin.flush()).unwrap_or_else(|e| self.died(&format!("writing to it: {e}")));
+    }
+
+    fn died(&mut self, why: &str) -> ! {
+        self.stdin = None;
+        let _ = self.child.wait();
+        let stderr = std::fs::read_to_string(&self.stderr_path).unwrap_or_default();
+        panic!("the Django process failed ({why}); its stderr:\n{stderr}");
+    }
+
+    /// Runs one op and returns its result, whether it succeeded or not.
+    pub fn op(&mut self, op: &serde_json::Value) -> serde_json::Value {
+        self.send(op);
+        self.answer(&op.to_string())
+    }
+
+    /// Runs one op given as JSON text (for what a Rust `Value` cannot hold,
+    /// such as a lone surrogate).
+    pub fn op_text(&mut self, op: &str) -> serde_json::Value {
+        self.send_text(op);
+        self.answer(op)
+    }
+
+    /// Runs one op that must succeed.
+    pub fn ok(&mut self, op: &serde_json::Value) -> serde_json::Value {
+        let result = self.op(op);
+        assert_eq!(result["ok"], serde_json::json!(true), "Django op {op} failed: {result}");
+        result
+    }
+
+    /// Reads the result line of `op` (named in a failure).
+    pub fn answer(&mut self, op: &str) -> serde_json::Value {
+        use std::io::BufRead;
+        let mut line = String::new();
+        match self.stdout.read_line(&mut line) {
+            Ok(0) => self.died(&format!("no answer to {op}")),
+            Ok(_) => {}
+            Err(e) => self.died(&format!("reading its answer to {op}: {e}")),
+        }
+        // parse_data keeps Python's number text and the key order.
+        serde_json::Value::Object(sessionbox::parse_data(&line).unwrap_or_else(|e| panic!("Django answered {line:?}: {e}")))
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        self.stdin = None; // EOF: the script ends
+        let _ = self.child.wait();
+    }
+}

@@ -33,10 +33,41 @@ fn dirs_home() -> PathBuf {
     std::env::var_os("HOME").map(PathBuf::from).expect("HOME is set")
 }
 
-/// The guest component exactly as the build produced it (the file the host
-/// embeds), not a special test build.
+/// The guest component exactly as the build produced it (the committed file
+/// the host embeds, `component::the_host_embeds_the_committed_components`),
+/// not a special test build.
 pub fn guest_wasm() -> PathBuf {
-    PathBuf::from(env!("SESSIONBOX_GUEST_WASM"))
+    workspace_root().join("host/component/sessionbox_guest.wasm")
+}
+
+/// The SHA-256 (hex) of the component the host embeds.
+pub fn guest_sha256() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| sha256_hex(sessionbox::guest_component()))
+}
+
+/// SHA-256 of `bytes`, in lowercase hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The `sessionbox` command line, built from host/src/main.rs in this
+/// package (as `sessionbox-cli`) and linked under its real name, so what it
+/// prints about itself (clap's usage line takes argv[0]) is what a user sees.
+pub fn sessionbox_cli() -> &'static Path {
+    static CLI: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    CLI.get_or_init(|| {
+        let built = Path::new(env!("CARGO_BIN_EXE_sessionbox-cli"));
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
+        let cli = dir.join("sessionbox");
+        let _ = std::fs::remove_file(&cli);
+        if std::fs::hard_link(built, &cli).is_err() {
+            std::fs::copy(built, &cli).unwrap_or_else(|e| panic!("copying {} to {}: {e}", built.display(), cli.display()));
+        }
+        cli
+    })
 }
 
 /// An exclusive lock on `<tools>/<name>.lock`, held until dropped: one
@@ -64,6 +95,28 @@ pub fn install_once(name: &str, done: &Path, install: impl FnOnce()) {
     }
 }
 
+/// The `sessionbox` command line with `secret` as `SESSIONBOX_SECRET_KEY`
+/// and no other `SESSIONBOX_*` setting inherited from the test's
+/// environment. Every test that runs the CLI starts from this one.
+pub fn sessionbox(secret: &str) -> Command {
+    let mut cmd = Command::new(sessionbox_cli());
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("SESSIONBOX_") {
+            cmd.env_remove(name);
+        }
+    }
+    cmd.env("SESSIONBOX_SECRET_KEY", secret);
+    cmd
+}
+
+/// [`sessionbox`] on the session directory `dir` (`--dir DIR`, then the
+/// caller's arguments).
+pub fn sessionbox_on(dir: &Path, secret: &str) -> Command {
+    let mut cmd = sessionbox(secret);
+    cmd.arg("--dir").arg(dir);
+    cmd
+}
+
 /// A JSON object literal (`json!({...})`) as session data; panics on any
 /// other value.
 pub fn data(v: serde_json::Value) -> sessionbox::Data {
@@ -72,8 +125,8 @@ pub fn data(v: serde_json::Value) -> sessionbox::Data {
 
 /// The workspace root.
 pub fn workspace_root() -> PathBuf {
-    let host = Path::new(env!("CARGO_MANIFEST_DIR"));
-    host.parent().expect("host/ sits in the workspace root").canonicalize().expect("the workspace root exists")
+    let tests = Path::new(env!("CARGO_MANIFEST_DIR"));
+    tests.parent().expect("tests/ sits in the workspace root").canonicalize().expect("the workspace root exists")
 }
 
 /// The wasm target the guest and the example plugins build for.

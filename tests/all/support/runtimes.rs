@@ -145,7 +145,7 @@ pub fn jco_dir() -> PathBuf {
 /// resolve to that project's `node_modules`.
 pub fn jco_transpiled() -> PathBuf {
     let jco = jco_dir();
-    let out = jco.join("out").join(env!("SESSIONBOX_GUEST_SHA256"));
+    let out = jco.join("out").join(crate::support::guest_sha256());
     let module = out.join("sessionbox.js");
     install_once("jco-transpile", &module, || {
         let partial = out.with_extension("partial");
@@ -169,7 +169,7 @@ fn prune_old_transpiles(out: &Path) {
     let week = std::time::Duration::from_secs(7 * 24 * 3600);
     for entry in std::fs::read_dir(out).into_iter().flatten().flatten() {
         let old = entry.metadata().and_then(|m| m.modified()).is_ok_and(|t| t.elapsed().is_ok_and(|age| age > week));
-        if old && entry.file_name() != env!("SESSIONBOX_GUEST_SHA256") {
+        if old && entry.file_name() != crate::support::guest_sha256() {
             let _ = std::fs::remove_dir_all(entry.path());
         }
     }
@@ -177,7 +177,7 @@ fn prune_old_transpiles(out: &Path) {
 
 /// The Node driver script.
 pub fn jco_driver() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/interop/jco_smoke.mjs"))
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/interop/jco_smoke.mjs"))
 }
 
 // ---------------------------------------------------------------------------

@@ -52,7 +52,7 @@ const ELEMENT_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// The shared-login Django site (manage.py's directory).
 pub fn django_site_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/interop/django_site")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("interop/django_site")
 }
 
 /// A port that was free on 127.0.0.1 a moment ago. Another process may take

@@ -14,7 +14,7 @@ pub struct CliTimes {
 }
 
 fn sessionbox(dir: &Path, cache: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sessionbox"));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sessionbox-cli"));
     cmd.arg("--dir").arg(dir).args(args);
     cmd.env("SESSIONBOX_SECRET_KEY", "benchmark-secret").env("SESSIONBOX_CACHE_DIR", cache);
     cmd
