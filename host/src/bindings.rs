@@ -21,9 +21,9 @@ pub(crate) mod generated {
         inline: "
             package sessionbox:host;
             world embedded {
-                import sessionbox:store/bound-sessions@0.4.0;
-                import sessionbox:store/kv@0.4.0;
-                export sessionbox:store/sessions@0.4.0;
+                import sessionbox:store/bound-sessions@0.5.0;
+                import sessionbox:store/kv@0.5.0;
+                export sessionbox:store/sessions@0.5.0;
             }
         ",
         world: "sessionbox:host/embedded",
@@ -118,6 +118,7 @@ impl From<Format> for kv::ValueFormat {
         match format {
             Format::Signed => kv::ValueFormat::Signed,
             Format::DjangoPickle => kv::ValueFormat::DjangoPickle,
+            Format::DjangoDb => kv::ValueFormat::DjangoDb,
         }
     }
 }

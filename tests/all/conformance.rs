@@ -36,7 +36,9 @@
 //! docs/SPEC.md §6 for every operation.
 
 use crate::support::data;
+use crate::support::postgres::PostgresServer;
 use crate::support::redis::RedisServer;
+use sessionbox::kv::sql::{postgres::PostgresOptions, sqlite::SqliteOptions};
 use serde_json::{json, Value};
 use sessionbox::kv::{Format, KeyValue, MemoryKv};
 use sessionbox::{
@@ -99,6 +101,9 @@ conformance_suite!(memory, open_memory, extra: [test_load_overlong_key, test_def
 conformance_suite!(memory_pickle, open_memory_pickle, extra: [test_load_overlong_key, test_default_cache, test_create_and_save]);
 conformance_suite!(redis, open_redis, extra: [test_load_overlong_key, test_default_cache, test_create_and_save]);
 conformance_suite!(redis_pickle, open_redis_pickle, extra: [test_load_overlong_key, test_default_cache, test_create_and_save]);
+// DatabaseSessionTests: Django's `db` engine on SQLite and on PostgreSQL.
+conformance_suite!(sqlite, open_sqlite, extra: [test_load_overlong_key, test_create_and_save, test_db_clearsessions_command]);
+conformance_suite!(postgres, open_postgres, extra: [test_load_overlong_key, test_create_and_save, test_db_clearsessions_command]);
 
 /// Opens a fresh, empty backend with these settings and options.
 type Open = fn(Settings, Options) -> Backend;
@@ -112,6 +117,11 @@ enum Raw {
     Memory(Arc<MemoryKv>),
     /// A `redis-server` of the test's own, and the format its keys are in.
     Redis { server: RedisServer, format: RedisFormat },
+    /// A SQLite database file with Django's table, in a directory of the
+    /// test's own.
+    Sqlite(TempDir),
+    /// A PostgreSQL server of the test's own, with Django's table.
+    Postgres(PostgresServer),
 }
 
 /// One store under test, and its storage seen from outside. Derefs to the
@@ -164,6 +174,22 @@ fn open_redis_pickle(settings: Settings, options: Options) -> Backend {
     open_redis_in(RedisFormat::django(), settings, options)
 }
 
+fn open_sqlite(settings: Settings, options: Options) -> Backend {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mut sqlite = SqliteOptions::new(dir.path().join("db.sqlite3"));
+    sqlite.create_table = true;
+    let store = Store::open_sqlite(&sqlite, settings, options).expect("open store");
+    Backend { store, raw: Raw::Sqlite(dir) }
+}
+
+fn open_postgres(settings: Settings, options: Options) -> Backend {
+    let server = PostgresServer::start();
+    let mut postgres = PostgresOptions::new(server.url("sessionbox"));
+    postgres.create_table = true;
+    let store = Store::open_postgres(&postgres, settings, options).expect("open store");
+    Backend { store, raw: Raw::Postgres(server) }
+}
+
 /// Django's `django.contrib.sessions.backends.cache.KEY_PREFIX`.
 const DJANGO_CACHE_KEY_PREFIX: &str = "django.contrib.sessions.cache";
 
@@ -175,6 +201,7 @@ impl Backend {
             Raw::Memory(kv) => kv.format(),
             Raw::Redis { format: RedisFormat::Django { .. }, .. } => Format::DjangoPickle,
             Raw::Redis { .. } => Format::Signed,
+            Raw::Sqlite(_) | Raw::Postgres(_) => Format::DjangoDb,
         }
     }
 
@@ -184,6 +211,37 @@ impl Backend {
         match self.format() {
             Format::Signed => format!("{}{key}", self.settings().file_prefix),
             Format::DjangoPickle => format!("{DJANGO_CACHE_KEY_PREFIX}{key}"),
+            Format::DjangoDb => key.to_owned(),
+        }
+    }
+
+    /// Runs `sql` on the backend's database (SQLite or PostgreSQL), its
+    /// rows as text, one per line, columns joined by `|`.
+    fn sql(&self, sql: &str) -> String {
+        match &self.raw {
+            Raw::Sqlite(dir) => {
+                let db = rusqlite::Connection::open(dir.path().join("db.sqlite3")).expect("open the database");
+                let mut statement = db.prepare(sql).expect("prepare");
+                let columns = statement.column_count();
+                let rows = statement
+                    .query_map([], |row| {
+                        (0..columns).map(|i| row.get::<_, rusqlite::types::Value>(i).map(|v| sql_text(&v))).collect::<Result<Vec<_>, _>>()
+                    })
+                    .expect("query")
+                    .map(|r| r.expect("row").join("|"))
+                    .collect::<Vec<_>>();
+                rows.join("\n")
+            }
+            Raw::Postgres(server) => server.sql("sessionbox", sql),
+            _ => panic!("not an SQL backend"),
+        }
+    }
+
+    /// The current time as the backend's `expire_date` compares it.
+    fn sql_now(&self) -> &'static str {
+        match &self.raw {
+            Raw::Sqlite(_) => "strftime('%Y-%m-%d %H:%M:%f', 'now')",
+            _ => "now()",
         }
     }
 
@@ -208,6 +266,9 @@ impl Backend {
             Raw::Redis { server, format } => {
                 ::redis::cmd("EXISTS").arg(Backend::redis_key(format, &name)).query::<i64>(&mut Backend::redis(server)).unwrap() == 1
             }
+            Raw::Sqlite(_) | Raw::Postgres(_) => {
+                self.sql(&format!("SELECT count(*) FROM django_session WHERE session_key = '{name}' AND expire_date > {}", self.sql_now())) == "1"
+            }
         }
     }
 
@@ -217,6 +278,9 @@ impl Backend {
             Raw::Dir(_) => session_files(self).len(),
             Raw::Memory(kv) => kv.len(),
             Raw::Redis { server, .. } => ::redis::cmd("DBSIZE").query::<usize>(&mut Backend::redis(server)).unwrap(),
+            Raw::Sqlite(_) | Raw::Postgres(_) => {
+                self.sql(&format!("SELECT count(*) FROM django_session WHERE expire_date > {}", self.sql_now())).parse().unwrap()
+            }
         }
     }
 
@@ -225,6 +289,7 @@ impl Backend {
     fn entries(&self) -> usize {
         match &self.raw {
             Raw::Dir(dir) => all_entries(dir.path()).len(),
+            Raw::Sqlite(_) | Raw::Postgres(_) => self.sql("SELECT count(*) FROM django_session").parse().unwrap(),
             _ => self.count(),
         }
     }
@@ -248,6 +313,18 @@ impl Backend {
                 .arg(ttl_ms)
                 .query::<()>(&mut Backend::redis(server))
                 .unwrap(),
+            // As Django's db backend writes a session: its row, expiring a
+            // cookie age from now.
+            Raw::Sqlite(_) | Raw::Postgres(_) => {
+                let value = std::str::from_utf8(value).expect("session text").replace('\'', "''");
+                let age = self.settings().cookie_age;
+                let expire = match &self.raw {
+                    Raw::Sqlite(_) => format!("strftime('%Y-%m-%d %H:%M:%f', 'now', '+{age} seconds')"),
+                    _ => format!("now() + interval '{age} seconds'"),
+                };
+                self.sql(&format!("DELETE FROM django_session WHERE session_key = '{name}'"));
+                self.sql(&format!("INSERT INTO django_session VALUES ('{name}', '{value}', {expire})"));
+            }
         }
     }
 
@@ -259,6 +336,9 @@ impl Backend {
             Raw::Memory(kv) => kv.get(&name, u64::MAX).unwrap().expect("the key is stored").value,
             Raw::Redis { server, format } => {
                 ::redis::cmd("GET").arg(Backend::redis_key(format, &name)).query::<Vec<u8>>(&mut Backend::redis(server)).unwrap()
+            }
+            Raw::Sqlite(_) | Raw::Postgres(_) => {
+                self.sql(&format!("SELECT session_data FROM django_session WHERE session_key = '{name}'")).into_bytes()
             }
         }
     }
@@ -805,7 +885,7 @@ fn test_decode(open: Open) {
     // A value as Django writes it loads as the same data.
     let key = "decodetest0000000000000000000000";
     match store.format() {
-        Format::Signed => store.write_raw(key, codec().encode(r#"{"a test key":"a test value"}"#, unix_now()).as_bytes()),
+        Format::Signed | Format::DjangoDb => store.write_raw(key, codec().encode(r#"{"a test key":"a test value"}"#, unix_now()).as_bytes()),
         Format::DjangoPickle => store.write_raw(key, PICKLED_BY_PYTHON),
     }
     assert_eq!(store.load(key).unwrap().into_data(), Some(expected.clone()));
@@ -813,7 +893,7 @@ fn test_decode(open: Open) {
     assert_eq!(session.get("a test key").unwrap(), Some(json!("a test value")));
     assert_eq!(session.key(), Some(key));
 
-    if store.format() == Format::Signed {
+    if store.format() != Format::DjangoPickle {
         // The docs/SPEC.md §1 worked example (the timestamp is never checked on load).
         let key = "workedexample0000000000000000000";
         store.write_raw(key, b"eyJhIjoxfQ:1r31eq:VDoz3q_CPuIfX082QS3lXvNvB9Hqf_apspxKtUHkO_o");
@@ -823,7 +903,7 @@ fn test_decode(open: Open) {
     let key = store.create(&expected).unwrap();
     let value = store.read_raw(&key);
     match store.format() {
-        Format::Signed => {
+        Format::Signed | Format::DjangoDb => {
             // What sessionbox stores is one `payload:timestamp:signature`
             // line that Django's signer accepts.
             let text = String::from_utf8(value).expect("signed text");
@@ -905,7 +985,7 @@ fn test_decode_serializer_exception(open: Open) {
     // A signed payload whose base64 is valid but whose content is not JSON.
     let signed_not_json = codec().encode("invalid data", unix_now());
     let values: Vec<&[u8]> = match store.format() {
-        Format::Signed => vec![signed_by_django.as_bytes(), signed_not_json.as_bytes()],
+        Format::Signed | Format::DjangoDb => vec![signed_by_django.as_bytes(), signed_not_json.as_bytes()],
         // The pickle format has no signer: a pickle that Python reads but
         // that holds no session (`pickle.dumps("invalid data", 5)` by
         // CPython), and a session pickle cut short. Django's cache backend
@@ -1085,6 +1165,36 @@ fn test_clearsessions_command(open: Open) {
 }
 
 // ---------------------------------------------------------------------------
+// DatabaseSessionTests (the db engine)
+// ---------------------------------------------------------------------------
+
+/// `clearsessions` deletes the expired rows and only those; Django's
+/// `DatabaseSessionTests.test_clearsessions_command`, counting rows.
+fn test_db_clearsessions_command(open: Open) {
+    let store = setup(open);
+    assert_eq!(store.entries(), 0);
+    let mut session = store.session(None);
+    session.insert("foo", "bar").unwrap();
+    session.set_expiry(Expiry::Seconds(3600)).unwrap();
+    session.save(false).unwrap();
+    let future = session.key().unwrap().to_owned();
+    // Django writes expired rows (its save does not check); so does a
+    // session that another writer expired: planted here as Django stores it.
+    let mut other = store.session(None);
+    other.insert("foo", "bar").unwrap();
+    other.save(false).unwrap();
+    let past = other.key().unwrap().to_owned();
+    let earlier = if matches!(store.raw, Raw::Sqlite(_)) { "datetime(expire_date, '-30 days')" } else { "expire_date - interval '30 days'" };
+    store.sql(&format!("UPDATE django_session SET expire_date = {earlier} WHERE session_key = '{past}'"));
+    assert_eq!(store.entries(), 2, "both rows are in the table");
+    assert_eq!(store.load(&past).unwrap(), Loaded::Missing, "an expired row is no session");
+    let report = store.clear_expired().unwrap();
+    assert_eq!(report.deleted, 1, "{report:?}");
+    assert_eq!(store.entries(), 1);
+    assert_eq!(store.load(&future).unwrap().into_data(), Some(data(json!({"foo": "bar", "_session_expiry": 3600}))));
+}
+
+// ---------------------------------------------------------------------------
 // CacheSessionTests (the key-value backends)
 // ---------------------------------------------------------------------------
 
@@ -1205,4 +1315,15 @@ fn spec_accessed_and_modified_flag_rules(open: Open) {
 
     // None of this touched the stored session.
     assert_eq!(store.load(&key).unwrap().into_data(), Some(data(json!({"present": 1}))));
+}
+
+/// An SQLite value as text.
+fn sql_text(v: &rusqlite::types::Value) -> String {
+    match v {
+        rusqlite::types::Value::Null => "NULL".into(),
+        rusqlite::types::Value::Integer(i) => i.to_string(),
+        rusqlite::types::Value::Real(f) => f.to_string(),
+        rusqlite::types::Value::Text(t) => t.clone(),
+        rusqlite::types::Value::Blob(b) => String::from_utf8_lossy(b).into_owned(),
+    }
 }

@@ -799,7 +799,7 @@ fn cli_on_redis_in_both_formats() {
         assert_eq!(server.cli(&["exists", &redis_key(&format, &new)]), "0", "{flags:?}: set after delete recreated it");
         let sweep = run(&["clear-expired"]);
         assert_eq!(ok_json(&sweep, "clear-expired"), json!({"scanned": 0, "deleted": 0, "skipped": 0}));
-        assert!(String::from_utf8_lossy(&sweep.stderr).contains("nothing to sweep: Redis expires each session by its key's TTL"));
+        assert!(String::from_utf8_lossy(&sweep.stderr).contains("nothing to sweep: the store (Redis at redis://"));
         for cmd in ["list", "stats"] {
             let out = run(&[cmd]);
             let err = String::from_utf8_lossy(&out.stderr);

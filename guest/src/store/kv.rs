@@ -32,6 +32,19 @@ pub enum KvError {
     Other(String),
 }
 
+impl std::fmt::Display for KvError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KvError::TooLarge => f.write_str("the value is too large"),
+            KvError::WrongType => f.write_str("the key holds something other than a plain value"),
+            KvError::AccessDenied(why) => write!(f, "access denied: {why}"),
+            KvError::Other(why) => f.write_str(why),
+        }
+    }
+}
+
+impl std::error::Error for KvError {}
+
 /// The operations a key-value store offers the session logic; the names
 /// follow `wasi:keyvalue/store` where it has them. Every call touches one
 /// key.
@@ -59,6 +72,22 @@ pub trait KeyValue {
     fn delete(&self, key: &str) -> Result<bool, KvError>;
     /// Whether `key` exists.
     fn exists(&self, key: &str) -> Result<bool, KvError>;
+
+    /// Deletes every expired entry; how many. For a store that keeps them
+    /// until asked (an SQL table, as Django's `clearsessions` empties it);
+    /// the default, for a store that drops keys by their TTL itself, does
+    /// nothing. The host's `Store::clear_expired` calls it; the component
+    /// never does.
+    fn clear_expired(&self) -> Result<u64, KvError> {
+        Ok(0)
+    }
+
+    /// Whether the store drops an entry by itself when its TTL ends (Redis,
+    /// the default), or keeps it for [`clear_expired`](Self::clear_expired)
+    /// (an SQL table). Either way a read never returns an expired entry.
+    fn drops_expired(&self) -> bool {
+        true
+    }
 }
 
 impl<K: KeyValue + ?Sized> KeyValue for std::sync::Arc<K> {
@@ -79,6 +108,12 @@ impl<K: KeyValue + ?Sized> KeyValue for std::sync::Arc<K> {
     }
     fn exists(&self, key: &str) -> Result<bool, KvError> {
         (**self).exists(key)
+    }
+    fn clear_expired(&self) -> Result<u64, KvError> {
+        (**self).clear_expired()
+    }
+    fn drops_expired(&self) -> bool {
+        (**self).drops_expired()
     }
 }
 

@@ -125,7 +125,7 @@ impl<B: Storage, S: System> SessionStore<B, S> {
         }
         let max = core.settings.max_session_size as usize;
         let decoded = match self.backend.format() {
-            Format::Signed => match core.codec.decode_session(&content, max) {
+            Format::Signed | Format::DjangoDb => match core.codec.decode_session(&content, max) {
                 Ok(decoded) => decoded,
                 Err(DecodeError::BadSignature) => return Ok(Loaded::BadSignature),
                 Err(DecodeError::NotAscii | DecodeError::Corrupt) => return Ok(Loaded::Corrupt),

@@ -45,6 +45,9 @@ pub enum Format {
     /// Django's signed session text (`signing.dumps`, compressed), under the
     /// name `<file prefix><key>`: what Django's file backend writes.
     Signed,
+    /// The same signed text under the bare session key: what Django's `db`
+    /// backend stores (`session_data` under `session_key`).
+    DjangoDb,
     /// The session dict pickled (protocol 5), under the name
     /// `django.contrib.sessions.cache<key>`: what Django's cache backend
     /// stores through its Redis cache. Not signed: only a trusted store can
@@ -152,7 +155,7 @@ impl<S: System> Core<S> {
     pub(crate) fn max_stored_len(&self, format: Format) -> u64 {
         let json = u64::from(self.settings.max_session_size);
         match format {
-            Format::Signed => json.div_ceil(3) * 4 + 1 + 1 + 13 + 1 + 43,
+            Format::Signed | Format::DjangoDb => json.div_ceil(3) * 4 + 1 + 1 + 13 + 1 + 43,
             Format::DjangoPickle => json * 4 + 64,
         }
     }
@@ -201,6 +204,7 @@ impl<B: Storage, S: System> SessionStore<B, S> {
         match self.backend.format() {
             Format::Signed => &self.core.settings.file_prefix,
             Format::DjangoPickle => DJANGO_CACHE_KEY_PREFIX,
+            Format::DjangoDb => "",
         }
     }
 }

@@ -433,12 +433,13 @@ mod kv {
 
     #[test]
     fn creates_never_collide_and_updates_never_resurrect() {
-        for format in [Format::Signed, Format::DjangoPickle] {
+        for format in [Format::Signed, Format::DjangoPickle, Format::DjangoDb] {
             let (store, kv) = store(format, settings());
             let key = store.create(r#"{"a":1}"#).unwrap();
             let name = match format {
                 Format::Signed => format!("sessionid{key}"),
                 Format::DjangoPickle => format!("django.contrib.sessions.cache{key}"),
+                Format::DjangoDb => key.clone(),
             };
             assert_eq!(kv.keys(), [name.clone()]);
             assert_eq!(store.save(&key, "{}", true), Err(Error::AlreadyExists));

@@ -19,6 +19,7 @@ pub fn storage() -> Result<Kv<WasiKv>, String> {
         *cell.get_or_init(|| match wit::format() {
             wit::ValueFormat::Signed => Format::Signed,
             wit::ValueFormat::DjangoPickle => Format::DjangoPickle,
+            wit::ValueFormat::DjangoDb => Format::DjangoDb,
         })
     });
     Ok(Kv::new(WasiKv, format))

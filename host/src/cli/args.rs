@@ -11,7 +11,8 @@ use std::time::Duration;
 /// SESSION_FILE_PATH and use the same secret to share them. With --redis
 /// they live on Redis or Valkey instead, one key per session expiring by its
 /// TTL; --redis-format django shares them with Django's cache session
-/// backend.
+/// backend. With --sqlite or --postgres they are rows of Django's own
+/// django_session table, shared with Django's db session backend.
 #[derive(Debug, Parser)]
 #[command(
     name = "sessionbox",
@@ -21,8 +22,32 @@ use std::time::Duration;
 pub struct Cli {
     /// The session directory (Django's SESSION_FILE_PATH); created 0700 when
     /// missing.
-    #[arg(long, global = true, default_value = "./sessions", conflicts_with = "redis")]
+    #[arg(long, global = true, default_value = "./sessions", conflicts_with_all = ["redis", "sqlite", "postgres"])]
     pub dir: PathBuf,
+    /// Keep sessions in Django's session table (django_session) of this
+    /// SQLite database file (Django's DATABASES NAME), as Django's db
+    /// session backend does, instead of in --dir.
+    #[arg(long, global = true, value_name = "PATH", conflicts_with_all = ["redis", "postgres"])]
+    pub sqlite: Option<PathBuf>,
+    /// Keep sessions in Django's session table of this PostgreSQL database
+    /// (postgres://[user[:password]@]host[:port]/db, or libpq's
+    /// "host=… dbname=…"), as Django's db session backend does. The
+    /// password is better given by --postgres-password-file or
+    /// $SESSIONBOX_POSTGRES_PASSWORD.
+    #[arg(long, global = true, value_name = "URL", conflicts_with = "redis")]
+    pub postgres: Option<String>,
+    /// A file whose first line is the PostgreSQL password (else
+    /// $SESSIONBOX_POSTGRES_PASSWORD, else the URL's, else none).
+    #[arg(long, global = true, value_name = "FILE", requires = "postgres")]
+    pub postgres_password_file: Option<PathBuf>,
+    /// The session table for --sqlite and --postgres (a custom session
+    /// model's db_table; on PostgreSQL optionally schema.table).
+    #[arg(long, global = true, value_name = "NAME", default_value = "django_session")]
+    pub table: String,
+    /// Create the --sqlite database and the table with Django's own DDL when
+    /// missing (else a missing table is an error: run Django's migrate).
+    #[arg(long, global = true)]
+    pub create_table: bool,
     /// Keep sessions on Redis or Valkey at this URL
     /// (redis://[user[:password]@]host:port[/db]) instead of in --dir.
     /// Repeat it to name several nodes of a Redis Cluster (with

@@ -157,7 +157,7 @@ fn set(store: &Store, key: &str, changes: &str, output: JsonArg) -> Result<Strin
 /// The whole sweep, with a progress line on stderr when it is a terminal.
 fn sweep(store: &Store) -> Result<SweepReport, Failure> {
     if store.expires_by_itself() {
-        let _ = writeln!(std::io::stderr(), "sessionbox: nothing to sweep: Redis expires each session by its key's TTL");
+        let _ = writeln!(std::io::stderr(), "sessionbox: nothing to sweep: the store ({}) expires each session by its TTL", store.about());
     }
     let progress = std::io::stderr().is_terminal();
     let mut shown = false;
@@ -192,7 +192,7 @@ fn classify(store: &Store, name: &str, regular: bool) -> Entry {
 
 fn read_dir(store: &Store) -> Result<std::fs::ReadDir, Failure> {
     let Some(dir) = store.dir() else {
-        return Err(Failure::Error("list and stats read a session directory; this store is on Redis".into()));
+        return Err(Failure::Error(format!("list and stats read a session directory; this store is on {}", store.about())));
     };
     std::fs::read_dir(dir).map_err(|e| Failure::Error(format!("listing {}: {e}", dir.display())))
 }

@@ -6,6 +6,7 @@ mod commands;
 mod logger;
 mod secret;
 
+use sessionbox::kv::sql::{postgres::PostgresOptions, sqlite::SqliteOptions};
 use clap::Parser;
 use std::io::Write;
 use std::process::ExitCode;
@@ -56,9 +57,23 @@ pub fn run(stdout_was_closed: bool) -> ExitCode {
     }
     let outcome = secret::settings(&cli).and_then(|settings| {
         let options = sessionbox::Options { deadline: cli.deadline, ..sessionbox::Options::default() };
-        let store = match redis_options(&cli)? {
-            Some(redis) => sessionbox::Store::open_redis_with(&redis, settings, options)?,
-            None => sessionbox::Store::open_with(&cli.dir, settings, options)?,
+        let store = if let Some(redis) = redis_options(&cli)? {
+            sessionbox::Store::open_redis_with(&redis, settings, options)?
+        } else if let Some(path) = &cli.sqlite {
+            let mut sqlite = SqliteOptions::new(path);
+            (sqlite.table, sqlite.create_table) = (cli.table.clone(), cli.create_table);
+            sessionbox::Store::open_sqlite(&sqlite, settings, options)?
+        } else if let Some(url) = &cli.postgres {
+            let mut postgres = PostgresOptions::new(url);
+            (postgres.table, postgres.create_table) = (cli.table.clone(), cli.create_table);
+            let postgres = match &cli.postgres_password_file {
+                Some(file) => postgres.password_from_file(file)?,
+                None if std::env::var_os(POSTGRES_PASSWORD_ENV).is_some() => postgres.password_from_env(POSTGRES_PASSWORD_ENV)?,
+                None => postgres,
+            };
+            sessionbox::Store::open_postgres(&postgres, settings, options)?
+        } else {
+            sessionbox::Store::open_with(&cli.dir, settings, options)?
         };
         commands::run(&store, &cli.command, cli.output)
     });
@@ -103,6 +118,9 @@ fn redis_options(cli: &args::Cli) -> Result<Option<sessionbox::RedisOptions>, Fa
 
 /// The environment variable the Redis password may come from.
 const REDIS_PASSWORD_ENV: &str = "SESSIONBOX_REDIS_PASSWORD";
+
+/// The environment variable the PostgreSQL password may come from.
+const POSTGRES_PASSWORD_ENV: &str = "SESSIONBOX_POSTGRES_PASSWORD";
 
 /// Writes `text` and a newline to stdout, reporting a closed pipe or a full
 /// device instead of panicking as `println!` does.

@@ -60,6 +60,8 @@ pub(crate) mod import;
 mod memory;
 #[cfg(feature = "redis")]
 pub mod redis;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub mod sql;
 
 pub use memory::MemoryKv;
 pub use sessionbox_guest::{Format, KeyValue, KvEntry, KvError};

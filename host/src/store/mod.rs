@@ -134,6 +134,34 @@ impl Store {
         Store::start(Backend::Kv(provider), about, settings, options)
     }
 
+    /// Opens a store on Django's `db` engine over SQLite: the sessions are
+    /// rows of Django's `django_session` table in the database file, read
+    /// and written as Django reads and writes them, so a Django app on the
+    /// same file shares them. Checks the table now (see
+    /// [`SqliteOptions`](crate::kv::sql::sqlite::SqliteOptions)).
+    #[cfg(feature = "sqlite")]
+    pub fn open_sqlite(sqlite: &crate::kv::sql::sqlite::SqliteOptions, settings: Settings, options: Options) -> Result<Store> {
+        check(&settings)?;
+        let kv = crate::kv::sql::sqlite::SqliteKv::open(sqlite)?;
+        Store::open_provider(Arc::new(kv), sqlite.describe(), settings, options)
+    }
+
+    /// Opens a store on Django's `db` engine over PostgreSQL: the sessions
+    /// are rows of Django's `django_session` table, read and written as
+    /// Django reads and writes them. Connects once now and checks the
+    /// table. The connect and response timeouts are capped at a quarter of
+    /// [`Options::deadline`], as for Redis.
+    #[cfg(feature = "postgres")]
+    pub fn open_postgres(postgres: &crate::kv::sql::postgres::PostgresOptions, settings: Settings, options: Options) -> Result<Store> {
+        check(&settings)?;
+        let mut postgres = postgres.clone();
+        let budget = (options.deadline / 4).max(Duration::from_millis(1));
+        postgres.connect_timeout = postgres.connect_timeout.min(budget);
+        postgres.response_timeout = postgres.response_timeout.min(budget);
+        let kv = crate::kv::sql::postgres::PostgresKv::connect(&postgres)?;
+        Store::open_provider(Arc::new(kv), postgres.describe(), settings, options)
+    }
+
     /// Opens a store on Redis (or Valkey, or a Redis Cluster) with default
     /// [`Options`]: one key per session, expiring by its TTL. Connects once
     /// now, so an unreachable server or a wrong password is an error here.
@@ -183,10 +211,19 @@ impl Store {
         }
     }
 
+    /// What the store is on, for messages: its directory, "Redis at …"
+    /// (never a password), "SQLite database …", or a provider's type name.
+    pub fn about(&self) -> &str {
+        &self.inner.about
+    }
+
     /// Whether the store expires sessions by itself (Redis keys' TTLs), so
     /// [`clear_expired`](Self::clear_expired) has nothing to do.
     pub fn expires_by_itself(&self) -> bool {
-        matches!(self.inner.backend, Backend::Kv(_))
+        match &self.inner.backend {
+            Backend::Dir(_) => false,
+            Backend::Kv(provider) => provider.drops_expired(),
+        }
     }
 
     /// The settings this store runs with.

@@ -26,8 +26,16 @@ impl Store {
     /// totals so far after each batch of any thread (about once a second per
     /// thread). `progress` runs on the calling thread.
     pub fn clear_expired_with(&self, mut progress: impl FnMut(&SweepReport)) -> Result<SweepReport> {
-        // A key-value store has nothing to sweep: one call says so.
-        let threads = if self.expires_by_itself() { 1 } else { self.sweep_threads() };
+        // A key-value provider deletes expired entries itself: an SQL table
+        // in one statement, a store that drops keys by their TTL (Redis)
+        // with nothing to do. No session is read or decoded, as in Django.
+        if let crate::instance::Backend::Kv(provider) = &self.inner.backend {
+            let deleted = provider.clear_expired().map_err(|e| Error::Io(format!("deleting expired sessions: {e}")))?;
+            let report = SweepReport { scanned: 0, deleted: u32::try_from(deleted).unwrap_or(u32::MAX), skipped: 0 };
+            progress(&report);
+            return Ok(report);
+        }
+        let threads = self.sweep_threads();
         let ranges = sessionbox_guest::sweep_ranges(&self.inner.settings.file_prefix, threads);
         // The instances are held across batches, so the whole sweep is one
         // blocking section for a tokio worker.

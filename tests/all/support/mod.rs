@@ -10,6 +10,7 @@
 pub mod django;
 pub mod logs;
 pub mod plugins;
+pub mod postgres;
 pub mod redis;
 pub mod runtimes;
 pub mod storm;

@@ -1,0 +1,437 @@
+//! Django's `db` session engine on PostgreSQL: the `django_session` table
+//! of the database Django uses, over pooled connections.
+//!
+//! Every call is bounded: a new connection waits at most
+//! [`PostgresOptions::connect_timeout`], a statement at most
+//! [`PostgresOptions::response_timeout`], measured on this side, so a
+//! server that stops answering (stopped, partitioned) fails the call
+//! instead of hanging it; the connection is then dropped. `expire_date` is
+//! a `timestamp with time zone`, as Django creates it with `USE_TZ = True`
+//! (a `timestamp` without one is read and written as UTC).
+//!
+//! The connections speak plain TCP or a Unix socket (`host=/run/postgresql`);
+//! TLS is not built in yet: reach a remote server through a TLS tunnel.
+
+use super::{expire_date, latest, quoted_table, ttl_ms, Idle, DJANGO_SESSION_TABLE};
+use crate::error::{Error, Result};
+use crate::kv::{Format, KeyValue, KvEntry, KvError};
+use std::future::Future;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::{Duration, SystemTime};
+use tokio_postgres::{Client, NoTls, Statement};
+
+/// Where a PostgreSQL-backed store keeps its sessions, and how it reaches
+/// them. The password never appears in `Debug` output, logs or errors.
+#[derive(Clone)]
+pub struct PostgresOptions {
+    /// The server and database: `postgres://user[:password]@host[:port]/db`
+    /// or `host=… user=… dbname=…` (libpq's forms).
+    pub url: String,
+    /// The password, if not in `url`; an empty one counts as none.
+    pub password: Option<String>,
+    /// The session table (default `django_session`; a custom session
+    /// model's `db_table`, optionally `schema.table`).
+    pub table: String,
+    /// Create the table with Django's DDL when it is missing (default:
+    /// `false`, and a missing table is an error that says to run Django's
+    /// `migrate`).
+    pub create_table: bool,
+    /// Longest wait for a new connection, authentication included
+    /// (default 2 s).
+    pub connect_timeout: Duration,
+    /// Longest wait for one statement's answer (default 2 s). A write that
+    /// timed out may still have been applied.
+    pub response_timeout: Duration,
+    /// Most idle connections kept open (default 16).
+    pub pool_size: usize,
+}
+
+impl std::fmt::Debug for PostgresOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresOptions")
+            .field("url", &redact(&self.url))
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .field("table", &self.table)
+            .field("create_table", &self.create_table)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("response_timeout", &self.response_timeout)
+            .field("pool_size", &self.pool_size)
+            .finish()
+    }
+}
+
+impl PostgresOptions {
+    /// The server and database at `url`, Django's table, default timeouts.
+    pub fn new(url: impl Into<String>) -> PostgresOptions {
+        PostgresOptions {
+            url: url.into(),
+            password: None,
+            table: DJANGO_SESSION_TABLE.to_owned(),
+            create_table: false,
+            connect_timeout: Duration::from_secs(2),
+            response_timeout: Duration::from_secs(2),
+            pool_size: 16,
+        }
+    }
+
+    /// Takes the password from the environment variable `var`.
+    pub fn password_from_env(mut self, var: &str) -> Result<PostgresOptions> {
+        let password = std::env::var(var).map_err(|e| Error::Config(format!("the PostgreSQL password variable ${var}: {e}")))?;
+        self.password = Some(password);
+        Ok(self)
+    }
+
+    /// Takes the password from the file at `path` (its first line, which
+    /// must not be empty).
+    pub fn password_from_file(mut self, path: impl AsRef<Path>) -> Result<PostgresOptions> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::Config(format!("cannot read the PostgreSQL password file {}: {e}", path.display())))?;
+        let password = text.lines().next().unwrap_or_default();
+        if password.is_empty() {
+            return Err(Error::Config(format!("the PostgreSQL password file {} is empty", path.display())));
+        }
+        self.password = Some(password.to_owned());
+        Ok(self)
+    }
+
+    /// For messages: "PostgreSQL at postgres://***@host/db, table NAME".
+    pub fn describe(&self) -> String {
+        format!("PostgreSQL at {}, table {}", redact(&self.url), self.table)
+    }
+}
+
+/// `url` without its password: user information of a URL becomes `***`,
+/// a `password=…` pair `password=***`.
+fn redact(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://") {
+        let (authority, path) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
+        return match authority.rsplit_once('@') {
+            Some((_, host)) => format!("{scheme}://***@{host}{path}"),
+            None => format!("{scheme}://{authority}{path}"),
+        };
+    }
+    url.split_whitespace()
+        .map(|pair| if pair.starts_with("password=") { "password=***".to_owned() } else { pair.to_owned() })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// One pooled connection with its prepared statements.
+struct Conn {
+    client: Client,
+    get: Statement,
+    insert: Statement,
+    update: Statement,
+    delete: Statement,
+    exists: Statement,
+    clear_expired: Statement,
+}
+
+struct Sql {
+    get: String,
+    insert: String,
+    update: String,
+    delete: String,
+    exists: String,
+    clear_expired: String,
+    probe: String,
+    create: [String; 3],
+}
+
+impl Sql {
+    fn new(t: &str, index: &str) -> Sql {
+        Sql {
+            get: format!("SELECT session_data, expire_date FROM {t} WHERE session_key = $1 AND expire_date > $2"),
+            insert: format!(
+                "INSERT INTO {t} (session_key, session_data, expire_date) VALUES ($1, $2, $3) \
+                 ON CONFLICT (session_key) DO UPDATE SET session_data = EXCLUDED.session_data, expire_date = EXCLUDED.expire_date \
+                 WHERE {t}.expire_date <= $4"
+            ),
+            update: format!("UPDATE {t} SET session_data = $2, expire_date = $3 WHERE session_key = $1 AND expire_date > $4"),
+            delete: format!("DELETE FROM {t} WHERE session_key = $1"),
+            exists: format!("SELECT 1 FROM {t} WHERE session_key = $1 AND expire_date > $2"),
+            clear_expired: format!("DELETE FROM {t} WHERE expire_date < $1"),
+            probe: format!("SELECT session_key, session_data, expire_date FROM {t} LIMIT 0"),
+            // Django's migration sessions.0001 on PostgreSQL (`sqlmigrate`).
+            create: [
+                format!(
+                    "CREATE TABLE IF NOT EXISTS {t} (\"session_key\" varchar(40) NOT NULL PRIMARY KEY, \
+                     \"session_data\" text NOT NULL, \"expire_date\" timestamp with time zone NOT NULL)"
+                ),
+                format!("CREATE INDEX IF NOT EXISTS \"{index}\" ON {t} (\"expire_date\")"),
+                format!("CREATE INDEX IF NOT EXISTS \"{index}_key_like\" ON {t} (\"session_key\" varchar_pattern_ops)"),
+            ],
+        }
+    }
+}
+
+/// Sessions in a PostgreSQL table, as Django's `db` backend keeps them.
+pub struct PostgresKv {
+    options: PostgresOptions,
+    config: tokio_postgres::Config,
+    sql: Sql,
+    idle: Idle<Conn>,
+    /// Drives the connections; callers block on their own answers, so a
+    /// call works from any thread, a tokio worker's included.
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl std::fmt::Debug for PostgresKv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresKv").field("options", &self.options).finish_non_exhaustive()
+    }
+}
+
+impl Drop for PostgresKv {
+    fn drop(&mut self) {
+        // Allowed from any context, async included.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+enum Failed {
+    TimedOut,
+    Db(tokio_postgres::Error),
+}
+
+fn describe(doing: &str, e: Failed, timeout: Duration) -> KvError {
+    match e {
+        Failed::TimedOut => KvError::Other(format!("PostgreSQL {doing}: no answer within {timeout:?}")),
+        Failed::Db(e) => {
+            let code = e.code().map(|c| c.code().to_owned());
+            let text = match e.as_db_error() {
+                Some(db) => db.message().to_owned(),
+                None => e.to_string(),
+            };
+            match code.as_deref() {
+                // invalid_password, invalid_authorization_specification,
+                // insufficient_privilege
+                Some("28P01" | "28000" | "42501") => KvError::AccessDenied(format!("PostgreSQL {doing}: {text}")),
+                _ => KvError::Other(format!("PostgreSQL {doing}: {text}")),
+            }
+        }
+    }
+}
+
+impl PostgresKv {
+    /// Connects once and checks the table (creating it with
+    /// [`PostgresOptions::create_table`]), so an unreachable server, a
+    /// wrong password or a missing `migrate` is an error here.
+    pub fn connect(options: &PostgresOptions) -> Result<PostgresKv> {
+        let table = quoted_table(&options.table, true)?;
+        let mut config = tokio_postgres::Config::from_str(&options.url)
+            .map_err(|e| Error::Config(format!("{}: not a PostgreSQL address: {e}", options.describe())))?;
+        if let Some(password) = options.password.as_deref().filter(|p| !p.is_empty()) {
+            config.password(password);
+        }
+        config.connect_timeout(options.connect_timeout);
+        config.keepalives(true);
+        config.application_name("sessionbox");
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("sessionbox-postgres")
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Io(format!("starting the PostgreSQL client's thread: {e}")))?;
+        let index = if options.table == DJANGO_SESSION_TABLE {
+            "django_session_expire_date_a5c62663".to_owned()
+        } else {
+            format!("{}_expire_date", options.table.replace('.', "_"))
+        };
+        let kv = PostgresKv { options: options.clone(), config, sql: Sql::new(&table, &index), idle: Idle::new(options.pool_size.max(1)), runtime: Some(runtime) };
+
+        // The table, before preparing statements on it.
+        let config = kv.config.clone();
+        let (probe, create, create_table) = (kv.sql.probe.clone(), kv.sql.create.clone(), options.create_table);
+        let budget = options.connect_timeout + options.response_timeout * 4;
+        let checked = kv.run(budget, async move {
+            let client = open(&config).await?;
+            if let Err(e) = client.prepare(&probe).await {
+                let missing = e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE);
+                if !(missing && create_table) {
+                    return Ok(Some(missing));
+                }
+                for ddl in &create {
+                    client.batch_execute(ddl).await?;
+                }
+            }
+            Ok(None)
+        });
+        match checked {
+            Ok(None) => {}
+            Ok(Some(true)) => {
+                return Err(Error::Config(format!(
+                    "{}: the table does not exist; run Django's `python manage.py migrate` (or create it with Django's DDL: create_table, --create-table)",
+                    options.describe()
+                )))
+            }
+            Ok(Some(false)) => return Err(Error::Config(format!("{}: the table is not Django's session table", options.describe()))),
+            Err(e) => {
+                return Err(match describe("connect", e, budget) {
+                    KvError::AccessDenied(why) => Error::Config(format!("{}: access denied: {why}", options.describe())),
+                    other => Error::Config(format!("{}: {other}", options.describe())),
+                })
+            }
+        }
+        let conn = kv.new_conn().map_err(|e| Error::Config(format!("{}: {e}", options.describe())))?;
+        kv.idle.give(conn);
+        Ok(kv)
+    }
+
+    /// Runs `fut` on the client's runtime and waits for it, at most
+    /// `timeout` (measured there, and once more here as a backstop).
+    fn run<T: Send + 'static>(
+        &self,
+        timeout: Duration,
+        fut: impl Future<Output = std::result::Result<T, tokio_postgres::Error>> + Send + 'static,
+    ) -> std::result::Result<T, Failed> {
+        let Some(runtime) = &self.runtime else { return Err(Failed::TimedOut) };
+        let (send, answer) = std::sync::mpsc::sync_channel(1);
+        runtime.spawn(async move {
+            let result = match tokio::time::timeout(timeout, fut).await {
+                Ok(Ok(value)) => Ok(value),
+                Ok(Err(e)) => Err(Failed::Db(e)),
+                Err(_) => Err(Failed::TimedOut),
+            };
+            let _ = send.send(result);
+        });
+        answer.recv_timeout(timeout + Duration::from_secs(1)).unwrap_or(Err(Failed::TimedOut))
+    }
+
+    fn new_conn(&self) -> std::result::Result<Conn, KvError> {
+        let config = self.config.clone();
+        let sql = [
+            self.sql.get.clone(),
+            self.sql.insert.clone(),
+            self.sql.update.clone(),
+            self.sql.delete.clone(),
+            self.sql.exists.clone(),
+            self.sql.clear_expired.clone(),
+        ];
+        let budget = self.options.connect_timeout + self.options.response_timeout;
+        self.run(budget, async move {
+            let client = open(&config).await?;
+            let mut prepared = Vec::with_capacity(sql.len());
+            for text in &sql {
+                prepared.push(client.prepare(text).await?);
+            }
+            let mut p = prepared.into_iter();
+            let mut next = || p.next().expect("one statement per text");
+            Ok(Conn { get: next(), insert: next(), update: next(), delete: next(), exists: next(), clear_expired: next(), client })
+        })
+        .map_err(|e| describe("connect", e, budget))
+    }
+
+    /// Runs one statement on a pooled connection (a new one if none is
+    /// idle); a connection that failed or timed out is dropped.
+    fn with<T: Send + 'static, F, Fut>(&self, doing: &str, f: F) -> std::result::Result<T, KvError>
+    where
+        F: FnOnce(std::sync::Arc<Conn>) -> Fut,
+        Fut: Future<Output = std::result::Result<T, tokio_postgres::Error>> + Send + 'static,
+    {
+        let conn = match self.idle.take() {
+            Some(conn) if !conn.client.is_closed() => conn,
+            _ => self.new_conn()?,
+        };
+        let conn = std::sync::Arc::new(conn);
+        let result = self.run(self.options.response_timeout, f(conn.clone()));
+        match result {
+            Ok(value) => {
+                if let Ok(conn) = std::sync::Arc::try_unwrap(conn) {
+                    self.idle.give(conn);
+                }
+                Ok(value)
+            }
+            Err(e) => Err(describe(doing, e, self.options.response_timeout)),
+        }
+    }
+}
+
+async fn open(config: &tokio_postgres::Config) -> std::result::Result<Client, tokio_postgres::Error> {
+    let (client, connection) = config.connect(NoTls).await?;
+    tokio::spawn(async move {
+        // Ends when the client is dropped or the server goes; the calls
+        // on the client then fail and the pool drops it.
+        let _ = connection.await;
+    });
+    Ok(client)
+}
+
+impl KeyValue for PostgresKv {
+    fn format(&self) -> Format {
+        Format::DjangoDb
+    }
+
+    fn get(&self, key: &str, max_len: u64) -> std::result::Result<Option<KvEntry>, KvError> {
+        let now = SystemTime::now();
+        let key = key.to_owned();
+        let row = self.with("read", move |c| async move {
+            let row = c.client.query_opt(&c.get, &[&key, &now]).await?;
+            Ok(row.map(|row| (row.get::<_, String>(0), row.get::<_, SystemTime>(1))))
+        })?;
+        let Some((data, expire)) = row else { return Ok(None) };
+        if data.len() as u64 > max_len {
+            return Err(KvError::TooLarge);
+        }
+        Ok(Some(KvEntry { value: data.into_bytes(), ttl_ms: (expire < latest()).then(|| ttl_ms(now, expire)) }))
+    }
+
+    fn set_if_absent(&self, key: &str, value: &[u8], ttl: Option<u64>) -> std::result::Result<bool, KvError> {
+        let (key, data, now) = (key.to_owned(), text(value)?, SystemTime::now());
+        let expire = expire_date(now, ttl);
+        let changed = self.with("insert", move |c| async move { c.client.execute(&c.insert, &[&key, &data, &expire, &now]).await })?;
+        Ok(changed == 1)
+    }
+
+    fn set_if_present(&self, key: &str, value: &[u8], ttl: Option<u64>) -> std::result::Result<bool, KvError> {
+        let (key, data, now) = (key.to_owned(), text(value)?, SystemTime::now());
+        let expire = expire_date(now, ttl);
+        let changed = self.with("update", move |c| async move { c.client.execute(&c.update, &[&key, &data, &expire, &now]).await })?;
+        Ok(changed == 1)
+    }
+
+    fn delete(&self, key: &str) -> std::result::Result<bool, KvError> {
+        let key = key.to_owned();
+        Ok(self.with("delete", move |c| async move { c.client.execute(&c.delete, &[&key]).await })? > 0)
+    }
+
+    fn exists(&self, key: &str) -> std::result::Result<bool, KvError> {
+        let (key, now) = (key.to_owned(), SystemTime::now());
+        self.with("read", move |c| async move { Ok(c.client.query_opt(&c.exists, &[&key, &now]).await?.is_some()) })
+    }
+
+    fn clear_expired(&self) -> std::result::Result<u64, KvError> {
+        let now = SystemTime::now();
+        self.with("clear_expired", move |c| async move { c.client.execute(&c.clear_expired, &[&now]).await })
+    }
+
+    fn drops_expired(&self) -> bool {
+        false
+    }
+}
+
+/// The component's value as the text column holds it (signed text is
+/// ASCII).
+fn text(value: &[u8]) -> std::result::Result<String, KvError> {
+    String::from_utf8(value.to_vec()).map_err(|_| KvError::Other("a session value is not text".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_show() {
+        assert_eq!(redact("postgres://app:s3cret@db:5432/site"), "postgres://***@db:5432/site");
+        assert_eq!(redact("postgresql://db/site?sslmode=disable"), "postgresql://db/site?sslmode=disable");
+        assert_eq!(redact("host=db user=app password=s3cret dbname=site"), "host=db user=app password=*** dbname=site");
+        let mut options = PostgresOptions::new("postgres://app:s3cret@db/site");
+        options.password = Some("other".into());
+        let shown = format!("{options:?} {}", options.describe());
+        assert!(!shown.contains("s3cret") && !shown.contains("other"), "{shown}");
+    }
+}
