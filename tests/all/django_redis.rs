@@ -5,7 +5,7 @@
 //! wrote, both ways.
 
 use crate::support::data as obj;
-use crate::support::django::{self, django_redis_python};
+use crate::support::django::{self, django_redis_python, expected_json};
 use crate::support::redis::RedisServer;
 use serde_json::{json, Value};
 use sessionbox::{Data, Error, Loaded, RedisFormat, RedisOptions, Settings, Store, EXPIRY_KEY};
@@ -75,27 +75,6 @@ fn store_with(redis: &RedisServer, format: RedisFormat) -> Store {
 
 fn store(redis: &RedisServer) -> Store {
     store_with(redis, RedisFormat::django())
-}
-
-/// EXPECTED (in the Python above) as JSON text, in its order.
-fn expected_json() -> String {
-    let many: Vec<String> = (0..2500).map(|i| i.to_string()).collect();
-    let many_keys: Vec<String> = (0..1200).map(|i| format!("\"k{i}\":{i}")).collect();
-    format!(
-        concat!(
-            r#"{{"name":"Zoë Ünïcödé 日本語 🎉👩‍💻","empty":"","escapes":"quote \" backslash \\ newline \n tab \t nul \u0000 del \u007f","#,
-            r#""long":"{long}é","n":42,"zero":0,"word":65535,"neg":-7,"i32":2147483647,"i32_over":2147483648,"#,
-            r#""neg_i32_under":-2147483649,"i64max":9223372036854775807,"big":1267650600228229401496703205376,"#,
-            r#""neg_big":-1180591620717411303424,"pi":3.141592653589793,"three":3.0,"tiny":1e-300,"#,
-            r#""huge":1.7976931348623157e308,"neg_half":-0.5,"neg_zero":-0.0,"yes":true,"no":false,"nothing":null,"#,
-            r#""empty_list":[],"empty_dict":{{}},"list":[1,"two",3.5,[null,true,false],{{"k":"v"}}],"#,
-            r#""nested":{{"a":{{"b":[{{"c":"ü","d":[[[]]]}}]}},"":0,"🔑":"emoji key"}},"#,
-            r#""many":[{many}],"many_keys":{{{many_keys}}},"shared_a":["same",1],"shared_b":["same",1],"records":[{{"id":1,"name":"a"}},{{"id":2,"name":"b"}}],"_auth_user_id":"42"}}"#
-        ),
-        long = "ab".repeat(200),
-        many = many.join(","),
-        many_keys = many_keys.join(","),
-    )
 }
 
 fn found(store: &Store, key: &str) -> (Data, SystemTime) {

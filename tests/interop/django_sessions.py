@@ -15,6 +15,10 @@ and, per engine (SESSION_ENGINE is django.contrib.sessions.backends.<engine>):
     cache   "cache": {"url": U, "key_prefix": P, "version": V}
                                               CACHES["default"], Django's
                                               RedisCache (needs redis-py)
+    db      "database": {"sqlite": PATH} or {"postgres": {"host", "port",
+            "name", "user", "password"}}      DATABASES["default"] (PostgreSQL
+                                              needs psycopg); "migrate": true
+                                              runs Django's migrate first
 
 Every further line is one op object, or a list of them; each op prints one
 JSON result line, flushed at once, so a test can run a whole batch in one
@@ -39,7 +43,12 @@ Ops and their results (besides "ok": true; a Python exception gives
                                              python_version, recursion_limit
     create      [data], [expiry]          -> key       (session[k] = v for each
                                                         key, then create())
-    load        key, [text_only]          -> data, data_json, key_after
+    load        key, [text_only], [expected]
+                                          -> data, data_json, key_after,
+                                             [differences from EXPECTED]
+    row         key                       -> row: {expire_date, session_data}
+                                             or null (the db engine's row,
+                                             expired or not)
     save        key, [data], [replace], [expiry], [must_create]
                                           -> key       (loads, replace clears,
                                                         session[k] = v, save())
@@ -140,6 +149,22 @@ def main():
                 "VERSION": cache.get("version", 1),
             }
         }
+    elif engine == "db":
+        database = cfg["database"]
+        if "sqlite" in database:
+            by_engine["DATABASES"] = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": database["sqlite"]}}
+        else:
+            pg = database["postgres"]
+            by_engine["DATABASES"] = {
+                "default": {
+                    "ENGINE": "django.db.backends.postgresql",
+                    "HOST": pg["host"],
+                    "PORT": pg["port"],
+                    "NAME": pg["name"],
+                    "USER": pg["user"],
+                    "PASSWORD": pg["password"],
+                }
+            }
     else:
         raise SystemExit("unknown engine %r" % (engine,))
     settings.configure(
@@ -163,6 +188,11 @@ def main():
     SessionStore = importlib.import_module("django.contrib.sessions.backends." + engine).SessionStore
     from django.test.utils import override_settings
     from pickle_cases import EXPECTED, SPECIAL, differences, exotic, jsonable
+
+    if cfg.get("migrate"):
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
 
     class Recorder(logging.Handler):
         """Keeps Django's security warnings ("Session data corrupted")."""
@@ -242,7 +272,18 @@ def main():
         if kind == "load":
             s = cls(op["key"])
             data = s.load()
-            return dict(data_fields(data, op), key_after=s.session_key)
+            out = dict(data_fields(data, op), key_after=s.session_key)
+            if op.get("expected"):
+                out["differences"] = differences(data, EXPECTED)
+            return out
+        if kind == "row":
+            # The db engine's row for key, as the ORM reads it.
+            from django.contrib.sessions.models import Session
+
+            row = Session.objects.filter(session_key=op["key"]).first()
+            if row is None:
+                return {"row": None}
+            return {"row": {"expire_date": row.expire_date.isoformat(), "session_data": row.session_data}}
         if kind == "save":
             s = cls(op["key"])
             fill(s, op)

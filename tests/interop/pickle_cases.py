@@ -2,7 +2,7 @@
 what pickle encodes in every way a Python dict of plain types can take, what
 only Python's JSON can hold, objects that are not plain data, and a
 type-exact comparison. The Rust side's copy of EXPECTED is
-tests/all/django_redis.rs `expected_json`.
+tests/all/support/django.rs `expected_json`.
 """
 
 import datetime

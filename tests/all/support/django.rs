@@ -79,6 +79,51 @@ pub fn django_redis_python() -> PathBuf {
     python
 }
 
+/// The psycopg Django's PostgreSQL backend needs (`pip install` spec):
+/// psycopg 3 with its own libpq (`binary`), so no system library.
+pub const PSYCOPG_REQUIREMENT: &str = "psycopg[binary]==3.*";
+
+/// The venv's Python (as [`django_python`]) with psycopg installed too, for
+/// `django.db.backends.postgresql`. Installed once, with its own marker.
+pub fn django_postgres_python() -> PathBuf {
+    let python = django_python();
+    let done = django_venv().join("psycopg-version.txt");
+    install_once("django-5.2-venv", &done, || {
+        run_ok(
+            Command::new(&python)
+                .args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--quiet", PSYCOPG_REQUIREMENT])
+                .env("PIP_NO_INPUT", "1"),
+        );
+        let version = run_ok(Command::new(&python).args(["-c", "import psycopg; print(psycopg.__version__)"]));
+        let version = version.trim();
+        std::fs::write(&done, format!("{version}\n")).unwrap_or_else(|e| panic!("writing {}: {e}", done.display()));
+        eprintln!("sessionbox tests: psycopg {version} installed in the Django venv");
+    });
+    python
+}
+
+/// `EXPECTED` (tests/interop/pickle_cases.py: every plain type, in the
+/// forms pickle and JSON give them) as JSON text, in its order.
+pub fn expected_json() -> String {
+    let many: Vec<String> = (0..2500).map(|i| i.to_string()).collect();
+    let many_keys: Vec<String> = (0..1200).map(|i| format!("\"k{i}\":{i}")).collect();
+    format!(
+        concat!(
+            r#"{{"name":"Zoë Ünïcödé 日本語 🎉👩‍💻","empty":"","escapes":"quote \" backslash \\ newline \n tab \t nul \u0000 del \u007f","#,
+            r#""long":"{long}é","n":42,"zero":0,"word":65535,"neg":-7,"i32":2147483647,"i32_over":2147483648,"#,
+            r#""neg_i32_under":-2147483649,"i64max":9223372036854775807,"big":1267650600228229401496703205376,"#,
+            r#""neg_big":-1180591620717411303424,"pi":3.141592653589793,"three":3.0,"tiny":1e-300,"#,
+            r#""huge":1.7976931348623157e308,"neg_half":-0.5,"neg_zero":-0.0,"yes":true,"no":false,"nothing":null,"#,
+            r#""empty_list":[],"empty_dict":{{}},"list":[1,"two",3.5,[null,true,false],{{"k":"v"}}],"#,
+            r#""nested":{{"a":{{"b":[{{"c":"ü","d":[[[]]]}}]}},"":0,"🔑":"emoji key"}},"#,
+            r#""many":[{many}],"many_keys":{{{many_keys}}},"shared_a":["same",1],"shared_b":["same",1],"records":[{{"id":1,"name":"a"}},{{"id":2,"name":"b"}}],"_auth_user_id":"42"}}"#
+        ),
+        long = "ab".repeat(200),
+        many = many.join(","),
+        many_keys = many_keys.join(","),
+    )
+}
+
 /// A running `tests/interop/django_sessions.py`: Django's own
 /// `SessionStore` of one engine (`file`, `cache`, ...), one op in, one JSON
 /// result out. The one driver of Django's session code in these tests; the
