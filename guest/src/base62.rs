@@ -29,9 +29,37 @@ pub fn is_valid(s: &str) -> bool {
     !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
+/// Decodes what [`encode`] writes (Django's `b62_decode`); `None` for
+/// anything else or a value past `i64`.
+pub fn decode(s: &str) -> Option<i64> {
+    let (negative, digits) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s),
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    let mut n: i64 = 0;
+    for b in digits.bytes() {
+        let d = ALPHABET.iter().position(|&a| a == b)? as i64;
+        n = n.checked_mul(62)?.checked_add(d)?;
+    }
+    Some(if negative { -n } else { n })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decodes_what_it_encodes() {
+        for n in [0, 1, 61, 62, 1_700_000_000, -62, i64::MAX] {
+            assert_eq!(decode(&encode(n)), Some(n), "{n}");
+        }
+        for bad in ["", "-", "a b", "é", "zzzzzzzzzzzzzzzzzzzzzz"] {
+            assert_eq!(decode(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn matches_django() {

@@ -220,6 +220,13 @@ impl<'a> Signed<'a> {
         })
     }
 
+    /// When it was signed (Unix seconds): the base62 timestamp Django's
+    /// `TimestampSigner` puts before the signature.
+    pub fn timestamp(&self) -> Result<i64, DecodeError> {
+        let (_, timestamp) = self.value.rsplit_once(':').ok_or(DecodeError::Corrupt)?;
+        crate::base62::decode(timestamp).ok_or(DecodeError::Corrupt)
+    }
+
     /// The `_session_expiry` of the unpacked payload; `Corrupt` when the
     /// JSON is not an object.
     pub fn expiry(&self, max_json: usize) -> Result<Option<Value>, DecodeError> {

@@ -20,6 +20,7 @@
 
 pub mod base62;
 pub mod codec;
+pub mod cookie;
 pub mod dir;
 mod error;
 pub mod expiry;

@@ -292,6 +292,11 @@ impl Session {
     /// existing session ([`Error::NotFound`] if it was deleted elsewhere; with
     /// `must_create`, [`Error::AlreadyExists`] if it exists).
     pub fn save(&mut self, must_create: bool) -> Result<()> {
+        // Signed cookies: the session is its key, so every save makes a new
+        // one (Django's `signed_cookies` `save`).
+        if self.store.is_signed_cookies() {
+            return self.create();
+        }
         let Some(key) = self.key.clone() else { return self.create() };
         if must_create && self.cache.is_none() {
             self.cache = Some(Entries::default());

@@ -62,26 +62,40 @@ use tempfile::TempDir;
 macro_rules! conformance_suite {
     ($module:ident, $open:ident, extra: [$($extra:ident),* $(,)?]) => {
         mod $module {
-            conformance_suite!(@tests $open, [
-                // SessionTestsMixin
-                test_new_session, test_get_empty, test_store, test_pop, test_pop_default,
-                test_pop_default_named_argument, test_pop_no_default_keyerror_raised, test_setdefault,
-                test_update, test_has_key, test_values, test_keys, test_items, test_clear, test_save,
-                test_delete, test_flush, test_cycle, test_cycle_with_no_session_cache,
-                test_save_doesnt_clear_data, test_invalid_key, test_session_key_empty_string_invalid,
-                test_session_key_too_short_invalid, test_session_key_valid_string_saved,
-                test_session_key_is_read_only, test_default_expiry, test_custom_expiry_seconds,
-                test_custom_expiry_timedelta, test_custom_expiry_datetime, test_custom_expiry_reset,
-                test_get_expire_at_browser_close, test_decode, test_decode_failure_logged_to_security,
+            conformance_suite!(@common $open, [
+                // SessionTestsMixin, on what a store keeps
+                test_save, test_cycle, test_decode, test_decode_failure_logged_to_security,
                 test_decode_serializer_exception, test_session_load_does_not_create_record,
                 test_session_save_does_not_resurrect_session_logged_out_in_other_context,
-                // SessionBaseTests
-                test_test_cookie, test_is_empty, test_bool,
-                // docs/SPEC.md §6 flag rules
-                spec_accessed_and_modified_flag_rules,
                 $($extra,)*
             ]);
         }
+    };
+    // A store that keeps nothing (signed cookies): Django's
+    // CookieSessionTests skips the tests of what a store keeps.
+    ($module:ident, $open:ident, keeps_nothing, extra: [$($extra:ident),* $(,)?]) => {
+        mod $module {
+            conformance_suite!(@common $open, [$($extra,)*]);
+        }
+    };
+    (@common $open:ident, [$($more:ident,)*]) => {
+        conformance_suite!(@tests $open, [
+            // SessionTestsMixin
+            test_new_session, test_get_empty, test_store, test_pop, test_pop_default,
+            test_pop_default_named_argument, test_pop_no_default_keyerror_raised, test_setdefault,
+            test_update, test_has_key, test_values, test_keys, test_items, test_clear,
+            test_delete, test_flush, test_cycle_with_no_session_cache,
+            test_save_doesnt_clear_data, test_invalid_key, test_session_key_empty_string_invalid,
+            test_session_key_too_short_invalid, test_session_key_valid_string_saved,
+            test_session_key_is_read_only, test_default_expiry, test_custom_expiry_seconds,
+            test_custom_expiry_timedelta, test_custom_expiry_datetime, test_custom_expiry_reset,
+            test_get_expire_at_browser_close,
+            // SessionBaseTests
+            test_test_cookie, test_is_empty, test_bool,
+            // docs/SPEC.md §6 flag rules
+            spec_accessed_and_modified_flag_rules,
+            $($more,)*
+        ]);
     };
     (@tests $open:ident, [$($test:ident,)*]) => {
         $(
@@ -104,6 +118,8 @@ conformance_suite!(redis_pickle, open_redis_pickle, extra: [test_load_overlong_k
 // DatabaseSessionTests: Django's `db` engine on SQLite and on PostgreSQL.
 conformance_suite!(sqlite, open_sqlite, extra: [test_load_overlong_key, test_create_and_save, test_db_clearsessions_command]);
 conformance_suite!(postgres, open_postgres, extra: [test_load_overlong_key, test_create_and_save, test_db_clearsessions_command]);
+// CookieSessionTests: Django's signed_cookies engine.
+conformance_suite!(signed_cookies, open_signed_cookies, keeps_nothing, extra: [test_cookie_decode]);
 
 /// Opens a fresh, empty backend with these settings and options.
 type Open = fn(Settings, Options) -> Backend;
@@ -122,6 +138,8 @@ enum Raw {
     Sqlite(TempDir),
     /// A PostgreSQL server of the test's own, with Django's table.
     Postgres(PostgresServer),
+    /// No storage: Django's signed_cookies engine.
+    Cookies,
 }
 
 /// One store under test, and its storage seen from outside. Derefs to the
@@ -182,6 +200,10 @@ fn open_sqlite(settings: Settings, options: Options) -> Backend {
     Backend { store, raw: Raw::Sqlite(dir) }
 }
 
+fn open_signed_cookies(settings: Settings, options: Options) -> Backend {
+    Backend { store: Store::open_signed_cookies(settings, options).expect("open store"), raw: Raw::Cookies }
+}
+
 fn open_postgres(settings: Settings, options: Options) -> Backend {
     let server = PostgresServer::start();
     let mut postgres = PostgresOptions::new(server.url("sessionbox"));
@@ -202,6 +224,7 @@ impl Backend {
             Raw::Redis { format: RedisFormat::Django { .. }, .. } => Format::DjangoPickle,
             Raw::Redis { .. } => Format::Signed,
             Raw::Sqlite(_) | Raw::Postgres(_) => Format::DjangoDb,
+            Raw::Cookies => Format::Signed,
         }
     }
 
@@ -269,6 +292,7 @@ impl Backend {
             Raw::Sqlite(_) | Raw::Postgres(_) => {
                 self.sql(&format!("SELECT count(*) FROM django_session WHERE session_key = '{name}' AND expire_date > {}", self.sql_now())) == "1"
             }
+            Raw::Cookies => false,
         }
     }
 
@@ -281,6 +305,7 @@ impl Backend {
             Raw::Sqlite(_) | Raw::Postgres(_) => {
                 self.sql(&format!("SELECT count(*) FROM django_session WHERE expire_date > {}", self.sql_now())).parse().unwrap()
             }
+            Raw::Cookies => 0,
         }
     }
 
@@ -301,6 +326,7 @@ impl Backend {
         let name = self.name(key);
         let ttl_ms = self.settings().cookie_age * 1000;
         match &self.raw {
+            Raw::Cookies => panic!("signed cookies have no storage to write"),
             Raw::Dir(_) => std::fs::write(self.dir().unwrap().join(&name), value).expect("write session file"),
             Raw::Memory(kv) => {
                 kv.delete(&name).unwrap();
@@ -332,6 +358,8 @@ impl Backend {
     fn read_raw(&self, key: &str) -> Vec<u8> {
         let name = self.name(key);
         match &self.raw {
+            // The key is the stored value.
+            Raw::Cookies => key.as_bytes().to_vec(),
             Raw::Dir(_) => std::fs::read(self.dir().unwrap().join(&name)).expect("read session file"),
             Raw::Memory(kv) => kv.get(&name, u64::MAX).unwrap().expect("the key is stored").value,
             Raw::Redis { server, format } => {
@@ -580,9 +608,11 @@ fn test_clear(open: Open) {
     assert_eq!(session.items().unwrap(), vec![]);
     assert!(session.accessed());
     assert!(session.modified());
-    // Saved, the cleared data replaces the stored data.
+    // Saved, the cleared data replaces the stored data (a signed cookie's
+    // save makes a new key: the cookie is the data).
     session.save(false).unwrap();
-    assert_eq!(store.load(&key).unwrap().into_data(), Some(Data::new()));
+    let saved = if store.is_signed_cookies() { session.key().unwrap().to_owned() } else { key };
+    assert_eq!(store.load(&saved).unwrap().into_data(), Some(Data::new()));
 }
 
 // ---------------------------------------------------------------------------
@@ -674,7 +704,11 @@ fn test_cycle_with_no_session_cache(open: Open) {
     assert!(!session.accessed(), "the fresh session has not loaded its data");
     session.cycle_key().unwrap();
     let new_key = session.key().unwrap().to_owned();
-    assert_ne!(new_key, prev_key);
+    // A signed cookie of the same data in the same second is the same
+    // value (Django's CookieSessionTests asserts no new key either).
+    if !store.is_signed_cookies() {
+        assert_ne!(new_key, prev_key);
+    }
     let mut items = session.items().unwrap();
     items.sort_by(|a, b| a.0.cmp(&b.0));
     prev_data.sort_by(|a, b| a.0.cmp(&b.0));
@@ -701,7 +735,8 @@ fn test_invalid_key(open: Open) {
     session.save(false).unwrap();
     let key = session.key().expect("a new key").to_owned();
     assert_ne!(key, "1");
-    assert!(is_valid_new_key(&key));
+    // A signed cookie's key is the signed data.
+    assert!(if store.is_signed_cookies() { store.load(&key).unwrap().into_data() == Some(Data::new()) } else { is_valid_new_key(&key) });
     assert_eq!(session.get("cat").unwrap(), None);
     session.delete().unwrap();
     assert!(!store.exists(&key).unwrap());
@@ -717,7 +752,8 @@ fn test_invalid_key(open: Open) {
     let key = session.key().expect("a new key").to_owned();
     assert_ne!(key, removed);
     assert!(!store.is_stored(removed));
-    assert_eq!(store.count(), 1);
+    // One session stored; a signed cookie stores none.
+    assert_eq!(store.count(), usize::from(!store.is_signed_cookies()));
 }
 
 /// An empty string is no key.
@@ -755,7 +791,12 @@ fn test_session_key_is_read_only(open: Open) {
     session.pop("x").unwrap();
     session.clear();
     session.save(false).unwrap();
-    assert_eq!(session.key(), Some(first.as_str()), "updating keeps the key");
+    if store.is_signed_cookies() {
+        assert_ne!(session.key(), Some(first.as_str()), "a signed cookie's update makes a new value");
+        assert_eq!(store.load(session.key().unwrap()).unwrap().into_data(), Some(Data::new()));
+    } else {
+        assert_eq!(session.key(), Some(first.as_str()), "updating keeps the key");
+    }
     session.cycle_key().unwrap();
     let second = session.key().unwrap().to_owned();
     assert_ne!(second, first);
@@ -1162,6 +1203,30 @@ fn test_clearsessions_command(open: Open) {
     assert_eq!((report.scanned, report.deleted, report.skipped), (3, 2, 0), "{report:?}");
     assert!(store.dir().unwrap().join("not-a-session").is_file(), "files without the prefix are skipped");
     assert_eq!(store.load(&future).unwrap().into_data(), Some(data(json!({"foo": "bar", "_session_expiry": 3600}))));
+}
+
+// ---------------------------------------------------------------------------
+// CookieSessionTests (the signed_cookies engine)
+// ---------------------------------------------------------------------------
+
+/// `decode` on a cookie: what Django's signer wrote with the cookie salt
+/// reads back; the file salt, a tampered value (logged to
+/// `sessionbox::security`) and a payload that is no JSON object do not.
+fn test_cookie_decode(open: Open) {
+    let store = setup(open);
+    let cookie_codec = Codec::new(SECRET, &[], "django.contrib.sessions.backends.signed_cookies");
+    let value = cookie_codec.encode(r#"{"a test key":"a test value"}"#, unix_now());
+    assert_eq!(store.load(&value).unwrap().into_data(), Some(data(json!({"a test key": "a test value"}))));
+    assert_eq!(store.session(Some(&value)).get("a test key").unwrap(), Some(json!("a test value")));
+    let file_salt = codec().encode(r#"{"a test key":"a test value"}"#, unix_now());
+    let (loaded, logs) = capture_logs(|| store.load(&file_salt).unwrap());
+    assert_eq!(loaded, Loaded::BadSignature);
+    assert!(logged_to_security(&logs), "a bad signature is a security event: {logs:?}");
+    assert_eq!(store.load(&value.replacen(':', "A:", 1)).unwrap(), Loaded::BadSignature);
+    assert_eq!(store.load(&cookie_codec.encode("invalid data", unix_now())).unwrap(), Loaded::Corrupt);
+    // Older than the cookie age: expired, as Django's max_age check says.
+    let old = cookie_codec.encode("{}", unix_now() - DEFAULT_COOKIE_AGE as i64 - 5);
+    assert_eq!(store.load(&old).unwrap(), Loaded::Expired);
 }
 
 // ---------------------------------------------------------------------------

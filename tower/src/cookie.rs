@@ -31,7 +31,19 @@ pub(crate) struct RequestCookie {
 /// trimmed, a chunk without `=` taken as a value with an empty name, and the
 /// last of repeated names winning. Headers that are not valid UTF-8 are read
 /// with the bad bytes replaced (a key with them is invalid anyway).
-pub(crate) fn request_cookie(headers: &HeaderMap, name: &str) -> RequestCookie {
+/// The most a browser keeps of one cookie, name and value together (RFC
+/// 6265 §6.1 asks for at least this; Chromium and Firefox keep no more).
+pub(crate) const MAX_COOKIE_BYTES: usize = 4096;
+
+/// Whether `value` can be a `signed_cookies` session: what Django's
+/// signer writes (URL-safe base64, `.`, `:`), within the browser's limit.
+fn is_signed_cookie(value: &str) -> bool {
+    !value.is_empty()
+        && value.len() <= MAX_COOKIE_BYTES
+        && value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+}
+
+pub(crate) fn request_cookie(headers: &HeaderMap, name: &str, signed_cookies: bool) -> RequestCookie {
     let mut found: Option<String> = None;
     for header in headers.get_all(COOKIE) {
         let text = String::from_utf8_lossy(header.as_bytes());
@@ -45,7 +57,10 @@ pub(crate) fn request_cookie(headers: &HeaderMap, name: &str) -> RequestCookie {
     match found {
         None => RequestCookie::default(),
         Some(value) => {
-            let valid = value.len() <= MAX_KEY_LEN && sessionbox::key::is_valid(&value);
+            let valid = match signed_cookies {
+                true => is_signed_cookie(&value),
+                false => value.len() <= MAX_KEY_LEN && sessionbox::key::is_valid(&value),
+            };
             let unusable_key = !valid && value.chars().count() >= 8;
             RequestCookie { present: true, key: valid.then_some(value), unusable_key }
         }
@@ -184,18 +199,31 @@ mod tests {
     #[test]
     fn parses_like_django() {
         let key = "abcdefgh12345678";
-        let c = request_cookie(&headers(&[format!("a=1; sessionid={key}; b=2").as_bytes()]), "sessionid");
+        let c = request_cookie(&headers(&[format!("a=1; sessionid={key}; b=2").as_bytes()]), "sessionid", false);
         assert_eq!(c, RequestCookie { present: true, key: Some(key.into()), unusable_key: false });
-        let c = request_cookie(&headers(&[b"sessionid=aaaaaaaa1", b"sessionid=\"bbbbbbbb2\""]), "sessionid");
+        let c = request_cookie(&headers(&[b"sessionid=aaaaaaaa1", b"sessionid=\"bbbbbbbb2\""]), "sessionid", false);
         assert_eq!(c.key.as_deref(), Some("bbbbbbbb2"), "the last one wins, quotes stripped");
         for hostile in [&b"sessionid=ABCDEFGH12345678"[..], b"sessionid=short", b"sessionid=abc\xc3\xa9defghij", b"sessionid=abcdefgh,ijk"] {
-            let c = request_cookie(&headers(&[hostile]), "sessionid");
+            let c = request_cookie(&headers(&[hostile]), "sessionid", false);
             assert_eq!((c.present, c.key), (true, None), "{}", String::from_utf8_lossy(hostile));
             assert_eq!(c.unusable_key, hostile != b"sessionid=short", "{}", String::from_utf8_lossy(hostile));
         }
         let long = format!("sessionid={}", "a".repeat(256));
-        assert_eq!(request_cookie(&headers(&[long.as_bytes()]), "sessionid").key, None);
-        assert!(!request_cookie(&headers(&[b"xsessionid=abcdefgh1"]), "sessionid").present);
+        assert_eq!(request_cookie(&headers(&[long.as_bytes()]), "sessionid", false).key, None);
+        assert!(!request_cookie(&headers(&[b"xsessionid=abcdefgh1"]), "sessionid", false).present);
+    }
+
+    #[test]
+    fn a_signed_cookie_store_takes_signed_values() {
+        let value = ".eJyrVkrLz1eyUkpKLFKqBQAcGgQf:1xagdB:QmrMV8tNzszHZ0q3HvGed82FH7GQomp4HdJyiRhZ-JM";
+        let c = request_cookie(&headers(&[format!("sessionid={value}").as_bytes()]), "sessionid", true);
+        assert_eq!(c.key.as_deref(), Some(value));
+        assert_eq!(request_cookie(&headers(&[format!("sessionid={value}").as_bytes()]), "sessionid", false).key, None);
+        for hostile in ["sessionid=a b:c", "sessionid=a/b:c:d", "sessionid=é:x:y"] {
+            assert_eq!(request_cookie(&headers(&[hostile.as_bytes()]), "sessionid", true).key, None, "{hostile}");
+        }
+        let long = format!("sessionid={}", "a".repeat(MAX_COOKIE_BYTES + 1));
+        assert_eq!(request_cookie(&headers(&[long.as_bytes()]), "sessionid", true).key, None);
     }
 
     #[test]

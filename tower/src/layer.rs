@@ -74,7 +74,7 @@ where
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let shared = self.shared.clone();
-        let cookie = cookie::request_cookie(req.headers(), &shared.config.cookie_name);
+        let cookie = cookie::request_cookie(req.headers(), &shared.config.cookie_name, shared.store.is_signed_cookies());
         let session = Session::new(&shared.store, cookie.key.as_deref());
         req.extensions_mut().insert(session.clone());
         // The clone that was polled ready serves this request; the fresh
@@ -121,6 +121,21 @@ fn finish<B: Default>(config: &SessionConfig, session: &Session, cookie: &cookie
         return fail(response, e);
     }
     match session.key() {
+        // A signed cookie past what browsers keep would be dropped by the
+        // browser without a word, and with it the session: an error here
+        // instead, which names the size.
+        Some(key) if config.cookie_name.len() + 1 + key.len() > cookie::MAX_COOKIE_BYTES => {
+            log::error!(
+                target: "sessionbox",
+                "the session as a signed cookie is {} bytes, over the {} a browser keeps: keep less in it, or keep sessions on the server",
+                config.cookie_name.len() + 1 + key.len(),
+                cookie::MAX_COOKIE_BYTES
+            );
+            let mut replacement = Response::new(B::default());
+            *replacement.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+            *response = replacement;
+            return;
+        }
         Some(key) => cookie::set(response.headers_mut(), config, key, lifetime),
         None => log::error!(target: "sessionbox", "the saved session has no key"),
     }

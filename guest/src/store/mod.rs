@@ -187,6 +187,18 @@ impl<B: Storage, S: System> SessionStore<B, S> {
         Ok(SessionStore { backend, core: Core { system, settings, codec } })
     }
 
+    /// Django's `signed_cookies` engine: the cookie value holding `data`,
+    /// signed now (see [`cookie`](crate::cookie)). The storage is not used.
+    pub fn encode_cookie(&self, data: &str) -> Result<String, Error> {
+        crate::cookie::encode(&self.core.settings, data, self.core.system.now())
+    }
+
+    /// Reads a `signed_cookies` value (see [`cookie`](crate::cookie)). The
+    /// storage is not used.
+    pub fn decode_cookie(&self, cookie: &str) -> Result<Loaded, Error> {
+        crate::cookie::decode(&self.core.settings, cookie, self.core.system.now())
+    }
+
     /// The backend's name for session `key` (`None` for a key that can name
     /// no session: shorter than 8 characters, as Django never makes, or too
     /// long for a file name). `InvalidKey` only for a character outside

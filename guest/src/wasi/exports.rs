@@ -120,6 +120,14 @@ impl wit::GuestStore for StoreResource {
     fn sweep_range(&self, cursor: Option<String>, upto: Option<String>, budget_ms: Option<u32>) -> Result<wit::SweepBatch, wit::Error> {
         Ok(self.0.sweep_range(cursor.as_deref(), upto.as_deref(), budget_nanos(budget_ms))?.into())
     }
+
+    fn encode_cookie(&self, data: String) -> Result<String, wit::Error> {
+        Ok(self.0.encode_cookie(&data)?)
+    }
+
+    fn decode_cookie(&self, cookie: String) -> Result<wit::Loaded, wit::Error> {
+        Ok(self.0.decode_cookie(&cookie)?.into())
+    }
 }
 
 fn budget_nanos(budget_ms: Option<u32>) -> Option<u64> {
@@ -164,6 +172,25 @@ impl wit::Guest for Component {
     fn sweep_range(settings: wit::Settings, cursor: Option<String>, upto: Option<String>, budget_ms: Option<u32>) -> Result<wit::SweepBatch, wit::Error> {
         with_store(settings, |s| s.sweep_range(cursor.as_deref(), upto.as_deref(), budget_nanos(budget_ms))).map(Into::into)
     }
+
+    // No storage: no store is opened (a host that preopens nothing can
+    // still read and write cookies).
+    fn encode_cookie(settings: wit::Settings, data: String) -> Result<String, wit::Error> {
+        let settings = checked(settings)?;
+        Ok(crate::cookie::encode(&settings, &data, crate::System::now(&WasiSystem))?)
+    }
+
+    fn decode_cookie(settings: wit::Settings, cookie: String) -> Result<wit::Loaded, wit::Error> {
+        let settings = checked(settings)?;
+        Ok(crate::cookie::decode(&settings, &cookie, crate::System::now(&WasiSystem))?.into())
+    }
+}
+
+/// `settings` converted and validated, as opening a store does.
+fn checked(settings: wit::Settings) -> Result<Settings, wit::Error> {
+    let settings = Settings::from(settings);
+    settings.validate()?;
+    Ok(settings)
 }
 
 impl From<Loaded> for wit::Loaded {

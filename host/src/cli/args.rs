@@ -213,4 +213,27 @@ pub enum Command {
     /// and newest modification times (Unix seconds, negative before 1970).
     /// Directory stores only.
     Stats,
+    /// Django's signed_cookies engine, where the cookie is the session:
+    /// print {"cookie": VALUE}, the session cookie's value holding the data,
+    /// signed now with the secret key (salt
+    /// "django.contrib.sessions.backends.signed_cookies"). No store is used.
+    EncodeCookie {
+        /// The session data as a JSON object ("-" reads it from stdin).
+        json: String,
+    },
+    /// Print the data in a signed_cookies session cookie's value; exit code
+    /// 3 when it holds no live session (expired after --cookie-age from its
+    /// signing, or its own _session_expiry; tampered; corrupt). No store is
+    /// used.
+    DecodeCookie {
+        /// The cookie's value.
+        cookie: String,
+    },
+}
+
+impl Command {
+    /// Whether the command works on cookies alone, with no store.
+    pub fn is_cookie(&self) -> bool {
+        matches!(self, Command::EncodeCookie { .. } | Command::DecodeCookie { .. })
+    }
 }

@@ -61,6 +61,8 @@ pub fn run(store: &Store, command: &Command, output: JsonArg) -> Result<Printed,
         }
         Command::List => json!(list(store)?).to_string().into(),
         Command::Stats => stats(store)?.into(),
+        Command::EncodeCookie { json } => json!({ "cookie": store.encode_cookie_json(&read_data(store, json)?)? }).to_string().into(),
+        Command::DecodeCookie { cookie } => printable(decode_cookie(store, cookie)?, output)?.into(),
     })
 }
 
@@ -122,6 +124,18 @@ fn load(store: &Store, key: &str) -> Result<String, Failure> {
         Loaded::Corrupt => "is corrupt",
     };
     Err(Failure::NoSession(format!("session {} {why}{}", shown(key), why_no_file(store, key))))
+}
+
+/// The data in a signed_cookies value, in Python's compact form.
+fn decode_cookie(store: &Store, cookie: &str) -> Result<String, Failure> {
+    let why = match store.decode_cookie_json(cookie)? {
+        Loaded::Found { data, .. } => return pyjson::canonical_object(&data).map_err(|e| sessionbox::Error::InvalidData(e.to_string()).into()),
+        Loaded::Missing => "is empty",
+        Loaded::Expired => "had expired",
+        Loaded::BadSignature => "has a bad signature (tampered, or signed with another secret)",
+        Loaded::Corrupt => "is corrupt",
+    };
+    Err(Failure::NoSession(format!("the cookie {why}")))
 }
 
 /// Session data as the output format asks: Python's form as stored, which

@@ -57,7 +57,9 @@ pub fn run(stdout_was_closed: bool) -> ExitCode {
     }
     let outcome = secret::settings(&cli).and_then(|settings| {
         let options = sessionbox::Options { deadline: cli.deadline, ..sessionbox::Options::default() };
-        let store = if let Some(redis) = redis_options(&cli)? {
+        let store = if cli.command.is_cookie() {
+            sessionbox::Store::open_signed_cookies(settings, options)?
+        } else if let Some(redis) = redis_options(&cli)? {
             sessionbox::Store::open_redis_with(&redis, settings, options)?
         } else if let Some(path) = &cli.sqlite {
             let mut sqlite = SqliteOptions::new(path);

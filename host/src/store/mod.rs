@@ -86,6 +86,36 @@ struct Inner {
     /// For a directory store: notices the directory deleted or replaced
     /// under its path, so instances reopen it.
     watch: Option<directory::DirWatch>,
+    /// Django's `signed_cookies` engine: the key is the session.
+    signed_cookies: bool,
+}
+
+/// The storage of a signed-cookie store: none. Its instances run the
+/// key-value component, whose cookie calls never reach storage.
+struct NoStorage;
+
+impl crate::kv::KeyValue for NoStorage {
+    fn get(&self, _: &str, _: u64) -> std::result::Result<Option<crate::kv::KvEntry>, crate::kv::KvError> {
+        Err(NoStorage::error())
+    }
+    fn set_if_absent(&self, _: &str, _: &[u8], _: Option<u64>) -> std::result::Result<bool, crate::kv::KvError> {
+        Err(NoStorage::error())
+    }
+    fn set_if_present(&self, _: &str, _: &[u8], _: Option<u64>) -> std::result::Result<bool, crate::kv::KvError> {
+        Err(NoStorage::error())
+    }
+    fn delete(&self, _: &str) -> std::result::Result<bool, crate::kv::KvError> {
+        Err(NoStorage::error())
+    }
+    fn exists(&self, _: &str) -> std::result::Result<bool, crate::kv::KvError> {
+        Err(NoStorage::error())
+    }
+}
+
+impl NoStorage {
+    fn error() -> crate::kv::KvError {
+        crate::kv::KvError::Other("a signed-cookie store keeps no sessions: the cookie is the session".into())
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -188,13 +218,76 @@ impl Store {
         Store::open_provider(Arc::new(kv), redis.describe(), settings, options)
     }
 
+    /// Opens Django's `signed_cookies` engine: the session is the cookie.
+    /// Nothing is stored; a session's key is its cookie value, signed under
+    /// the salt `django.contrib.sessions.backends.signed_cookies` with
+    /// `settings.secret_key` (its fallbacks read too), and every save makes
+    /// a new one. So: [`create`](Self::create) and
+    /// [`cycle_key`](Self::cycle_key) return the new cookie value;
+    /// [`load`](Self::load) reads one (until its signing time plus
+    /// `cookie_age`, or its own `_session_expiry` when earlier);
+    /// [`exists`](Self::exists) and [`delete`](Self::delete) have nothing to
+    /// find (`false`, as in Django), [`clear_expired`](Self::clear_expired)
+    /// nothing to sweep; [`save`](Self::save) under a key is an
+    /// [`Error::Config`]: save through a [`Session`](crate::Session), which
+    /// takes the new value as its key. A logout cannot revoke a cookie the
+    /// client keeps: until it expires, a copied cookie still loads (as in
+    /// Django; docs/django.md).
+    pub fn open_signed_cookies(settings: Settings, options: Options) -> Result<Store> {
+        check(&settings)?;
+        let mut store = Store::start(Backend::Kv(Arc::new(NoStorage)), "signed cookies".to_owned(), settings, options)?;
+        Arc::get_mut(&mut store.inner).expect("a store just started has one owner").signed_cookies = true;
+        Ok(store)
+    }
+
+    /// Whether this store is Django's `signed_cookies` engine
+    /// ([`open_signed_cookies`](Self::open_signed_cookies)).
+    pub fn is_signed_cookies(&self) -> bool {
+        self.inner.signed_cookies
+    }
+
+    /// The `signed_cookies` value holding `data`, signed now: what
+    /// Django's `signed_cookies` engine puts in the session cookie. Works on
+    /// any store (nothing is stored); `TooLarge` past `max_session_size`.
+    pub fn encode_cookie(&self, data: &Data) -> Result<String> {
+        self.encode_cookie_json(&to_json(data))
+    }
+
+    /// [`encode_cookie`](Self::encode_cookie) with the data as JSON object
+    /// text.
+    pub fn encode_cookie_json(&self, json: &str) -> Result<String> {
+        self.call_brief(|api, store, handle| api.call_encode_cookie(store, handle, json))
+    }
+
+    /// Reads a `signed_cookies` value (see
+    /// [`open_signed_cookies`](Self::open_signed_cookies)). Works on any
+    /// store; a bad signature is logged as for a stored session.
+    pub fn decode_cookie(&self, cookie: &str) -> Result<Loaded<Data>> {
+        self.decode_cookie_json(cookie)?
+            .map(|json| sessionbox_guest::json::parse_object_within(&json, MAX_DATA_DEPTH).map_err(|e| unreadable_as_data(cookie, e)))
+    }
+
+    /// [`decode_cookie`](Self::decode_cookie) with the data as JSON object
+    /// text exactly as signed.
+    pub fn decode_cookie_json(&self, cookie: &str) -> Result<Loaded<String>> {
+        Ok(self.decode_cookie_wit(cookie)?.into())
+    }
+
+    fn decode_cookie_wit(&self, cookie: &str) -> Result<wit::Loaded> {
+        let loaded = self.call_brief(|api, store, handle| api.call_decode_cookie(store, handle, cookie))?;
+        if matches!(loaded, wit::Loaded::BadSignature) {
+            log::warn!(target: "sessionbox::security", "Session data corrupted: bad signature");
+        }
+        Ok(loaded)
+    }
+
     fn start(backend: Backend, about: String, settings: Settings, options: Options) -> Result<Store> {
         let wit_settings = to_wit(&settings);
         let watch = match &backend {
             Backend::Dir(dir) => Some(directory::DirWatch::new(dir.clone())),
             Backend::Kv(_) => None,
         };
-        let inner = Inner { backend, about, settings, wit_settings, options, idle: Mutex::new(Vec::new()), watch };
+        let inner = Inner { backend, about, settings, wit_settings, options, idle: Mutex::new(Vec::new()), watch, signed_cookies: false };
         let store = Store { inner: Arc::new(inner) };
         // Start one instance now, so a bad directory or a broken runtime shows
         // up here rather than at the first request.
@@ -244,6 +337,9 @@ impl Store {
     /// [`create`](Self::create) with the data as JSON object text, which may
     /// hold what `Data` cannot (lone surrogates, any depth).
     pub fn create_json(&self, json: &str) -> Result<String> {
+        if self.inner.signed_cookies {
+            return self.encode_cookie_json(json);
+        }
         self.call(|api, store, handle| api.call_create(store, handle, json))
     }
 
@@ -269,6 +365,9 @@ impl Store {
     /// `SuspiciousSession` warning: someone holds a session cookie this
     /// store's secrets did not sign, or the stored session was tampered with.
     pub(crate) fn load_wit(&self, key: &str) -> Result<wit::Loaded> {
+        if self.inner.signed_cookies {
+            return self.decode_cookie_wit(key);
+        }
         let loaded = self.call_brief(|api, store, handle| api.call_load(store, handle, key))?;
         if matches!(loaded, wit::Loaded::BadSignature) {
             log::warn!(target: "sessionbox::security", "Session data corrupted: bad signature");
@@ -285,18 +384,29 @@ impl Store {
 
     /// [`save`](Self::save) with the data as JSON object text.
     pub fn save_json(&self, key: &str, json: &str, must_create: bool) -> Result<()> {
+        if self.inner.signed_cookies {
+            return Err(crate::Error::Config(
+                "a signed-cookie store keeps nothing under a key: save through a Session, or call create, which returns the new cookie value".into(),
+            ));
+        }
         self.call(|api, store, handle| api.call_save(store, handle, key, json, must_create))
     }
 
     /// Whether a file for session `key` exists (a key too short or too long
     /// to name a session has none).
     pub fn exists(&self, key: &str) -> Result<bool> {
+        if self.inner.signed_cookies {
+            return Ok(false);
+        }
         self.call_brief(|api, store, handle| api.call_exists(store, handle, key))
     }
 
     /// Deletes session `key`; returns whether a file was deleted (a missing
     /// session is not an error).
     pub fn delete(&self, key: &str) -> Result<bool> {
+        if self.inner.signed_cookies {
+            return Ok(false);
+        }
         self.call_brief(|api, store, handle| api.call_delete(store, handle, key))
     }
 
@@ -307,6 +417,9 @@ impl Store {
 
     /// [`cycle_key`](Self::cycle_key) with the data as JSON object text.
     pub fn cycle_key_json(&self, key: &str, json: &str) -> Result<String> {
+        if self.inner.signed_cookies {
+            return self.encode_cookie_json(json);
+        }
         self.call(|api, store, handle| api.call_cycle_key(store, handle, key, json))
     }
 

@@ -49,8 +49,9 @@ impl Store {
         f: impl Fn(&wit::GuestStore, &mut wasmtime::Store<HostState>, ResourceAny) -> wasmtime::Result<Result<T, wit::Error>>,
     ) -> Result<T> {
         let warm = self.warm_instance();
-        // Only a directory's calls are brief: a network store's may wait.
-        let brief = brief && matches!(self.inner.backend, Backend::Dir(_));
+        // Only a directory's calls, and cookies (no storage), are brief: a
+        // network store's may wait.
+        let brief = brief && (matches!(self.inner.backend, Backend::Dir(_)) || self.inner.signed_cookies);
         if on_tokio_worker() && !(brief && warm.is_some()) {
             tokio::task::block_in_place(|| self.call_on(warm, f))
         } else {
