@@ -19,6 +19,9 @@ and, per engine (SESSION_ENGINE is django.contrib.sessions.backends.<engine>):
             "name", "user", "password"}}      DATABASES["default"] (PostgreSQL
                                               needs psycopg); "migrate": true
                                               runs Django's migrate first
+    signed_cookies                            (nothing: the key is the
+                                              cookie's value, which create,
+                                              save and cycle_key return)
 
 Every further line is one op object, or a list of them; each op prints one
 JSON result line, flushed at once, so a test can run a whole batch in one
@@ -165,7 +168,7 @@ def main():
                     "PASSWORD": pg["password"],
                 }
             }
-    else:
+    elif engine != "signed_cookies":
         raise SystemExit("unknown engine %r" % (engine,))
     settings.configure(
         SECRET_KEY=cfg["secret_key"],
@@ -265,6 +268,10 @@ def main():
             if "exotic" in op:
                 s["value"] = exotic(op["exotic"], op.get("marker"))
             s.create()
+            if engine == "signed_cookies":
+                # Its create only marks the session modified; the key (the
+                # cookie's value) is made by save.
+                s.save()
             out = {"key": s.session_key}
             if op.get("with_expiry_age"):
                 out["expiry_age"] = s.get_expiry_age()
