@@ -47,6 +47,6 @@ pub use settings::{Durability, Settings, DEFAULT_COOKIE_AGE, DEFAULT_FILE_PREFIX
 pub use store::{
     sweep_ranges, Age, Core, Files, Format, KeyValue, Kv, KvEntry, KvError, Loaded, SessionStore, Storage, Stored, SweepBatch, SweepRange, SweepReport,
     Unread,
-    DJANGO_CACHE_KEY_PREFIX, TEMP_FILE_MAX_AGE_SECS,
+    DJANGO_CACHED_DB_KEY_PREFIX, DJANGO_CACHE_KEY_PREFIX, TEMP_FILE_MAX_AGE_SECS,
 };
 pub use time::Time;

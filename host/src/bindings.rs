@@ -119,6 +119,7 @@ impl From<Format> for kv::ValueFormat {
             Format::Signed => kv::ValueFormat::Signed,
             Format::DjangoPickle => kv::ValueFormat::DjangoPickle,
             Format::DjangoDb => kv::ValueFormat::DjangoDb,
+            Format::DjangoCachedDb => kv::ValueFormat::DjangoCachedDb,
         }
     }
 }

@@ -62,6 +62,8 @@ pub use sessionbox_guest::{Durability, Settings, DEFAULT_COOKIE_AGE, DEFAULT_FIL
 pub use kv::redis::{RedisFormat, RedisOptions};
 pub use data::{parse_data, Data, Loaded, MAX_DATA_DEPTH};
 pub use store::{Options, Store, SweepBatch, SweepReport};
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use store::DbOptions;
 
 /// Session keys: which strings name a session, as Django's `SessionBase`
 /// accepts them, and the length of the keys a store creates.

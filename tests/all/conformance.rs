@@ -39,6 +39,7 @@ use crate::support::data;
 use crate::support::postgres::PostgresServer;
 use crate::support::redis::RedisServer;
 use sessionbox::kv::sql::{postgres::PostgresOptions, sqlite::SqliteOptions};
+use sessionbox::DbOptions;
 use serde_json::{json, Value};
 use sessionbox::kv::{Format, KeyValue, MemoryKv};
 use sessionbox::{
@@ -118,6 +119,9 @@ conformance_suite!(redis_pickle, open_redis_pickle, extra: [test_load_overlong_k
 // DatabaseSessionTests: Django's `db` engine on SQLite and on PostgreSQL.
 conformance_suite!(sqlite, open_sqlite, extra: [test_load_overlong_key, test_create_and_save, test_db_clearsessions_command]);
 conformance_suite!(postgres, open_postgres, extra: [test_load_overlong_key, test_create_and_save, test_db_clearsessions_command]);
+// CacheDBSessionTests: Django's cached_db engine, SQLite behind a real Redis
+// in Django's cache format.
+conformance_suite!(cached_db, open_cached_db, extra: [test_load_overlong_key, test_create_and_save, test_db_clearsessions_command, test_exists_searches_cache_first]);
 // CookieSessionTests: Django's signed_cookies engine.
 conformance_suite!(signed_cookies, open_signed_cookies, keeps_nothing, extra: [test_cookie_decode]);
 
@@ -140,6 +144,9 @@ enum Raw {
     Postgres(PostgresServer),
     /// No storage: Django's signed_cookies engine.
     Cookies,
+    /// A SQLite database (as `Sqlite`) behind a `redis-server` of the test's
+    /// own in Django's cache format.
+    CachedDb(TempDir, RedisServer),
 }
 
 /// One store under test, and its storage seen from outside. Derefs to the
@@ -200,6 +207,17 @@ fn open_sqlite(settings: Settings, options: Options) -> Backend {
     Backend { store, raw: Raw::Sqlite(dir) }
 }
 
+fn open_cached_db(settings: Settings, options: Options) -> Backend {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let server = RedisServer::start();
+    let mut sqlite = SqliteOptions::new(dir.path().join("db.sqlite3"));
+    sqlite.create_table = true;
+    let mut redis = RedisOptions::new(server.url());
+    redis.format = RedisFormat::django();
+    let store = Store::open_cached_db(&DbOptions::Sqlite(sqlite), &redis, settings, options).expect("open store");
+    Backend { store, raw: Raw::CachedDb(dir, server) }
+}
+
 fn open_signed_cookies(settings: Settings, options: Options) -> Backend {
     Backend { store: Store::open_signed_cookies(settings, options).expect("open store"), raw: Raw::Cookies }
 }
@@ -224,6 +242,7 @@ impl Backend {
             Raw::Redis { format: RedisFormat::Django { .. }, .. } => Format::DjangoPickle,
             Raw::Redis { .. } => Format::Signed,
             Raw::Sqlite(_) | Raw::Postgres(_) => Format::DjangoDb,
+            Raw::CachedDb(..) => Format::DjangoCachedDb,
             Raw::Cookies => Format::Signed,
         }
     }
@@ -234,7 +253,7 @@ impl Backend {
         match self.format() {
             Format::Signed => format!("{}{key}", self.settings().file_prefix),
             Format::DjangoPickle => format!("{DJANGO_CACHE_KEY_PREFIX}{key}"),
-            Format::DjangoDb => key.to_owned(),
+            Format::DjangoDb | Format::DjangoCachedDb => key.to_owned(),
         }
     }
 
@@ -242,7 +261,7 @@ impl Backend {
     /// rows as text, one per line, columns joined by `|`.
     fn sql(&self, sql: &str) -> String {
         match &self.raw {
-            Raw::Sqlite(dir) => {
+            Raw::Sqlite(dir) | Raw::CachedDb(dir, _) => {
                 let db = rusqlite::Connection::open(dir.path().join("db.sqlite3")).expect("open the database");
                 let mut statement = db.prepare(sql).expect("prepare");
                 let columns = statement.column_count();
@@ -263,7 +282,7 @@ impl Backend {
     /// The current time as the backend's `expire_date` compares it.
     fn sql_now(&self) -> &'static str {
         match &self.raw {
-            Raw::Sqlite(_) => "strftime('%Y-%m-%d %H:%M:%f', 'now')",
+            Raw::Sqlite(_) | Raw::CachedDb(..) => "strftime('%Y-%m-%d %H:%M:%f', 'now')",
             _ => "now()",
         }
     }
@@ -289,7 +308,7 @@ impl Backend {
             Raw::Redis { server, format } => {
                 ::redis::cmd("EXISTS").arg(Backend::redis_key(format, &name)).query::<i64>(&mut Backend::redis(server)).unwrap() == 1
             }
-            Raw::Sqlite(_) | Raw::Postgres(_) => {
+            Raw::Sqlite(_) | Raw::Postgres(_) | Raw::CachedDb(..) => {
                 self.sql(&format!("SELECT count(*) FROM django_session WHERE session_key = '{name}' AND expire_date > {}", self.sql_now())) == "1"
             }
             Raw::Cookies => false,
@@ -302,7 +321,7 @@ impl Backend {
             Raw::Dir(_) => session_files(self).len(),
             Raw::Memory(kv) => kv.len(),
             Raw::Redis { server, .. } => ::redis::cmd("DBSIZE").query::<usize>(&mut Backend::redis(server)).unwrap(),
-            Raw::Sqlite(_) | Raw::Postgres(_) => {
+            Raw::Sqlite(_) | Raw::Postgres(_) | Raw::CachedDb(..) => {
                 self.sql(&format!("SELECT count(*) FROM django_session WHERE expire_date > {}", self.sql_now())).parse().unwrap()
             }
             Raw::Cookies => 0,
@@ -314,7 +333,7 @@ impl Backend {
     fn entries(&self) -> usize {
         match &self.raw {
             Raw::Dir(dir) => all_entries(dir.path()).len(),
-            Raw::Sqlite(_) | Raw::Postgres(_) => self.sql("SELECT count(*) FROM django_session").parse().unwrap(),
+            Raw::Sqlite(_) | Raw::Postgres(_) | Raw::CachedDb(..) => self.sql("SELECT count(*) FROM django_session").parse().unwrap(),
             _ => self.count(),
         }
     }
@@ -341,11 +360,11 @@ impl Backend {
                 .unwrap(),
             // As Django's db backend writes a session: its row, expiring a
             // cookie age from now.
-            Raw::Sqlite(_) | Raw::Postgres(_) => {
+            Raw::Sqlite(_) | Raw::Postgres(_) | Raw::CachedDb(..) => {
                 let value = std::str::from_utf8(value).expect("session text").replace('\'', "''");
                 let age = self.settings().cookie_age;
                 let expire = match &self.raw {
-                    Raw::Sqlite(_) => format!("strftime('%Y-%m-%d %H:%M:%f', 'now', '+{age} seconds')"),
+                    Raw::Sqlite(_) | Raw::CachedDb(..) => format!("strftime('%Y-%m-%d %H:%M:%f', 'now', '+{age} seconds')"),
                     _ => format!("now() + interval '{age} seconds'"),
                 };
                 self.sql(&format!("DELETE FROM django_session WHERE session_key = '{name}'"));
@@ -365,7 +384,7 @@ impl Backend {
             Raw::Redis { server, format } => {
                 ::redis::cmd("GET").arg(Backend::redis_key(format, &name)).query::<Vec<u8>>(&mut Backend::redis(server)).unwrap()
             }
-            Raw::Sqlite(_) | Raw::Postgres(_) => {
+            Raw::Sqlite(_) | Raw::Postgres(_) | Raw::CachedDb(..) => {
                 self.sql(&format!("SELECT session_data FROM django_session WHERE session_key = '{name}'")).into_bytes()
             }
         }
@@ -926,7 +945,7 @@ fn test_decode(open: Open) {
     // A value as Django writes it loads as the same data.
     let key = "decodetest0000000000000000000000";
     match store.format() {
-        Format::Signed | Format::DjangoDb => store.write_raw(key, codec().encode(r#"{"a test key":"a test value"}"#, unix_now()).as_bytes()),
+        Format::Signed | Format::DjangoDb | Format::DjangoCachedDb => store.write_raw(key, codec().encode(r#"{"a test key":"a test value"}"#, unix_now()).as_bytes()),
         Format::DjangoPickle => store.write_raw(key, PICKLED_BY_PYTHON),
     }
     assert_eq!(store.load(key).unwrap().into_data(), Some(expected.clone()));
@@ -944,7 +963,7 @@ fn test_decode(open: Open) {
     let key = store.create(&expected).unwrap();
     let value = store.read_raw(&key);
     match store.format() {
-        Format::Signed | Format::DjangoDb => {
+        Format::Signed | Format::DjangoDb | Format::DjangoCachedDb => {
             // What sessionbox stores is one `payload:timestamp:signature`
             // line that Django's signer accepts.
             let text = String::from_utf8(value).expect("signed text");
@@ -1026,7 +1045,7 @@ fn test_decode_serializer_exception(open: Open) {
     // A signed payload whose base64 is valid but whose content is not JSON.
     let signed_not_json = codec().encode("invalid data", unix_now());
     let values: Vec<&[u8]> = match store.format() {
-        Format::Signed | Format::DjangoDb => vec![signed_by_django.as_bytes(), signed_not_json.as_bytes()],
+        Format::Signed | Format::DjangoDb | Format::DjangoCachedDb => vec![signed_by_django.as_bytes(), signed_not_json.as_bytes()],
         // The pickle format has no signer: a pickle that Python reads but
         // that holds no session (`pickle.dumps("invalid data", 5)` by
         // CPython), and a session pickle cut short. Django's cache backend
@@ -1205,6 +1224,18 @@ fn test_clearsessions_command(open: Open) {
     assert_eq!(store.load(&future).unwrap().into_data(), Some(data(json!({"foo": "bar", "_session_expiry": 3600}))));
 }
 
+/// `exists` answers from the cache first (Django's
+/// `CacheDBSessionTests.test_exists_searches_cache_first` counts no query):
+/// a session whose row went is still found while the cache holds it.
+fn test_exists_searches_cache_first(open: Open) {
+    let store = setup(open);
+    let key = store.create(&data(json!({"a": 1}))).unwrap();
+    store.sql(&format!("DELETE FROM django_session WHERE session_key = '{key}'"));
+    assert!(store.exists(&key).unwrap(), "found in the cache");
+    assert!(store.delete(&key).unwrap(), "the cache entry was there to delete");
+    assert!(!store.exists(&key).unwrap());
+}
+
 // ---------------------------------------------------------------------------
 // CookieSessionTests (the signed_cookies engine)
 // ---------------------------------------------------------------------------
@@ -1249,10 +1280,14 @@ fn test_db_clearsessions_command(open: Open) {
     other.insert("foo", "bar").unwrap();
     other.save(false).unwrap();
     let past = other.key().unwrap().to_owned();
-    let earlier = if matches!(store.raw, Raw::Sqlite(_)) { "datetime(expire_date, '-30 days')" } else { "expire_date - interval '30 days'" };
+    let earlier = if matches!(store.raw, Raw::Sqlite(_) | Raw::CachedDb(..)) { "datetime(expire_date, '-30 days')" } else { "expire_date - interval '30 days'" };
     store.sql(&format!("UPDATE django_session SET expire_date = {earlier} WHERE session_key = '{past}'"));
     assert_eq!(store.entries(), 2, "both rows are in the table");
-    assert_eq!(store.load(&past).unwrap(), Loaded::Missing, "an expired row is no session");
+    // (Behind a cache, the cache entry serves until its own TTL, as in
+    // Django's cached_db: the row was aged behind the cache's back.)
+    if !matches!(store.raw, Raw::CachedDb(..)) {
+        assert_eq!(store.load(&past).unwrap(), Loaded::Missing, "an expired row is no session");
+    }
     let report = store.clear_expired().unwrap();
     assert_eq!(report.deleted, 1, "{report:?}");
     assert_eq!(store.entries(), 1);

@@ -103,7 +103,7 @@ fn exercise(store: &Store, format: Format, stored: &dyn Fn(&str) -> Option<(Vec<
         // Django's cache backend: the dict pickled, protocol 5.
         Format::DjangoPickle => assert_eq!(&value[..2], b"\x80\x05", "not a protocol 5 pickle"),
         // Django's signed session text, which Django's signer reads.
-        Format::Signed | Format::DjangoDb => {
+        Format::Signed | Format::DjangoDb | Format::DjangoCachedDb => {
             let codec = sessionbox_guest::codec::Codec::new(SECRET, &[], sessionbox::DEFAULT_KEY_SALT);
             let (_, decoded) = codec.decode(&value, 1 << 20).expect("signed with the secret");
             assert_eq!(decoded, cart);
@@ -152,7 +152,7 @@ fn a_provider_written_outside_the_crate_serves_the_whole_api_in_both_formats() {
         let name = |key: &str| match format {
             Format::Signed => format!("sessionid{key}"),
             Format::DjangoPickle => format!("django.contrib.sessions.cache{key}"),
-            Format::DjangoDb => key.to_owned(),
+            Format::DjangoDb | Format::DjangoCachedDb => key.to_owned(),
         };
         exercise(&store, format, &|key| kv.raw(&name(key)));
         assert!(kv.calls.load(Ordering::Relaxed) >= 15, "{} calls", kv.calls.load(Ordering::Relaxed));
@@ -171,7 +171,7 @@ fn the_memory_provider_serves_the_whole_api_and_expires_by_ttl() {
         let name = |key: &str| match format {
             Format::Signed => format!("sessionid{key}"),
             Format::DjangoPickle => format!("django.contrib.sessions.cache{key}"),
-            Format::DjangoDb => key.to_owned(),
+            Format::DjangoDb | Format::DjangoCachedDb => key.to_owned(),
         };
         exercise(&store, format, &|key| {
             kv.get(&name(key), u64::MAX).unwrap().map(|e| (e.value, e.ttl_ms.map(Duration::from_millis)))

@@ -6,7 +6,7 @@
 //! session's time to live, so there is nothing to sweep.
 
 use crate::system::System;
-use crate::store::{Age, Core, Format, Storage, Stored, SweepBatch, Unread};
+use crate::store::{Age, Core, Format, Storage, Stored, SweepBatch, Unread, DJANGO_CACHED_DB_KEY_PREFIX};
 use crate::Error;
 
 /// A value as read, with the time it has left.
@@ -128,6 +128,72 @@ impl<K: KeyValue> Kv<K> {
     pub fn new(kv: K, format: Format) -> Kv<K> {
         Kv { kv, format }
     }
+
+    /// Django's `cached_db`: a cache in front of the database.
+    fn cached(&self) -> bool {
+        self.format == Format::DjangoCachedDb
+    }
+
+    /// The database's and the cache's entries of `cached_db` session `name`
+    /// through the cache; a miss (or a cache that fails, as in Django) reads
+    /// the database and fills the cache with what its row has left to live.
+    fn read_cached<S: System>(&self, core: &Core<S>, name: &str, limit: u64) -> Result<Stored<()>, Unread> {
+        let cache = cache_name(name);
+        if let Ok(Some(KvEntry { value, ttl_ms })) = self.kv.get(&cache, limit) {
+            return Ok(Stored { content: value, format: Format::DjangoPickle, age: Age::ExpiresIn(ttl_ms), opened: () });
+        }
+        let (value, ttl_ms) = match self.kv.get(name, limit) {
+            Ok(Some(KvEntry { value, ttl_ms })) => (value, ttl_ms),
+            Ok(None) => return Err(Unread::Missing),
+            Err(KvError::TooLarge) => return Err(Unread::TooLarge),
+            Err(KvError::WrongType) => return Err(Unread::NotAFile),
+            Err(e) => return Err(Unread::Io(io("get", name, e))),
+        };
+        // Only what verifies goes in the cache (Django's would cache `{}`
+        // for a tampered row).
+        if let Some(pickled) = self.pickled(core, &value) {
+            if self.kv.set_if_absent(&cache, &pickled, ttl_ms) == Ok(true) && self.kv.exists(name) == Ok(false) {
+                // A logout between the read and the fill: take it back.
+                let _ = self.kv.delete(&cache);
+            }
+        }
+        Ok(Stored { content: value, format: Format::DjangoDb, age: Age::ExpiresIn(ttl_ms), opened: () })
+    }
+
+    /// The cache's form (the dict pickled) of a session in signed text.
+    fn pickled<S: System>(&self, core: &Core<S>, signed: &[u8]) -> Option<Vec<u8>> {
+        let decoded = core.codec.decode_session(signed, core.settings.max_session_size as usize).ok()?;
+        crate::pickle::from_json_object(&decoded.json).ok()
+    }
+
+    /// After the database took `content`: the cache entry follows. A new
+    /// session's is added; an existing one is replaced, and none is made
+    /// (a logout that deleted it meanwhile stays a logout: the next load
+    /// fills it from the database). A cache that fails is cleared instead;
+    /// only when that fails too is the save an error.
+    fn write_cache<S: System>(&self, core: &Core<S>, name: &str, content: &[u8], created: bool, ttl_ms: Option<u64>) -> Result<(), Error> {
+        let cache = cache_name(name);
+        let updated = match self.pickled(core, content) {
+            Some(pickled) if created => self.kv.set_if_absent(&cache, &pickled, ttl_ms).and_then(|added| match added {
+                true => Ok(true),
+                false => self.kv.set_if_present(&cache, &pickled, ttl_ms),
+            }),
+            Some(pickled) => self.kv.set_if_present(&cache, &pickled, ttl_ms),
+            None => Err(KvError::Other("the saved session does not read back".into())),
+        };
+        match updated {
+            Ok(_) => Ok(()),
+            Err(e) => match self.kv.delete(&cache) {
+                Ok(_) => Ok(()),
+                Err(_) => Err(io("saved in the database, but updating the cache failed for", name, e)),
+            },
+        }
+    }
+}
+
+/// The cache's name for `cached_db` session `name` (Django's `cache_key`).
+fn cache_name(name: &str) -> String {
+    format!("{DJANGO_CACHED_DB_KEY_PREFIX}{name}")
 }
 
 fn io(doing: &str, name: &str, e: KvError) -> Error {
@@ -147,9 +213,12 @@ impl<K: KeyValue> Storage for Kv<K> {
         self.format
     }
 
-    fn read<S: System>(&self, _core: &Core<S>, name: &str, limit: u64) -> Result<Stored<()>, Unread> {
+    fn read<S: System>(&self, core: &Core<S>, name: &str, limit: u64) -> Result<Stored<()>, Unread> {
+        if self.cached() {
+            return self.read_cached(core, name, limit);
+        }
         match self.kv.get(name, limit) {
-            Ok(Some(KvEntry { value, ttl_ms })) => Ok(Stored { content: value, age: Age::ExpiresIn(ttl_ms), opened: () }),
+            Ok(Some(KvEntry { value, ttl_ms })) => Ok(Stored { content: value, format: self.format, age: Age::ExpiresIn(ttl_ms), opened: () }),
             Ok(None) => Err(Unread::Missing),
             Err(KvError::TooLarge) => Err(Unread::TooLarge),
             // Like a directory entry that is not a regular file: corrupt.
@@ -158,28 +227,41 @@ impl<K: KeyValue> Storage for Kv<K> {
         }
     }
 
-    fn write<S: System>(&self, _core: &Core<S>, name: &str, content: &[u8], must_create: bool, ttl_ms: Option<u64>) -> Result<(), Error> {
+    fn write<S: System>(&self, core: &Core<S>, name: &str, content: &[u8], must_create: bool, ttl_ms: Option<u64>) -> Result<(), Error> {
         if must_create {
             match self.kv.set_if_absent(name, content, ttl_ms) {
-                Ok(true) => Ok(()),
-                Ok(false) => Err(Error::AlreadyExists),
-                Err(e) => Err(io("add", name, e)),
+                Ok(true) => {}
+                Ok(false) => return Err(Error::AlreadyExists),
+                Err(e) => return Err(io("add", name, e)),
             }
         } else {
             match self.kv.set_if_present(name, content, ttl_ms) {
-                Ok(true) => Ok(()),
-                Ok(false) => Err(Error::NotFound),
-                Err(e) => Err(io("replace", name, e)),
+                Ok(true) => {}
+                Ok(false) => return Err(Error::NotFound),
+                Err(e) => return Err(io("replace", name, e)),
             }
         }
+        if self.cached() {
+            self.write_cache(core, name, content, must_create, ttl_ms)?;
+        }
+        Ok(())
     }
 
+    /// For `cached_db`, in the cache or the database (Django's `exists`).
     fn exists(&self, name: &str) -> Result<bool, Error> {
+        if self.cached() && self.kv.exists(&cache_name(name)).map_err(|e| io("check", name, e))? {
+            return Ok(true);
+        }
         self.kv.exists(name).map_err(|e| io("check", name, e))
     }
 
+    /// For `cached_db`, from the database, then from the cache.
     fn remove(&self, name: &str) -> Result<bool, Error> {
-        self.kv.delete(name).map_err(|e| io("delete", name, e))
+        let removed = self.kv.delete(name).map_err(|e| io("delete", name, e))?;
+        if self.cached() {
+            return Ok(self.kv.delete(&cache_name(name)).map_err(|e| io("delete", name, e))? || removed);
+        }
+        Ok(removed)
     }
 
     /// Only an entry without a TTL is ever judged expired here; no

@@ -109,7 +109,7 @@ impl<B: Storage, S: System> SessionStore<B, S> {
             return Ok(Loaded::Missing);
         };
         let core = &self.core;
-        let Stored { content, age, opened } = match self.backend.read(core, &name, core.max_stored_len(self.backend.format())) {
+        let Stored { content, format, age, opened } = match self.backend.read(core, &name, core.max_stored_len(self.backend.format())) {
             Ok(stored) => stored,
             Err(Unread::Missing) => return Ok(Loaded::Missing),
             Err(Unread::NotAFile) => return Ok(Loaded::Corrupt),
@@ -124,8 +124,8 @@ impl<B: Storage, S: System> SessionStore<B, S> {
             return Ok(Loaded::Found { data: "{}".to_owned(), expires_at });
         }
         let max = core.settings.max_session_size as usize;
-        let decoded = match self.backend.format() {
-            Format::Signed | Format::DjangoDb => match core.codec.decode_session(&content, max) {
+        let decoded = match format {
+            Format::Signed | Format::DjangoDb | Format::DjangoCachedDb => match core.codec.decode_session(&content, max) {
                 Ok(decoded) => decoded,
                 Err(DecodeError::BadSignature) => return Ok(Loaded::BadSignature),
                 Err(DecodeError::NotAscii | DecodeError::Corrupt) => return Ok(Loaded::Corrupt),

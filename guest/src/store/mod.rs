@@ -53,12 +53,25 @@ pub enum Format {
     /// stores through its Redis cache. Not signed: only a trusted store can
     /// hold it.
     DjangoPickle,
+    /// Django's `cached_db` backend: [`DjangoDb`](Self::DjangoDb) in the
+    /// database, and the session dict pickled under
+    /// `django.contrib.sessions.cached_db<key>` in a cache in front of it,
+    /// through one key-value store that routes those names to the cache
+    /// (see [`Kv`](crate::Kv)).
+    DjangoCachedDb,
 }
+
+/// What Django's `cached_db` backend puts before a session key in the cache
+/// (`django.contrib.sessions.backends.cached_db.KEY_PREFIX`).
+pub const DJANGO_CACHED_DB_KEY_PREFIX: &str = "django.contrib.sessions.cached_db";
 
 /// What a backend holds under a session's name, read whole.
 pub struct Stored<O> {
     /// The bytes as stored.
     pub content: Vec<u8>,
+    /// Their encoding (for `cached_db`, the cache's pickle or the
+    /// database's signed text, whichever answered).
+    pub format: Format,
     /// How old the entry is, as the backend knows it.
     pub age: Age,
     /// What [`Storage::remove_read`] needs to delete exactly this entry.
@@ -156,7 +169,7 @@ impl<S: System> Core<S> {
         let json = u64::from(self.settings.max_session_size);
         match format {
             Format::Signed | Format::DjangoDb => json.div_ceil(3) * 4 + 1 + 1 + 13 + 1 + 43,
-            Format::DjangoPickle => json * 4 + 64,
+            Format::DjangoPickle | Format::DjangoCachedDb => json * 4 + 64,
         }
     }
 }
@@ -216,7 +229,7 @@ impl<B: Storage, S: System> SessionStore<B, S> {
         match self.backend.format() {
             Format::Signed => &self.core.settings.file_prefix,
             Format::DjangoPickle => DJANGO_CACHE_KEY_PREFIX,
-            Format::DjangoDb => "",
+            Format::DjangoDb | Format::DjangoCachedDb => "",
         }
     }
 }

@@ -60,7 +60,7 @@ impl<B: Storage, S: System> SessionStore<B, S> {
             (None, false)
         };
         let content = match self.backend.format() {
-            Format::Signed | Format::DjangoDb => core.codec.encode(&json, now.secs).into_bytes(),
+            Format::Signed | Format::DjangoDb | Format::DjangoCachedDb => core.codec.encode(&json, now.secs).into_bytes(),
             Format::DjangoPickle => pickle::from_json_object(&json).map_err(|e| Error::InvalidData(e.to_string()))?,
         };
         Ok(Encoded { content, ttl_ms, expired })

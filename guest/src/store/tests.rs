@@ -432,6 +432,51 @@ mod kv {
     }
 
     #[test]
+    fn cached_db_reads_through_the_cache_and_writes_through_to_it() {
+        use crate::store::kv::KeyValue;
+        let (store, kv) = store(Format::DjangoCachedDb, settings());
+        let key = store.create(r#"{"a":1}"#).unwrap();
+        let cache = format!("django.contrib.sessions.cached_db{key}");
+        let mut keys = kv.keys();
+        keys.sort();
+        assert_eq!(keys, [key.clone(), cache.clone()], "the row and the cache entry");
+        let pickled = |name: &str| match kv.value(name) {
+            Some(MemValue::Plain(value, _)) => value,
+            other => panic!("{name}: {other:?}"),
+        };
+        assert_eq!(&pickled(&cache)[..2], b"\x80\x05", "the cache holds the dict pickled");
+        // A load is served by the cache: what the database says is not read.
+        kv.insert(&key, MemValue::Plain(b"not even signed".to_vec(), None));
+        assert!(matches!(store.load(&key).unwrap(), Loaded::Found { data, .. } if data == r#"{"a":1}"#));
+        // A miss reads the database and fills the cache; a row that does not
+        // verify is reported and not cached.
+        assert!(kv.delete(&cache).unwrap());
+        assert_eq!(store.load(&key).unwrap(), Loaded::BadSignature);
+        assert_eq!(kv.value(&cache), None, "nothing unverified is cached");
+        store.delete(&key).unwrap();
+        let key = store.create(r#"{"b":2}"#).unwrap();
+        let cache = format!("django.contrib.sessions.cached_db{key}");
+        assert!(kv.delete(&cache).unwrap());
+        assert!(matches!(store.load(&key).unwrap(), Loaded::Found { data, .. } if data == r#"{"b":2}"#));
+        assert!(kv.value(&cache).is_some(), "filled from the database");
+        // A save replaces both; without a cache entry, it makes none (the
+        // next load fills it).
+        store.save(&key, r#"{"b":3}"#, false).unwrap();
+        assert!(matches!(store.load(&key).unwrap(), Loaded::Found { data, .. } if data == r#"{"b":3}"#));
+        assert!(kv.delete(&cache).unwrap());
+        store.save(&key, r#"{"b":4}"#, false).unwrap();
+        assert_eq!(kv.value(&cache), None);
+        // Exists in either; a delete takes both.
+        assert!(store.exists(&key).unwrap());
+        store.load(&key).unwrap();
+        assert!(kv.value(&cache).is_some());
+        assert!(store.delete(&key).unwrap());
+        assert!(kv.keys().is_empty(), "{:?}", kv.keys());
+        assert_eq!(store.save(&key, "{}", false), Err(Error::NotFound), "an update never brings it back");
+        assert!(kv.keys().is_empty());
+    }
+
+    #[test]
     fn creates_never_collide_and_updates_never_resurrect() {
         for format in [Format::Signed, Format::DjangoPickle, Format::DjangoDb] {
             let (store, kv) = store(format, settings());
@@ -439,7 +484,7 @@ mod kv {
             let name = match format {
                 Format::Signed => format!("sessionid{key}"),
                 Format::DjangoPickle => format!("django.contrib.sessions.cache{key}"),
-                Format::DjangoDb => key.clone(),
+                Format::DjangoDb | Format::DjangoCachedDb => key.clone(),
             };
             assert_eq!(kv.keys(), [name.clone()]);
             assert_eq!(store.save(&key, "{}", true), Err(Error::AlreadyExists));

@@ -20,6 +20,7 @@ pub fn storage() -> Result<Kv<WasiKv>, String> {
             wit::ValueFormat::Signed => Format::Signed,
             wit::ValueFormat::DjangoPickle => Format::DjangoPickle,
             wit::ValueFormat::DjangoDb => Format::DjangoDb,
+            wit::ValueFormat::DjangoCachedDb => Format::DjangoCachedDb,
         })
     });
     Ok(Kv::new(WasiKv, format))

@@ -27,15 +27,21 @@ pub struct Cli {
     /// Keep sessions in Django's session table (django_session) of this
     /// SQLite database file (Django's DATABASES NAME), as Django's db
     /// session backend does, instead of in --dir.
-    #[arg(long, global = true, value_name = "PATH", conflicts_with_all = ["redis", "postgres"])]
+    #[arg(long, global = true, value_name = "PATH", conflicts_with = "postgres")]
     pub sqlite: Option<PathBuf>,
     /// Keep sessions in Django's session table of this PostgreSQL database
     /// (postgres://[user[:password]@]host[:port]/db, or libpq's
     /// "host=… dbname=…"), as Django's db session backend does. The
     /// password is better given by --postgres-password-file or
     /// $SESSIONBOX_POSTGRES_PASSWORD.
-    #[arg(long, global = true, value_name = "URL", conflicts_with = "redis")]
+    #[arg(long, global = true, value_name = "URL")]
     pub postgres: Option<String>,
+    /// Django's cached_db engine: the --sqlite or --postgres database with
+    /// the --redis server in front of it as Django's cache (its format:
+    /// --redis-key-prefix is the cache's KEY_PREFIX, default empty, and
+    /// --django-cache-version its VERSION).
+    #[arg(long, global = true, requires = "redis")]
+    pub cached_db: bool,
     /// A file whose first line is the PostgreSQL password (else
     /// $SESSIONBOX_POSTGRES_PASSWORD, else the URL's, else none).
     #[arg(long, global = true, value_name = "FILE", requires = "postgres")]

@@ -7,6 +7,7 @@ mod logger;
 mod secret;
 
 use sessionbox::kv::sql::{postgres::PostgresOptions, sqlite::SqliteOptions};
+use sessionbox::DbOptions;
 use clap::Parser;
 use std::io::Write;
 use std::process::ExitCode;
@@ -57,23 +58,25 @@ pub fn run(stdout_was_closed: bool) -> ExitCode {
     }
     let outcome = secret::settings(&cli).and_then(|settings| {
         let options = sessionbox::Options { deadline: cli.deadline, ..sessionbox::Options::default() };
+        let db = db_options(&cli)?;
         let store = if cli.command.is_cookie() {
             sessionbox::Store::open_signed_cookies(settings, options)?
+        } else if cli.cached_db {
+            let Some(db) = db else { return Err(Failure::Error("--cached-db needs a database: --sqlite or --postgres".into())) };
+            let mut redis = redis_options(&cli)?.expect("clap requires --redis with --cached-db");
+            redis.format = sessionbox::RedisFormat::Django {
+                key_prefix: cli.redis_key_prefix.clone().unwrap_or_default(),
+                version: cli.django_cache_version,
+            };
+            sessionbox::Store::open_cached_db(&db, &redis, settings, options)?
+        } else if !cli.redis.is_empty() && db.is_some() {
+            return Err(Failure::Error("--redis with --sqlite or --postgres is Django's cached_db engine: add --cached-db".into()));
         } else if let Some(redis) = redis_options(&cli)? {
             sessionbox::Store::open_redis_with(&redis, settings, options)?
-        } else if let Some(path) = &cli.sqlite {
-            let mut sqlite = SqliteOptions::new(path);
-            (sqlite.table, sqlite.create_table) = (cli.table.clone(), cli.create_table);
-            sessionbox::Store::open_sqlite(&sqlite, settings, options)?
-        } else if let Some(url) = &cli.postgres {
-            let mut postgres = PostgresOptions::new(url);
-            (postgres.table, postgres.create_table) = (cli.table.clone(), cli.create_table);
-            let postgres = match &cli.postgres_password_file {
-                Some(file) => postgres.password_from_file(file)?,
-                None if std::env::var_os(POSTGRES_PASSWORD_ENV).is_some() => postgres.password_from_env(POSTGRES_PASSWORD_ENV)?,
-                None => postgres,
-            };
-            sessionbox::Store::open_postgres(&postgres, settings, options)?
+        } else if let Some(DbOptions::Sqlite(sqlite)) = &db {
+            sessionbox::Store::open_sqlite(sqlite, settings, options)?
+        } else if let Some(DbOptions::Postgres(postgres)) = &db {
+            sessionbox::Store::open_postgres(postgres, settings, options)?
         } else {
             sessionbox::Store::open_with(&cli.dir, settings, options)?
         };
@@ -116,6 +119,24 @@ fn redis_options(cli: &args::Cli) -> Result<Option<sessionbox::RedisOptions>, Fa
         None if std::env::var_os(REDIS_PASSWORD_ENV).is_some() => redis.password_from_env(REDIS_PASSWORD_ENV)?,
         None => redis,
     }))
+}
+
+/// The database the command line names (--sqlite or --postgres), if any.
+fn db_options(cli: &args::Cli) -> Result<Option<DbOptions>, Failure> {
+    if let Some(path) = &cli.sqlite {
+        let mut sqlite = SqliteOptions::new(path);
+        (sqlite.table, sqlite.create_table) = (cli.table.clone(), cli.create_table);
+        return Ok(Some(DbOptions::Sqlite(sqlite)));
+    }
+    let Some(url) = &cli.postgres else { return Ok(None) };
+    let mut postgres = PostgresOptions::new(url);
+    (postgres.table, postgres.create_table) = (cli.table.clone(), cli.create_table);
+    let postgres = match &cli.postgres_password_file {
+        Some(file) => postgres.password_from_file(file)?,
+        None if std::env::var_os(POSTGRES_PASSWORD_ENV).is_some() => postgres.password_from_env(POSTGRES_PASSWORD_ENV)?,
+        None => postgres,
+    };
+    Ok(Some(DbOptions::Postgres(postgres)))
 }
 
 /// The environment variable the Redis password may come from.

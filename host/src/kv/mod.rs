@@ -56,6 +56,7 @@
 //! # Ok::<(), sessionbox::Error>(())
 //! ```
 
+mod cached_db;
 pub(crate) mod import;
 mod memory;
 #[cfg(feature = "redis")]
@@ -63,5 +64,6 @@ pub mod redis;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub mod sql;
 
+pub use cached_db::CachedDbKv;
 pub use memory::MemoryKv;
 pub use sessionbox_guest::{Format, KeyValue, KvEntry, KvError};

@@ -90,6 +90,18 @@ struct Inner {
     signed_cookies: bool,
 }
 
+/// The database of Django's `db` or `cached_db` engine.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[derive(Clone, Debug)]
+pub enum DbOptions {
+    /// A SQLite database file.
+    #[cfg(feature = "sqlite")]
+    Sqlite(crate::kv::sql::sqlite::SqliteOptions),
+    /// A PostgreSQL database.
+    #[cfg(feature = "postgres")]
+    Postgres(crate::kv::sql::postgres::PostgresOptions),
+}
+
 /// The storage of a signed-cookie store: none. Its instances run the
 /// key-value component, whose cookie calls never reach storage.
 struct NoStorage;
@@ -190,6 +202,36 @@ impl Store {
         postgres.response_timeout = postgres.response_timeout.min(budget);
         let kv = crate::kv::sql::postgres::PostgresKv::connect(&postgres)?;
         Store::open_provider(Arc::new(kv), postgres.describe(), settings, options)
+    }
+
+    /// Opens Django's `cached_db` engine: the database `db` (as for
+    /// [`open_sqlite`](Self::open_sqlite) or
+    /// [`open_postgres`](Self::open_postgres)) with Redis in front of it,
+    /// in Django's cache format (`redis.format` should be
+    /// [`RedisFormat::Django`](crate::kv::redis::RedisFormat::Django) with
+    /// Django's cache `KEY_PREFIX` and `VERSION`). A load may ask both
+    /// (and fill the cache), so the Redis and PostgreSQL timeouts are
+    /// capped at an eighth of [`Options::deadline`].
+    #[cfg(all(feature = "redis", any(feature = "sqlite", feature = "postgres")))]
+    pub fn open_cached_db(db: &DbOptions, redis: &crate::kv::redis::RedisOptions, settings: Settings, options: Options) -> Result<Store> {
+        check(&settings)?;
+        let budget = (options.deadline / 8).max(Duration::from_millis(1));
+        let mut redis = redis.clone();
+        redis.connect_timeout = redis.connect_timeout.min(budget);
+        redis.response_timeout = redis.response_timeout.min(budget);
+        let cache = crate::kv::redis::RedisKv::connect(&redis)?;
+        let (about, kv) = match db {
+            #[cfg(feature = "sqlite")]
+            DbOptions::Sqlite(sqlite) => (sqlite.describe(), crate::kv::CachedDbKv::new(crate::kv::sql::sqlite::SqliteKv::open(sqlite)?, cache)),
+            #[cfg(feature = "postgres")]
+            DbOptions::Postgres(postgres) => {
+                let mut postgres = postgres.clone();
+                postgres.connect_timeout = postgres.connect_timeout.min(budget);
+                postgres.response_timeout = postgres.response_timeout.min(budget);
+                (postgres.describe(), crate::kv::CachedDbKv::new(crate::kv::sql::postgres::PostgresKv::connect(&postgres)?, cache))
+            }
+        };
+        Store::open_provider(Arc::new(kv), format!("{about}, cached in {}", redis.describe()), settings, options)
     }
 
     /// Opens a store on Redis (or Valkey, or a Redis Cluster) with default

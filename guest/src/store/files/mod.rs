@@ -185,7 +185,7 @@ impl<D: Dir> Storage for Files<D> {
 
     fn read<S: System>(&self, _core: &Core<S>, name: &str, limit: u64) -> Result<Stored<Self::Opened>, Unread> {
         let Read { meta, content, file } = self.read_file(name, limit)?;
-        Ok(Stored { content, age: Age::WrittenAt(meta.modified), opened: Opened { meta, file } })
+        Ok(Stored { content, format: Format::Signed, age: Age::WrittenAt(meta.modified), opened: Opened { meta, file } })
     }
 
     fn write<S: System>(&self, core: &Core<S>, name: &str, content: &[u8], must_create: bool, _ttl_ms: Option<u64>) -> Result<(), Error> {
