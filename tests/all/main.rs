@@ -17,6 +17,7 @@ mod concurrency;
 mod conformance;
 mod dir_replaced;
 mod disk_full;
+mod django_cached_db;
 mod django_cookies;
 mod django_db;
 mod django_interop;

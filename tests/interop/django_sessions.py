@@ -19,6 +19,7 @@ and, per engine (SESSION_ENGINE is django.contrib.sessions.backends.<engine>):
             "name", "user", "password"}}      DATABASES["default"] (PostgreSQL
                                               needs psycopg); "migrate": true
                                               runs Django's migrate first
+    cached_db   "database" as for db, "cache" as for cache
     signed_cookies                            (nothing: the key is the
                                               cookie's value, which create,
                                               save and cycle_key return)
@@ -142,7 +143,7 @@ def main():
     by_engine = {}
     if engine == "file":
         by_engine["SESSION_FILE_PATH"] = cfg["dir"]
-    elif engine == "cache":
+    if engine in ("cache", "cached_db"):
         cache = cfg["cache"]
         by_engine["CACHES"] = {
             "default": {
@@ -152,7 +153,7 @@ def main():
                 "VERSION": cache.get("version", 1),
             }
         }
-    elif engine == "db":
+    if engine in ("db", "cached_db"):
         database = cfg["database"]
         if "sqlite" in database:
             by_engine["DATABASES"] = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": database["sqlite"]}}
@@ -168,7 +169,7 @@ def main():
                     "PASSWORD": pg["password"],
                 }
             }
-    elif engine != "signed_cookies":
+    if engine not in ("file", "cache", "db", "cached_db", "signed_cookies"):
         raise SystemExit("unknown engine %r" % (engine,))
     settings.configure(
         SECRET_KEY=cfg["secret_key"],
