@@ -101,6 +101,11 @@ struct CrateReadmeDoctests;
 #[doc = include_str!("../../docs/redis.md")]
 struct RedisDocDoctests;
 
+/// docs/engines.md's examples.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/engines.md")]
+struct EnginesDocDoctests;
+
 /// docs/plugins.md's example.
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/plugins.md")]
