@@ -73,8 +73,17 @@ struct Args {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args = Args::parse();
+async fn main() -> std::process::ExitCode {
+    match run(Args::parse()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sessionbox-demo: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let secret = args.secret_key.unwrap_or_else(|| {
         eprintln!("sessionbox-demo: no SESSIONBOX_SECRET_KEY; using an insecure demo secret");
         DEMO_SECRET.to_owned()
