@@ -12,6 +12,9 @@
 //!   and its expiry (`#expiry-age`, `#expiry-date`).
 //! - `/set?key=K&value=V`: stores a string in the session.
 //! - `/expiry?seconds=N`: Django's `set_expiry(N)` (0: until the browser closes).
+//!
+//! [`open_store`] opens the store where [`Sessions`] says: a session
+//! directory, Redis, or Django's `db` engine on SQLite or PostgreSQL.
 
 use axum::extract::{Form, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -19,13 +22,69 @@ use axum::routing::get;
 use axum::Router;
 use pbkdf2::pbkdf2_hmac;
 use serde::Deserialize;
-use sessionbox::{Expiry, Store};
+use sessionbox::kv::sql::{postgres::PostgresOptions, sqlite::SqliteOptions};
+use sessionbox::{Expiry, Options, RedisFormat, RedisOptions, Settings, Store};
 use sessionbox_tower::auth::{self, User};
 use sessionbox_tower::{Session, SessionConfig, SessionLayer};
 use sha2::Sha256;
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::UNIX_EPOCH;
+
+/// Where the demo keeps its sessions (the binary's `--sessions`, `--redis`,
+/// `--sqlite` or `--postgres`). Holds no Debug: a URL may carry a password.
+#[derive(Clone)]
+pub enum Sessions {
+    /// Files in this directory (Django's `SESSION_FILE_PATH`), created if
+    /// missing.
+    Dir(PathBuf),
+    /// Redis or Valkey at `url`: sessionbox's signed text, or with
+    /// `django_cache` what Django's cache session backend stores
+    /// ([`RedisFormat::django`]).
+    Redis { url: String, django_cache: bool },
+    /// Django's `db` engine: rows of the `django_session` table in this
+    /// SQLite database file (Django's `DATABASES` `NAME`). Without
+    /// `create_table` the table must exist (Django's `migrate` makes it).
+    Sqlite { path: PathBuf, create_table: bool },
+    /// Django's `db` engine on PostgreSQL at `url`. The password comes from
+    /// `password_file` (its first line), else from
+    /// `$SESSIONBOX_POSTGRES_PASSWORD` ([`POSTGRES_PASSWORD_ENV`]), else
+    /// from the URL, as for the `sessionbox` CLI.
+    Postgres { url: String, password_file: Option<PathBuf>, create_table: bool },
+}
+
+/// The environment variable a PostgreSQL password may come from (the
+/// `sessionbox` CLI's too).
+pub const POSTGRES_PASSWORD_ENV: &str = "SESSIONBOX_POSTGRES_PASSWORD";
+
+/// Opens the store `sessions` names, with `settings` and `options`; returns
+/// it and where it is, for a start-up line (never a password).
+pub fn open_store(sessions: &Sessions, settings: Settings, options: Options) -> sessionbox::Result<(Store, String)> {
+    Ok(match sessions {
+        Sessions::Dir(dir) => (Store::open_with(dir, settings, options)?, dir.display().to_string()),
+        Sessions::Redis { url, django_cache } => {
+            let mut redis = RedisOptions::new(url);
+            if *django_cache {
+                redis.format = RedisFormat::django();
+            }
+            (Store::open_redis_with(&redis, settings, options)?, redis.describe())
+        }
+        Sessions::Sqlite { path, create_table } => {
+            let sqlite = SqliteOptions { create_table: *create_table, ..SqliteOptions::new(path) };
+            (Store::open_sqlite(&sqlite, settings, options)?, sqlite.describe())
+        }
+        Sessions::Postgres { url, password_file, create_table } => {
+            let postgres = PostgresOptions { create_table: *create_table, ..PostgresOptions::new(url) };
+            let postgres = match password_file {
+                Some(file) => postgres.password_from_file(file)?,
+                None if std::env::var_os(POSTGRES_PASSWORD_ENV).is_some() => postgres.password_from_env(POSTGRES_PASSWORD_ENV)?,
+                None => postgres,
+            };
+            (Store::open_postgres(&postgres, settings, options)?, postgres.describe())
+        }
+    })
+}
 
 /// A user the demo can log in: Django's `auth_user` row, as far as a login
 /// needs it.

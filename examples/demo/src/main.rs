@@ -1,8 +1,8 @@
 //! `sessionbox-demo`: serves the demo app (see the library docs).
 
 use clap::Parser;
-use sessionbox::{Options, RedisFormat, RedisOptions, Settings, Store};
-use sessionbox_demo::DemoUser;
+use sessionbox::{Options, Settings};
+use sessionbox_demo::{DemoUser, Sessions};
 use sessionbox_tower::SessionConfig;
 use std::path::PathBuf;
 
@@ -19,11 +19,11 @@ struct Args {
     #[arg(long, default_value = "127.0.0.1:8000")]
     listen: String,
     /// The session directory (Django's SESSION_FILE_PATH); created if missing.
-    #[arg(long, default_value = "demo-sessions")]
+    #[arg(long, default_value = "demo-sessions", conflicts_with_all = ["redis", "sqlite", "postgres"])]
     sessions: PathBuf,
     /// Keep sessions on Redis or Valkey at this URL instead of --sessions:
     /// several demo processes on one Redis share their sessions.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", conflicts_with_all = ["sqlite", "postgres"])]
     redis: Option<String>,
     /// With --redis: store sessions as Django's cache session backend does
     /// (`:1:django.contrib.sessions.cache<key>`, the dict pickled), to share
@@ -32,6 +32,27 @@ struct Args {
     /// it: sessionbox's signed text under `sessionbox:sessionid<key>`.
     #[arg(long, requires = "redis")]
     django_cache: bool,
+    /// Keep sessions as Django's db session engine does, in the
+    /// django_session table of this SQLite database file (Django's DATABASES
+    /// NAME), instead of --sessions: a Django on the same file shares them.
+    /// The table must exist (Django's migrate makes it) unless --create-table.
+    #[arg(long, value_name = "PATH", conflicts_with = "postgres")]
+    sqlite: Option<PathBuf>,
+    /// Keep sessions as Django's db session engine does, in the
+    /// django_session table of this PostgreSQL database
+    /// (postgres://[user[:password]@]host[:port]/db, or libpq's
+    /// "host=… dbname=…"), instead of --sessions. The password is better
+    /// given by --postgres-password-file or $SESSIONBOX_POSTGRES_PASSWORD.
+    #[arg(long, value_name = "URL")]
+    postgres: Option<String>,
+    /// A file whose first line is the PostgreSQL password (else
+    /// $SESSIONBOX_POSTGRES_PASSWORD, else the URL's, else none).
+    #[arg(long, value_name = "FILE", requires = "postgres")]
+    postgres_password_file: Option<PathBuf>,
+    /// With --sqlite or --postgres: create the django_session table (and the
+    /// SQLite file) with Django's own DDL when missing.
+    #[arg(long)]
+    create_table: bool,
     /// Django's SECRET_KEY. Without it the demo uses an insecure placeholder.
     #[arg(long = "secret-key", env = "SESSIONBOX_SECRET_KEY", hide_env_values = true)]
     secret_key: Option<String>,
@@ -52,8 +73,17 @@ struct Args {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args = Args::parse();
+async fn main() -> std::process::ExitCode {
+    match run(Args::parse()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sessionbox-demo: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let secret = args.secret_key.unwrap_or_else(|| {
         eprintln!("sessionbox-demo: no SESSIONBOX_SECRET_KEY; using an insecure demo secret");
         DEMO_SECRET.to_owned()
@@ -66,16 +96,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut settings = Settings::new(secret);
     settings.cookie_age = args.cookie_age;
     let options = Options { expire_at_browser_close: args.expire_at_browser_close, ..Options::default() };
-    let (store, place) = match &args.redis {
-        Some(url) => {
-            let mut redis = RedisOptions::new(url);
-            if args.django_cache {
-                redis.format = RedisFormat::django();
-            }
-            (Store::open_redis_with(&redis, settings, options)?, redis.describe())
-        }
-        None => (Store::open_with(&args.sessions, settings, options)?, args.sessions.display().to_string()),
+    let sessions = match (args.redis, args.sqlite, args.postgres) {
+        (Some(url), _, _) => Sessions::Redis { url, django_cache: args.django_cache },
+        (_, Some(path), _) => Sessions::Sqlite { path, create_table: args.create_table },
+        (_, _, Some(url)) => Sessions::Postgres { url, password_file: args.postgres_password_file, create_table: args.create_table },
+        _ if args.create_table => return Err("--create-table goes with --sqlite or --postgres".into()),
+        _ => Sessions::Dir(args.sessions),
     };
+    let (store, place) = sessionbox_demo::open_store(&sessions, settings, options)?;
     let mut config = SessionConfig::for_store(&store);
     config.save_every_request = args.save_every_request;
     let app = sessionbox_demo::app(store, config, users);

@@ -1,6 +1,7 @@
 //! docs/tower.md's one command works: the binary starts, serves the counter,
 //! and logs alice in with the default password.
 
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
@@ -34,19 +35,29 @@ impl Drop for Running {
 /// wonderland, a million PBKDF2 iterations), on a free port in `dir`; and
 /// the address it listens on.
 fn start_demo(dir: &Path) -> (Running, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sessionbox-demo"))
-        .args(["--listen", "127.0.0.1:0", "--sessions"])
-        .arg(dir.join("sessions"))
-        .env_remove("SESSIONBOX_SECRET_KEY")
-        .env("SESSIONBOX_CACHE_DIR", dir.join("cache"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let (running, addr, _) = start_demo_on(dir, &["--sessions".as_ref(), dir.join("sessions").as_os_str()]);
+    (running, addr)
+}
+
+/// The demo binary as [`start_demo`], with `store_args` saying where its
+/// sessions are; also its start-up line.
+fn start_demo_on(dir: &Path, store_args: &[&OsStr]) -> (Running, String, String) {
+    let mut child = demo_command(dir).args(["--listen", "127.0.0.1:0"]).args(store_args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let addr = line.split("http://").nth(1).and_then(|rest| rest.split_whitespace().next()).unwrap_or_else(|| panic!("no address in {line:?}")).to_owned();
-    (Running(child), addr)
+    (Running(child), addr, line)
+}
+
+/// The demo binary's command, in `dir`, with none of the test process's
+/// secret or PostgreSQL password.
+fn demo_command(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sessionbox-demo"));
+    cmd.current_dir(dir)
+        .env_remove("SESSIONBOX_SECRET_KEY")
+        .env_remove("SESSIONBOX_POSTGRES_PASSWORD")
+        .env("SESSIONBOX_CACHE_DIR", dir.join("cache"));
+    cmd
 }
 
 /// `POST /login` with `body`.
@@ -149,4 +160,60 @@ fn a_login_takes_as_long_for_an_unknown_name_and_does_not_hold_up_pages() {
     });
     eprintln!("a page while {logins} bad logins ran: {page:.3?} (median of 3)");
     assert!(page < known / 2, "a page took {page:?} while {logins} logins ran (one login takes {known:?})");
+}
+
+/// `GET /` with the session cookie `session` (if any): the count the page
+/// shows, and the cookie the response sets (else `session` again).
+fn count(addr: &str, session: Option<&str>) -> (u64, String) {
+    let header = session.map(|s| format!("Cookie: {s}\r\n")).unwrap_or_default();
+    let page = request(addr, &format!("GET / HTTP/1.1\r\nHost: x\r\n{header}Connection: close\r\n\r\n"));
+    let count = page.split(r#"<span id="count">"#).nth(1).and_then(|rest| rest.split('<').next()).and_then(|n| n.parse().ok());
+    let set = page.lines().any(|l| l.to_ascii_lowercase().starts_with("set-cookie: sessionid="));
+    (count.unwrap_or_else(|| panic!("no count in {page}")), if set { cookie(&page) } else { session.unwrap_or_default().to_owned() })
+}
+
+/// `--sqlite PATH --create-table`: the sessions are rows of Django's
+/// django_session table in that file, so they outlive the process; no
+/// session directory is made.
+#[test]
+fn the_demo_binary_keeps_sessions_in_a_sqlite_table_across_restarts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("db.sqlite3");
+    let args = ["--sqlite".as_ref(), db.as_os_str(), "--create-table".as_ref()];
+    let (demo, addr, line) = start_demo_on(tmp.path(), &args);
+    assert!(line.contains(&format!("sessions in SQLite database {}, table django_session", db.display())), "{line}");
+    let (n, session) = count(&addr, None);
+    assert_eq!(n, 1);
+    assert_eq!(count(&addr, Some(&session)), (2, session.clone()));
+    drop(demo);
+    assert!(db.is_file(), "the database file was made");
+    assert!(!tmp.path().join("demo-sessions").exists(), "and no session directory");
+
+    // A new process on the same file, without --create-table: the table is there.
+    let (_demo, addr, _) = start_demo_on(tmp.path(), &args[..2]);
+    assert_eq!(count(&addr, Some(&session)), (3, session), "the session outlived the process");
+}
+
+/// Wrong or missing store options end the binary at once with an error that
+/// says what is wrong, and never shows a PostgreSQL password.
+#[test]
+fn the_demo_binary_refuses_bad_db_options_clearly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fails = |args: &[&str]| -> (Option<i32>, String) {
+        let out = demo_command(tmp.path()).args(["--listen", "127.0.0.1:0"]).args(args).stdin(Stdio::null()).output().unwrap();
+        assert!(!out.status.success(), "{args:?} should fail");
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (_, err) = fails(&["--sqlite", "never-migrated.sqlite3"]);
+    assert!(err.contains("migrate"), "a database without Django's table says to migrate: {err}");
+    assert!(err.contains("sessionbox-demo: configuration error: SQLite database never-migrated.sqlite3"), "one plain line, not a Debug dump: {err}");
+    let (_, err) = fails(&["--postgres", "postgres://demo@127.0.0.1:1/db", "--postgres-password-file", "no-such-file"]);
+    assert!(err.contains("cannot read the PostgreSQL password file no-such-file"), "{err}");
+    let (_, err) = fails(&["--postgres", "postgres://demo:hunter2-in-url@127.0.0.1:1/db"]);
+    assert!(err.contains("127.0.0.1") && !err.contains("hunter2"), "an unreachable server is named, its password not: {err}");
+    let (_, err) = fails(&["--create-table"]);
+    assert!(err.contains("--create-table goes with --sqlite or --postgres"), "{err}");
+    let (code, err) = fails(&["--sqlite", "a.sqlite3", "--sessions", "dir"]);
+    assert_eq!(code, Some(2), "clap refuses two stores: {err}");
+    assert!(!tmp.path().join("a.sqlite3").exists() && !tmp.path().join("never-migrated.sqlite3").exists(), "no database file made without --create-table");
 }

@@ -2,9 +2,10 @@
 //! browser tests.
 //!
 //! [`DjangoServer`] runs the site in `tests/interop/django_site` (Django's
-//! LoginView and file session backend, configured from the environment) on
-//! a free port of 127.0.0.1, with a fresh SQLite database holding the user
-//! [`DJANGO_USER`]. [`Browser`] drives Debian's `/usr/bin/chromium` through
+//! LoginView, configured from the environment) on a free port of 127.0.0.1,
+//! its sessions in files, on Redis or in its database ([`DjangoSessions`]),
+//! with a fresh database (SQLite or PostgreSQL, [`DjangoDatabase`]) holding
+//! the user [`DJANGO_USER`]. [`Browser`] drives Debian's `/usr/bin/chromium` through
 //! `/usr/bin/chromedriver` (WebDriver, via `fantoccini`) with a fresh
 //! profile that can be kept across a [`Browser::restart`].
 //!
@@ -22,6 +23,7 @@
 //! test with what to install.
 
 use super::django::django_python;
+use super::postgres::PostgresServer;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{json, Value};
@@ -146,11 +148,40 @@ pub fn kill_group(child: &mut Child) {
 pub struct DjangoServer {
     child: Child,
     port: u16,
+    /// The venv's Python, with what the site's settings need.
+    python: PathBuf,
     /// The environment of every manage.py run (the server's and `manage`'s).
     env: Vec<(String, String)>,
     log: PathBuf,
-    /// Holds the SQLite database and the log.
-    dir: TempDir,
+    sqlite_path: Option<PathBuf>,
+    /// Holds the SQLite database (if any) and the log.
+    _dir: TempDir,
+}
+
+/// Where the Django site keeps its sessions (its settings' SESSION_STORE).
+pub enum DjangoSessions<'a> {
+    /// Django's file backend on this directory (created when missing).
+    Files(&'a Path),
+    /// Django's cache backend (`django.contrib.sessions.backends.cache`) on
+    /// `django.core.cache.backends.redis.RedisCache` at this URL, with the
+    /// cache's default KEY_PREFIX and VERSION: sessions are Redis keys
+    /// `:1:django.contrib.sessions.cache<key>` holding the pickled dict.
+    Redis(&'a str),
+    /// Django's db backend (`django.contrib.sessions.backends.db`): rows of
+    /// the `django_session` table in the site's own database, the one its
+    /// users are in, created by Django's `migrate`.
+    Db,
+}
+
+/// The site's database: its users, and its sessions with
+/// [`DjangoSessions::Db`]. `setup_site` migrates it.
+pub enum DjangoDatabase<'a> {
+    /// A fresh SQLite file in the server's temporary directory
+    /// ([`DjangoServer::sqlite_path`]).
+    Sqlite,
+    /// The database of this name on this server, as `support::postgres`'s
+    /// user (Django's psycopg backend).
+    Postgres(&'a PostgresServer, &'a str),
 }
 
 impl DjangoServer {
@@ -161,50 +192,54 @@ impl DjangoServer {
     /// `SESSION_COOKIE_AGE`, `SESSION_EXPIRE_AT_BROWSER_CLOSE`,
     /// `SESSION_SAVE_EVERY_REQUEST` (see the site's settings.py).
     pub fn start(session_dir: &Path, secret: &str, extra_env: &[(&str, &str)]) -> DjangoServer {
-        DjangoServer::start_inner(Some(session_dir), None, secret, extra_env)
+        DjangoServer::start_with(DjangoSessions::Files(session_dir), DjangoDatabase::Sqlite, secret, extra_env)
     }
 
     /// As [`start`](Self::start), but with Django's cache session backend
-    /// (`django.contrib.sessions.backends.cache`) on
-    /// `django.core.cache.backends.redis.RedisCache` at `redis_url`, with
-    /// the cache's default KEY_PREFIX and VERSION: sessions are Redis keys
-    /// `:1:django.contrib.sessions.cache<key>` holding the pickled dict.
-    /// The site's own settings are kept; a settings module in the server's
-    /// temporary directory overrides the session engine and the cache.
+    /// on Redis at `redis_url` ([`DjangoSessions::Redis`]).
     pub fn start_on_redis(redis_url: &str, secret: &str, extra_env: &[(&str, &str)]) -> DjangoServer {
-        DjangoServer::start_inner(None, Some(redis_url), secret, extra_env)
+        DjangoServer::start_with(DjangoSessions::Redis(redis_url), DjangoDatabase::Sqlite, secret, extra_env)
     }
 
-    fn start_inner(session_dir: Option<&Path>, redis_url: Option<&str>, secret: &str, extra_env: &[(&str, &str)]) -> DjangoServer {
+    /// The site with its sessions where `sessions` says, on `database`
+    /// (migrated, holding [`DJANGO_USER`]), otherwise as [`start`](Self::start).
+    pub fn start_with(sessions: DjangoSessions, database: DjangoDatabase, secret: &str, extra_env: &[(&str, &str)]) -> DjangoServer {
         let started = Instant::now();
-        let python = if redis_url.is_some() { super::django::django_redis_python() } else { django_python() };
+        let python = match (&sessions, &database) {
+            (DjangoSessions::Redis(_), _) => super::django::django_redis_python(),
+            (_, DjangoDatabase::Postgres(..)) => super::django::django_postgres_python(),
+            _ => django_python(),
+        };
         let dir = tempfile::Builder::new().prefix("sessionbox-django-").tempdir().expect("a temporary directory");
-        // The site requires SESSION_FILE_PATH; with Redis it is an unused
-        // directory of the server's own.
-        let session_dir = session_dir.map_or_else(|| dir.path().join("unused-sessions"), Path::to_path_buf);
-        std::fs::create_dir_all(&session_dir).unwrap_or_else(|e| panic!("creating {}: {e}", session_dir.display()));
-        let session_dir = session_dir.canonicalize().expect("canonical session dir");
-        let mut env: Vec<(String, String)> = vec![
-            ("SECRET_KEY".into(), secret.into()),
-            ("SESSION_FILE_PATH".into(), session_dir.display().to_string()),
-            ("SQLITE_PATH".into(), dir.path().join("db.sqlite3").display().to_string()),
-        ];
-        if let Some(url) = redis_url {
-            let module = "sessionbox_redis_settings";
-            let text = concat!(
-                "# Written by tests/all/support/web.rs: the shared-login site on Django's\n",
-                "# cache session backend, the cache on Redis.\n",
-                "import os\n",
-                "from shared_login.settings import *  # noqa: F401,F403\n",
-                "SESSION_ENGINE = \"django.contrib.sessions.backends.cache\"\n",
-                "CACHES = {\"default\": {\"BACKEND\": \"django.core.cache.backends.redis.RedisCache\", \"LOCATION\": os.environ[\"SESSION_REDIS_URL\"]}}\n",
-            );
-            let path = dir.path().join(format!("{module}.py"));
-            std::fs::write(&path, text).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
-            env.push(("DJANGO_SETTINGS_MODULE".into(), module.into()));
-            env.push(("PYTHONPATH".into(), dir.path().display().to_string()));
-            env.push(("SESSION_REDIS_URL".into(), url.into()));
+        let mut env: Vec<(String, String)> = vec![("SECRET_KEY".into(), secret.into())];
+        match sessions {
+            DjangoSessions::Files(session_dir) => {
+                std::fs::create_dir_all(session_dir).unwrap_or_else(|e| panic!("creating {}: {e}", session_dir.display()));
+                let session_dir = session_dir.canonicalize().expect("canonical session dir");
+                env.push(("SESSION_STORE".into(), "file".into()));
+                env.push(("SESSION_FILE_PATH".into(), session_dir.display().to_string()));
+            }
+            DjangoSessions::Redis(url) => {
+                env.push(("SESSION_STORE".into(), "cache".into()));
+                env.push(("SESSION_REDIS_URL".into(), url.into()));
+            }
+            DjangoSessions::Db => env.push(("SESSION_STORE".into(), "db".into())),
         }
+        let sqlite_path = match database {
+            DjangoDatabase::Sqlite => {
+                let path = dir.path().join("db.sqlite3");
+                env.push(("SQLITE_PATH".into(), path.display().to_string()));
+                Some(path)
+            }
+            DjangoDatabase::Postgres(server, name) => {
+                env.push(("POSTGRES_NAME".into(), name.into()));
+                env.push(("POSTGRES_HOST".into(), "127.0.0.1".into()));
+                env.push(("POSTGRES_PORT".into(), server.port.to_string()));
+                env.push(("POSTGRES_USER".into(), super::postgres::USER.into()));
+                env.push(("POSTGRES_PASSWORD".into(), super::postgres::PASSWORD.into()));
+                None
+            }
+        };
         env.extend(extra_env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let log = dir.path().join("django.log");
 
@@ -220,13 +255,19 @@ impl DjangoServer {
             cmd.spawn().unwrap_or_else(|e| panic!("starting {cmd:?}: {e}"))
         });
         eprintln!("Django on 127.0.0.1:{port} in {:.1} s", started.elapsed().as_secs_f64());
-        DjangoServer { child, port, env, log, dir }
+        DjangoServer { child, port, python, env, log, sqlite_path, _dir: dir }
+    }
+
+    /// The site's SQLite database file (users, and sessions with
+    /// [`DjangoSessions::Db`]); `None` on PostgreSQL.
+    pub fn sqlite_path(&self) -> Option<&Path> {
+        self.sqlite_path.as_deref()
     }
 
     /// Runs `manage.py ARGS...` against this server's database and settings;
     /// returns its stdout, panicking with its output when it fails.
     pub fn manage(&self, args: &[&str]) -> String {
-        super::run_ok(manage_command(&django_python(), &self.env).arg("manage.py").args(args))
+        super::run_ok(manage_command(&self.python, &self.env).arg("manage.py").args(args))
     }
 
     /// `user.get_session_auth_hash()` for `username`: what Django's login
@@ -273,6 +314,8 @@ fn manage_command(python: &Path, env: &[(String, String)]) -> Command {
     let mut cmd = Command::new(python);
     cmd.current_dir(django_site_dir())
         .env_remove("DJANGO_SETTINGS_MODULE")
+        .env_remove("SESSION_STORE")
+        .env_remove("POSTGRES_NAME")
         .env_remove("SESSION_COOKIE_AGE")
         .env_remove("SESSION_EXPIRE_AT_BROWSER_CLOSE")
         .env_remove("SESSION_SAVE_EVERY_REQUEST")

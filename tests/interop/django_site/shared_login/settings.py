@@ -1,11 +1,20 @@
 """Settings for the shared-login site, all from the environment, so the
 Rust test support (tests/all/support/web.rs) can give Django the very
-secret and session directory the Rust side uses.
+secret and session store the Rust side uses.
 
 Required:
-  SECRET_KEY          Django's SECRET_KEY (signs the session files)
-  SESSION_FILE_PATH   the session directory shared with sessionbox
-  SQLITE_PATH         the SQLite database (users), created by `setup_site`
+  SECRET_KEY          Django's SECRET_KEY (signs the sessions)
+Where sessions live, SESSION_STORE:
+  file (the default)  Django's file backend on SESSION_FILE_PATH, the session
+                      directory shared with sessionbox
+  cache               Django's cache backend on its RedisCache at
+                      SESSION_REDIS_URL (default KEY_PREFIX and VERSION)
+  db                  Django's db backend: the django_session table of the
+                      database below, the one the users are in
+The database (users; sessions with SESSION_STORE=db), made by `setup_site`:
+  SQLITE_PATH         a SQLite database file, or
+  POSTGRES_NAME       a PostgreSQL database, with POSTGRES_HOST,
+                      POSTGRES_PORT, POSTGRES_USER and POSTGRES_PASSWORD
 Optional:
   SESSION_COOKIE_AGE               seconds (Django's default: 1209600)
   SESSION_EXPIRE_AT_BROWSER_CLOSE  1/true/yes or 0/false/no (default false)
@@ -62,16 +71,42 @@ TEMPLATES = [
     }
 ]
 
-DATABASES = {
-    "default": {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": _required("SQLITE_PATH"),
+if os.environ.get("POSTGRES_NAME"):
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": os.environ["POSTGRES_NAME"],
+            "HOST": _required("POSTGRES_HOST"),
+            "PORT": _required("POSTGRES_PORT"),
+            "USER": _required("POSTGRES_USER"),
+            "PASSWORD": _required("POSTGRES_PASSWORD"),
+        }
     }
-}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": _required("SQLITE_PATH"),
+        }
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 
-SESSION_ENGINE = "django.contrib.sessions.backends.file"
-SESSION_FILE_PATH = _required("SESSION_FILE_PATH")
+_SESSION_STORE = os.environ.get("SESSION_STORE") or "file"
+if _SESSION_STORE == "file":
+    SESSION_ENGINE = "django.contrib.sessions.backends.file"
+    SESSION_FILE_PATH = _required("SESSION_FILE_PATH")
+elif _SESSION_STORE == "cache":
+    SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _required("SESSION_REDIS_URL"),
+        }
+    }
+elif _SESSION_STORE == "db":
+    SESSION_ENGINE = "django.contrib.sessions.backends.db"
+else:
+    raise RuntimeError(f"SESSION_STORE={_SESSION_STORE!r}: file, cache or db")
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE") or 60 * 60 * 24 * 7 * 2)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = _flag("SESSION_EXPIRE_AT_BROWSER_CLOSE")
 SESSION_SAVE_EVERY_REQUEST = _flag("SESSION_SAVE_EVERY_REQUEST")
