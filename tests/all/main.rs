@@ -29,6 +29,7 @@ mod kv_provider;
 mod limits;
 mod packaging;
 mod plugins;
+mod postgres;
 mod races;
 mod redis;
 mod redis_frozen;

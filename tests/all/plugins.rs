@@ -316,3 +316,26 @@ fn a_plugin_on_a_redis_store_works_unchanged() {
     assert_eq!(ok(&host, &counter, &["logout", &new_key]), "true");
     assert_eq!(redis.cli(&["dbsize"]), "0");
 }
+
+/// A plugin's store may be any engine the embedder opens: here Django's
+/// `db` engine on SQLite, the plugin unchanged.
+#[test]
+fn a_plugin_on_djangos_db_engine_keeps_its_sessions_in_the_table() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut sqlite = sessionbox::kv::sql::sqlite::SqliteOptions::new(tmp.path().join("db.sqlite3"));
+    sqlite.create_table = true;
+    let sessions = Store::open_sqlite(&sqlite, Settings::new("plugin-db-secret"), sessionbox::Options::default()).unwrap();
+    let host = PluginHost::new(LIMITS).unwrap();
+    let counter = load(&host, "counter", &sessions);
+    let (key, _) = visit(&host, &counter, None);
+    assert_eq!(visit(&host, &counter, Some(&key)), (key.clone(), 2));
+    let rows = |key: &str| {
+        let db = rusqlite::Connection::open(tmp.path().join("db.sqlite3")).unwrap();
+        db.query_row("SELECT count(*) FROM django_session WHERE session_key = ?1", [key], |r| r.get::<_, i64>(0)).unwrap()
+    };
+    assert_eq!(rows(&key), 1, "the plugin's session is a row of Django's table");
+    let new_key = ok(&host, &counter, &["login", &key, "alice"]);
+    assert_eq!((rows(&key), rows(&new_key)), (0, 1));
+    assert_eq!(ok(&host, &counter, &["logout", &new_key]), "true");
+    assert_eq!(rows(&new_key), 0);
+}

@@ -112,8 +112,14 @@ impl SessionStore for TowerSessionsStore {
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         match self.store.load(&key_for(id)).map_err(backend)? {
             Loaded::Found { mut data, expires_at } => {
-                data.shift_remove(EXPIRY_KEY);
-                let expiry_date = OffsetDateTime::from(expires_at);
+                // The date this adapter wrote, to the microsecond; a store
+                // that keeps a TTL (Redis, SQL) gives the expiry to the
+                // millisecond only.
+                let written = match data.shift_remove(EXPIRY_KEY) {
+                    Some(serde_json::Value::String(iso)) => OffsetDateTime::parse(&iso, &time::format_description::well_known::Rfc3339).ok(),
+                    _ => None,
+                };
+                let expiry_date = written.unwrap_or_else(|| OffsetDateTime::from(expires_at));
                 Ok(Some(Record { id: *id, data: data.into_iter().collect(), expiry_date }))
             }
             // A bad signature was logged by the store.

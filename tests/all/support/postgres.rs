@@ -151,10 +151,23 @@ impl PostgresServer {
         self.signal("CONT");
     }
 
+    /// Signals the postmaster and every process it forked (each connection
+    /// is served by its own backend process).
     fn signal(&self, name: &str) {
         let pid = self.child.as_ref().expect("the server runs").id();
-        let status = Command::new("kill").args([&format!("-{name}"), &pid.to_string()]).status().unwrap();
+        let mut pids = vec![pid.to_string()];
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+            // pid (comm) state ppid ...: the comm may hold spaces, so split after ')'.
+            let ppid = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1)).and_then(|p| p.parse::<u32>().ok());
+            if ppid == Some(pid) {
+                pids.push(entry.file_name().to_string_lossy().into_owned());
+            }
+        }
+        let status = Command::new("kill").arg(format!("-{name}")).arg(&pids[0]).status().unwrap();
         assert!(status.success(), "kill -{name} {pid}");
+        // A backend may have exited since the listing: not an error.
+        let _ = Command::new("kill").arg(format!("-{name}")).args(&pids[1..]).stderr(Stdio::null()).status();
     }
 }
 

@@ -205,7 +205,16 @@ fn describe(doing: &str, e: Failed, timeout: Duration) -> KvError {
             let code = e.code().map(|c| c.code().to_owned());
             let text = match e.as_db_error() {
                 Some(db) => db.message().to_owned(),
-                None => e.to_string(),
+                // "error connecting to server" says why only in its source.
+                None => {
+                    let mut text = e.to_string();
+                    let mut source = std::error::Error::source(&e);
+                    while let Some(cause) = source {
+                        text = format!("{text}: {cause}");
+                        source = cause.source();
+                    }
+                    text
+                }
             };
             match code.as_deref() {
                 // invalid_password, invalid_authorization_specification,
