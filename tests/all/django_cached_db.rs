@@ -175,3 +175,25 @@ fn clearsessions_and_the_cli_clear_the_same_rows() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(serde_json::from_slice::<Value>(&out.stdout).unwrap(), json!({"live": 1}));
 }
+
+#[test]
+fn an_expiry_set_on_either_side_holds_in_the_row_and_the_cache() {
+    let mut both = Both::new();
+    // Django: set_expiry(300); the cache entry's TTL and the loaded expiry
+    // follow it.
+    let k = key(&both.django(json!({"op": "create", "data": {"a": 1}, "expiry": 300})));
+    let ttl: i64 = both.redis.cli(&["ttl", &Both::cache_key(&k)]).parse().unwrap();
+    assert!((295..=300).contains(&ttl), "Django's cache TTL {ttl}");
+    let Loaded::Found { expires_at, .. } = both.store.load(&k).unwrap() else { panic!("not found") };
+    let left = expires_at.duration_since(std::time::SystemTime::now()).unwrap().as_secs();
+    assert!((295..=300).contains(&left), "{left}");
+    // sessionbox: set_expiry(120) on it, through the cache to Django.
+    let mut session = both.store.session(Some(&k));
+    session.set_expiry(sessionbox::Expiry::Seconds(120)).unwrap();
+    session.save(false).unwrap();
+    assert_eq!(both.django(json!({"op": "expiry", "key": k}))["age"], 120);
+    let ttl: i64 = both.redis.cli(&["ttl", &Both::cache_key(&k)]).parse().unwrap();
+    assert!((115..=120).contains(&ttl), "the cache entry's TTL followed: {ttl}");
+    both.uncache(&k);
+    assert_eq!(both.django(json!({"op": "expiry", "key": k}))["age"], 120, "and the row's data");
+}

@@ -99,3 +99,40 @@ fn a_logout_among_twelve_concurrent_saves_is_never_undone() {
     }
     assert_eq!(undone, 0, "a logout was undone in {undone} of 20 rounds");
 }
+
+/// TLS as the URL's sslmode asks, against a server that takes nothing else:
+/// the server's certificate verified against a given CA, a certificate no
+/// trusted CA signed refused, a plain connection refused by the server.
+#[test]
+fn tls_follows_sslmode_and_verifies_the_server() {
+    let server = PostgresServer::start_tls();
+    let url = |mode: &str| format!("{}?sslmode={mode}", server.url("sessionbox"));
+    let mut options = PostgresOptions::new(url("require"));
+    options.create_table = true;
+    options.ca_file = Some(server.ca_file());
+    let store = Store::open_postgres(&options, Settings::new(SECRET), Options::default()).unwrap();
+    let key = store.create(&crate::support::data(serde_json::json!({"over": "tls"}))).unwrap();
+    assert!(matches!(store.load(&key).unwrap(), Loaded::Found { .. }));
+    // The default, prefer, takes TLS when offered.
+    let mut prefer = PostgresOptions::new(server.url("sessionbox"));
+    prefer.ca_file = Some(server.ca_file());
+    assert!(Store::open_postgres(&prefer, Settings::new(SECRET), Options::default()).is_ok());
+
+    // The system's roots do not know the test CA.
+    let err = Store::open_postgres(&PostgresOptions::new(url("require")), Settings::new(SECRET), Options::default()).unwrap_err().to_string();
+    assert!(err.contains("certificate"), "{err}");
+    // Plain TCP: the server refuses it.
+    let err = Store::open_postgres(&PostgresOptions::new(url("disable")), Settings::new(SECRET), Options::default()).unwrap_err().to_string();
+    assert!(err.contains("no encryption") || err.contains("pg_hba.conf"), "{err}");
+    assert!(!err.contains(PASSWORD), "{err}");
+
+    // The CLI, with the CA given.
+    let out = crate::support::sessionbox(SECRET)
+        .args(["--postgres", &url("require"), "--postgres-ca-file"])
+        .arg(server.ca_file())
+        .args(["get", &key])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), r#"{"over":"tls"}"#);
+}

@@ -46,6 +46,12 @@ pub struct Cli {
     /// $SESSIONBOX_POSTGRES_PASSWORD, else the URL's, else none).
     #[arg(long, global = true, value_name = "FILE", requires = "postgres")]
     pub postgres_password_file: Option<PathBuf>,
+    /// PEM certificates of the authorities whose PostgreSQL server
+    /// certificates TLS accepts, instead of the system's (libpq's
+    /// sslrootcert). TLS itself follows the URL's sslmode (disable, prefer:
+    /// the default, require).
+    #[arg(long, global = true, value_name = "FILE", requires = "postgres")]
+    pub postgres_ca_file: Option<PathBuf>,
     /// The session table for --sqlite and --postgres (a custom session
     /// model's db_table; on PostgreSQL optionally schema.table).
     #[arg(long, global = true, value_name = "NAME", default_value = "django_session")]

@@ -130,7 +130,7 @@ fn db_options(cli: &args::Cli) -> Result<Option<DbOptions>, Failure> {
     }
     let Some(url) = &cli.postgres else { return Ok(None) };
     let mut postgres = PostgresOptions::new(url);
-    (postgres.table, postgres.create_table) = (cli.table.clone(), cli.create_table);
+    (postgres.table, postgres.create_table, postgres.ca_file) = (cli.table.clone(), cli.create_table, cli.postgres_ca_file.clone());
     let postgres = match &cli.postgres_password_file {
         Some(file) => postgres.password_from_file(file)?,
         None if std::env::var_os(POSTGRES_PASSWORD_ENV).is_some() => postgres.password_from_env(POSTGRES_PASSWORD_ENV)?,

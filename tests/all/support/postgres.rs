@@ -49,6 +49,22 @@ pub struct PostgresServer {
 impl PostgresServer {
     /// A new cluster on a free port, running and accepting connections.
     pub fn start() -> PostgresServer {
+        PostgresServer::start_with(false)
+    }
+
+    /// A cluster that accepts only TLS connections, with a certificate for
+    /// 127.0.0.1 from a CA of its own, whose certificate is
+    /// [`ca_file`](Self::ca_file).
+    pub fn start_tls() -> PostgresServer {
+        PostgresServer::start_with(true)
+    }
+
+    /// The CA certificate of a [`start_tls`](Self::start_tls) server.
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.path().join("ca.crt")
+    }
+
+    fn start_with(tls: bool) -> PostgresServer {
         let bin = postgres_bin_dir();
         let dir = tempfile::tempdir().unwrap();
         let ids = server_ids();
@@ -70,6 +86,25 @@ impl PostgresServer {
             .arg(format!("--pwfile={}", pwfile.display()));
         as_server(&mut initdb, ids);
         super::run_ok(&mut initdb);
+        if tls {
+            let d = dir.path();
+            let openssl = |args: &[&str]| super::run_ok(Command::new("openssl").args(args).current_dir(d));
+            openssl(&["req", "-new", "-x509", "-days", "2", "-nodes", "-subj", "/CN=sessionbox test CA", "-keyout", "ca.key", "-out", "ca.crt"]);
+            openssl(&["req", "-new", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", "server.key", "-out", "server.csr"]);
+            std::fs::write(d.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+            openssl(&["x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2", "-extfile", "san.ext", "-out", "server.crt"]);
+            std::fs::set_permissions(d.join("server.key"), std::fs::Permissions::from_mode(0o600)).unwrap();
+            own(&d.join("server.key"));
+            own(&d.join("server.crt"));
+            // TLS or nothing, from anywhere.
+            let hba = d.join("data/pg_hba.conf");
+            std::fs::write(&hba, "local all all scram-sha-256\nhostssl all all 127.0.0.1/32 scram-sha-256\nhostnossl all all 127.0.0.1/32 reject\n").unwrap();
+            own(&hba);
+            let conf = d.join("data/postgresql.conf");
+            let mut text = std::fs::read_to_string(&conf).unwrap();
+            text += &format!("\nssl = on\nssl_cert_file = '{}'\nssl_key_file = '{}'\n", d.join("server.crt").display(), d.join("server.key").display());
+            std::fs::write(&conf, text).unwrap();
+        }
         let port = super::redis::free_port();
         let mut server = PostgresServer { port, dir, child: None };
         server.spawn(&bin, ids);

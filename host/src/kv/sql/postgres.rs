@@ -9,8 +9,12 @@
 //! a `timestamp with time zone`, as Django creates it with `USE_TZ = True`
 //! (a `timestamp` without one is read and written as UTC).
 //!
-//! The connections speak plain TCP or a Unix socket (`host=/run/postgresql`);
-//! TLS is not built in yet: reach a remote server through a TLS tunnel.
+//! TLS (feature `postgres-tls`, on by default) follows the URL's `sslmode`,
+//! as libpq's does: `disable`, `prefer` (the default: TLS when the server
+//! offers it) or `require`; the server's certificate is always verified,
+//! against the system's roots or [`PostgresOptions::ca_file`]. Without the
+//! feature, connections are plain TCP or a Unix socket
+//! (`host=/run/postgresql`), and `sslmode=require` is an error.
 
 use super::{expire_date, latest, quoted_table, ttl_ms, Idle, DJANGO_SESSION_TABLE};
 use crate::error::{Error, Result};
@@ -45,6 +49,10 @@ pub struct PostgresOptions {
     pub response_timeout: Duration,
     /// Most idle connections kept open (default 16).
     pub pool_size: usize,
+    /// PEM certificates of the authorities whose server certificates TLS
+    /// accepts, instead of the system's roots (a private CA's `root.crt`,
+    /// libpq's `sslrootcert`).
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for PostgresOptions {
@@ -57,6 +65,7 @@ impl std::fmt::Debug for PostgresOptions {
             .field("connect_timeout", &self.connect_timeout)
             .field("response_timeout", &self.response_timeout)
             .field("pool_size", &self.pool_size)
+            .field("ca_file", &self.ca_file)
             .finish()
     }
 }
@@ -72,6 +81,7 @@ impl PostgresOptions {
             connect_timeout: Duration::from_secs(2),
             response_timeout: Duration::from_secs(2),
             pool_size: 16,
+            ca_file: None,
         }
     }
 
@@ -171,6 +181,7 @@ impl Sql {
 pub struct PostgresKv {
     options: PostgresOptions,
     config: tokio_postgres::Config,
+    tls: Tls,
     sql: Sql,
     idle: Idle<Conn>,
     /// Drives the connections; callers block on their own answers, so a
@@ -251,14 +262,15 @@ impl PostgresKv {
         } else {
             format!("{}_expire_date", options.table.replace('.', "_"))
         };
-        let kv = PostgresKv { options: options.clone(), config, sql: Sql::new(&table, &index), idle: Idle::new(options.pool_size.max(1)), runtime: Some(runtime) };
+        let tls = Tls::new(&config, options)?;
+        let kv = PostgresKv { options: options.clone(), config, tls, sql: Sql::new(&table, &index), idle: Idle::new(options.pool_size.max(1)), runtime: Some(runtime) };
 
         // The table, before preparing statements on it.
-        let config = kv.config.clone();
+        let (config, tls) = (kv.config.clone(), kv.tls.clone());
         let (probe, create, create_table) = (kv.sql.probe.clone(), kv.sql.create.clone(), options.create_table);
         let budget = options.connect_timeout + options.response_timeout * 4;
         let checked = kv.run(budget, async move {
-            let client = open(&config).await?;
+            let client = open(&config, &tls).await?;
             if let Err(e) = client.prepare(&probe).await {
                 let missing = e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE);
                 if !(missing && create_table) {
@@ -312,7 +324,7 @@ impl PostgresKv {
     }
 
     fn new_conn(&self) -> std::result::Result<Conn, KvError> {
-        let config = self.config.clone();
+        let (config, tls) = (self.config.clone(), self.tls.clone());
         let sql = [
             self.sql.get.clone(),
             self.sql.insert.clone(),
@@ -323,7 +335,7 @@ impl PostgresKv {
         ];
         let budget = self.options.connect_timeout + self.options.response_timeout;
         self.run(budget, async move {
-            let client = open(&config).await?;
+            let client = open(&config, &tls).await?;
             let mut prepared = Vec::with_capacity(sql.len());
             for text in &sql {
                 prepared.push(client.prepare(text).await?);
@@ -360,14 +372,82 @@ impl PostgresKv {
     }
 }
 
-async fn open(config: &tokio_postgres::Config) -> std::result::Result<Client, tokio_postgres::Error> {
-    let (client, connection) = config.connect(NoTls).await?;
-    tokio::spawn(async move {
-        // Ends when the client is dropped or the server goes; the calls
-        // on the client then fail and the pool drops it.
-        let _ = connection.await;
-    });
-    Ok(client)
+/// How connections are made: plain, or TLS as `sslmode` asks.
+#[derive(Clone)]
+enum Tls {
+    Plain,
+    #[cfg(feature = "postgres-tls")]
+    Rustls(tokio_postgres_rustls::MakeRustlsConnect),
+}
+
+impl Tls {
+    fn new(config: &tokio_postgres::Config, options: &PostgresOptions) -> Result<Tls> {
+        use tokio_postgres::config::SslMode;
+        if config.get_ssl_mode() == SslMode::Disable {
+            return Ok(Tls::Plain);
+        }
+        #[cfg(feature = "postgres-tls")]
+        {
+            let fail = |why: String| Error::Config(format!("{}: TLS: {why}", options.describe()));
+            let mut roots = rustls::RootCertStore::empty();
+            match &options.ca_file {
+                Some(path) => {
+                    use rustls::pki_types::pem::PemObject;
+                    let certs = rustls::pki_types::CertificateDer::pem_file_iter(path)
+                        .map_err(|e| fail(format!("reading the CA file {}: {e}", path.display())))?;
+                    for cert in certs {
+                        let cert = cert.map_err(|e| fail(format!("reading the CA file {}: {e}", path.display())))?;
+                        roots.add(cert).map_err(|e| fail(format!("a certificate in {}: {e}", path.display())))?;
+                    }
+                    if roots.is_empty() {
+                        return Err(fail(format!("the CA file {} holds no certificate", path.display())));
+                    }
+                }
+                None => {
+                    for cert in rustls_native_certs::load_native_certs().certs {
+                        let _ = roots.add(cert);
+                    }
+                }
+            }
+            // ring builds with a C compiler alone (aws-lc-rs, rustls's
+            // default, wants more); its lack of post-quantum key exchange is
+            // what rustls's deprecation note is about.
+            #[allow(deprecated)]
+            let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+            let tls = rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .map_err(|e| fail(e.to_string()))?
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+            Ok(Tls::Rustls(tokio_postgres_rustls::MakeRustlsConnect::new(tls)))
+        }
+        #[cfg(not(feature = "postgres-tls"))]
+        match config.get_ssl_mode() {
+            SslMode::Require => Err(Error::Config(format!(
+                "{}: sslmode=require, but this build has no TLS (the `postgres-tls` feature)",
+                options.describe()
+            ))),
+            _ => Ok(Tls::Plain),
+        }
+    }
+}
+
+async fn open(config: &tokio_postgres::Config, tls: &Tls) -> std::result::Result<Client, tokio_postgres::Error> {
+    // The connection task ends when the client is dropped or the server
+    // goes; the calls on the client then fail and the pool drops it.
+    match tls {
+        Tls::Plain => {
+            let (client, connection) = config.connect(NoTls).await?;
+            tokio::spawn(connection);
+            Ok(client)
+        }
+        #[cfg(feature = "postgres-tls")]
+        Tls::Rustls(tls) => {
+            let (client, connection) = config.connect(tls.clone()).await?;
+            tokio::spawn(connection);
+            Ok(client)
+        }
+    }
 }
 
 impl KeyValue for PostgresKv {
