@@ -6,7 +6,8 @@
 //! - `/login`: a form; a right password logs the user in as Django's `login`
 //!   does, so a Django app on the same store sees the user too.
 //! - `/logout`: a form whose POST is Django's `logout` (the session is
-//!   deleted). Logging out takes a POST, as in Django 5, so a link or an
+//!   deleted, and its cookie; with signed cookies the cookie is all there
+//!   is to delete). Logging out takes a POST, as in Django 5, so a link or an
 //!   image on another site cannot log the user out.
 //! - `/session`: the session's data as JSON (`#session`), its key, the user,
 //!   and its expiry (`#expiry-age`, `#expiry-date`).
