@@ -13,13 +13,21 @@
 //!   site's own SQLite database (where its users are too), the demo on
 //!   `Store::open_sqlite` (`--sqlite`);
 //! - `postgres`: the same on a real PostgreSQL server, the demo on
-//!   `Store::open_postgres` (`--postgres` with `--postgres-password-file`).
+//!   `Store::open_postgres` (`--postgres` with `--postgres-password-file`);
+//! - `cached_db`: Django's `cached_db` backend, that SQLite table with a
+//!   real Redis as Django's cache in front of it, the demo on
+//!   `Store::open_cached_db` (`--cached-db --redis --sqlite`);
+//! - `signed_cookies`: Django's `signed_cookies` backend, nothing stored,
+//!   the session is the `sessionid` cookie both sign and read with the one
+//!   secret, the demo on `Store::open_signed_cookies` (`--signed-cookies`).
+//!   The "store" is the browser: a session is stored while the browser's
+//!   `sessionid` cookie is it and decodes (`Store::decode_cookie`).
 
 use crate::support::postgres::{PostgresServer, PASSWORD};
 use crate::support::redis::RedisServer;
 use crate::support::web::{assert_django_session_cookie, unix_now, Browser, DemoApp, DjangoDatabase, DjangoServer, DjangoSessions, DJANGO_PASSWORD, DJANGO_USER};
 use serde_json::Value;
-use sessionbox::{Options, Settings};
+use sessionbox::{Loaded, Options, Settings, Store};
 use sessionbox_demo::{DemoUser, Sessions};
 use std::path::PathBuf;
 
@@ -43,6 +51,12 @@ macro_rules! shared_login_suite {
         mod postgres {
             $(#[test] fn $test() { super::$test(super::Backend::Postgres) })*
         }
+        mod cached_db {
+            $(#[test] fn $test() { super::$test(super::Backend::CachedDb) })*
+        }
+        mod signed_cookies {
+            $(#[test] fn $test() { super::$test(super::Backend::SignedCookies) })*
+        }
     };
 }
 
@@ -63,6 +77,9 @@ enum Backend {
     Redis,
     Sqlite,
     Postgres,
+    /// Django's `cached_db`: SQLite behind Redis.
+    CachedDb,
+    SignedCookies,
 }
 
 /// The shared store, and what keeps it alive.
@@ -74,6 +91,11 @@ enum Place {
     Sqlite(PathBuf),
     /// The server; the database is [`PG_DATABASE`].
     Postgres(PostgresServer),
+    /// Django's SQLite database file and the Redis in front of it.
+    CachedDb(PathBuf, RedisServer),
+    /// No store: a signed-cookie store with the shared secret, to decode
+    /// the browser's cookie.
+    SignedCookies(Store),
 }
 
 /// Django's alice as the demo app knows her: id and password hash from
@@ -120,6 +142,16 @@ fn start(backend: Backend, expire_at_browser_close: bool) -> Both {
             let django = DjangoServer::start_with(DjangoSessions::Db, DjangoDatabase::Postgres(&server, PG_DATABASE), SECRET, &env);
             (django, Place::Postgres(server))
         }
+        Backend::CachedDb => {
+            let redis = RedisServer::start();
+            let django = DjangoServer::start_with(DjangoSessions::CachedDb(&redis.url()), DjangoDatabase::Sqlite, SECRET, &env);
+            let path = django.sqlite_path().expect("Django on SQLite").to_owned();
+            (django, Place::CachedDb(path, redis))
+        }
+        Backend::SignedCookies => {
+            let django = DjangoServer::start_with(DjangoSessions::SignedCookies, DjangoDatabase::Sqlite, SECRET, &env);
+            (django, Place::SignedCookies(Store::open_signed_cookies(Settings::new(SECRET), Options::default()).unwrap()))
+        }
     };
     let demo = start_demo(&tmp, &place, vec![alice(&django)], expire_at_browser_close);
     let browser = Browser::start();
@@ -138,10 +170,15 @@ fn start_demo(tmp: &tempfile::TempDir, place: &Place, users: Vec<DemoUser>, expi
             std::fs::write(&password_file, format!("{PASSWORD}\n")).unwrap();
             Sessions::Postgres { url: server.url_without_password(PG_DATABASE), password_file: Some(password_file), create_table: false }
         }
+        Place::CachedDb(path, redis) => {
+            Sessions::CachedDb { redis_url: redis.url(), db: Box::new(Sessions::Sqlite { path: path.clone(), create_table: false }) }
+        }
+        Place::SignedCookies(_) => Sessions::SignedCookies,
     };
     let options = Options { expire_at_browser_close, ..Options::default() };
     let (store, _) = sessionbox_demo::open_store(&sessions, Settings::new(SECRET), options).unwrap();
     assert_eq!(store.dir().is_some(), matches!(place, Place::Files(_)), "only a store on files has a directory");
+    assert_eq!(store.is_signed_cookies(), matches!(place, Place::SignedCookies(_)));
     DemoApp::start(store, users)
 }
 
@@ -195,9 +232,19 @@ impl Both {
     }
 
     /// Whether the shared store holds session `key`, expired or not: its
-    /// file, the Redis key Django's cache gives it, or its row.
+    /// file, the Redis key Django's cache gives it, or its row (with
+    /// `cached_db`: its row, and no cache entry without a row). With signed
+    /// cookies: whether the browser's `sessionid` cookie is `key` and
+    /// decodes to a live session.
     fn stored(&self, key: &str) -> bool {
         match &self.place {
+            Place::CachedDb(path, _) => {
+                let row = sqlite_number(path, &format!("SELECT count(*) FROM django_session WHERE session_key = {}", sql_key(key))) == 1.0;
+                let cached = self.cached(key);
+                assert!(row || !cached, "a cache entry for {key} outlives its row");
+                row
+            }
+            Place::SignedCookies(_) => self.browser.cookie("sessionid").is_some_and(|c| c.value == key && self.cookie_session(&c.value).is_some()),
             Place::Files(dir) => dir.join(format!("sessionid{key}")).exists(),
             Place::Redis(redis) => redis.cli(&["exists", &format!(":1:django.contrib.sessions.cache{key}")]) == "1",
             Place::Sqlite(path) => sqlite_number(path, &format!("SELECT count(*) FROM django_session WHERE session_key = {}", sql_key(key))) == 1.0,
@@ -207,9 +254,27 @@ impl Both {
         }
     }
 
-    /// How many sessions the shared store holds, expired ones included.
+    /// With `cached_db`: whether Django's cache (Redis) holds session `key`.
+    fn cached(&self, key: &str) -> bool {
+        let Place::CachedDb(_, redis) = &self.place else { panic!("not a cached_db test") };
+        redis.cli(&["exists", &format!(":1:django.contrib.sessions.cached_db{key}")]) == "1"
+    }
+
+    /// How many sessions the shared store holds, expired ones included
+    /// (with `cached_db`: its rows, checked to be no fewer than the cache's
+    /// entries). With signed cookies: the browser's `sessionid` cookies
+    /// that decode to a live session.
     fn sessions_stored(&self) -> usize {
         match &self.place {
+            Place::CachedDb(path, redis) => {
+                let rows = sqlite_number(path, "SELECT count(*) FROM django_session") as usize;
+                let cached: usize = redis.cli(&["dbsize"]).parse().unwrap();
+                assert!(cached <= rows, "{cached} cache entries for {rows} rows");
+                rows
+            }
+            Place::SignedCookies(_) => {
+                self.browser.cookies().iter().filter(|c| c.name == "sessionid" && self.cookie_session(&c.value).is_some()).count()
+            }
             Place::Files(dir) => std::fs::read_dir(dir).map_or(0, |d| d.count()),
             Place::Redis(redis) => redis.cli(&["dbsize"]).parse().unwrap(),
             Place::Sqlite(path) => sqlite_number(path, "SELECT count(*) FROM django_session") as usize,
@@ -218,17 +283,26 @@ impl Both {
     }
 
     /// Seconds until the store drops or ends session `key` (negative once
-    /// past): the Redis key's TTL, or the row's `expire_date`. `None` on
-    /// files, which keep no expiry outside the signed data.
+    /// past): the Redis key's TTL, or the row's `expire_date` (also with
+    /// `cached_db`); with signed cookies, the expiry cookie `key` decodes
+    /// to (its signing time plus its `_session_expiry`). `None` on files,
+    /// which keep no expiry outside the signed data.
     fn expires_in(&self, key: &str) -> Option<f64> {
         match &self.place {
             Place::Files(_) => None,
+            Place::SignedCookies(store) => match store.decode_cookie(key).unwrap() {
+                Loaded::Found { expires_at, .. } => Some(match expires_at.duration_since(std::time::SystemTime::now()) {
+                    Ok(left) => left.as_secs_f64(),
+                    Err(past) => -past.duration().as_secs_f64(),
+                }),
+                other => panic!("the cookie is no live session: {other:?}"),
+            },
             Place::Redis(redis) => {
                 let pttl: f64 = redis.cli(&["pttl", &format!(":1:django.contrib.sessions.cache{key}")]).parse().unwrap();
                 assert!(pttl >= 0.0, "the Redis key exists and expires: PTTL {pttl}");
                 Some(pttl / 1000.0)
             }
-            Place::Sqlite(path) => Some(sqlite_number(
+            Place::Sqlite(path) | Place::CachedDb(path, _) => Some(sqlite_number(
                 path,
                 &format!("SELECT (julianday(expire_date) - julianday('now')) * 86400.0 FROM django_session WHERE session_key = {}", sql_key(key)),
             )),
@@ -242,6 +316,18 @@ impl Both {
     }
 }
 
+impl Both {
+    /// The data of signed-cookie session `cookie`, decoded with the shared
+    /// secret; `None` unless it is a live session.
+    fn cookie_session(&self, cookie: &str) -> Option<serde_json::Map<String, Value>> {
+        let Place::SignedCookies(store) = &self.place else { panic!("not a signed-cookie test") };
+        match store.decode_cookie(cookie).unwrap() {
+            Loaded::Found { data, .. } => Some(data),
+            _ => None,
+        }
+    }
+}
+
 fn the_counter_survives_reloads_with_djangos_cookie(backend: Backend) {
     let both = start(backend, false);
     let b = &both.browser;
@@ -249,7 +335,14 @@ fn the_counter_survives_reloads_with_djangos_cookie(backend: Backend) {
     b.count_visits(&both.demo.url("/"), 3, "anonymous");
     let cookie = b.cookie("sessionid").expect("the demo's session cookie");
     assert_django_session_cookie(&cookie, before, COOKIE_AGE);
-    assert_eq!(cookie.value.len(), 32);
+    match backend {
+        // The cookie is the session: the demo's counter, signed.
+        Backend::SignedCookies => assert_eq!(both.cookie_session(&cookie.value).expect("a live signed cookie")["counter"], 3),
+        _ => assert_eq!(cookie.value.len(), 32),
+    }
+    if let Backend::CachedDb = backend {
+        assert!(both.cached(&cookie.value), "the demo writes through to Django's cache");
+    }
     assert!(both.stored(&cookie.value), "the demo's session is in the shared store");
     assert_eq!(both.sessions_stored(), 1, "one session for the three visits");
     let png = both.tmp.path().join("counter.png");
@@ -263,6 +356,9 @@ fn a_django_login_is_seen_by_the_rust_app_and_data_flows_both_ways(backend: Back
     let both = start(backend, false);
     let key = both.django_login();
     assert!(both.stored(&key), "Django's login is in the shared store");
+    if let Backend::CachedDb = backend {
+        assert!(both.cached(&key), "and in Django's cache");
+    }
     assert_eq!(both.sessions_stored(), 1);
     let (user, data) = both.on_demo();
     assert_eq!(user, DJANGO_USER, "the demo sees Django's login: {data}");
@@ -279,7 +375,16 @@ fn a_django_login_is_seen_by_the_rust_app_and_data_flows_both_ways(backend: Back
     both.browser.goto(&both.django.url("/django/set/?key=shape&value=round"));
     let (user, data) = both.on_demo();
     assert_eq!((user.as_str(), &data["shape"], &data["colour"]), (DJANGO_USER, &Value::from("round"), &Value::from("teal")), "the demo sees Django's data");
-    assert_eq!(both.browser.cookie("sessionid").unwrap().value, key, "one session throughout");
+    let now = both.browser.cookie("sessionid").unwrap().value;
+    match backend {
+        // Each save is a new cookie; it holds the one login and both
+        // sides' data.
+        Backend::SignedCookies => {
+            let data = both.cookie_session(&now).expect("a live signed cookie");
+            assert_eq!((&data["_auth_user_hash"], &data["colour"], &data["shape"]), (&info["session_auth_hash"], &Value::from("teal"), &Value::from("round")));
+        }
+        _ => assert_eq!(now, key, "one session throughout"),
+    }
     assert_eq!(both.sessions_stored(), 1, "one session in the store");
 
     // The counter: the demo's writes on Django's session, read by Django.
@@ -292,6 +397,11 @@ fn an_expiry_set_on_either_side_is_honoured_by_the_other(backend: Backend) {
     let key = both.django_login();
     both.expiry_both_ways(
         &|| {
+            // A signed-cookie session is the cookie the demo just sent.
+            let key = match backend {
+                Backend::SignedCookies => both.browser.cookie("sessionid").unwrap().value,
+                _ => key.clone(),
+            };
             if let Some(left) = both.expires_in(&key) {
                 assert!((295.0..=300.5).contains(&left), "the demo's set_expiry(300) is the store's expiry: {left} s");
             }
@@ -304,6 +414,15 @@ fn an_expiry_set_on_either_side_is_honoured_by_the_other(backend: Backend) {
                 let left = both.expires_in(&key).unwrap();
                 assert!(left < 0.0, "the row expired: {left} s");
             }
+            // The same, and its cache deletes the key.
+            Backend::CachedDb => {
+                let left = both.expires_in(&key).unwrap();
+                assert!(left < 0.0, "the row expired: {left} s");
+                let Place::CachedDb(_, redis) = &both.place else { unreachable!() };
+                assert_eq!(redis.cli(&["dbsize"]), "0", "the cache holds no expired session");
+            }
+            // Django sends the cookie with a past expiry: the browser drops it.
+            Backend::SignedCookies => assert_eq!(both.sessions_stored(), 0, "{:?}", both.browser.cookies()),
             Backend::Files => {}
         },
     );

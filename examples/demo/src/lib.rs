@@ -6,7 +6,8 @@
 //! - `/login`: a form; a right password logs the user in as Django's `login`
 //!   does, so a Django app on the same store sees the user too.
 //! - `/logout`: a form whose POST is Django's `logout` (the session is
-//!   deleted). Logging out takes a POST, as in Django 5, so a link or an
+//!   deleted, and its cookie; with signed cookies the cookie is all there
+//!   is to delete). Logging out takes a POST, as in Django 5, so a link or an
 //!   image on another site cannot log the user out.
 //! - `/session`: the session's data as JSON (`#session`), its key, the user,
 //!   and its expiry (`#expiry-age`, `#expiry-date`).
@@ -14,7 +15,9 @@
 //! - `/expiry?seconds=N`: Django's `set_expiry(N)` (0: until the browser closes).
 //!
 //! [`open_store`] opens the store where [`Sessions`] says: a session
-//! directory, Redis, or Django's `db` engine on SQLite or PostgreSQL.
+//! directory, Redis, Django's `db` engine on SQLite or PostgreSQL, its
+//! `cached_db` engine (the database behind Redis), or its `signed_cookies`
+//! engine (no store: the session is the cookie).
 
 use axum::extract::{Form, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -23,7 +26,7 @@ use axum::Router;
 use pbkdf2::pbkdf2_hmac;
 use serde::Deserialize;
 use sessionbox::kv::sql::{postgres::PostgresOptions, sqlite::SqliteOptions};
-use sessionbox::{Expiry, Options, RedisFormat, RedisOptions, Settings, Store};
+use sessionbox::{DbOptions, Expiry, Options, RedisFormat, RedisOptions, Settings, Store};
 use sessionbox_tower::auth::{self, User};
 use sessionbox_tower::{Session, SessionConfig, SessionLayer};
 use sha2::Sha256;
@@ -33,7 +36,8 @@ use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
 /// Where the demo keeps its sessions (the binary's `--sessions`, `--redis`,
-/// `--sqlite` or `--postgres`). Holds no Debug: a URL may carry a password.
+/// `--sqlite`, `--postgres`, `--cached-db` or `--signed-cookies`). Holds no
+/// Debug: a URL may carry a password.
 #[derive(Clone)]
 pub enum Sessions {
     /// Files in this directory (Django's `SESSION_FILE_PATH`), created if
@@ -52,6 +56,15 @@ pub enum Sessions {
     /// `$SESSIONBOX_POSTGRES_PASSWORD` ([`POSTGRES_PASSWORD_ENV`]), else
     /// from the URL, as for the `sessionbox` CLI.
     Postgres { url: String, password_file: Option<PathBuf>, create_table: bool },
+    /// Django's `cached_db` engine: the database `db` (a
+    /// [`Sessions::Sqlite`] or [`Sessions::Postgres`]; anything else is a
+    /// configuration error) with Redis at `redis_url` in front of it as
+    /// Django's cache, in Django's format ([`RedisFormat::django`]: the
+    /// cache's default `KEY_PREFIX` and `VERSION`).
+    CachedDb { redis_url: String, db: Box<Sessions> },
+    /// Django's `signed_cookies` engine: nothing is stored, the session is
+    /// the cookie, signed with the secret ([`Store::open_signed_cookies`]).
+    SignedCookies,
 }
 
 /// The environment variable a PostgreSQL password may come from (the
@@ -70,9 +83,30 @@ pub fn open_store(sessions: &Sessions, settings: Settings, options: Options) -> 
             }
             (Store::open_redis_with(&redis, settings, options)?, redis.describe())
         }
+        Sessions::Sqlite { .. } | Sessions::Postgres { .. } => match db_options(sessions)? {
+            (DbOptions::Sqlite(sqlite), about) => (Store::open_sqlite(&sqlite, settings, options)?, about),
+            (DbOptions::Postgres(postgres), about) => (Store::open_postgres(&postgres, settings, options)?, about),
+        },
+        Sessions::CachedDb { redis_url, db } => {
+            let (db, _) = db_options(db)?;
+            let mut redis = RedisOptions::new(redis_url);
+            redis.format = RedisFormat::django();
+            let store = Store::open_cached_db(&db, &redis, settings, options)?;
+            let about = store.about().to_owned();
+            (store, about)
+        }
+        Sessions::SignedCookies => (Store::open_signed_cookies(settings, options)?, "signed cookies (nothing stored)".to_owned()),
+    })
+}
+
+/// The database options of a [`Sessions::Sqlite`] or [`Sessions::Postgres`],
+/// and where it is (never a password); a configuration error for any other.
+fn db_options(sessions: &Sessions) -> sessionbox::Result<(DbOptions, String)> {
+    match sessions {
         Sessions::Sqlite { path, create_table } => {
             let sqlite = SqliteOptions { create_table: *create_table, ..SqliteOptions::new(path) };
-            (Store::open_sqlite(&sqlite, settings, options)?, sqlite.describe())
+            let about = sqlite.describe();
+            Ok((DbOptions::Sqlite(sqlite), about))
         }
         Sessions::Postgres { url, password_file, create_table } => {
             let postgres = PostgresOptions { create_table: *create_table, ..PostgresOptions::new(url) };
@@ -81,9 +115,11 @@ pub fn open_store(sessions: &Sessions, settings: Settings, options: Options) -> 
                 None if std::env::var_os(POSTGRES_PASSWORD_ENV).is_some() => postgres.password_from_env(POSTGRES_PASSWORD_ENV)?,
                 None => postgres,
             };
-            (Store::open_postgres(&postgres, settings, options)?, postgres.describe())
+            let about = postgres.describe();
+            Ok((DbOptions::Postgres(postgres), about))
         }
-    })
+        _ => Err(sessionbox::Error::Config("cached_db keeps its sessions in a database: give SQLite or PostgreSQL".into())),
+    }
 }
 
 /// A user the demo can log in: Django's `auth_user` row, as far as a login

@@ -19,18 +19,19 @@ struct Args {
     #[arg(long, default_value = "127.0.0.1:8000")]
     listen: String,
     /// The session directory (Django's SESSION_FILE_PATH); created if missing.
-    #[arg(long, default_value = "demo-sessions", conflicts_with_all = ["redis", "sqlite", "postgres"])]
+    #[arg(long, default_value = "demo-sessions", conflicts_with_all = ["redis", "sqlite", "postgres", "signed_cookies"])]
     sessions: PathBuf,
     /// Keep sessions on Redis or Valkey at this URL instead of --sessions:
-    /// several demo processes on one Redis share their sessions.
-    #[arg(long, value_name = "URL", conflicts_with_all = ["sqlite", "postgres"])]
+    /// several demo processes on one Redis share their sessions. With
+    /// --cached-db: the cache in front of --sqlite or --postgres.
+    #[arg(long, value_name = "URL")]
     redis: Option<String>,
     /// With --redis: store sessions as Django's cache session backend does
     /// (`:1:django.contrib.sessions.cache<key>`, the dict pickled), to share
     /// them with a Django using SESSION_ENGINE
     /// "django.contrib.sessions.backends.cache" on the same Redis. Without
     /// it: sessionbox's signed text under `sessionbox:sessionid<key>`.
-    #[arg(long, requires = "redis")]
+    #[arg(long, requires = "redis", conflicts_with = "cached_db")]
     django_cache: bool,
     /// Keep sessions as Django's db session engine does, in the
     /// django_session table of this SQLite database file (Django's DATABASES
@@ -53,6 +54,21 @@ struct Args {
     /// SQLite file) with Django's own DDL when missing.
     #[arg(long)]
     create_table: bool,
+    /// Django's cached_db session engine: the django_session table of
+    /// --sqlite or --postgres, with Redis at --redis in front of it as
+    /// Django's cache, in Django's format (`:1:django.contrib.sessions.cached_db<key>`),
+    /// to share sessions with a Django using SESSION_ENGINE
+    /// "django.contrib.sessions.backends.cached_db" on the same database and
+    /// Redis.
+    #[arg(long, requires = "redis")]
+    cached_db: bool,
+    /// Django's signed_cookies session engine: nothing is stored, the
+    /// session is the cookie, signed with the secret key; a Django using
+    /// SESSION_ENGINE "django.contrib.sessions.backends.signed_cookies" with
+    /// the same SECRET_KEY reads and writes the same cookie. A logout cannot
+    /// revoke a copy of a cookie before it expires.
+    #[arg(long, conflicts_with_all = ["redis", "sqlite", "postgres", "create_table"])]
+    signed_cookies: bool,
     /// Django's SECRET_KEY. Without it the demo uses an insecure placeholder.
     #[arg(long = "secret-key", env = "SESSIONBOX_SECRET_KEY", hide_env_values = true)]
     secret_key: Option<String>,
@@ -96,12 +112,20 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let mut settings = Settings::new(secret);
     settings.cookie_age = args.cookie_age;
     let options = Options { expire_at_browser_close: args.expire_at_browser_close, ..Options::default() };
-    let sessions = match (args.redis, args.sqlite, args.postgres) {
-        (Some(url), _, _) => Sessions::Redis { url, django_cache: args.django_cache },
-        (_, Some(path), _) => Sessions::Sqlite { path, create_table: args.create_table },
-        (_, _, Some(url)) => Sessions::Postgres { url, password_file: args.postgres_password_file, create_table: args.create_table },
+    let db = match (args.sqlite, args.postgres) {
+        (Some(path), _) => Some(Sessions::Sqlite { path, create_table: args.create_table }),
+        (_, Some(url)) => Some(Sessions::Postgres { url, password_file: args.postgres_password_file, create_table: args.create_table }),
         _ if args.create_table => return Err("--create-table goes with --sqlite or --postgres".into()),
-        _ => Sessions::Dir(args.sessions),
+        _ => None,
+    };
+    let sessions = match (args.redis, db) {
+        (Some(redis_url), Some(db)) if args.cached_db => Sessions::CachedDb { redis_url, db: Box::new(db) },
+        (Some(_), None) if args.cached_db => return Err("--cached-db needs its database: --sqlite PATH or --postgres URL (with --redis URL)".into()),
+        (Some(_), Some(_)) => return Err("--redis with --sqlite or --postgres is two stores: add --cached-db for Django's cached_db (Redis in front of the database)".into()),
+        (Some(url), None) => Sessions::Redis { url, django_cache: args.django_cache },
+        (None, Some(db)) => db,
+        (None, None) if args.signed_cookies => Sessions::SignedCookies,
+        (None, None) => Sessions::Dir(args.sessions),
     };
     let (store, place) = sessionbox_demo::open_store(&sessions, settings, options)?;
     let mut config = SessionConfig::for_store(&store);

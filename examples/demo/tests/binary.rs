@@ -217,3 +217,120 @@ fn the_demo_binary_refuses_bad_db_options_clearly() {
     assert_eq!(code, Some(2), "clap refuses two stores: {err}");
     assert!(!tmp.path().join("a.sqlite3").exists() && !tmp.path().join("never-migrated.sqlite3").exists(), "no database file made without --create-table");
 }
+
+/// `--signed-cookies`: Django's signed_cookies engine. Nothing is stored
+/// (no session directory); every save sends a new signed cookie, which
+/// carries the count and the login, and a new process with the same secret
+/// reads it.
+#[test]
+fn the_demo_binary_keeps_sessions_in_signed_cookies() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (demo, addr, line) = start_demo_on(tmp.path(), &["--signed-cookies".as_ref()]);
+    assert!(line.contains("sessions in signed cookies"), "{line}");
+    let (n, first) = count(&addr, None);
+    assert_eq!(n, 1);
+    let value = first.strip_prefix("sessionid=").unwrap();
+    assert!(value.contains(':') && value.len() > 32, "a signed value, not a session key: {first}");
+    let (n, second) = count(&addr, Some(&first));
+    assert_eq!(n, 2);
+    assert_ne!(second, first, "each save is a new cookie");
+
+    let body = "username=alice&password=wonderland";
+    let response = request(
+        &addr,
+        &format!("POST /login HTTP/1.1\r\nHost: x\r\nCookie: {second}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()),
+    );
+    assert!(response.starts_with("HTTP/1.1 303"), "{response}");
+    let logged_in = cookie(&response);
+    assert_ne!(logged_in, second, "login cycles the key: a new cookie");
+    let page = request(&addr, &format!("GET /session HTTP/1.1\r\nHost: x\r\nCookie: {logged_in}\r\nConnection: close\r\n\r\n"));
+    assert!(page.contains(r#"<span id="user">alice</span>"#), "the login is in the cookie: {page}");
+    assert!(page.contains("&quot;counter&quot;: 2,"), "with the count: {page}");
+    drop(demo);
+    assert!(!tmp.path().join("demo-sessions").exists(), "nothing stored");
+
+    // A new process with the same secret reads the count from the cookie.
+    // (Not the login: the built-in alice gets a fresh salt, so a new
+    // password hash, at each start, and Django's hash check ends it.)
+    let (_demo, addr, _) = start_demo_on(tmp.path(), &["--signed-cookies".as_ref()]);
+    assert_eq!(count(&addr, Some(&second)).0, 3, "the cookie outlived the process");
+}
+
+/// A real redis-server on a Unix socket in `dir` (no port to race for),
+/// killed when dropped. Panics when redis-server is missing: the test
+/// cannot run without it.
+fn redis_on_socket(dir: &Path) -> (Running, String) {
+    let socket = dir.join("redis.sock");
+    let child = Command::new("redis-server")
+        .args(["--port", "0", "--save", "", "--appendonly", "no", "--unixsocket"])
+        .arg(&socket)
+        .arg("--dir")
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting redis-server (Debian: apt-get install redis-server): {e}"));
+    let running = Running(child);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::os::unix::net::UnixStream::connect(&socket).is_err() {
+        assert!(Instant::now() < deadline, "redis-server did not open {}", socket.display());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (running, socket.display().to_string())
+}
+
+/// `redis-cli -s SOCKET ARGS...`'s output, trimmed.
+fn redis_cli(socket: &str, args: &[&str]) -> String {
+    let out = Command::new("redis-cli").args(["-s", socket]).args(args).output().expect("redis-cli (Debian: redis-tools)");
+    assert!(out.status.success(), "redis-cli {args:?}: {out:?}");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// `--cached-db --redis URL --sqlite PATH`: Django's cached_db engine. A
+/// session is a row of the SQLite table and, in Django's cache format, a
+/// Redis key; with the cache emptied, the row still holds it.
+#[test]
+fn the_demo_binary_runs_djangos_cached_db_on_sqlite_behind_redis() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_redis, socket) = redis_on_socket(tmp.path());
+    let db = tmp.path().join("db.sqlite3");
+    let url = format!("redis+unix://{socket}");
+    let args = ["--cached-db".as_ref(), "--redis".as_ref(), url.as_ref(), "--sqlite".as_ref(), db.as_os_str(), "--create-table".as_ref()];
+    let (_demo, addr, line) = start_demo_on(tmp.path(), &args);
+    assert!(line.contains(&format!("sessions in SQLite database {}, table django_session, cached in Redis", db.display())), "{line}");
+    let (n, session) = count(&addr, None);
+    assert_eq!(n, 1);
+    let key = session.strip_prefix("sessionid=").unwrap();
+    assert_eq!(redis_cli(&socket, &["exists", &format!(":1:django.contrib.sessions.cached_db{key}")]), "1", "Django's cache key");
+    assert_eq!(count(&addr, Some(&session)), (2, session.clone()));
+    redis_cli(&socket, &["flushall"]);
+    assert_eq!(count(&addr, Some(&session)), (3, session.clone()), "the row holds the session without the cache");
+    assert!(db.is_file() && !tmp.path().join("demo-sessions").exists());
+}
+
+/// Store options that do not make one of Django's engines end the binary
+/// at once with an error that says what to give instead.
+#[test]
+fn the_demo_binary_refuses_bad_engine_combinations_clearly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fails = |args: &[&str]| -> (Option<i32>, String) {
+        let out = demo_command(tmp.path()).args(["--listen", "127.0.0.1:0"]).args(args).stdin(Stdio::null()).output().unwrap();
+        assert!(!out.status.success(), "{args:?} should fail");
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (code, err) = fails(&["--cached-db", "--redis", "redis://127.0.0.1:1"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("--cached-db needs its database: --sqlite PATH or --postgres URL"), "{err}");
+    let (code, err) = fails(&["--redis", "redis://127.0.0.1:1", "--sqlite", "a.sqlite3"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("two stores: add --cached-db"), "{err}");
+    let (code, err) = fails(&["--cached-db", "--sqlite", "a.sqlite3"]);
+    assert_eq!(code, Some(2), "clap: --cached-db requires --redis: {err}");
+    assert!(err.contains("--redis"), "{err}");
+    for other in [&["--redis", "redis://127.0.0.1:1"][..], &["--sqlite", "a.sqlite3"], &["--sessions", "dir"]] {
+        let (code, err) = fails(&[&["--signed-cookies"], other].concat());
+        assert_eq!(code, Some(2), "clap: signed cookies and a store: {err}");
+        assert!(err.contains("--signed-cookies") && err.contains("cannot be used with"), "{err}");
+    }
+    assert!(!tmp.path().join("a.sqlite3").exists() && !tmp.path().join("dir").exists(), "nothing made");
+}

@@ -3,7 +3,8 @@
 //!
 //! [`DjangoServer`] runs the site in `tests/interop/django_site` (Django's
 //! LoginView, configured from the environment) on a free port of 127.0.0.1,
-//! its sessions in files, on Redis or in its database ([`DjangoSessions`]),
+//! its sessions in files, on Redis, in its database, behind a cache or in
+//! signed cookies ([`DjangoSessions`]),
 //! with a fresh database (SQLite or PostgreSQL, [`DjangoDatabase`]) holding
 //! the user [`DJANGO_USER`]. [`Browser`] drives Debian's `/usr/bin/chromium` through
 //! `/usr/bin/chromedriver` (WebDriver, via `fantoccini`) with a fresh
@@ -171,6 +172,13 @@ pub enum DjangoSessions<'a> {
     /// the `django_session` table in the site's own database, the one its
     /// users are in, created by Django's `migrate`.
     Db,
+    /// Django's cached_db backend: that table, with its RedisCache at this
+    /// URL in front of it (default KEY_PREFIX and VERSION: Redis keys
+    /// `:1:django.contrib.sessions.cached_db<key>`).
+    CachedDb(&'a str),
+    /// Django's signed_cookies backend: nothing stored, the session is the
+    /// `sessionid` cookie, signed with the site's SECRET_KEY.
+    SignedCookies,
 }
 
 /// The site's database: its users, and its sessions with
@@ -206,7 +214,7 @@ impl DjangoServer {
     pub fn start_with(sessions: DjangoSessions, database: DjangoDatabase, secret: &str, extra_env: &[(&str, &str)]) -> DjangoServer {
         let started = Instant::now();
         let python = match (&sessions, &database) {
-            (DjangoSessions::Redis(_), _) => super::django::django_redis_python(),
+            (DjangoSessions::Redis(_) | DjangoSessions::CachedDb(_), _) => super::django::django_redis_python(),
             (_, DjangoDatabase::Postgres(..)) => super::django::django_postgres_python(),
             _ => django_python(),
         };
@@ -224,6 +232,11 @@ impl DjangoServer {
                 env.push(("SESSION_REDIS_URL".into(), url.into()));
             }
             DjangoSessions::Db => env.push(("SESSION_STORE".into(), "db".into())),
+            DjangoSessions::CachedDb(url) => {
+                env.push(("SESSION_STORE".into(), "cached_db".into()));
+                env.push(("SESSION_REDIS_URL".into(), url.into()));
+            }
+            DjangoSessions::SignedCookies => env.push(("SESSION_STORE".into(), "signed_cookies".into())),
         }
         let sqlite_path = match database {
             DjangoDatabase::Sqlite => {

@@ -11,7 +11,12 @@ Where sessions live, SESSION_STORE:
                       SESSION_REDIS_URL (default KEY_PREFIX and VERSION)
   db                  Django's db backend: the django_session table of the
                       database below, the one the users are in
-The database (users; sessions with SESSION_STORE=db), made by `setup_site`:
+  cached_db           Django's cached_db backend: that table, with its
+                      RedisCache at SESSION_REDIS_URL in front of it
+  signed_cookies      Django's signed_cookies backend: nothing stored, the
+                      session is the cookie, signed with SECRET_KEY
+The database (users; sessions with SESSION_STORE=db or cached_db), made by
+`setup_site`:
   SQLITE_PATH         a SQLite database file, or
   POSTGRES_NAME       a PostgreSQL database, with POSTGRES_HOST,
                       POSTGRES_PORT, POSTGRES_USER and POSTGRES_PASSWORD
@@ -105,8 +110,18 @@ elif _SESSION_STORE == "cache":
     }
 elif _SESSION_STORE == "db":
     SESSION_ENGINE = "django.contrib.sessions.backends.db"
+elif _SESSION_STORE == "cached_db":
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _required("SESSION_REDIS_URL"),
+        }
+    }
+elif _SESSION_STORE == "signed_cookies":
+    SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
 else:
-    raise RuntimeError(f"SESSION_STORE={_SESSION_STORE!r}: file, cache or db")
+    raise RuntimeError(f"SESSION_STORE={_SESSION_STORE!r}: file, cache, db, cached_db or signed_cookies")
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE") or 60 * 60 * 24 * 7 * 2)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = _flag("SESSION_EXPIRE_AT_BROWSER_CLOSE")
 SESSION_SAVE_EVERY_REQUEST = _flag("SESSION_SAVE_EVERY_REQUEST")
