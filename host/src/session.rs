@@ -295,6 +295,8 @@ impl Session {
         // Signed cookies: the session is its key, so every save makes a new
         // one (Django's `signed_cookies` `save`).
         if self.store.is_signed_cookies() {
+            // Loaded first: `create` starts from empty data when none is.
+            self.data()?;
             return self.create();
         }
         let Some(key) = self.key.clone() else { return self.create() };

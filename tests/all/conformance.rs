@@ -1230,6 +1230,7 @@ fn test_clearsessions_command(open: Open) {
 fn test_exists_searches_cache_first(open: Open) {
     let store = setup(open);
     let key = store.create(&data(json!({"a": 1}))).unwrap();
+    assert!(matches!(store.load(&key).unwrap(), Loaded::Found { .. }), "the load fills the cache");
     store.sql(&format!("DELETE FROM django_session WHERE session_key = '{key}'"));
     assert!(store.exists(&key).unwrap(), "found in the cache");
     assert!(store.delete(&key).unwrap(), "the cache entry was there to delete");
@@ -1249,6 +1250,11 @@ fn test_cookie_decode(open: Open) {
     let value = cookie_codec.encode(r#"{"a test key":"a test value"}"#, unix_now());
     assert_eq!(store.load(&value).unwrap().into_data(), Some(data(json!({"a test key": "a test value"}))));
     assert_eq!(store.session(Some(&value)).get("a test key").unwrap(), Some(json!("a test value")));
+    // A save of a session never read keeps its data (the cookie is remade
+    // from it, not from nothing).
+    let mut untouched = store.session(Some(&value));
+    untouched.save(false).unwrap();
+    assert_eq!(store.load(untouched.key().unwrap()).unwrap().into_data(), Some(data(json!({"a test key": "a test value"}))));
     let file_salt = codec().encode(r#"{"a test key":"a test value"}"#, unix_now());
     let (loaded, logs) = capture_logs(|| store.load(&file_salt).unwrap());
     assert_eq!(loaded, Loaded::BadSignature);

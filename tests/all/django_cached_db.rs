@@ -97,7 +97,9 @@ fn django_writes_every_plain_type_and_sessionbox_reads_it_from_the_cache_and_the
 fn sessionbox_writes_every_plain_type_and_django_reads_it_from_the_cache_and_the_database() {
     let mut both = Both::new();
     let k = both.store.create_json(&expected_json()).unwrap();
-    assert!(both.cached(&k) && both.row(&k), "sessionbox writes both");
+    assert!(both.row(&k) && !both.cached(&k), "sessionbox writes the row; a load fills the cache");
+    assert_eq!(both.ours(&k)["_auth_user_id"], "42");
+    assert!(both.cached(&k), "sessionbox's load filled it");
     let seen = both.django(json!({"op": "load", "key": k, "expected": true}));
     assert_eq!(seen["differences"], json!([]), "Django's reading of sessionbox's cache entry");
     both.uncache(&k);
@@ -113,7 +115,9 @@ fn sessionbox_writes_every_plain_type_and_django_reads_it_from_the_cache_and_the
     assert_eq!(data["from_django"], 1);
     data.insert("from_sessionbox".into(), json!([1.5]));
     both.store.save(&k, &data, false).unwrap();
+    assert!(!both.cached(&k), "the save took the cache entry away");
     assert_eq!(both.theirs(&k)["from_sessionbox"], json!([1.5]));
+    assert!(both.cached(&k), "Django's load filled it again");
     both.uncache(&k);
     assert_eq!(both.theirs(&k)["from_sessionbox"], json!([1.5]), "and in the row");
 }

@@ -301,7 +301,11 @@ fn the_demo_binary_runs_djangos_cached_db_on_sqlite_behind_redis() {
     let (n, session) = count(&addr, None);
     assert_eq!(n, 1);
     let key = session.strip_prefix("sessionid=").unwrap();
-    assert_eq!(redis_cli(&socket, &["exists", &format!(":1:django.contrib.sessions.cached_db{key}")]), "1", "Django's cache key");
+    let cached = |socket: &str| redis_cli(socket, &["exists", &format!(":1:django.contrib.sessions.cached_db{key}")]);
+    assert_eq!(cached(&socket), "0", "a save leaves the cache entry to the next load");
+    // /session only reads: its load fills Django's cache key.
+    request(&addr, &format!("GET /session HTTP/1.1\r\nHost: x\r\nCookie: {session}\r\nConnection: close\r\n\r\n"));
+    assert_eq!(cached(&socket), "1", "Django's cache key");
     assert_eq!(count(&addr, Some(&session)), (2, session.clone()));
     redis_cli(&socket, &["flushall"]);
     assert_eq!(count(&addr, Some(&session)), (3, session.clone()), "the row holds the session without the cache");

@@ -152,9 +152,17 @@ impl<K: KeyValue> Kv<K> {
         // Only what verifies goes in the cache (Django's would cache `{}`
         // for a tampered row).
         if let Some(pickled) = self.pickled(core, &value) {
-            if self.kv.set_if_absent(&cache, &pickled, ttl_ms) == Ok(true) && self.kv.exists(name) == Ok(false) {
-                // A logout between the read and the fill: take it back.
-                let _ = self.kv.delete(&cache);
+            if self.kv.set_if_absent(&cache, &pickled, ttl_ms) != Ok(false) {
+                // The row again: a save or a logout between the read and the
+                // fill (whose own cache delete came before the fill) would
+                // leave the cache serving what the row no longer holds, so
+                // the entry stays only if the row still holds what was
+                // cached; on any doubt (an error, a fill that may have
+                // happened) it goes.
+                let still = matches!(self.kv.get(name, limit), Ok(Some(KvEntry { value: now, .. })) if now == value);
+                if !still {
+                    let _ = self.kv.delete(&cache);
+                }
             }
         }
         Ok(Stored { content: value, format: Format::DjangoDb, age: Age::ExpiresIn(ttl_ms), opened: () })
@@ -166,28 +174,13 @@ impl<K: KeyValue> Kv<K> {
         crate::pickle::from_json_object(&decoded.json).ok()
     }
 
-    /// After the database took `content`: the cache entry follows. A new
-    /// session's is added; an existing one is replaced, and none is made
-    /// (a logout that deleted it meanwhile stays a logout: the next load
-    /// fills it from the database). A cache that fails is cleared instead;
-    /// only when that fails too is the save an error.
-    fn write_cache<S: System>(&self, core: &Core<S>, name: &str, content: &[u8], created: bool, ttl_ms: Option<u64>) -> Result<(), Error> {
-        let cache = cache_name(name);
-        let updated = match self.pickled(core, content) {
-            Some(pickled) if created => self.kv.set_if_absent(&cache, &pickled, ttl_ms).and_then(|added| match added {
-                true => Ok(true),
-                false => self.kv.set_if_present(&cache, &pickled, ttl_ms),
-            }),
-            Some(pickled) => self.kv.set_if_present(&cache, &pickled, ttl_ms),
-            None => Err(KvError::Other("the saved session does not read back".into())),
-        };
-        match updated {
-            Ok(_) => Ok(()),
-            Err(e) => match self.kv.delete(&cache) {
-                Ok(_) => Ok(()),
-                Err(_) => Err(io("saved in the database, but updating the cache failed for", name, e)),
-            },
-        }
+    /// After the database took a save: the cache entry goes, and the next
+    /// load fills it from the row. Setting it instead (Django's way) lets
+    /// two saves, or a save and a fill, leave the older data in the cache
+    /// over the newer row. A cache that cannot take the delete makes the
+    /// save an error: it may go on serving the old data.
+    fn invalidate(&self, name: &str) -> Result<(), Error> {
+        self.kv.delete(&cache_name(name)).map(drop).map_err(|e| io("saved in the database, but clearing the cache failed for", name, e))
     }
 }
 
@@ -227,7 +220,7 @@ impl<K: KeyValue> Storage for Kv<K> {
         }
     }
 
-    fn write<S: System>(&self, core: &Core<S>, name: &str, content: &[u8], must_create: bool, ttl_ms: Option<u64>) -> Result<(), Error> {
+    fn write<S: System>(&self, _core: &Core<S>, name: &str, content: &[u8], must_create: bool, ttl_ms: Option<u64>) -> Result<(), Error> {
         if must_create {
             match self.kv.set_if_absent(name, content, ttl_ms) {
                 Ok(true) => {}
@@ -242,7 +235,7 @@ impl<K: KeyValue> Storage for Kv<K> {
             }
         }
         if self.cached() {
-            self.write_cache(core, name, content, must_create, ttl_ms)?;
+            self.invalidate(name)?;
         }
         Ok(())
     }
@@ -255,13 +248,16 @@ impl<K: KeyValue> Storage for Kv<K> {
         self.kv.exists(name).map_err(|e| io("check", name, e))
     }
 
-    /// For `cached_db`, from the database, then from the cache.
+    /// For `cached_db`, from the database, then from the cache, which is
+    /// tried whatever the database answered (a delete that timed out may
+    /// have been applied).
     fn remove(&self, name: &str) -> Result<bool, Error> {
-        let removed = self.kv.delete(name).map_err(|e| io("delete", name, e))?;
+        let removed = self.kv.delete(name).map_err(|e| io("delete", name, e));
         if self.cached() {
-            return Ok(self.kv.delete(&cache_name(name)).map_err(|e| io("delete", name, e))? || removed);
+            let uncached = self.kv.delete(&cache_name(name)).map_err(|e| io("delete", name, e));
+            return Ok(removed? | uncached?);
         }
-        Ok(removed)
+        removed
     }
 
     /// Only an entry without a TTL is ever judged expired here; no

@@ -437,6 +437,8 @@ mod kv {
         let (store, kv) = store(Format::DjangoCachedDb, settings());
         let key = store.create(r#"{"a":1}"#).unwrap();
         let cache = format!("django.contrib.sessions.cached_db{key}");
+        assert_eq!(kv.keys(), [key.clone()], "the row; the first load fills the cache");
+        assert!(matches!(store.load(&key).unwrap(), Loaded::Found { data, .. } if data == r#"{"a":1}"#));
         let mut keys = kv.keys();
         keys.sort();
         assert_eq!(keys, [key.clone(), cache.clone()], "the row and the cache entry");
@@ -456,14 +458,14 @@ mod kv {
         store.delete(&key).unwrap();
         let key = store.create(r#"{"b":2}"#).unwrap();
         let cache = format!("django.contrib.sessions.cached_db{key}");
-        assert!(kv.delete(&cache).unwrap());
+        assert_eq!(kv.value(&cache), None, "a create leaves the cache to the first load");
         assert!(matches!(store.load(&key).unwrap(), Loaded::Found { data, .. } if data == r#"{"b":2}"#));
         assert!(kv.value(&cache).is_some(), "filled from the database");
-        // A save replaces both; without a cache entry, it makes none (the
-        // next load fills it).
+        // A save takes the cache entry away; the next load fills it anew.
         store.save(&key, r#"{"b":3}"#, false).unwrap();
+        assert_eq!(kv.value(&cache), None);
         assert!(matches!(store.load(&key).unwrap(), Loaded::Found { data, .. } if data == r#"{"b":3}"#));
-        assert!(kv.delete(&cache).unwrap());
+        assert!(kv.value(&cache).is_some());
         store.save(&key, r#"{"b":4}"#, false).unwrap();
         assert_eq!(kv.value(&cache), None);
         // Exists in either; a delete takes both.
@@ -474,6 +476,61 @@ mod kv {
         assert!(kv.keys().is_empty(), "{:?}", kv.keys());
         assert_eq!(store.save(&key, "{}", false), Err(Error::NotFound), "an update never brings it back");
         assert!(kv.keys().is_empty());
+    }
+
+    /// A key-value store where something happens just before the cache is
+    /// filled: another request's save or logout.
+    struct RacingKv {
+        inner: MemKv,
+        before_fill: std::cell::RefCell<Option<Box<dyn FnOnce(&MemKv)>>>,
+    }
+
+    impl crate::KeyValue for &RacingKv {
+        fn get(&self, key: &str, max_len: u64) -> Result<Option<crate::KvEntry>, crate::KvError> {
+            self.inner.get(key, max_len)
+        }
+        fn set_if_absent(&self, key: &str, value: &[u8], ttl_ms: Option<u64>) -> Result<bool, crate::KvError> {
+            if key.starts_with(crate::DJANGO_CACHED_DB_KEY_PREFIX) {
+                if let Some(race) = self.before_fill.borrow_mut().take() {
+                    race(&self.inner);
+                }
+            }
+            self.inner.set_if_absent(key, value, ttl_ms)
+        }
+        fn set_if_present(&self, key: &str, value: &[u8], ttl_ms: Option<u64>) -> Result<bool, crate::KvError> {
+            self.inner.set_if_present(key, value, ttl_ms)
+        }
+        fn delete(&self, key: &str) -> Result<bool, crate::KvError> {
+            self.inner.delete(key)
+        }
+        fn exists(&self, key: &str) -> Result<bool, crate::KvError> {
+            self.inner.exists(key)
+        }
+    }
+
+    #[test]
+    fn cached_db_never_caches_what_a_racing_save_or_logout_replaced() {
+        for logout in [false, true] {
+            let racing = RacingKv { inner: MemKv::default(), before_fill: std::cell::RefCell::new(None) };
+            let store = SessionStore::with_storage(Kv::new(&racing, Format::DjangoCachedDb), Frozen::default(), settings()).unwrap();
+            let key = store.create(r#"{"v":1}"#).unwrap();
+            let k = key.clone();
+            // Between this load's read of the row and its fill of the cache,
+            // another request saves (or logs out), row first, then the cache.
+            *racing.before_fill.borrow_mut() = Some(Box::new(move |kv: &MemKv| {
+                let other = SessionStore::with_storage(Kv::new(kv.clone(), Format::DjangoCachedDb), Frozen::default(), settings()).unwrap();
+                match logout {
+                    true => assert!(other.delete(&k).unwrap()),
+                    false => other.save(&k, r#"{"v":2}"#, false).unwrap(),
+                }
+            }));
+            assert!(matches!(store.load(&key).unwrap(), Loaded::Found { .. }), "the load read v1");
+            assert_eq!(racing.inner.value(&format!("django.contrib.sessions.cached_db{key}")), None, "logout {logout}: the stale fill was taken back");
+            match logout {
+                true => assert_eq!(store.load(&key).unwrap(), Loaded::Missing, "the logout stays a logout"),
+                false => assert!(matches!(store.load(&key).unwrap(), Loaded::Found { data, .. } if data == r#"{"v":2}"#), "the later save wins"),
+            }
+        }
     }
 
     #[test]

@@ -37,9 +37,10 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "URL")]
     pub postgres: Option<String>,
     /// Django's cached_db engine: the --sqlite or --postgres database with
-    /// the --redis server in front of it as Django's cache (its format:
-    /// --redis-key-prefix is the cache's KEY_PREFIX, default empty, and
-    /// --django-cache-version its VERSION).
+    /// the --redis server in front of it as Django's cache, always in
+    /// Django's format (--redis-format does not apply; --redis-key-prefix is
+    /// the cache's KEY_PREFIX, default empty, and --django-cache-version its
+    /// VERSION).
     #[arg(long, global = true, requires = "redis")]
     pub cached_db: bool,
     /// A file whose first line is the PostgreSQL password (else
@@ -56,8 +57,9 @@ pub struct Cli {
     /// model's db_table; on PostgreSQL optionally schema.table).
     #[arg(long, global = true, value_name = "NAME", default_value = "django_session")]
     pub table: String,
-    /// Create the --sqlite database and the table with Django's own DDL when
-    /// missing (else a missing table is an error: run Django's migrate).
+    /// Create the table (and a --sqlite database file) with Django's own DDL
+    /// when missing (else a missing table is an error: run Django's
+    /// migrate).
     #[arg(long, global = true)]
     pub create_table: bool,
     /// Keep sessions on Redis or Valkey at this URL

@@ -67,3 +67,13 @@ pub mod sql;
 pub use cached_db::CachedDbKv;
 pub use memory::MemoryKv;
 pub use sessionbox_guest::{Format, KeyValue, KvEntry, KvError};
+
+/// Why a password variable gave nothing, without its value (`VarError`'s
+/// own text prints a value that is not UTF-8).
+#[cfg_attr(not(any(feature = "redis", feature = "postgres")), allow(dead_code))]
+pub(crate) fn env_why(e: &std::env::VarError) -> &'static str {
+    match e {
+        std::env::VarError::NotPresent => "is not set",
+        std::env::VarError::NotUnicode(_) => "is not UTF-8",
+    }
+}

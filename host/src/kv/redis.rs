@@ -128,7 +128,7 @@ impl RedisOptions {
 
     /// Takes the password from the environment variable `var`.
     pub fn password_from_env(mut self, var: &str) -> Result<RedisOptions> {
-        let password = std::env::var(var).map_err(|e| Error::Config(format!("the Redis password variable ${var}: {e}")))?;
+        let password = std::env::var(var).map_err(|e| Error::Config(format!("the Redis password variable ${var} {}", crate::kv::env_why(&e))))?;
         self.password = Some(password);
         Ok(self)
     }

@@ -180,11 +180,16 @@ impl Store {
     /// rows of Django's `django_session` table in the database file, read
     /// and written as Django reads and writes them, so a Django app on the
     /// same file shares them. Checks the table now (see
-    /// [`SqliteOptions`](crate::kv::sql::sqlite::SqliteOptions)).
+    /// [`SqliteOptions`](crate::kv::sql::sqlite::SqliteOptions)). The busy
+    /// timeout is capped at a quarter of [`Options::deadline`].
     #[cfg(feature = "sqlite")]
     pub fn open_sqlite(sqlite: &crate::kv::sql::sqlite::SqliteOptions, settings: Settings, options: Options) -> Result<Store> {
         check(&settings)?;
-        let kv = crate::kv::sql::sqlite::SqliteKv::open(sqlite)?;
+        // A call waits for a writer inside the deadline, where no epoch
+        // interrupt reaches it, and a load may ask twice.
+        let mut sqlite = sqlite.clone();
+        sqlite.busy_timeout = sqlite.busy_timeout.min((options.deadline / 4).max(Duration::from_millis(1)));
+        let kv = crate::kv::sql::sqlite::SqliteKv::open(&sqlite)?;
         Store::open_provider(Arc::new(kv), sqlite.describe(), settings, options)
     }
 
@@ -211,7 +216,8 @@ impl Store {
     /// [`RedisFormat::Django`](crate::kv::redis::RedisFormat::Django) with
     /// Django's cache `KEY_PREFIX` and `VERSION`). A load may ask both
     /// (and fill the cache), so the Redis and PostgreSQL timeouts are
-    /// capped at an eighth of [`Options::deadline`].
+    /// capped at an eighth of [`Options::deadline`], and so is SQLite's busy
+    /// timeout.
     #[cfg(all(feature = "redis", any(feature = "sqlite", feature = "postgres")))]
     pub fn open_cached_db(db: &DbOptions, redis: &crate::kv::redis::RedisOptions, settings: Settings, options: Options) -> Result<Store> {
         check(&settings)?;
@@ -222,7 +228,11 @@ impl Store {
         let cache = crate::kv::redis::RedisKv::connect(&redis)?;
         let (about, kv) = match db {
             #[cfg(feature = "sqlite")]
-            DbOptions::Sqlite(sqlite) => (sqlite.describe(), crate::kv::CachedDbKv::new(crate::kv::sql::sqlite::SqliteKv::open(sqlite)?, cache)),
+            DbOptions::Sqlite(sqlite) => {
+                let mut sqlite = sqlite.clone();
+                sqlite.busy_timeout = sqlite.busy_timeout.min(budget);
+                (sqlite.describe(), crate::kv::CachedDbKv::new(crate::kv::sql::sqlite::SqliteKv::open(&sqlite)?, cache))
+            }
             #[cfg(feature = "postgres")]
             DbOptions::Postgres(postgres) => {
                 let mut postgres = postgres.clone();
@@ -277,9 +287,7 @@ impl Store {
     /// Django; docs/django.md).
     pub fn open_signed_cookies(settings: Settings, options: Options) -> Result<Store> {
         check(&settings)?;
-        let mut store = Store::start(Backend::Kv(Arc::new(NoStorage)), "signed cookies".to_owned(), settings, options)?;
-        Arc::get_mut(&mut store.inner).expect("a store just started has one owner").signed_cookies = true;
-        Ok(store)
+        Store::start_as(Backend::Kv(Arc::new(NoStorage)), "signed cookies".to_owned(), settings, options, true)
     }
 
     /// Whether this store is Django's `signed_cookies` engine
@@ -324,12 +332,16 @@ impl Store {
     }
 
     fn start(backend: Backend, about: String, settings: Settings, options: Options) -> Result<Store> {
+        Store::start_as(backend, about, settings, options, false)
+    }
+
+    fn start_as(backend: Backend, about: String, settings: Settings, options: Options, signed_cookies: bool) -> Result<Store> {
         let wit_settings = to_wit(&settings);
         let watch = match &backend {
             Backend::Dir(dir) => Some(directory::DirWatch::new(dir.clone())),
             Backend::Kv(_) => None,
         };
-        let inner = Inner { backend, about, settings, wit_settings, options, idle: Mutex::new(Vec::new()), watch, signed_cookies: false };
+        let inner = Inner { backend, about, settings, wit_settings, options, idle: Mutex::new(Vec::new()), watch, signed_cookies };
         let store = Store { inner: Arc::new(inner) };
         // Start one instance now, so a bad directory or a broken runtime shows
         // up here rather than at the first request.

@@ -14,7 +14,7 @@
 //! | `set-if-present` | `UPDATE … WHERE session_key = ? AND expire_date > now`: an expired or deleted session is never brought back |
 //! | `delete`         | `DELETE … WHERE session_key = ?`                           |
 //! | `exists`         | `SELECT 1 … WHERE session_key = ? AND expire_date > now`   |
-//! | `clear_expired`  | `DELETE … WHERE expire_date < now` (Django's `clear_expired`) |
+//! | `clear_expired`  | `DELETE … WHERE expire_date < now` (Django's `clear_expired`), 5000 rows a statement |
 //!
 //! `expire_date` is the session's expiry, in UTC: what Django writes with
 //! `USE_TZ = True` (the default). A TTL the component gives is added to the
@@ -33,6 +33,9 @@ pub mod sqlite;
 use crate::error::{Error, Result};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Rows `clear_expired` deletes per statement.
+const CLEAR_BATCH: u64 = 5000;
 
 /// Django's table for its session model.
 pub const DJANGO_SESSION_TABLE: &str = "django_session";

@@ -9,12 +9,15 @@
 //! a `timestamp with time zone`, as Django creates it with `USE_TZ = True`
 //! (a `timestamp` without one is read and written as UTC).
 //!
-//! TLS (feature `postgres-tls`, on by default) follows the URL's `sslmode`,
-//! as libpq's does: `disable`, `prefer` (the default: TLS when the server
-//! offers it) or `require`; the server's certificate is always verified,
-//! against the system's roots or [`PostgresOptions::ca_file`]. Without the
-//! feature, connections are plain TCP or a Unix socket
-//! (`host=/run/postgresql`), and `sslmode=require` is an error.
+//! TLS (feature `postgres-tls`, on by default) follows the URL's `sslmode`:
+//! `disable`; `prefer` (the default), as libpq's: TLS when the server
+//! offers it, its certificate not checked (a stock Debian cluster's is
+//! self-signed), so it keeps out listeners but not an impostor; `require`,
+//! as libpq's `verify-full`: TLS, the certificate verified against the
+//! system's roots or [`PostgresOptions::ca_file`] and the host name. With
+//! `ca_file` set, `prefer` verifies too. Without the feature, connections
+//! are plain TCP or a Unix socket (`host=/run/postgresql`), and
+//! `sslmode=require` is an error.
 
 use super::{expire_date, latest, quoted_table, ttl_ms, Idle, DJANGO_SESSION_TABLE};
 use crate::error::{Error, Result};
@@ -22,6 +25,7 @@ use crate::kv::{Format, KeyValue, KvEntry, KvError};
 use std::future::Future;
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 use tokio_postgres::{Client, NoTls, Statement};
 
@@ -87,7 +91,7 @@ impl PostgresOptions {
 
     /// Takes the password from the environment variable `var`.
     pub fn password_from_env(mut self, var: &str) -> Result<PostgresOptions> {
-        let password = std::env::var(var).map_err(|e| Error::Config(format!("the PostgreSQL password variable ${var}: {e}")))?;
+        let password = std::env::var(var).map_err(|e| Error::Config(format!("the PostgreSQL password variable ${var} {}", crate::kv::env_why(&e))))?;
         self.password = Some(password);
         Ok(self)
     }
@@ -112,20 +116,31 @@ impl PostgresOptions {
     }
 }
 
-/// `url` without its password: user information of a URL becomes `***`,
-/// a `password=…` pair `password=***`.
+/// Where `url` points, rebuilt from what the client parses out of it (user,
+/// hosts, ports, database), so no spelling of a password (in the user
+/// information, a `password` query parameter, a quoted or spaced
+/// `password = …` pair) can reach a message.
 fn redact(url: &str) -> String {
-    if let Some((scheme, rest)) = url.split_once("://") {
-        let (authority, path) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
-        return match authority.rsplit_once('@') {
-            Some((_, host)) => format!("{scheme}://***@{host}{path}"),
-            None => format!("{scheme}://{authority}{path}"),
-        };
-    }
-    url.split_whitespace()
-        .map(|pair| if pair.starts_with("password=") { "password=***".to_owned() } else { pair.to_owned() })
-        .collect::<Vec<_>>()
-        .join(" ")
+    let Ok(config) = tokio_postgres::Config::from_str(url) else {
+        return "an address that does not parse".to_owned();
+    };
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .enumerate()
+        .map(|(i, host)| {
+            let host = match host {
+                tokio_postgres::config::Host::Tcp(name) => name.clone(),
+                tokio_postgres::config::Host::Unix(path) => path.display().to_string(),
+            };
+            match config.get_ports().get(i).or(config.get_ports().first()) {
+                Some(port) => format!("{host}:{port}"),
+                None => host,
+            }
+        })
+        .collect();
+    let user = config.get_user().map(|u| format!("{u}@")).unwrap_or_default();
+    format!("postgres://{user}{}/{}", hosts.join(","), config.get_dbname().unwrap_or_default())
 }
 
 /// One pooled connection with its prepared statements.
@@ -162,7 +177,10 @@ impl Sql {
             update: format!("UPDATE {t} SET session_data = $2, expire_date = $3 WHERE session_key = $1 AND expire_date > $4"),
             delete: format!("DELETE FROM {t} WHERE session_key = $1"),
             exists: format!("SELECT 1 FROM {t} WHERE session_key = $1 AND expire_date > $2"),
-            clear_expired: format!("DELETE FROM {t} WHERE expire_date < $1"),
+            clear_expired: format!(
+                "DELETE FROM {t} WHERE ctid = ANY(ARRAY(SELECT ctid FROM {t} WHERE expire_date < $1 LIMIT {}))",
+                super::CLEAR_BATCH
+            ),
             probe: format!("SELECT session_key, session_data, expire_date FROM {t} LIMIT 0"),
             // Django's migration sessions.0001 on PostgreSQL (`sqlmigrate`).
             create: [
@@ -187,6 +205,8 @@ pub struct PostgresKv {
     /// Drives the connections; callers block on their own answers, so a
     /// call works from any thread, a tokio worker's included.
     runtime: Option<tokio::runtime::Runtime>,
+    /// Connections open, idle or in use: at most `pool_size`.
+    open: std::sync::atomic::AtomicUsize,
 }
 
 impl std::fmt::Debug for PostgresKv {
@@ -206,12 +226,14 @@ impl Drop for PostgresKv {
 
 enum Failed {
     TimedOut,
+    Gone,
     Db(tokio_postgres::Error),
 }
 
 fn describe(doing: &str, e: Failed, timeout: Duration) -> KvError {
     match e {
         Failed::TimedOut => KvError::Other(format!("PostgreSQL {doing}: no answer within {timeout:?}")),
+        Failed::Gone => KvError::Other(format!("PostgreSQL {doing}: the client failed")),
         Failed::Db(e) => {
             let code = e.code().map(|c| c.code().to_owned());
             let text = match e.as_db_error() {
@@ -250,6 +272,8 @@ impl PostgresKv {
         }
         config.connect_timeout(options.connect_timeout);
         config.keepalives(true);
+        // A connection a firewall dropped while idle is found within a minute.
+        config.keepalives_idle(Duration::from_secs(30));
         config.application_name("sessionbox");
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -263,7 +287,7 @@ impl PostgresKv {
             format!("{}_expire_date", options.table.replace('.', "_"))
         };
         let tls = Tls::new(&config, options)?;
-        let kv = PostgresKv { options: options.clone(), config, tls, sql: Sql::new(&table, &index), idle: Idle::new(options.pool_size.max(1)), runtime: Some(runtime) };
+        let kv = PostgresKv { options: options.clone(), config, tls, sql: Sql::new(&table, &index), idle: Idle::new(options.pool_size.max(1)), runtime: Some(runtime), open: std::sync::atomic::AtomicUsize::new(0) };
 
         // The table, before preparing statements on it.
         let (config, tls) = (kv.config.clone(), kv.tls.clone());
@@ -298,7 +322,7 @@ impl PostgresKv {
                 })
             }
         }
-        let conn = kv.new_conn().map_err(|e| Error::Config(format!("{}: {e}", options.describe())))?;
+        let (conn, _) = kv.conn_new().map_err(|e| Error::Config(format!("{}: {e}", options.describe())))?;
         kv.idle.give(conn);
         Ok(kv)
     }
@@ -320,7 +344,12 @@ impl PostgresKv {
             };
             let _ = send.send(result);
         });
-        answer.recv_timeout(timeout + Duration::from_secs(1)).unwrap_or(Err(Failed::TimedOut))
+        match answer.recv_timeout(timeout + Duration::from_secs(1)) {
+            Ok(result) => result,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Err(Failed::TimedOut),
+            // The task ended without answering: it panicked.
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Err(Failed::Gone),
+        }
     }
 
     fn new_conn(&self) -> std::result::Result<Conn, KvError> {
@@ -349,25 +378,87 @@ impl PostgresKv {
 
     /// Runs one statement on a pooled connection (a new one if none is
     /// idle); a connection that failed or timed out is dropped.
-    fn with<T: Send + 'static, F, Fut>(&self, doing: &str, f: F) -> std::result::Result<T, KvError>
+    ///
+    /// `retry`: a statement that may run twice (all but the insert) runs
+    /// again, once, on a new connection when a pooled one turns out closed
+    /// (the server restarted, a firewall dropped it while idle).
+    fn with<T: Send + 'static, F, Fut>(&self, doing: &str, retry: bool, f: F) -> std::result::Result<T, KvError>
     where
-        F: FnOnce(std::sync::Arc<Conn>) -> Fut,
+        F: Fn(std::sync::Arc<Conn>) -> Fut,
         Fut: Future<Output = std::result::Result<T, tokio_postgres::Error>> + Send + 'static,
     {
-        let conn = match self.idle.take() {
-            Some(conn) if !conn.client.is_closed() => conn,
-            _ => self.new_conn()?,
-        };
+        let (conn, pooled) = self.conn()?;
+        match self.run_on(conn, &f) {
+            Err(Failed::Db(e)) if retry && pooled && e.is_closed() => {
+                let (conn, _) = self.conn_new()?;
+                self.run_on(conn, &f).map_err(|e| describe(doing, e, self.options.response_timeout))
+            }
+            other => other.map_err(|e| describe(doing, e, self.options.response_timeout)),
+        }
+    }
+
+    /// Runs `f` on `conn`, which goes back to the pool if it worked and is
+    /// closed otherwise.
+    fn run_on<T: Send + 'static, F, Fut>(&self, conn: Conn, f: &F) -> std::result::Result<T, Failed>
+    where
+        F: Fn(std::sync::Arc<Conn>) -> Fut,
+        Fut: Future<Output = std::result::Result<T, tokio_postgres::Error>> + Send + 'static,
+    {
         let conn = std::sync::Arc::new(conn);
         let result = self.run(self.options.response_timeout, f(conn.clone()));
-        match result {
-            Ok(value) => {
-                if let Ok(conn) = std::sync::Arc::try_unwrap(conn) {
-                    self.idle.give(conn);
-                }
-                Ok(value)
+        match (result.is_ok(), std::sync::Arc::try_unwrap(conn)) {
+            (true, Ok(conn)) => self.idle.give(conn),
+            _ => {
+                self.open.fetch_sub(1, Ordering::Relaxed);
             }
-            Err(e) => Err(describe(doing, e, self.options.response_timeout)),
+        }
+        result
+    }
+
+    /// An idle connection (`true`), or a new one.
+    fn conn(&self) -> std::result::Result<(Conn, bool), KvError> {
+        match self.idle.take() {
+            Some(conn) if !conn.client.is_closed() => Ok((conn, true)),
+            Some(closed) => {
+                drop(closed);
+                self.open.fetch_sub(1, Ordering::Relaxed);
+                self.conn_new()
+            }
+            None => self.conn_new(),
+        }
+    }
+
+    /// A new connection, if fewer than `pool_size` are open (the server's
+    /// `max_connections` is shared with Django); else the first one given
+    /// back within `connect_timeout`.
+    fn conn_new(&self) -> std::result::Result<(Conn, bool), KvError> {
+        let cap = self.options.pool_size.max(1);
+        let deadline = std::time::Instant::now() + self.options.connect_timeout;
+        loop {
+            let open = self.open.load(Ordering::Relaxed);
+            if open < cap {
+                if self.open.compare_exchange(open, open + 1, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
+                    return match self.new_conn() {
+                        Ok(conn) => Ok((conn, false)),
+                        Err(e) => {
+                            self.open.fetch_sub(1, Ordering::Relaxed);
+                            Err(e)
+                        }
+                    };
+                }
+                continue;
+            }
+            if let Some(conn) = self.idle.take() {
+                if !conn.client.is_closed() {
+                    return Ok((conn, true));
+                }
+                self.open.fetch_sub(1, Ordering::Relaxed);
+                continue;
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(KvError::Other(format!("PostgreSQL: all {cap} connections stayed busy for {:?}", self.options.connect_timeout)));
+            }
+            std::thread::sleep(Duration::from_millis(2));
         }
     }
 }
@@ -414,11 +505,14 @@ impl Tls {
             // what rustls's deprecation note is about.
             #[allow(deprecated)]
             let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-            let tls = rustls::ClientConfig::builder_with_provider(provider)
+            let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
                 .with_safe_default_protocol_versions()
-                .map_err(|e| fail(e.to_string()))?
-                .with_root_certificates(roots)
-                .with_no_client_auth();
+                .map_err(|e| fail(e.to_string()))?;
+            let verify = options.ca_file.is_some() || config.get_ssl_mode() == SslMode::Require;
+            let tls = match verify {
+                true => builder.with_root_certificates(roots).with_no_client_auth(),
+                false => builder.dangerous().with_custom_certificate_verifier(std::sync::Arc::new(Unchecked(provider))).with_no_client_auth(),
+            };
             Ok(Tls::Rustls(tokio_postgres_rustls::MakeRustlsConnect::new(tls)))
         }
         #[cfg(not(feature = "postgres-tls"))]
@@ -429,6 +523,48 @@ impl Tls {
             ))),
             _ => Ok(Tls::Plain),
         }
+    }
+}
+
+/// `sslmode=prefer` without a CA: any certificate (libpq's `prefer`), the
+/// handshake's signatures still checked.
+#[cfg(feature = "postgres-tls")]
+#[derive(Debug)]
+struct Unchecked(std::sync::Arc<rustls::crypto::CryptoProvider>);
+
+#[cfg(feature = "postgres-tls")]
+impl rustls::client::danger::ServerCertVerifier for Unchecked {
+    fn verify_server_cert(
+        &self,
+        _: &rustls::pki_types::CertificateDer<'_>,
+        _: &[rustls::pki_types::CertificateDer<'_>],
+        _: &rustls::pki_types::ServerName<'_>,
+        _: &[u8],
+        _: rustls::pki_types::UnixTime,
+    ) -> std::result::Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
     }
 }
 
@@ -458,9 +594,14 @@ impl KeyValue for PostgresKv {
     fn get(&self, key: &str, max_len: u64) -> std::result::Result<Option<KvEntry>, KvError> {
         let now = SystemTime::now();
         let key = key.to_owned();
-        let row = self.with("read", move |c| async move {
-            let row = c.client.query_opt(&c.get, &[&key, &now]).await?;
-            Ok(row.map(|row| (row.get::<_, String>(0), row.get::<_, SystemTime>(1))))
+        let row = self.with("read", true, move |c| {
+            let key = key.clone();
+            async move {
+                let row = c.client.query_opt(&c.get, &[&key, &now]).await?;
+                // A column of another type (a table that is not Django's,
+                // an 'infinity' date) is an error, not a panic.
+                row.map(|row| Ok((row.try_get::<_, String>(0)?, row.try_get::<_, SystemTime>(1)?))).transpose()
+            }
         })?;
         let Some((data, expire)) = row else { return Ok(None) };
         if data.len() as u64 > max_len {
@@ -469,33 +610,58 @@ impl KeyValue for PostgresKv {
         Ok(Some(KvEntry { value: data.into_bytes(), ttl_ms: (expire < latest()).then(|| ttl_ms(now, expire)) }))
     }
 
+    /// Never run twice: a first insert the server applied would make the
+    /// second find the key taken.
     fn set_if_absent(&self, key: &str, value: &[u8], ttl: Option<u64>) -> std::result::Result<bool, KvError> {
         let (key, data, now) = (key.to_owned(), text(value)?, SystemTime::now());
         let expire = expire_date(now, ttl);
-        let changed = self.with("insert", move |c| async move { c.client.execute(&c.insert, &[&key, &data, &expire, &now]).await })?;
+        let changed = self.with("insert", false, move |c| {
+            let (key, data) = (key.clone(), data.clone());
+            async move { c.client.execute(&c.insert, &[&key, &data, &expire, &now]).await }
+        })?;
         Ok(changed == 1)
     }
 
     fn set_if_present(&self, key: &str, value: &[u8], ttl: Option<u64>) -> std::result::Result<bool, KvError> {
         let (key, data, now) = (key.to_owned(), text(value)?, SystemTime::now());
         let expire = expire_date(now, ttl);
-        let changed = self.with("update", move |c| async move { c.client.execute(&c.update, &[&key, &data, &expire, &now]).await })?;
+        let changed = self.with("update", true, move |c| {
+            let (key, data) = (key.clone(), data.clone());
+            async move { c.client.execute(&c.update, &[&key, &data, &expire, &now]).await }
+        })?;
         Ok(changed == 1)
     }
 
     fn delete(&self, key: &str) -> std::result::Result<bool, KvError> {
         let key = key.to_owned();
-        Ok(self.with("delete", move |c| async move { c.client.execute(&c.delete, &[&key]).await })? > 0)
+        let deleted = self.with("delete", true, move |c| {
+            let key = key.clone();
+            async move { c.client.execute(&c.delete, &[&key]).await }
+        })?;
+        Ok(deleted > 0)
     }
 
     fn exists(&self, key: &str) -> std::result::Result<bool, KvError> {
         let (key, now) = (key.to_owned(), SystemTime::now());
-        self.with("read", move |c| async move { Ok(c.client.query_opt(&c.exists, &[&key, &now]).await?.is_some()) })
+        self.with("read", true, move |c| {
+            let key = key.clone();
+            async move { Ok(c.client.query_opt(&c.exists, &[&key, &now]).await?.is_some()) }
+        })
     }
 
+    /// In batches of [`CLEAR_BATCH`](super::CLEAR_BATCH) rows, each its own
+    /// statement within the response timeout: a table never cleared goes
+    /// in many short statements rather than one that times out.
     fn clear_expired(&self) -> std::result::Result<u64, KvError> {
         let now = SystemTime::now();
-        self.with("clear_expired", move |c| async move { c.client.execute(&c.clear_expired, &[&now]).await })
+        let mut total = 0;
+        loop {
+            let deleted = self.with("clear_expired", true, move |c| async move { c.client.execute(&c.clear_expired, &[&now]).await })?;
+            total += deleted;
+            if deleted < super::CLEAR_BATCH {
+                return Ok(total);
+            }
+        }
     }
 
     fn drops_expired(&self) -> bool {
@@ -515,9 +681,12 @@ mod tests {
 
     #[test]
     fn passwords_never_show() {
-        assert_eq!(redact("postgres://app:s3cret@db:5432/site"), "postgres://***@db:5432/site");
-        assert_eq!(redact("postgresql://db/site?sslmode=disable"), "postgresql://db/site?sslmode=disable");
-        assert_eq!(redact("host=db user=app password=s3cret dbname=site"), "host=db user=app password=*** dbname=site");
+        assert_eq!(redact("postgres://app:s3cret@db:5432/site"), "postgres://app@db:5432/site");
+        assert_eq!(redact("postgresql://db/site?sslmode=disable"), "postgres://db:5432/site");
+        assert_eq!(redact("host=db user=app password=s3cret dbname=site"), "postgres://app@db/site");
+        for hidden in ["postgres://app@db/site?password=s3cret", "host=db password = s3cret", "host=db password='s3cret x'", "host=db password=\"s3cret\""] {
+            assert!(!redact(hidden).contains("s3cret"), "{hidden}: {}", redact(hidden));
+        }
         let mut options = PostgresOptions::new("postgres://app:s3cret@db/site");
         options.password = Some("other".into());
         let shown = format!("{options:?} {}", options.describe());

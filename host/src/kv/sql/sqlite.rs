@@ -88,7 +88,10 @@ impl Statements {
             update: format!("UPDATE {t} SET session_data = ?2, expire_date = ?3 WHERE session_key = ?1 AND expire_date > ?4"),
             delete: format!("DELETE FROM {t} WHERE session_key = ?1"),
             exists: format!("SELECT 1 FROM {t} WHERE session_key = ?1 AND expire_date > ?2"),
-            clear_expired: format!("DELETE FROM {t} WHERE expire_date < ?1"),
+            clear_expired: format!(
+                "DELETE FROM {t} WHERE rowid IN (SELECT rowid FROM {t} WHERE expire_date < ?1 LIMIT {})",
+                super::CLEAR_BATCH
+            ),
             probe: format!("SELECT session_key, session_data, expire_date FROM {t} LIMIT 0"),
             // Django's migration sessions.0001 on SQLite (`sqlmigrate`).
             create: [
@@ -200,6 +203,11 @@ impl KeyValue for SqliteKv {
             return Err(KvError::TooLarge);
         }
         let expire = parse_time(&expire).ok_or_else(|| KvError::Other(format!("SQLite read: expire_date {expire:?} is not a date and time")))?;
+        // The SQL compares text, which is the time's order only in the form
+        // Django writes; a row written with an offset is judged here.
+        if expire <= now {
+            return Ok(None);
+        }
         Ok(Some(KvEntry { value: data.into_bytes(), ttl_ms: (expire < latest()).then(|| ttl_ms(now, expire)) }))
     }
 
@@ -230,9 +238,18 @@ impl KeyValue for SqliteKv {
         self.with("read", |conn| conn.prepare_cached(&self.sql.exists)?.exists(params![key, now]))
     }
 
+    /// In batches of [`CLEAR_BATCH`](super::CLEAR_BATCH) rows, each its own
+    /// statement: between them Django's writers get the lock.
     fn clear_expired(&self) -> std::result::Result<u64, KvError> {
         let now = format_time(SystemTime::now());
-        Ok(self.with("clear_expired", |conn| conn.prepare_cached(&self.sql.clear_expired)?.execute(params![now]))? as u64)
+        let mut total = 0;
+        loop {
+            let deleted = self.with("clear_expired", |conn| conn.prepare_cached(&self.sql.clear_expired)?.execute(params![now]))? as u64;
+            total += deleted;
+            if deleted < super::CLEAR_BATCH {
+                return Ok(total);
+            }
+        }
     }
 
     fn drops_expired(&self) -> bool {
