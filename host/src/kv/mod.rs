@@ -68,12 +68,29 @@ pub use cached_db::CachedDbKv;
 pub use memory::MemoryKv;
 pub use sessionbox_guest::{Format, KeyValue, KvEntry, KvError};
 
-/// Why a password variable gave nothing, without its value (`VarError`'s
-/// own text prints a value that is not UTF-8).
-#[cfg_attr(not(any(feature = "redis", feature = "postgres")), allow(dead_code))]
-pub(crate) fn env_why(e: &std::env::VarError) -> &'static str {
-    match e {
-        std::env::VarError::NotPresent => "is not set",
-        std::env::VarError::NotUnicode(_) => "is not UTF-8",
+/// The password in the environment variable `var`, for the server `what`
+/// ("Redis", "PostgreSQL"). The error never holds the value (`VarError`'s
+/// own text prints one that is not UTF-8).
+#[cfg(any(feature = "redis", feature = "postgres"))]
+pub(crate) fn password_from_env(what: &str, var: &str) -> crate::Result<String> {
+    std::env::var(var).map_err(|e| {
+        let why = match e {
+            std::env::VarError::NotPresent => "is not set",
+            std::env::VarError::NotUnicode(_) => "is not UTF-8",
+        };
+        crate::Error::Config(format!("the {what} password variable ${var} {why}"))
+    })
+}
+
+/// The password in the file at `path`: its first line, which must not be
+/// empty (a secret that was not mounted is an error, not a quiet login
+/// without one).
+#[cfg(any(feature = "redis", feature = "postgres"))]
+pub(crate) fn password_from_file(what: &str, path: &std::path::Path) -> crate::Result<String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| crate::Error::Config(format!("cannot read the {what} password file {}: {e}", path.display())))?;
+    match text.lines().next().unwrap_or_default() {
+        "" => Err(crate::Error::Config(format!("the {what} password file {} is empty", path.display()))),
+        password => Ok(password.to_owned()),
     }
 }

@@ -128,24 +128,14 @@ impl RedisOptions {
 
     /// Takes the password from the environment variable `var`.
     pub fn password_from_env(mut self, var: &str) -> Result<RedisOptions> {
-        let password = std::env::var(var).map_err(|e| Error::Config(format!("the Redis password variable ${var} {}", crate::kv::env_why(&e))))?;
-        self.password = Some(password);
+        self.password = Some(crate::kv::password_from_env("Redis", var)?);
         Ok(self)
     }
 
     /// Takes the password from the file at `path` (its first line, which
     /// must not be empty).
     pub fn password_from_file(mut self, path: impl AsRef<Path>) -> Result<RedisOptions> {
-        let path = path.as_ref();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::Config(format!("cannot read the Redis password file {}: {e}", path.display())))?;
-        let password = text.lines().next().unwrap_or_default();
-        if password.is_empty() {
-            // A secret that was not mounted: an error, not a quiet login as
-            // the default user.
-            return Err(Error::Config(format!("the Redis password file {} is empty", path.display())));
-        }
-        self.password = Some(password.to_owned());
+        self.password = Some(crate::kv::password_from_file("Redis", path.as_ref())?);
         Ok(self)
     }
 

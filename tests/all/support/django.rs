@@ -60,21 +60,27 @@ pub fn django_version() -> String {
 pub const REDIS_PY_REQUIREMENT: &str = "redis==5.*";
 
 /// The venv's Python (as [`django_python`]) with redis-py installed too, for
-/// Django's `django.core.cache.backends.redis.RedisCache`. Installed once,
-/// with its own marker file, so a venv made before the Redis tests gains it.
+/// Django's `django.core.cache.backends.redis.RedisCache`.
 pub fn django_redis_python() -> PathBuf {
+    django_python_with("redis-py", REDIS_PY_REQUIREMENT, "redis")
+}
+
+/// The venv's Python with `requirement` pip-installed too (importable as
+/// `module`). Installed once, with its own marker file, so a venv made
+/// before the tests that need it gains it.
+fn django_python_with(name: &str, requirement: &str, module: &str) -> PathBuf {
     let python = django_python();
-    let done = django_venv().join("redis-py-version.txt");
+    let done = django_venv().join(format!("{name}-version.txt"));
     install_once("django-5.2-venv", &done, || {
         run_ok(
             Command::new(&python)
-                .args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--quiet", REDIS_PY_REQUIREMENT])
+                .args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--quiet", requirement])
                 .env("PIP_NO_INPUT", "1"),
         );
-        let version = run_ok(Command::new(&python).args(["-c", "import redis; print(redis.__version__)"]));
+        let version = run_ok(Command::new(&python).args(["-c", &format!("import {module}; print({module}.__version__)")]));
         let version = version.trim();
         std::fs::write(&done, format!("{version}\n")).unwrap_or_else(|e| panic!("writing {}: {e}", done.display()));
-        eprintln!("sessionbox tests: redis-py {version} installed in the Django venv");
+        eprintln!("sessionbox tests: {name} {version} installed in the Django venv");
     });
     python
 }
@@ -84,22 +90,9 @@ pub fn django_redis_python() -> PathBuf {
 pub const PSYCOPG_REQUIREMENT: &str = "psycopg[binary]==3.*";
 
 /// The venv's Python (as [`django_python`]) with psycopg installed too, for
-/// `django.db.backends.postgresql`. Installed once, with its own marker.
+/// `django.db.backends.postgresql`.
 pub fn django_postgres_python() -> PathBuf {
-    let python = django_python();
-    let done = django_venv().join("psycopg-version.txt");
-    install_once("django-5.2-venv", &done, || {
-        run_ok(
-            Command::new(&python)
-                .args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--quiet", PSYCOPG_REQUIREMENT])
-                .env("PIP_NO_INPUT", "1"),
-        );
-        let version = run_ok(Command::new(&python).args(["-c", "import psycopg; print(psycopg.__version__)"]));
-        let version = version.trim();
-        std::fs::write(&done, format!("{version}\n")).unwrap_or_else(|e| panic!("writing {}: {e}", done.display()));
-        eprintln!("sessionbox tests: psycopg {version} installed in the Django venv");
-    });
-    python
+    django_python_with("psycopg", PSYCOPG_REQUIREMENT, "psycopg")
 }
 
 /// `EXPECTED` (tests/interop/pickle_cases.py: every plain type, in the

@@ -80,6 +80,37 @@ fn quoted_table(name: &str, allow_schema: bool) -> Result<String> {
     Ok(parts.iter().map(|p| format!("\"{p}\"")).collect::<Vec<_>>().join("."))
 }
 
+/// The statements both databases run alike, in their placeholder syntax
+/// (`$1` on PostgreSQL, `?1` on SQLite), for the quoted table `t`.
+struct Statements {
+    get: String,
+    insert: String,
+    update: String,
+    delete: String,
+    exists: String,
+    /// Whether the table has Django's columns.
+    probe: String,
+}
+
+impl Statements {
+    fn new(t: &str, p: char) -> Statements {
+        Statements {
+            get: format!("SELECT session_data, expire_date FROM {t} WHERE session_key = {p}1 AND expire_date > {p}2"),
+            // A taken key fails the create unless its row has expired.
+            insert: format!(
+                "INSERT INTO {t} (session_key, session_data, expire_date) VALUES ({p}1, {p}2, {p}3) \
+                 ON CONFLICT (session_key) DO UPDATE SET session_data = excluded.session_data, expire_date = excluded.expire_date \
+                 WHERE {t}.expire_date <= {p}4"
+            ),
+            // Only a live row: an expired or deleted session stays gone.
+            update: format!("UPDATE {t} SET session_data = {p}2, expire_date = {p}3 WHERE session_key = {p}1 AND expire_date > {p}4"),
+            delete: format!("DELETE FROM {t} WHERE session_key = {p}1"),
+            exists: format!("SELECT 1 FROM {t} WHERE session_key = {p}1 AND expire_date > {p}2"),
+            probe: format!("SELECT session_key, session_data, expire_date FROM {t} LIMIT 0"),
+        }
+    }
+}
+
 /// Connections kept open between calls: a call takes one (or opens a new
 /// one), and gives it back when it worked; a failed one is dropped, so a
 /// broken connection is never reused.

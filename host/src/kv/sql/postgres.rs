@@ -91,22 +91,14 @@ impl PostgresOptions {
 
     /// Takes the password from the environment variable `var`.
     pub fn password_from_env(mut self, var: &str) -> Result<PostgresOptions> {
-        let password = std::env::var(var).map_err(|e| Error::Config(format!("the PostgreSQL password variable ${var} {}", crate::kv::env_why(&e))))?;
-        self.password = Some(password);
+        self.password = Some(crate::kv::password_from_env("PostgreSQL", var)?);
         Ok(self)
     }
 
     /// Takes the password from the file at `path` (its first line, which
     /// must not be empty).
     pub fn password_from_file(mut self, path: impl AsRef<Path>) -> Result<PostgresOptions> {
-        let path = path.as_ref();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::Config(format!("cannot read the PostgreSQL password file {}: {e}", path.display())))?;
-        let password = text.lines().next().unwrap_or_default();
-        if password.is_empty() {
-            return Err(Error::Config(format!("the PostgreSQL password file {} is empty", path.display())));
-        }
-        self.password = Some(password.to_owned());
+        self.password = Some(crate::kv::password_from_file("PostgreSQL", path.as_ref())?);
         Ok(self)
     }
 
@@ -155,33 +147,19 @@ struct Conn {
 }
 
 struct Sql {
-    get: String,
-    insert: String,
-    update: String,
-    delete: String,
-    exists: String,
+    common: super::Statements,
     clear_expired: String,
-    probe: String,
     create: [String; 3],
 }
 
 impl Sql {
     fn new(t: &str, index: &str) -> Sql {
         Sql {
-            get: format!("SELECT session_data, expire_date FROM {t} WHERE session_key = $1 AND expire_date > $2"),
-            insert: format!(
-                "INSERT INTO {t} (session_key, session_data, expire_date) VALUES ($1, $2, $3) \
-                 ON CONFLICT (session_key) DO UPDATE SET session_data = EXCLUDED.session_data, expire_date = EXCLUDED.expire_date \
-                 WHERE {t}.expire_date <= $4"
-            ),
-            update: format!("UPDATE {t} SET session_data = $2, expire_date = $3 WHERE session_key = $1 AND expire_date > $4"),
-            delete: format!("DELETE FROM {t} WHERE session_key = $1"),
-            exists: format!("SELECT 1 FROM {t} WHERE session_key = $1 AND expire_date > $2"),
+            common: super::Statements::new(t, '$'),
             clear_expired: format!(
                 "DELETE FROM {t} WHERE ctid = ANY(ARRAY(SELECT ctid FROM {t} WHERE expire_date < $1 LIMIT {}))",
                 super::CLEAR_BATCH
             ),
-            probe: format!("SELECT session_key, session_data, expire_date FROM {t} LIMIT 0"),
             // Django's migration sessions.0001 on PostgreSQL (`sqlmigrate`).
             create: [
                 format!(
@@ -291,7 +269,7 @@ impl PostgresKv {
 
         // The table, before preparing statements on it.
         let (config, tls) = (kv.config.clone(), kv.tls.clone());
-        let (probe, create, create_table) = (kv.sql.probe.clone(), kv.sql.create.clone(), options.create_table);
+        let (probe, create, create_table) = (kv.sql.common.probe.clone(), kv.sql.create.clone(), options.create_table);
         let budget = options.connect_timeout + options.response_timeout * 4;
         let checked = kv.run(budget, async move {
             let client = open(&config, &tls).await?;
@@ -355,11 +333,11 @@ impl PostgresKv {
     fn new_conn(&self) -> std::result::Result<Conn, KvError> {
         let (config, tls) = (self.config.clone(), self.tls.clone());
         let sql = [
-            self.sql.get.clone(),
-            self.sql.insert.clone(),
-            self.sql.update.clone(),
-            self.sql.delete.clone(),
-            self.sql.exists.clone(),
+            self.sql.common.get.clone(),
+            self.sql.common.insert.clone(),
+            self.sql.common.update.clone(),
+            self.sql.common.delete.clone(),
+            self.sql.common.exists.clone(),
             self.sql.clear_expired.clone(),
         ];
         let budget = self.options.connect_timeout + self.options.response_timeout;

@@ -66,33 +66,19 @@ impl std::fmt::Debug for SqliteKv {
 }
 
 struct Statements {
-    get: String,
-    insert: String,
-    update: String,
-    delete: String,
-    exists: String,
+    common: super::Statements,
     clear_expired: String,
-    probe: String,
     create: [String; 2],
 }
 
 impl Statements {
     fn new(t: &str, index: &str) -> Statements {
         Statements {
-            get: format!("SELECT session_data, expire_date FROM {t} WHERE session_key = ?1 AND expire_date > ?2"),
-            insert: format!(
-                "INSERT INTO {t} (session_key, session_data, expire_date) VALUES (?1, ?2, ?3) \
-                 ON CONFLICT (session_key) DO UPDATE SET session_data = excluded.session_data, expire_date = excluded.expire_date \
-                 WHERE {t}.expire_date <= ?4"
-            ),
-            update: format!("UPDATE {t} SET session_data = ?2, expire_date = ?3 WHERE session_key = ?1 AND expire_date > ?4"),
-            delete: format!("DELETE FROM {t} WHERE session_key = ?1"),
-            exists: format!("SELECT 1 FROM {t} WHERE session_key = ?1 AND expire_date > ?2"),
+            common: super::Statements::new(t, '?'),
             clear_expired: format!(
                 "DELETE FROM {t} WHERE rowid IN (SELECT rowid FROM {t} WHERE expire_date < ?1 LIMIT {})",
                 super::CLEAR_BATCH
             ),
-            probe: format!("SELECT session_key, session_data, expire_date FROM {t} LIMIT 0"),
             // Django's migration sessions.0001 on SQLite (`sqlmigrate`).
             create: [
                 format!(
@@ -140,7 +126,7 @@ impl SqliteKv {
         let index = if options.table == DJANGO_SESSION_TABLE { "django_session_expire_date_a5c62663".to_owned() } else { format!("{}_expire_date", options.table) };
         let kv = SqliteKv { options: options.clone(), sql: Statements::new(&table, &index), idle: Idle::new(options.pool_size.max(1)) };
         let conn = kv.connect().map_err(|e| Error::Config(format!("{}: {}", options.describe(), e)))?;
-        if let Err(e) = conn.prepare(&kv.sql.probe) {
+        if let Err(e) = conn.prepare(&kv.sql.common.probe) {
             let missing = e.to_string().contains("no such table");
             if !(missing && options.create_table) {
                 return Err(Error::Config(if missing {
@@ -194,7 +180,7 @@ impl KeyValue for SqliteKv {
     fn get(&self, key: &str, max_len: u64) -> std::result::Result<Option<KvEntry>, KvError> {
         let now = SystemTime::now();
         let row = self.with("read", |conn| {
-            conn.prepare_cached(&self.sql.get)?
+            conn.prepare_cached(&self.sql.common.get)?
                 .query_row(params![key, format_time(now)], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))
                 .optional()
         })?;
@@ -215,7 +201,7 @@ impl KeyValue for SqliteKv {
         let data = text(value)?;
         let now = SystemTime::now();
         let changed = self.with("insert", |conn| {
-            conn.prepare_cached(&self.sql.insert)?.execute(params![key, data, format_time(expire_date(now, ttl)), format_time(now)])
+            conn.prepare_cached(&self.sql.common.insert)?.execute(params![key, data, format_time(expire_date(now, ttl)), format_time(now)])
         })?;
         Ok(changed == 1)
     }
@@ -224,18 +210,18 @@ impl KeyValue for SqliteKv {
         let data = text(value)?;
         let now = SystemTime::now();
         let changed = self.with("update", |conn| {
-            conn.prepare_cached(&self.sql.update)?.execute(params![key, data, format_time(expire_date(now, ttl)), format_time(now)])
+            conn.prepare_cached(&self.sql.common.update)?.execute(params![key, data, format_time(expire_date(now, ttl)), format_time(now)])
         })?;
         Ok(changed == 1)
     }
 
     fn delete(&self, key: &str) -> std::result::Result<bool, KvError> {
-        Ok(self.with("delete", |conn| conn.prepare_cached(&self.sql.delete)?.execute(params![key]))? > 0)
+        Ok(self.with("delete", |conn| conn.prepare_cached(&self.sql.common.delete)?.execute(params![key]))? > 0)
     }
 
     fn exists(&self, key: &str) -> std::result::Result<bool, KvError> {
         let now = format_time(SystemTime::now());
-        self.with("read", |conn| conn.prepare_cached(&self.sql.exists)?.exists(params![key, now]))
+        self.with("read", |conn| conn.prepare_cached(&self.sql.common.exists)?.exists(params![key, now]))
     }
 
     /// In batches of [`CLEAR_BATCH`](super::CLEAR_BATCH) rows, each its own
