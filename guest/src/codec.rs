@@ -132,9 +132,23 @@ impl Codec {
     /// Like [`decode`](Self::decode) but builds no tree: checks the JSON and
     /// returns its text with the `_session_expiry` value, all `load` needs.
     pub fn decode_session(&self, stored: &[u8], max_json: usize) -> Result<Decoded, DecodeError> {
-        let json = self.unsign(stored, max_json)?;
+        self.decode_session_signed(stored, max_json).map(|(decoded, _)| decoded)
+    }
+
+    /// [`decode_session`](Self::decode_session), also telling which secret
+    /// verified it: 0 for the current one, n for the n-th fallback.
+    pub fn decode_session_signed(&self, stored: &[u8], max_json: usize) -> Result<(Decoded, usize), DecodeError> {
+        let signed = Signed::split(stored)?;
+        let signer = self.signer(&signed).ok_or(DecodeError::BadSignature)?;
+        let json = signed.unpack(max_json)?;
         let expiry = expiry_of(&json)?;
-        Ok(Decoded { json, expiry })
+        Ok((Decoded { json, expiry }, signer))
+    }
+
+    /// Re-signs a verified value with the current secret, keeping its
+    /// payload and timestamp byte for byte.
+    pub fn resign(&self, signed: &Signed<'_>) -> String {
+        format!("{}:{}", signed.value, Self::signature(&self.macs[0], signed.value))
     }
 
     /// Verifies the signature and unpacks the payload to JSON text.
@@ -154,17 +168,27 @@ impl Codec {
     /// canonical spelling of 32 bytes (43 characters, no padding, zero
     /// trailing bits). It saves encoding every candidate.
     pub fn verify(&self, signed: &Signed<'_>) -> bool {
+        self.signer(signed).is_some()
+    }
+
+    /// Which secret signed `signed` (0 for the current one, n for the n-th
+    /// fallback), checked as [`verify`](Self::verify) does: every secret is
+    /// tried, in constant time each.
+    pub fn signer(&self, signed: &Signed<'_>) -> Option<usize> {
         let mut given = [0u8; 32];
         if URL_SAFE_NO_PAD.decode_slice(signed.signature, &mut given) != Ok(given.len()) {
-            return false;
+            return None;
         }
-        let mut ok = subtle::Choice::from(0);
-        for mac in &self.macs {
+        let mut found = None;
+        for (i, mac) in self.macs.iter().enumerate() {
             let mut mac = mac.clone();
             mac.update(signed.value.as_bytes());
-            ok |= mac.finalize().into_bytes().as_slice().ct_eq(&given);
+            let ok: bool = mac.finalize().into_bytes().as_slice().ct_eq(&given).into();
+            if ok && found.is_none() {
+                found = Some(i);
+            }
         }
-        ok.into()
+        found
     }
 }
 

@@ -131,6 +131,9 @@ pub trait Dir {
     fn for_each_entry(&self, f: &mut dyn FnMut(&str)) -> io::Result<u32>;
     /// Flushes the directory itself (so a rename survives a power loss).
     fn sync(&self) -> io::Result<()>;
+    /// Sets the last data modification time of the entry `name`, without
+    /// following a symlink (a file's expiry counts from it).
+    fn set_modified(&self, name: &str, modified: Time) -> io::Result<()>;
 }
 
 
@@ -165,6 +168,9 @@ impl<T: Dir> Dir for &T {
     }
     fn sync(&self) -> io::Result<()> {
         (**self).sync()
+    }
+    fn set_modified(&self, name: &str, modified: Time) -> io::Result<()> {
+        (**self).set_modified(name, modified)
     }
 }
 

@@ -45,8 +45,8 @@ pub use system::System;
 pub use error::{redacted_key, Error, INVALID_KEY};
 pub use settings::{Durability, Settings, DEFAULT_COOKIE_AGE, DEFAULT_FILE_PREFIX, DEFAULT_KEY_SALT, DEFAULT_MAX_SESSION_SIZE};
 pub use store::{
-    sweep_ranges, Age, Core, Files, Format, KeyValue, Kv, KvEntry, KvError, Loaded, SessionStore, Storage, Stored, SweepBatch, SweepRange, SweepReport,
-    Unread,
+    sweep_ranges, Age, Change, Core, Files, Format, Imported, KeyPage, KeyValue, Kv, KvEntry, KvError, Loaded, Resigned, ScanBatch, ScanReport, SessionInfo,
+    SessionStore, Storage, Stored, SweepBatch, SweepRange, SweepReport, Unread,
     DJANGO_CACHED_DB_KEY_PREFIX, DJANGO_CACHE_KEY_PREFIX, TEMP_FILE_MAX_AGE_SECS,
 };
 pub use time::Time;

@@ -131,6 +131,10 @@ impl Dir for NativeDir {
     fn sync(&self) -> io::Result<()> {
         self.0.open(".")?.sync_all()
     }
+
+    fn set_modified(&self, name: &str, modified: Time) -> io::Result<()> {
+        self.0.open(name)?.into_std().set_modified(modified.to_system_time())
+    }
 }
 
 impl System for NativeSystem {

@@ -5,10 +5,13 @@
 
 use crate::data::Loaded;
 use crate::error::{Error, Result};
-use crate::expiry::{latest_expiry, LATEST_EXPIRY_SECS};
-use sessionbox_guest::{Format, KvEntry, KvError};
+#[cfg(test)]
+use crate::expiry::latest_expiry;
+use sessionbox_guest::{Change, Format, Imported, KvEntry, KvError, Resigned, ScanBatch, ScanReport, SessionInfo, Time};
 use sessionbox_guest::{Durability, Settings};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
+#[cfg(test)]
+use std::time::{Duration, UNIX_EPOCH};
 
 /// Bindings generated from `wit/sessionbox.wit`: the guest's `sessions`
 /// export, which the host calls; `bound-sessions` as an import, which the
@@ -21,9 +24,9 @@ pub(crate) mod generated {
         inline: "
             package sessionbox:host;
             world embedded {
-                import sessionbox:store/bound-sessions@0.5.0;
-                import sessionbox:store/kv@0.5.0;
-                export sessionbox:store/sessions@0.5.0;
+                import sessionbox:store/bound-sessions@0.5.1;
+                import sessionbox:store/kv@0.5.1;
+                export sessionbox:store/sessions@0.5.1;
             }
         ",
         world: "sessionbox:host/embedded",
@@ -39,11 +42,7 @@ pub(crate) use generated::{bound, kv, wit, Embedded, EmbeddedPre};
 /// [`UNIX_EPOCH`] ..= [`latest_expiry`] (so never past what a `SystemTime`
 /// or Python's `datetime` holds, whatever the seconds).
 fn expiry_time(at: wit::Timestamp) -> SystemTime {
-    match u64::try_from(at.seconds) {
-        Err(_) => UNIX_EPOCH,
-        Ok(secs) if secs >= LATEST_EXPIRY_SECS => latest_expiry(),
-        Ok(secs) => UNIX_EPOCH + Duration::new(secs, at.nanoseconds.min(999_999_999)),
-    }
+    crate::expiry::system_time(time(at))
 }
 
 /// `settings` checked before anything is opened.
@@ -63,6 +62,69 @@ impl From<wit::Loaded> for Loaded<String> {
             wit::Loaded::Expired => Loaded::Expired,
             wit::Loaded::BadSignature => Loaded::BadSignature,
             wit::Loaded::Corrupt => Loaded::Corrupt,
+        }
+    }
+}
+
+impl From<wit::ScanBatch> for ScanBatch {
+    fn from(b: wit::ScanBatch) -> ScanBatch {
+        let r = b.report;
+        ScanBatch {
+            sessions: b.sessions.into_iter().map(Into::into).collect(),
+            report: ScanReport { scanned: r.scanned, live: r.live, expired: r.expired, bad_signature: r.bad_signature, skipped: r.skipped },
+            cursor: b.cursor,
+        }
+    }
+}
+
+impl From<wit::SessionInfo> for SessionInfo {
+    fn from(s: wit::SessionInfo) -> SessionInfo {
+        SessionInfo {
+            key: s.key,
+            expires_at: time(s.expires_at),
+            written_at: s.written_at.map(time),
+            user_id: s.user_id,
+            signed_by: s.signed_by,
+        }
+    }
+}
+
+/// A WIT timestamp as the guest's [`Time`].
+pub(crate) fn time(t: wit::Timestamp) -> Time {
+    Time::new(t.seconds, t.nanoseconds)
+}
+
+/// A [`Time`] as a WIT timestamp.
+pub(crate) fn timestamp(t: Time) -> wit::Timestamp {
+    wit::Timestamp { seconds: t.secs, nanoseconds: t.nanos }
+}
+
+impl From<&Change> for wit::Change {
+    fn from(c: &Change) -> wit::Change {
+        match c {
+            Change::Set(key, value) => wit::Change::Set((key.clone(), value.clone())),
+            Change::Remove(key) => wit::Change::Remove(key.clone()),
+            Change::Clear => wit::Change::Clear,
+        }
+    }
+}
+
+impl From<wit::Imported> for Imported {
+    fn from(i: wit::Imported) -> Imported {
+        match i {
+            wit::Imported::Created => Imported::Created,
+            wit::Imported::Replaced => Imported::Replaced,
+            wit::Imported::KeptNewer => Imported::KeptNewer,
+        }
+    }
+}
+
+impl From<wit::Resigned> for Resigned {
+    fn from(r: wit::Resigned) -> Resigned {
+        match r {
+            wit::Resigned::Resigned => Resigned::Resigned,
+            wit::Resigned::Current => Resigned::Current,
+            wit::Resigned::Gone => Resigned::Gone,
         }
     }
 }

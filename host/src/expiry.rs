@@ -58,3 +58,14 @@ pub(crate) const LATEST_EXPIRY_SECS: u64 = 253_402_300_799;
 pub fn latest_expiry() -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(LATEST_EXPIRY_SECS)
 }
+
+/// A guest moment as a `SystemTime`, clamped to [`UNIX_EPOCH`](std::time::UNIX_EPOCH)
+/// ..= [`latest_expiry`] (so never past what a `SystemTime` or Python's
+/// `datetime` holds, whatever the seconds).
+pub(crate) fn system_time(t: sessionbox_guest::Time) -> SystemTime {
+    match u64::try_from(t.secs) {
+        Err(_) => std::time::UNIX_EPOCH,
+        Ok(secs) if secs >= LATEST_EXPIRY_SECS => latest_expiry(),
+        Ok(secs) => std::time::UNIX_EPOCH + std::time::Duration::new(secs, t.nanos.min(999_999_999)),
+    }
+}

@@ -61,7 +61,11 @@ pub use sessionbox_guest::{Durability, Settings, DEFAULT_COOKIE_AGE, DEFAULT_FIL
 #[cfg(feature = "redis")]
 pub use kv::redis::{RedisFormat, RedisOptions};
 pub use data::{parse_data, Data, Loaded, MAX_DATA_DEPTH};
-pub use store::{Options, Store, SweepBatch, SweepReport};
+/// A moment as the component reports it: seconds and nanoseconds since the Unix epoch.
+pub use sessionbox_guest::Time;
+pub use store::{
+    Change, Imported, MigrateReport, Options, ResignReport, Resigned, Revoked, ScanReport, SecretUse, SecretsReport, SessionInfo, Store, SweepBatch, SweepReport,
+};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use store::DbOptions;
 

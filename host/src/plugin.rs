@@ -46,7 +46,7 @@ use wasmtime::Engine;
 
 /// The interface a plugin imports, with its version, as it appears in a
 /// component's import names.
-pub const INTERFACE: &str = "sessionbox:store/bound-sessions@0.5.0";
+pub const INTERFACE: &str = "sessionbox:store/bound-sessions@0.5.1";
 
 /// Import names (prefixes) that reach storage or the network beyond the
 /// plugin's sessions: a filesystem, sockets, outgoing HTTP. Pass them to

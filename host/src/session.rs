@@ -10,7 +10,7 @@
 use crate::error::{Error, Result};
 use crate::expiry::Expiry;
 use crate::data::{unreadable_as_data, Data, Loaded, MAX_DATA_DEPTH};
-use crate::store::Store;
+use crate::store::{Change, Store};
 use indexmap::IndexMap;
 use serde_json::Value;
 use sessionbox_guest::json;
@@ -49,6 +49,14 @@ pub struct Session {
     loaded_expiry: Option<SystemTime>,
     accessed: bool,
     modified: bool,
+    /// What this request changed since the data was loaded, in order: a
+    /// save of a stored session applies these to what is stored now
+    /// ([`Store::update`]), so a concurrent request's changes to other keys
+    /// survive.
+    changes: Vec<Change>,
+    /// Whether the data in memory came from the stored session (so the
+    /// changes above say all this request did to it).
+    from_store: bool,
 }
 
 /// Neither the key (the user's credential) nor the data (a login hash, …)
@@ -75,7 +83,7 @@ impl Session {
     /// A session for `key`; a key shorter than 8 characters counts as no key.
     pub fn new(store: &Store, key: Option<&str>) -> Session {
         let key = key.filter(|k| k.len() >= key::MIN_KEY_LEN).map(str::to_owned);
-        Session { store: store.clone(), key, cache: None, loaded_expiry: None, accessed: false, modified: false }
+        Session { store: store.clone(), key, cache: None, loaded_expiry: None, accessed: false, modified: false, changes: Vec::new(), from_store: false }
     }
 
     /// The session key, if the session has one (read-only: it changes only by
@@ -106,6 +114,8 @@ impl Session {
                 None => Entries::default(),
                 Some(key) => {
                     let loaded = self.store.load_json(&key)?.map(|json| Entries::read(json).map_err(|e| unreadable_as_data(&key, e)))?;
+                    self.from_store = matches!(loaded, Loaded::Found { .. });
+                    self.changes.clear();
                     self.found(loaded)
                 }
             };
@@ -156,7 +166,11 @@ impl Session {
 
     /// Sets `k` to `v`; returns the previous value.
     pub fn insert(&mut self, k: impl Into<String>, v: impl Into<Value>) -> Result<Option<Value>> {
-        let old = self.data()?.insert(k.into(), v.into());
+        let (k, v) = (k.into(), v.into());
+        let change = Change::Set(k.clone(), json::to_string(&v));
+        // Loaded first: a load starts the list of changes afresh.
+        let old = self.data()?.insert(k, v);
+        self.changes.push(change);
         self.modified = true;
         old
     }
@@ -166,7 +180,10 @@ impl Session {
     /// was there.
     pub fn pop(&mut self, k: &str) -> Result<Option<Value>> {
         let old = self.data()?.remove(k)?;
-        self.modified |= old.is_some();
+        if old.is_some() {
+            self.modified = true;
+            self.changes.push(Change::Remove(k.to_owned()));
+        }
         Ok(old)
     }
 
@@ -182,6 +199,7 @@ impl Session {
         }
         let v = v.into();
         self.data()?.insert(k.to_owned(), v.clone())?;
+        self.changes.push(Change::Set(k.to_owned(), json::to_string(&v)));
         self.modified = true;
         Ok(v)
     }
@@ -189,10 +207,13 @@ impl Session {
     /// Sets every key of `other`.
     pub fn update(&mut self, other: impl IntoIterator<Item = (String, Value)>) -> Result<()> {
         let data = self.data()?;
+        let mut changes = Vec::new();
         for (k, v) in other {
+            changes.push(Change::Set(k.clone(), json::to_string(&v)));
             data.index.insert(k, Slot::Value(v));
         }
         data.text_is_data = false;
+        self.changes.extend(changes);
         self.modified = true;
         Ok(())
     }
@@ -202,6 +223,9 @@ impl Session {
         self.cache = Some(Entries::default());
         self.accessed = true;
         self.modified = true;
+        // Whatever was stored goes, and so do this request's own changes.
+        self.changes = vec![Change::Clear];
+        self.from_store = self.key.is_some();
     }
 
     /// The keys, in insertion order.
@@ -303,7 +327,27 @@ impl Session {
         if must_create && self.cache.is_none() {
             self.cache = Some(Entries::default());
         }
-        self.with_json(|store, json| store.save_json(&key, json, must_create))
+        if !must_create && self.from_store && !self.changes.is_empty() {
+            // Only what this request changed, onto what is stored now.
+            self.store.update(&key, &self.changes)?;
+            self.changes.clear();
+            return Ok(());
+        }
+        self.with_json(|store, json| store.save_json(&key, json, must_create))?;
+        self.from_store = true;
+        self.changes.clear();
+        Ok(())
+    }
+
+    /// Extends the stored session's life as a save of unchanged data would,
+    /// without rewriting it ([`Store::touch`]): what a web layer that saves
+    /// every request does when the request changed nothing. `false` when
+    /// there is no stored session (nothing is created).
+    pub fn touch(&mut self) -> Result<bool> {
+        match &self.key {
+            Some(key) if !self.store.is_signed_cookies() => self.store.touch(key),
+            _ => Ok(false),
+        }
     }
 
     /// Runs `f` on the store and the (loaded) data as JSON object text: the
@@ -324,6 +368,8 @@ impl Session {
         }
         self.key = Some(self.with_json(|store, json| store.create_json(json))?);
         self.modified = true;
+        self.from_store = true;
+        self.changes.clear();
         Ok(())
     }
 
@@ -337,6 +383,8 @@ impl Session {
         })?);
         // As Django's `create`: the new key must reach the client.
         self.modified = true;
+        self.from_store = true;
+        self.changes.clear();
         Ok(())
     }
 
@@ -347,6 +395,8 @@ impl Session {
         self.delete()?;
         self.key = None;
         self.loaded_expiry = None;
+        self.from_store = false;
+        self.changes.clear();
         Ok(())
     }
 

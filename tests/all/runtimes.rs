@@ -1,7 +1,7 @@
 //! The guest `.wasm` the build produced, in other WASI 0.2 runtimes:
 //!
 //! - the wasmtime CLI 48: `wasmtime run --dir DIR::. --invoke
-//!   'sessionbox:store/sessions.<func>@0.5.0(<settings>, ...)' guest.wasm`,
+//!   'sessionbox:store/sessions.<func>@0.5.1(<settings>, ...)' guest.wasm`,
 //!   one process per call;
 //! - Node 20 through jco (`jco transpile`) with the unpatched
 //!   `@bytecodealliance/preview2-shim`, the preopen set with the shim's own

@@ -121,6 +121,9 @@ impl Dir for MemDir {
     fn sync(&self) -> io::Result<()> {
         Ok(())
     }
+    fn set_modified(&self, name: &str, modified: Time) -> io::Result<()> {
+        self.files.borrow_mut().get_mut(name).map(|file| file.1 = modified).ok_or_else(missing)
+    }
 }
 
 impl System for MemDir {

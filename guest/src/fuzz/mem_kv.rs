@@ -1,7 +1,7 @@
 //! An in-memory [`KeyValue`], so the key-value backend runs natively (unit
 //! tests, the fuzzer) the way it runs over the host's import.
 
-use crate::store::{KeyValue, KvEntry, KvError};
+use crate::store::{KeyPage, KeyValue, KvEntry, KvError};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -72,5 +72,42 @@ impl KeyValue for MemKv {
 
     fn exists(&self, key: &str) -> Result<bool, KvError> {
         Ok(self.keys.borrow().contains_key(key))
+    }
+
+    fn set_if_equal(&self, key: &str, expected: &[u8], value: &[u8], ttl_ms: Option<u64>) -> Result<bool, KvError> {
+        let mut keys = self.keys.borrow_mut();
+        match keys.get(key) {
+            Some(MemValue::Plain(now, _)) if now == expected => {
+                keys.insert(key.to_owned(), MemValue::Plain(value.to_vec(), ttl_ms));
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    fn set_ttl(&self, key: &str, ttl_ms: Option<u64>) -> Result<bool, KvError> {
+        match self.keys.borrow_mut().get_mut(key) {
+            Some(MemValue::Plain(_, ttl)) => {
+                *ttl = ttl_ms;
+                Ok(true)
+            }
+            Some(MemValue::Other) => Err(KvError::WrongType),
+            None => Ok(false),
+        }
+    }
+
+    /// Pages in key order; the cursor is the last key of the page.
+    fn keys(&self, prefix: &str, cursor: Option<&str>, count: u32) -> Result<KeyPage, KvError> {
+        let keys = self.keys.borrow();
+        let mut page: Vec<String> = keys
+            .keys()
+            .filter(|k| k.starts_with(prefix) && cursor.is_none_or(|c| k.as_str() > c))
+            .take(count.max(1) as usize + 1)
+            .cloned()
+            .collect();
+        let more = page.len() > count.max(1) as usize;
+        page.truncate(count.max(1) as usize);
+        let cursor = if more { page.last().cloned() } else { None };
+        Ok(KeyPage { keys: page, cursor })
     }
 }

@@ -7,6 +7,7 @@
 
 use crate::system::System;
 use crate::store::{Age, Core, Format, Storage, Stored, SweepBatch, Unread, DJANGO_CACHED_DB_KEY_PREFIX};
+use crate::time::Time;
 use crate::Error;
 
 /// A value as read, with the time it has left.
@@ -88,6 +89,50 @@ pub trait KeyValue {
     fn drops_expired(&self) -> bool {
         true
     }
+
+    /// Sets `key` to `value` only if it holds exactly `expected` now;
+    /// whether it was set. Saves that merge concurrent changes and
+    /// re-signing rely on it being one step (a Redis script, an SQL
+    /// `UPDATE ... WHERE`). The default reads, compares and then sets only
+    /// if present: a write landing between the read and the set is lost, so
+    /// a store that can compare and set in one step should say so here.
+    fn set_if_equal(&self, key: &str, expected: &[u8], value: &[u8], ttl_ms: Option<u64>) -> Result<bool, KvError> {
+        match self.get(key, expected.len() as u64) {
+            Ok(Some(entry)) if entry.value == expected => self.set_if_present(key, value, ttl_ms),
+            Ok(_) | Err(KvError::TooLarge) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Sets the time `key` has left without rewriting its value (Redis
+    /// `PEXPIRE`); whether the key exists. The default rewrites the value
+    /// it reads, if unchanged meanwhile.
+    fn set_ttl(&self, key: &str, ttl_ms: Option<u64>) -> Result<bool, KvError> {
+        match self.get(key, u64::MAX)? {
+            Some(entry) => self.set_if_equal(key, &entry.value, &entry.value, ttl_ms),
+            None => Ok(false),
+        }
+    }
+
+    /// One page of the keys that start with `prefix`: from the start for
+    /// `cursor` `None`, else from where the page that returned `cursor`
+    /// stopped; about `count` per page; the last page returns `None` as its
+    /// cursor. A key present for the whole scan is listed at least once.
+    /// The default lists nothing and fails: a store that cannot list keys
+    /// cannot be scanned (`sessions-of`, `migrate`, `secrets-report`).
+    fn keys(&self, prefix: &str, cursor: Option<&str>, count: u32) -> Result<KeyPage, KvError> {
+        let _ = (prefix, cursor, count);
+        Err(KvError::Other("this store cannot list its keys".into()))
+    }
+}
+
+/// A page of keys, from [`KeyValue::keys`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyPage {
+    /// The keys of this page.
+    pub keys: Vec<String>,
+    /// Where the next page starts; `None` after the last.
+    pub cursor: Option<String>,
 }
 
 impl<K: KeyValue + ?Sized> KeyValue for std::sync::Arc<K> {
@@ -114,6 +159,15 @@ impl<K: KeyValue + ?Sized> KeyValue for std::sync::Arc<K> {
     }
     fn drops_expired(&self) -> bool {
         (**self).drops_expired()
+    }
+    fn set_if_equal(&self, key: &str, expected: &[u8], value: &[u8], ttl_ms: Option<u64>) -> Result<bool, KvError> {
+        (**self).set_if_equal(key, expected, value, ttl_ms)
+    }
+    fn set_ttl(&self, key: &str, ttl_ms: Option<u64>) -> Result<bool, KvError> {
+        (**self).set_ttl(key, ttl_ms)
+    }
+    fn keys(&self, prefix: &str, cursor: Option<&str>, count: u32) -> Result<KeyPage, KvError> {
+        (**self).keys(prefix, cursor, count)
     }
 }
 
@@ -183,6 +237,9 @@ impl<K: KeyValue> Kv<K> {
         self.kv.delete(&cache_name(name)).map(drop).map_err(|e| io("saved in the database, but clearing the cache failed for", name, e))
     }
 }
+
+/// Keys asked of one [`KeyValue::keys`] page: a scan batch.
+const KEYS_PER_PAGE: u32 = 1000;
 
 /// The cache's name for `cached_db` session `name` (Django's `cache_key`).
 fn cache_name(name: &str) -> String {
@@ -264,6 +321,51 @@ impl<K: KeyValue> Storage for Kv<K> {
     /// key-value call deletes a key only if unchanged, so this is a delete.
     fn remove_read<S: System>(&self, _core: &Core<S>, name: &str, _opened: &()) -> Result<bool, Error> {
         self.remove(name)
+    }
+
+    /// For `cached_db`, the database row: the copy a write compares against.
+    fn read_latest<S: System>(&self, core: &Core<S>, name: &str, limit: u64) -> Result<Stored<()>, Unread> {
+        if !self.cached() {
+            return self.read(core, name, limit);
+        }
+        match self.kv.get(name, limit) {
+            Ok(Some(KvEntry { value, ttl_ms })) => Ok(Stored { content: value, format: Format::DjangoDb, age: Age::ExpiresIn(ttl_ms), opened: () }),
+            Ok(None) => Err(Unread::Missing),
+            Err(KvError::TooLarge) => Err(Unread::TooLarge),
+            Err(KvError::WrongType) => Err(Unread::NotAFile),
+            Err(e) => Err(Unread::Io(io("get", name, e))),
+        }
+    }
+
+    fn replace<S: System>(&self, _core: &Core<S>, name: &str, read: &Stored<()>, content: &[u8], ttl_ms: Option<u64>) -> Result<bool, Error> {
+        let replaced = self.kv.set_if_equal(name, &read.content, content, ttl_ms).map_err(|e| io("replace", name, e))?;
+        if replaced && self.cached() {
+            self.invalidate(name)?;
+        }
+        Ok(replaced)
+    }
+
+    /// The TTL only: a key-value entry's expiry counts from nothing else.
+    /// For `cached_db`, the database row's; the cache entry may go first,
+    /// and the next load refills it from the row.
+    fn retime<S: System>(&self, _core: &Core<S>, name: &str, _read: &Stored<()>, _written_at: Time, ttl_ms: Option<u64>) -> Result<bool, Error> {
+        self.kv.set_ttl(name, ttl_ms).map_err(|e| io("touch", name, e))
+    }
+
+    /// One page of [`KeyValue::keys`]; a page is one batch, whatever the
+    /// budget, and names have no order here, so `upto` does not apply.
+    fn walk<S: System>(
+        &self,
+        _core: &Core<S>,
+        prefix: &str,
+        cursor: Option<&str>,
+        _upto: Option<&str>,
+        _budget_nanos: Option<u64>,
+        visit: &mut dyn FnMut(&str),
+    ) -> Result<(Option<String>, u32), Error> {
+        let page = self.kv.keys(prefix, cursor, KEYS_PER_PAGE).map_err(|e| io("list", "the store's keys", e))?;
+        page.keys.iter().for_each(|key| visit(key));
+        Ok((page.cursor, 0))
     }
 
     /// The store drops expired keys by their TTL: nothing to sweep.

@@ -2,7 +2,7 @@
 //! backend, or only ask whether it is stored.
 
 use super::{Age, Format, SessionStore, Storage, Stored, Unread};
-use crate::codec::{DecodeError, Decoded};
+use crate::codec::{DecodeError, Decoded, Signed};
 use crate::system::System;
 use crate::pickle::{self, PickleError};
 use crate::time::Time;
@@ -109,35 +109,59 @@ impl<B: Storage, S: System> SessionStore<B, S> {
             return Ok(Loaded::Missing);
         };
         let core = &self.core;
-        let Stored { content, format, age, opened } = match self.backend.read(core, &name, core.max_stored_len(self.backend.format())) {
+        let stored = match self.backend.read(core, &name, core.max_stored_len(self.backend.format())) {
             Ok(stored) => stored,
             Err(Unread::Missing) => return Ok(Loaded::Missing),
             Err(Unread::NotAFile) => return Ok(Loaded::Corrupt),
             Err(Unread::TooLarge) => return Err(Error::TooLarge),
             Err(Unread::Io(e)) => return Err(e),
         };
-        let now = core.system.now();
+        Ok(match self.judge(&stored, core.system.now())? {
+            Judgement::Live(live) => Loaded::Found { data: live.json, expires_at: live.expires_at },
+            Judgement::Expired => {
+                // Expired whatever the storage says to the delete (Django
+                // ignores that error too); an entry that stays goes in a
+                // sweep. Only what was read is deleted: a save may have
+                // renamed a fresh file over it since.
+                let _ = self.backend.remove_read(core, &name, &stored.opened);
+                Loaded::Expired
+            }
+            Judgement::BadSignature => Loaded::BadSignature,
+            Judgement::Corrupt => Loaded::Corrupt,
+        })
+    }
+
+    /// Decodes and judges what was read of a session at `now`, strictly
+    /// (docs/SPEC.md §3); deletes nothing.
+    pub(super) fn judge<O>(&self, stored: &Stored<O>, now: Time) -> Result<Judgement, Error> {
+        let core = &self.core;
+        let Stored { content, format, age, .. } = stored;
+        let (format, age) = (*format, *age);
         if content.is_empty() && matches!(age, Age::WrittenAt(_)) {
             // A placeholder file between create's probe and its rename:
             // empty data, so the default expiry.
             let expires_at = expires_at(None, age, now, core.settings.cookie_age);
-            return Ok(Loaded::Found { data: "{}".to_owned(), expires_at });
+            let written_at = match age {
+                Age::WrittenAt(mtime) => Some(mtime),
+                Age::ExpiresIn(_) => None,
+            };
+            return Ok(Judgement::Live(Live { json: "{}".to_owned(), expires_at, written_at, signer: None }));
         }
         let max = core.settings.max_session_size as usize;
-        let decoded = match format {
-            Format::Signed | Format::DjangoDb | Format::DjangoCachedDb => match core.codec.decode_session(&content, max) {
-                Ok(decoded) => decoded,
-                Err(DecodeError::BadSignature) => return Ok(Loaded::BadSignature),
-                Err(DecodeError::NotAscii | DecodeError::Corrupt) => return Ok(Loaded::Corrupt),
+        let (decoded, signer) = match format {
+            Format::Signed | Format::DjangoDb | Format::DjangoCachedDb => match core.codec.decode_session_signed(content, max) {
+                Ok((decoded, signer)) => (decoded, Some(signer)),
+                Err(DecodeError::BadSignature) => return Ok(Judgement::BadSignature),
+                Err(DecodeError::NotAscii | DecodeError::Corrupt) => return Ok(Judgement::Corrupt),
                 Err(DecodeError::TooLarge) => return Err(Error::TooLarge),
             },
-            Format::DjangoPickle => match pickle::to_json_object(&content, max) {
+            Format::DjangoPickle => match pickle::to_json_object(content, max) {
                 Ok(json) => match json::object_field(&json, expiry::EXPIRY_KEY) {
-                    Ok(expiry) => Decoded { json, expiry },
-                    Err(_) => return Ok(Loaded::Corrupt),
+                    Ok(expiry) => (Decoded { json, expiry }, None),
+                    Err(_) => return Ok(Judgement::Corrupt),
                 },
                 Err(PickleError::TooLarge) => return Err(Error::TooLarge),
-                Err(PickleError::Unreadable(_)) => return Ok(Loaded::Corrupt),
+                Err(PickleError::Unreadable(_)) => return Ok(Judgement::Corrupt),
             },
         };
         let expires = expires_at(decoded.expiry.as_ref(), age, now, core.settings.cookie_age);
@@ -145,15 +169,42 @@ impl<B: Storage, S: System> SessionStore<B, S> {
         // in Django's cache backend: the store drops it when the TTL ends.
         let judged_here = !matches!(age, Age::ExpiresIn(Some(_)));
         if judged_here && expiry::is_expired(expires, now) {
-            // Expired whatever the storage says to the delete (Django
-            // ignores that error too); an entry that stays goes in a sweep.
-            // Only what was read is deleted: a save may have renamed a
-            // fresh file over it since.
-            let _ = self.backend.remove_read(core, &name, &opened);
-            return Ok(Loaded::Expired);
+            return Ok(Judgement::Expired);
         }
-        Ok(Loaded::Found { data: decoded.json, expires_at: expires })
+        let written_at = match age {
+            Age::WrittenAt(mtime) => Some(mtime),
+            // The signing time: when a signed value was last written.
+            Age::ExpiresIn(_) if signer.is_some() => Signed::split(content).and_then(|s| s.timestamp()).ok().map(|secs| Time::new(secs, 0)),
+            Age::ExpiresIn(_) => None,
+        };
+        Ok(Judgement::Live(Live { json: decoded.json, expires_at: expires, written_at, signer }))
     }
+}
+
+/// What [`SessionStore::judge`] made of a stored session.
+pub(super) enum Judgement {
+    /// A live session.
+    Live(Live),
+    /// Expired (judged here: a file, or an entry without a TTL).
+    Expired,
+    /// Signed by no known secret.
+    BadSignature,
+    /// Unreadable.
+    Corrupt,
+}
+
+/// A live session as judged.
+pub(super) struct Live {
+    /// Its data, JSON object text.
+    pub json: String,
+    /// When it expires.
+    pub expires_at: Time,
+    /// When it was last written, where the store tells: a file's mtime, a
+    /// signed value's signing time.
+    pub written_at: Option<Time>,
+    /// Which secret verified it (0: the current one); `None` when it is not
+    /// signed (a pickle, an empty placeholder).
+    pub signer: Option<usize>,
 }
 
 /// When a session stored at `age` expires: counted from a file's last

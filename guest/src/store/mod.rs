@@ -8,17 +8,25 @@
 mod create;
 mod delete;
 mod files;
+mod import;
 mod kv;
 mod load;
 mod save;
+mod scan;
 mod sweep;
+mod update;
+#[cfg(test)]
+mod operator_tests;
 #[cfg(test)]
 mod tests;
 
 pub use files::Files;
 pub use sweep::{sweep_ranges, SweepBatch, SweepRange, SweepReport};
-pub use kv::{KeyValue, Kv, KvEntry, KvError};
+pub use import::{Imported, Resigned};
+pub use kv::{KeyPage, KeyValue, Kv, KvEntry, KvError};
 pub use load::Loaded;
+pub use scan::{ScanBatch, ScanReport, SessionInfo};
+pub use update::Change;
 
 use crate::codec::Codec;
 use crate::dir::Dir;
@@ -139,6 +147,38 @@ pub trait Storage {
     /// One batch of a sweep of expired entries (see
     /// [`SessionStore::sweep_range`]).
     fn sweep<S: System>(&self, core: &Core<S>, cursor: Option<&str>, upto: Option<&str>, budget_nanos: Option<u64>) -> Result<SweepBatch, Error>;
+
+    /// Reads `name` from where it is kept for good, for a write that must
+    /// compare against it: for `cached_db` the database, never the cache.
+    fn read_latest<S: System>(&self, core: &Core<S>, name: &str, limit: u64) -> Result<Stored<Self::Opened>, Unread> {
+        self.read(core, name, limit)
+    }
+
+    /// Writes `content` as `name` only while `name` still holds what
+    /// [`read_latest`](Self::read_latest) returned as `read`; whether it
+    /// did (`false`: changed or gone meanwhile, nothing written).
+    fn replace<S: System>(&self, core: &Core<S>, name: &str, read: &Stored<Self::Opened>, content: &[u8], ttl_ms: Option<u64>) -> Result<bool, Error>;
+
+    /// Sets when `name`, still holding what `read` returned, counts as
+    /// written (`written_at`, a file's mtime) or how long it has left
+    /// (`ttl_ms`, for backends that expire entries), without rewriting it;
+    /// whether it did (`false`: changed or gone meanwhile).
+    fn retime<S: System>(&self, core: &Core<S>, name: &str, read: &Stored<Self::Opened>, written_at: Time, ttl_ms: Option<u64>) -> Result<bool, Error>;
+
+    /// Calls `visit` with the names of one batch of a scan: those that start
+    /// with `prefix`, after `cursor`, up to `upto` where the backend orders
+    /// names, until `budget_nanos` have passed (at least one per batch).
+    /// Returns the cursor of the next batch (`None`: done) and how many
+    /// names could not be passed (not UTF-8).
+    fn walk<S: System>(
+        &self,
+        core: &Core<S>,
+        prefix: &str,
+        cursor: Option<&str>,
+        upto: Option<&str>,
+        budget_nanos: Option<u64>,
+        visit: &mut dyn FnMut(&str),
+    ) -> Result<(Option<String>, u32), Error>;
 }
 
 /// What every backend's operations share: the settings, their codec, the

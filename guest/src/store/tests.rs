@@ -730,6 +730,9 @@ impl crate::Dir for SaveDuring {
     fn sync(&self) -> std::io::Result<()> {
         self.inner.sync()
     }
+    fn set_modified(&self, name: &str, modified: crate::Time) -> std::io::Result<()> {
+        self.inner.set_modified(name, modified)
+    }
 }
 
 /// An expired session is deleted only while its name still holds the file

@@ -8,7 +8,8 @@ use std::cell::OnceCell;
 use crate::time::Time;
 use std::io;
 use wasip2::filesystem::preopens::get_directories;
-use wasip2::filesystem::types::{Descriptor, DescriptorFlags, DescriptorStat, DescriptorType, ErrorCode, OpenFlags, PathFlags};
+use wasip2::clocks::wall_clock::Datetime;
+use wasip2::filesystem::types::{Descriptor, DescriptorFlags, DescriptorStat, DescriptorType, ErrorCode, NewTimestamp, OpenFlags, PathFlags};
 
 /// The first directory the host preopened.
 pub struct WasiDir(Descriptor);
@@ -182,6 +183,11 @@ impl Dir for WasiDir {
                 Err(code) => return Err(to_io(code)),
             }
         }
+    }
+
+    fn set_modified(&self, name: &str, modified: Time) -> io::Result<()> {
+        let mtime = NewTimestamp::Timestamp(Datetime { seconds: modified.secs as u64, nanoseconds: modified.nanos });
+        self.0.set_times_at(PathFlags::empty(), name, NewTimestamp::NoChange, mtime).map_err(to_io)
     }
 
     fn sync(&self) -> io::Result<()> {

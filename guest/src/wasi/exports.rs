@@ -1,7 +1,7 @@
 //! The WIT exports: convert the WIT types, run the operation, convert back.
 
 use super::WasiSystem;
-use crate::{Durability, Error, Loaded, SessionStore, Settings, SweepBatch, SweepReport};
+use crate::{Change, Durability, Error, Imported, Loaded, Resigned, ScanBatch, SessionStore, Settings, SweepBatch, SweepReport, Time};
 use std::cell::OnceCell;
 
 #[cfg(not(feature = "kv"))]
@@ -121,6 +121,26 @@ impl wit::GuestStore for StoreResource {
         Ok(self.0.sweep_range(cursor.as_deref(), upto.as_deref(), budget_nanos(budget_ms))?.into())
     }
 
+    fn scan(&self, user: Option<String>, cursor: Option<String>, upto: Option<String>, budget_ms: Option<u32>) -> Result<wit::ScanBatch, wit::Error> {
+        Ok(self.0.scan(user.as_deref(), cursor.as_deref(), upto.as_deref(), budget_nanos(budget_ms))?.into())
+    }
+
+    fn update(&self, key: String, changes: Vec<wit::Change>) -> Result<(), wit::Error> {
+        Ok(self.0.update(&key, &changes.into_iter().map(Change::from).collect::<Vec<_>>())?)
+    }
+
+    fn touch(&self, key: String) -> Result<bool, wit::Error> {
+        Ok(self.0.touch(&key)?)
+    }
+
+    fn import(&self, key: String, data: String, expires_at: wit::Timestamp, written_at: Option<wit::Timestamp>) -> Result<wit::Imported, wit::Error> {
+        Ok(self.0.import(&key, &data, time(expires_at), written_at.map(time))?.into())
+    }
+
+    fn resign(&self, key: String) -> Result<wit::Resigned, wit::Error> {
+        Ok(self.0.resign(&key)?.into())
+    }
+
     fn encode_cookie(&self, data: String) -> Result<String, wit::Error> {
         Ok(self.0.encode_cookie(&data)?)
     }
@@ -173,6 +193,27 @@ impl wit::Guest for Component {
         with_store(settings, |s| s.sweep_range(cursor.as_deref(), upto.as_deref(), budget_nanos(budget_ms))).map(Into::into)
     }
 
+    fn scan(settings: wit::Settings, user: Option<String>, cursor: Option<String>, upto: Option<String>, budget_ms: Option<u32>) -> Result<wit::ScanBatch, wit::Error> {
+        with_store(settings, |s| s.scan(user.as_deref(), cursor.as_deref(), upto.as_deref(), budget_nanos(budget_ms))).map(Into::into)
+    }
+
+    fn update(settings: wit::Settings, key: String, changes: Vec<wit::Change>) -> Result<(), wit::Error> {
+        let changes: Vec<Change> = changes.into_iter().map(Change::from).collect();
+        with_store(settings, |s| s.update(&key, &changes))
+    }
+
+    fn touch(settings: wit::Settings, key: String) -> Result<bool, wit::Error> {
+        with_store(settings, |s| s.touch(&key))
+    }
+
+    fn import(settings: wit::Settings, key: String, data: String, expires_at: wit::Timestamp, written_at: Option<wit::Timestamp>) -> Result<wit::Imported, wit::Error> {
+        with_store(settings, |s| s.import(&key, &data, time(expires_at), written_at.map(time))).map(Into::into)
+    }
+
+    fn resign(settings: wit::Settings, key: String) -> Result<wit::Resigned, wit::Error> {
+        with_store(settings, |s| s.resign(&key)).map(Into::into)
+    }
+
     // No storage: no store is opened (a host that preopens nothing can
     // still read and write cookies).
     fn encode_cookie(settings: wit::Settings, data: String) -> Result<String, wit::Error> {
@@ -204,6 +245,65 @@ impl From<Loaded> for wit::Loaded {
             Loaded::Expired => wit::Loaded::Expired,
             Loaded::BadSignature => wit::Loaded::BadSignature,
             Loaded::Corrupt => wit::Loaded::Corrupt,
+        }
+    }
+}
+
+fn time(t: wit::Timestamp) -> Time {
+    Time::new(t.seconds, t.nanoseconds)
+}
+
+fn timestamp(t: Time) -> wit::Timestamp {
+    wit::Timestamp { seconds: t.secs, nanoseconds: t.nanos }
+}
+
+impl From<ScanBatch> for wit::ScanBatch {
+    fn from(b: ScanBatch) -> wit::ScanBatch {
+        let r = b.report;
+        wit::ScanBatch {
+            sessions: b
+                .sessions
+                .into_iter()
+                .map(|s| wit::SessionInfo {
+                    key: s.key,
+                    expires_at: timestamp(s.expires_at),
+                    written_at: s.written_at.map(timestamp),
+                    user_id: s.user_id,
+                    signed_by: s.signed_by,
+                })
+                .collect(),
+            report: wit::ScanReport { scanned: r.scanned, live: r.live, expired: r.expired, bad_signature: r.bad_signature, skipped: r.skipped },
+            cursor: b.cursor,
+        }
+    }
+}
+
+impl From<wit::Change> for Change {
+    fn from(c: wit::Change) -> Change {
+        match c {
+            wit::Change::Set((key, value)) => Change::Set(key, value),
+            wit::Change::Remove(key) => Change::Remove(key),
+            wit::Change::Clear => Change::Clear,
+        }
+    }
+}
+
+impl From<Imported> for wit::Imported {
+    fn from(i: Imported) -> wit::Imported {
+        match i {
+            Imported::Created => wit::Imported::Created,
+            Imported::Replaced => wit::Imported::Replaced,
+            Imported::KeptNewer => wit::Imported::KeptNewer,
+        }
+    }
+}
+
+impl From<Resigned> for wit::Resigned {
+    fn from(r: Resigned) -> wit::Resigned {
+        match r {
+            Resigned::Resigned => wit::Resigned::Resigned,
+            Resigned::Current => wit::Resigned::Current,
+            Resigned::Gone => wit::Resigned::Gone,
         }
     }
 }

@@ -2,7 +2,7 @@
 //! is the import's function of the same name.
 
 use super::exports::sessionbox::store::kv as wit;
-use crate::store::{Format, KeyValue, Kv, KvEntry, KvError};
+use crate::store::{Format, KeyPage, KeyValue, Kv, KvEntry, KvError};
 use std::cell::OnceCell;
 
 /// The host's key-value store.
@@ -56,5 +56,18 @@ impl KeyValue for WasiKv {
 
     fn exists(&self, key: &str) -> Result<bool, KvError> {
         Ok(wit::exists(key)?)
+    }
+
+    fn set_if_equal(&self, key: &str, expected: &[u8], value: &[u8], ttl_ms: Option<u64>) -> Result<bool, KvError> {
+        Ok(wit::set_if_equal(key, expected, value, ttl_ms)?)
+    }
+
+    fn set_ttl(&self, key: &str, ttl_ms: Option<u64>) -> Result<bool, KvError> {
+        Ok(wit::set_ttl(key, ttl_ms)?)
+    }
+
+    fn keys(&self, prefix: &str, cursor: Option<&str>, count: u32) -> Result<KeyPage, KvError> {
+        let page = wit::keys(prefix, cursor, count)?;
+        Ok(KeyPage { keys: page.keys, cursor: page.cursor })
     }
 }

@@ -227,6 +227,71 @@ pub enum Command {
     /// and newest modification times (Unix seconds, negative before 1970).
     /// Directory stores only.
     Stats,
+    /// List a user's live sessions (Django's _auth_user_id, e.g. 42): prints
+    /// {"user", "sessions": [{"key", "expires_at", "written_at"}], "scanned",
+    /// "live", "expired", "bad_signature", "skipped"} (times in Unix
+    /// seconds; written_at null where the store keeps none). Reads and
+    /// verifies every session, deleting nothing: on every core for a
+    /// directory, with SCAN on Redis (not a Redis Cluster), in one pass
+    /// over an SQL table. Progress on stderr when it is a terminal.
+    SessionsOf {
+        /// The user's primary key, as Django stores it in _auth_user_id.
+        user: String,
+    },
+    /// Log a user out everywhere: delete every live session of theirs
+    /// (except --keep); prints {"user", "found", "deleted", "kept", "gone",
+    /// "scanned", "live", "expired", "bad_signature", "skipped"}. Each
+    /// delete is a logout: a request of that session saving meanwhile does
+    /// not bring it back. Other users' sessions, expired ones and tampered
+    /// ones are counted, never touched.
+    RevokeUser {
+        /// The user's primary key, as Django stores it in _auth_user_id.
+        user: String,
+        /// A session key to leave signed in (the one you use now).
+        #[arg(long, value_name = "KEY")]
+        keep: Option<String>,
+    },
+    /// Count, per secret, the live sessions only it verifies: prints
+    /// {"current": {"sessions", "latest_expiry"}, "fallbacks": [{"fallback":
+    /// 1, "sessions", "latest_expiry", "advice"}], "unsigned", "scanned",
+    /// ...}. A fallback that verifies no session can leave
+    /// SECRET_KEY_FALLBACKS (--fallback-keys-file) now; one that does,
+    /// after its latest_expiry, or now after --resign. Pickled sessions
+    /// (--redis-format django) are not signed: counted as unsigned.
+    SecretsReport {
+        /// First re-sign with the secret key every session a fallback
+        /// verifies (keeping its data and expiry; a session saved or
+        /// deleted meanwhile is left as it is), then report; prints
+        /// {"resigned", "unchanged", "report": {...}}.
+        #[arg(long)]
+        resign: bool,
+    },
+    /// Copy every live session to another store, with its key and the time
+    /// it has left, so nobody is logged out when an app moves stores:
+    /// prints {"created", "replaced", "kept_newer", "gone", "refused",
+    /// "scanned", "live", "expired", "bad_signature", "skipped"}. A session
+    /// the destination has written as late or later is left as it is, so a
+    /// run after an interruption copies only the rest; expired and tampered
+    /// sessions are counted, not copied; the source is not changed. STORE
+    /// is dir:PATH, sqlite:PATH (with --table), postgres://… ,
+    /// redis://host[:port][/db] (sessionbox's signed format under
+    /// "sessionbox:"), or a redis:// URL ending in
+    /// ?format=django[&key_prefix=P][&version=N] (Django's cache format).
+    /// Secrets and --prefix, --cookie-age and the other settings apply to
+    /// both stores. Progress on stderr when it is a terminal.
+    Migrate {
+        /// Where the sessions are now (default: the store the other
+        /// options name, --dir by default).
+        #[arg(long, value_name = "STORE")]
+        from: Option<String>,
+        /// Where they go.
+        #[arg(long, value_name = "STORE")]
+        to: String,
+        /// Write nothing: count the live sessions and how many the
+        /// destination already has.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Django's signed_cookies engine, where the cookie is the session:
     /// print {"cookie": VALUE}, the session cookie's value holding the data,
     /// signed now with the secret key (salt

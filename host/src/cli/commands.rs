@@ -7,7 +7,7 @@
 use super::args::{Command, JsonArg};
 use super::Failure;
 use serde_json::json;
-use sessionbox::{Loaded, Store, SweepReport};
+use sessionbox::{Loaded, ScanReport, SecretsReport, Store, SweepReport};
 use sessionbox::{json as pyjson, key};
 use std::io::{IsTerminal, Read, Write};
 use std::os::unix::fs::MetadataExt;
@@ -59,6 +59,23 @@ pub fn run(store: &Store, command: &Command, output: JsonArg) -> Result<Printed,
             let done = (r.deleted > 0).then(|| format!("{} expired sessions and stale files were deleted", r.deleted));
             Printed { text: json!({ "scanned": r.scanned, "deleted": r.deleted, "skipped": r.skipped }).to_string(), done }
         }
+        Command::SessionsOf { user } => sessions_of(store, user)?.into(),
+        Command::RevokeUser { user, keep } => {
+            if let Some(keep) = keep {
+                check_chars(keep)?;
+            }
+            let mut progress = Progress::new();
+            let r = store.revoke_user_with(user, keep.as_deref(), &mut |r| progress.show(&format!("scanned {}, deleted {} of the user's {}", r.scan.scanned, r.deleted, r.found)))?;
+            progress.end();
+            let mut out = scan_json(&r.scan);
+            out["user"] = json!(user);
+            (out["found"], out["deleted"], out["kept"], out["gone"]) = (json!(r.found), json!(r.deleted), json!(r.kept), json!(r.gone));
+            let done = (r.deleted > 0).then(|| format!("{} sessions of the user were deleted", r.deleted));
+            Printed { text: ascii(&out)?, done }
+        }
+        Command::SecretsReport { resign } => secrets_report(store, *resign)?,
+        // Opens two stores: run by `cli::run` through `migrate`.
+        Command::Migrate { .. } => return Err(Failure::Error("migrate opens its own stores".into())),
         Command::List => json!(list(store)?).to_string().into(),
         Command::Stats => stats(store)?.into(),
         Command::EncodeCookie { json } => json!({ "cookie": store.encode_cookie_json(&read_data(store, json)?)? }).to_string().into(),
@@ -272,4 +289,133 @@ fn stats(store: &Store) -> Result<String, Failure> {
 /// ends up in logs).
 fn shown(key: &str) -> String {
     sessionbox::redacted_key(key)
+}
+
+/// A progress line on stderr, rewritten in place, when stderr is a terminal.
+struct Progress {
+    on: bool,
+    shown: bool,
+}
+
+impl Progress {
+    fn new() -> Progress {
+        Progress { on: std::io::stderr().is_terminal(), shown: false }
+    }
+
+    fn show(&mut self, line: &str) {
+        if self.on {
+            let _ = write!(std::io::stderr(), "\rsessionbox: {line} ");
+            self.shown = true;
+        }
+    }
+
+    fn end(self) {
+        if self.shown {
+            let _ = writeln!(std::io::stderr());
+        }
+    }
+}
+
+/// A scan's counts as the JSON object the operator commands print.
+fn scan_json(r: &ScanReport) -> serde_json::Value {
+    json!({ "scanned": r.scanned, "live": r.live, "expired": r.expired, "bad_signature": r.bad_signature, "skipped": r.skipped })
+}
+
+/// JSON text, ASCII only (a user id may not be).
+fn ascii(value: &serde_json::Value) -> Result<String, Failure> {
+    pyjson::canonical_object(&value.to_string()).map_err(|e| Failure::Error(e.to_string()))
+}
+
+/// Unix seconds of a moment.
+fn unix(t: sessionbox::Time) -> i64 {
+    t.secs
+}
+
+fn sessions_of(store: &Store, user: &str) -> Result<String, Failure> {
+    let mut progress = Progress::new();
+    let mut found = Vec::new();
+    let scan = store.scan_with(Some(user), &|sessions| Ok(sessions.to_vec()), &mut |total, batch| {
+        found.extend(batch);
+        progress.show(&format!("scanned {}, the user's: {}", total.scanned, found.len()));
+    })?;
+    progress.end();
+    found.sort_by(|a, b| a.key.cmp(&b.key));
+    let mut out = scan_json(&scan);
+    out["user"] = json!(user);
+    out["sessions"] = found.iter().map(|s| json!({ "key": s.key, "expires_at": unix(s.expires_at), "written_at": s.written_at.map(unix) })).collect();
+    ascii(&out)
+}
+
+/// The report, per secret, as JSON, with what may be done about each
+/// fallback.
+fn report_json(store: &Store, r: &SecretsReport) -> serde_json::Value {
+    let expiry = |t: Option<std::time::SystemTime>| t.map(|t| t.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64));
+    let mut out = scan_json(&r.scan);
+    out["current"] = json!({ "sessions": r.current.sessions, "latest_expiry": expiry(r.current.latest_expiry) });
+    out["unsigned"] = json!(r.unsigned);
+    out["fallbacks"] = r
+        .fallbacks
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let advice = match expiry(f.latest_expiry) {
+                None => "no live session needs it: it can go now".to_owned(),
+                Some(secs) => format!("{} sessions need it until {}; it can go then, or now after secrets-report --resign", f.sessions, iso(secs)),
+            };
+            json!({ "fallback": i + 1, "sessions": f.sessions, "latest_expiry": expiry(f.latest_expiry), "advice": advice })
+        })
+        .collect();
+    if store.settings().fallback_keys.is_empty() {
+        out["advice"] = json!("no fallback keys are configured (--fallback-keys-file)");
+    }
+    out
+}
+
+/// Unix seconds as an ISO 8601 UTC date and time.
+fn iso(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Howard Hinnant's days-to-civil.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+fn secrets_report(store: &Store, resign: bool) -> Result<Printed, Failure> {
+    if store.settings().fallback_keys.is_empty() && resign {
+        return Err(Failure::Error("--resign re-signs sessions that a fallback key verifies; no fallback keys are configured (--fallback-keys-file)".into()));
+    }
+    let mut progress = Progress::new();
+    if !resign {
+        let report = store.secrets_report_with(&mut |scan| progress.show(&format!("scanned {}", scan.scanned)))?;
+        progress.end();
+        return Ok(ascii(&report_json(store, &report))?.into());
+    }
+    let done = store.resign_fallbacks_with(&mut |r| progress.show(&format!("scanned {}, re-signed {}", r.scan.scanned, r.resigned)))?;
+    progress.end();
+    let report = store.secrets_report()?;
+    let out = json!({ "resigned": done.resigned, "unchanged": done.unchanged, "report": report_json(store, &report) });
+    Ok(Printed { text: ascii(&out)?, done: (done.resigned > 0).then(|| format!("{} sessions were re-signed", done.resigned)) })
+}
+
+/// `migrate`: every live session of `from` copied to `to`.
+pub fn migrate(from: &Store, to: &Store, dry_run: bool) -> Result<Printed, Failure> {
+    let mut progress = Progress::new();
+    let r = from.migrate_to(to, dry_run, &mut |r| {
+        progress.show(&format!("scanned {}, copied {}, already there {}", r.scan.scanned, r.created + r.replaced, r.kept_newer))
+    })?;
+    progress.end();
+    let mut out = scan_json(&r.scan);
+    (out["created"], out["replaced"], out["kept_newer"], out["gone"], out["refused"]) =
+        (json!(r.created), json!(r.replaced), json!(r.kept_newer), json!(r.gone), json!(r.refused));
+    out["dry_run"] = json!(dry_run);
+    let copied = r.created + r.replaced;
+    Ok(Printed { text: ascii(&out)?, done: (!dry_run && copied > 0).then(|| format!("{copied} sessions were copied")) })
 }

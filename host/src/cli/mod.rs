@@ -58,8 +58,35 @@ pub fn run(stdout_was_closed: bool) -> ExitCode {
     }
     let outcome = secret::settings(&cli).and_then(|settings| {
         let options = sessionbox::Options { deadline: cli.deadline, ..sessionbox::Options::default() };
-        let db = db_options(&cli)?;
-        let store = if cli.command.is_cookie() {
+        if let args::Command::Migrate { from, to, dry_run } = &cli.command {
+            let source = match from {
+                Some(spec) => open_spec(&cli, spec, settings.clone(), options.clone())?,
+                None => open_store(&cli, settings.clone(), options.clone())?,
+            };
+            let destination = open_spec(&cli, to, settings, options)?;
+            return commands::migrate(&source, &destination, *dry_run);
+        }
+        let store = open_store(&cli, settings, options)?;
+        commands::run(&store, &cli.command, cli.output)
+    });
+    match outcome {
+        Ok(printed) => match print(&printed.text) {
+            Ok(()) => ExitCode::from(EXIT_OK),
+            Err(e) => {
+                let done = printed.done.map(|done| format!("{done}, but ")).unwrap_or_default();
+                fail(EXIT_FAILURE, &format!("error: {done}writing the result to standard output failed: {e}"))
+            }
+        },
+        Err(Failure::NoSession(why)) => fail(EXIT_NO_SESSION, &why),
+        Err(Failure::Error(why)) => fail(EXIT_FAILURE, &format!("error: {why}")),
+    }
+}
+
+/// The store the command line names: --redis, --sqlite, --postgres (and
+/// --cached-db), else --dir; none for the cookie commands.
+fn open_store(cli: &args::Cli, settings: sessionbox::Settings, options: sessionbox::Options) -> Result<sessionbox::Store, Failure> {
+        let db = db_options(cli)?;
+        Ok(if cli.command.is_cookie() {
             sessionbox::Store::open_signed_cookies(settings, options)?
         } else if cli.cached_db {
             let Some(db) = db else { return Err(Failure::Error("--cached-db needs a database: --sqlite or --postgres".into())) };
@@ -79,20 +106,55 @@ pub fn run(stdout_was_closed: bool) -> ExitCode {
             sessionbox::Store::open_postgres(postgres, settings, options)?
         } else {
             sessionbox::Store::open_with(&cli.dir, settings, options)?
-        };
-        commands::run(&store, &cli.command, cli.output)
-    });
-    match outcome {
-        Ok(printed) => match print(&printed.text) {
-            Ok(()) => ExitCode::from(EXIT_OK),
-            Err(e) => {
-                let done = printed.done.map(|done| format!("{done}, but ")).unwrap_or_default();
-                fail(EXIT_FAILURE, &format!("error: {done}writing the result to standard output failed: {e}"))
-            }
-        },
-        Err(Failure::NoSession(why)) => fail(EXIT_NO_SESSION, &why),
-        Err(Failure::Error(why)) => fail(EXIT_FAILURE, &format!("error: {why}")),
+        })
+}
+
+/// The store a `migrate` STORE names (see its help): `dir:PATH`,
+/// `sqlite:PATH`, `postgres://…`, `redis://…[?format=django&key_prefix=P&version=N]`.
+fn open_spec(cli: &args::Cli, spec: &str, settings: sessionbox::Settings, options: sessionbox::Options) -> Result<sessionbox::Store, Failure> {
+    if let Some(path) = spec.strip_prefix("dir:") {
+        return Ok(sessionbox::Store::open_with(path, settings, options)?);
     }
+    if let Some(path) = spec.strip_prefix("sqlite:") {
+        let mut sqlite = SqliteOptions::new(path);
+        (sqlite.table, sqlite.create_table) = (cli.table.clone(), cli.create_table);
+        return Ok(sessionbox::Store::open_sqlite(&sqlite, settings, options)?);
+    }
+    if spec.starts_with("postgres://") || spec.starts_with("postgresql://") {
+        let mut postgres = PostgresOptions::new(spec);
+        (postgres.table, postgres.create_table, postgres.ca_file) = (cli.table.clone(), cli.create_table, cli.postgres_ca_file.clone());
+        if std::env::var_os(POSTGRES_PASSWORD_ENV).is_some() {
+            postgres = postgres.password_from_env(POSTGRES_PASSWORD_ENV)?;
+        }
+        return Ok(sessionbox::Store::open_postgres(&postgres, settings, options)?);
+    }
+    if spec.starts_with("redis://") || spec.starts_with("rediss://") {
+        let (url, query) = spec.split_once('?').unwrap_or((spec, ""));
+        let (mut format, mut key_prefix, mut version, mut rest) = ("signed", None, 1, Vec::new());
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            match pair.split_once('=').unwrap_or((pair, "")) {
+                ("format", f) => format = f,
+                ("key_prefix", p) => key_prefix = Some(p.to_owned()),
+                ("version", v) => version = v.parse().map_err(|_| Failure::Error(format!("version={v:?} in a --to/--from Redis URL is not a number")))?,
+                _ => rest.push(pair),
+            }
+        }
+        let url = if rest.is_empty() { url.to_owned() } else { format!("{url}?{}", rest.join("&")) };
+        let mut redis = sessionbox::RedisOptions::new(url);
+        redis.format = match format {
+            "signed" => sessionbox::RedisFormat::Signed { key_prefix: key_prefix.unwrap_or_else(|| "sessionbox:".into()) },
+            "django" => sessionbox::RedisFormat::Django { key_prefix: key_prefix.unwrap_or_default(), version },
+            other => return Err(Failure::Error(format!("format={other:?} in a Redis URL: signed or django"))),
+        };
+        if std::env::var_os(REDIS_PASSWORD_ENV).is_some() {
+            redis = redis.password_from_env(REDIS_PASSWORD_ENV)?;
+        }
+        return Ok(sessionbox::Store::open_redis_with(&redis, settings, options)?);
+    }
+    Err(Failure::Error(format!(
+        "{:?} names no store: dir:PATH, sqlite:PATH, postgres://…, or redis://… (?format=django for Django's cache format)",
+        sessionbox::redacted_key(spec)
+    )))
 }
 
 /// The Redis options the command line asks for; `None` without --redis.

@@ -6,7 +6,7 @@
 //! database and fills the cache; it writes the database, then the cache;
 //! it deletes both (see the WIT's `value-format`).
 
-use crate::kv::{Format, KeyValue, KvEntry, KvError};
+use crate::kv::{Format, KeyPage, KeyValue, KvEntry, KvError};
 use sessionbox_guest::DJANGO_CACHED_DB_KEY_PREFIX;
 use std::sync::Arc;
 
@@ -60,6 +60,16 @@ impl KeyValue for CachedDbKv {
     }
     fn exists(&self, key: &str) -> Result<bool, KvError> {
         self.route(key).exists(key)
+    }
+    fn set_if_equal(&self, key: &str, expected: &[u8], value: &[u8], ttl_ms: Option<u64>) -> Result<bool, KvError> {
+        self.route(key).set_if_equal(key, expected, value, ttl_ms)
+    }
+    fn set_ttl(&self, key: &str, ttl_ms: Option<u64>) -> Result<bool, KvError> {
+        self.route(key).set_ttl(key, ttl_ms)
+    }
+    /// The database's keys: every session has its row there.
+    fn keys(&self, prefix: &str, cursor: Option<&str>, count: u32) -> Result<KeyPage, KvError> {
+        self.db.keys(prefix, cursor, count)
     }
     /// The database's expired rows (the cache drops its entries itself).
     fn clear_expired(&self) -> Result<u64, KvError> {

@@ -42,4 +42,17 @@ impl wit::Host for HostState {
     fn exists(&mut self, key: String) -> Result<bool, wit::Error> {
         Ok(provider(self)?.exists(&key)?)
     }
+
+    fn set_if_equal(&mut self, key: String, expected: Vec<u8>, value: Vec<u8>, ttl_ms: Option<u64>) -> Result<bool, wit::Error> {
+        Ok(provider(self)?.set_if_equal(&key, &expected, &value, ttl_ms)?)
+    }
+
+    fn set_ttl(&mut self, key: String, ttl_ms: Option<u64>) -> Result<bool, wit::Error> {
+        Ok(provider(self)?.set_ttl(&key, ttl_ms)?)
+    }
+
+    fn keys(&mut self, prefix: String, cursor: Option<String>, count: u32) -> Result<wit::KeyPage, wit::Error> {
+        let page = provider(self)?.keys(&prefix, cursor.as_deref(), count)?;
+        Ok(wit::KeyPage { keys: page.keys, cursor: page.cursor })
+    }
 }

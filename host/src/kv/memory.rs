@@ -1,6 +1,6 @@
 //! [`MemoryKv`]: sessions in this process's memory.
 
-use super::{Format, KeyValue, KvEntry, KvError};
+use super::{Format, KeyPage, KeyValue, KvEntry, KvError};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -144,6 +144,48 @@ impl KeyValue for MemoryKv {
     fn exists(&self, key: &str) -> Result<bool, KvError> {
         let now = Instant::now();
         Ok(self.lock().entries.get(key).is_some_and(|v| v.live(now)))
+    }
+
+    /// Compared and set under the one lock: exact.
+    fn set_if_equal(&self, key: &str, expected: &[u8], value: &[u8], ttl_ms: Option<u64>) -> Result<bool, KvError> {
+        let now = Instant::now();
+        let mut state = self.lock();
+        if !state.entries.get(key).is_some_and(|v| v.live(now) && v.bytes == expected) {
+            return Ok(false);
+        }
+        let expires = ttl_ms.map(|ms| now.checked_add(Duration::from_millis(ms)).unwrap_or(now + Duration::from_secs(100 * 365 * 86_400)));
+        state.entries.insert(key.to_owned(), Value { bytes: value.to_vec(), expires });
+        Ok(true)
+    }
+
+    fn set_ttl(&self, key: &str, ttl_ms: Option<u64>) -> Result<bool, KvError> {
+        let now = Instant::now();
+        let mut state = self.lock();
+        match state.entries.get_mut(key) {
+            Some(v) if v.live(now) => {
+                v.expires = ttl_ms.map(|ms| now.checked_add(Duration::from_millis(ms)).unwrap_or(now + Duration::from_secs(100 * 365 * 86_400)));
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// Pages in key order; the cursor is the last key of the page.
+    fn keys(&self, prefix: &str, cursor: Option<&str>, count: u32) -> Result<KeyPage, KvError> {
+        let now = Instant::now();
+        let count = count.max(1) as usize;
+        let state = self.lock();
+        let mut keys: Vec<String> = state
+            .entries
+            .iter()
+            .filter(|(k, v)| v.live(now) && k.starts_with(prefix) && cursor.is_none_or(|c| k.as_str() > c))
+            .map(|(k, _)| k.clone())
+            .collect();
+        keys.sort();
+        let more = keys.len() > count;
+        keys.truncate(count);
+        let cursor = if more { keys.last().cloned() } else { None };
+        Ok(KeyPage { keys, cursor })
     }
 }
 

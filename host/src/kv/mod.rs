@@ -66,7 +66,7 @@ pub mod sql;
 
 pub use cached_db::CachedDbKv;
 pub use memory::MemoryKv;
-pub use sessionbox_guest::{Format, KeyValue, KvEntry, KvError};
+pub use sessionbox_guest::{Format, KeyPage, KeyValue, KvEntry, KvError};
 
 /// The password in the environment variable `var`, for the server `what`
 /// ("Redis", "PostgreSQL"). The error never holds the value (`VarError`'s

@@ -10,11 +10,16 @@
 //! | `set-if-present` | `SET key value XX [PX ttl]`           |
 //! | `delete`         | `DEL`                                 |
 //! | `exists`         | `EXISTS`                              |
+//! | `set-if-equal`   | `EVALSHA` of `CAS_SCRIPT` (`GET`, compare, `SET [PX ttl]`): one atomic step |
+//! | `set-ttl`        | `PEXPIRE` (`PERSIST` and `EXISTS` for no TTL) |
+//! | `keys`           | `SCAN cursor MATCH <prefix>* COUNT n` (never `KEYS`); not on a cluster |
 //!
-//! Every command touches one key, so none crosses cluster slots.
+//! Every command touches one key, so none crosses cluster slots. `SCAN`
+//! walks one server: a Redis Cluster spreads keys over nodes the client
+//! does not scan one by one, so listing sessions there is refused.
 
 use crate::error::{Error, Result};
-use crate::kv::{Format, KeyValue, KvEntry, KvError};
+use crate::kv::{Format, KeyPage, KeyValue, KvEntry, KvError};
 use redis::cluster::{ClusterClient, ClusterConnection};
 use redis::{ConnectionLike, IntoConnectionInfo, RedisError, RedisResult, Value};
 use std::path::Path;
@@ -287,6 +292,8 @@ pub struct RedisKv {
     describe: String,
     /// `READ_SCRIPT`, run by its SHA-1 (on a cluster).
     get_script: redis::Script,
+    /// `CAS_SCRIPT`, run by its SHA-1.
+    cas_script: redis::Script,
     /// Whether the server is a cluster, whose client runs no transactions.
     cluster: bool,
     /// Set once the server refused `MULTI` to this user: reads use the
@@ -371,12 +378,14 @@ impl RedisKv {
             .build_unchecked(manager);
         drop(first);
         let get_script = redis::Script::new(READ_SCRIPT);
+        let cas_script = redis::Script::new(CAS_SCRIPT);
         Ok(RedisKv {
             pool,
             prefix: options.format.key_prefix(),
             format: options.format.value_format(),
             describe,
             get_script,
+            cas_script,
             cluster: options.cluster,
             no_transactions: Default::default(),
             response_timeout: options.response_timeout,
@@ -653,7 +662,71 @@ impl KeyValue for RedisKv {
         let key = self.key(key);
         self.with_conn(&key, |conn| Ok(redis::cmd("EXISTS").arg(&key).query::<i64>(conn.as_like())? > 0))
     }
+
+    /// [`CAS_SCRIPT`]: compared and set in one atomic step on the server.
+    fn set_if_equal(&self, key: &str, expected: &[u8], value: &[u8], ttl_ms: Option<u64>) -> std::result::Result<bool, KvError> {
+        let key = self.key(key);
+        let ttl = ttl_ms.map(|ms| ms.clamp(1, i64::MAX as u64 / 2).to_string()).unwrap_or_default();
+        let set: i64 = self.with_conn(&key, |conn| self.cas_script.key(&key).arg(expected).arg(value).arg(&ttl).invoke(conn.as_like()))?;
+        Ok(set == 1)
+    }
+
+    fn set_ttl(&self, key: &str, ttl_ms: Option<u64>) -> std::result::Result<bool, KvError> {
+        let key = self.key(key);
+        self.with_conn(&key, |conn| match ttl_ms {
+            Some(ms) => Ok(redis::cmd("PEXPIRE").arg(&key).arg(ms.clamp(1, i64::MAX as u64 / 2)).query::<i64>(conn.as_like())? == 1),
+            None => {
+                redis::cmd("PERSIST").arg(&key).query::<i64>(conn.as_like())?;
+                Ok(redis::cmd("EXISTS").arg(&key).query::<i64>(conn.as_like())? > 0)
+            }
+        })
+    }
+
+    /// `SCAN` with a `MATCH` of the namespace and `prefix`: the server's
+    /// cursor is the page's. A key may come twice (Redis' guarantee is at
+    /// least once).
+    fn keys(&self, prefix: &str, cursor: Option<&str>, count: u32) -> std::result::Result<KeyPage, KvError> {
+        if self.cluster {
+            return Err(KvError::Other(format!(
+                "{}: listing sessions on a Redis Cluster is not supported (SCAN walks one node); run it against each node as a single server",
+                self.describe
+            )));
+        }
+        let pattern = format!("{}*", glob_escape(&self.key(prefix)));
+        let from = cursor.unwrap_or("0").to_owned();
+        let (next, keys): (String, Vec<Vec<u8>>) = self.with_conn(&pattern, |conn| {
+            redis::cmd("SCAN").arg(&from).arg("MATCH").arg(&pattern).arg("COUNT").arg(count.max(1)).query(conn.as_like())
+        })?;
+        let keys = keys
+            .into_iter()
+            .filter_map(|k| String::from_utf8(k).ok())
+            .filter_map(|k| k.strip_prefix(self.prefix.as_str()).map(str::to_owned))
+            .collect();
+        Ok(KeyPage { keys, cursor: (next != "0").then_some(next) })
+    }
 }
+
+/// `text` with the glob characters of `SCAN MATCH` escaped.
+fn glob_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The Lua script of `set-if-equal`: sets `KEYS[1]` to `ARGV[2]` (with a TTL
+/// of `ARGV[3]` milliseconds, or none when empty) only if it holds exactly
+/// `ARGV[1]`; replies 1 when set, 0 when not. Operators whose servers
+/// restrict scripts must allow this one for merged saves and re-signing.
+pub const CAS_SCRIPT: &str = r#"
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[3] == '' then redis.call('SET', KEYS[1], ARGV[2]) else redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
+return 1
+"#;
 
 #[cfg(test)]
 mod tests {

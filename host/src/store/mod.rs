@@ -1,8 +1,14 @@
 //! [`Store`]: the session store over one directory or one key-value store
 //! (Redis), backed by the component.
 
+mod migrate;
 mod pool;
+mod scan;
 mod sweep;
+
+pub use migrate::MigrateReport;
+pub use scan::{ResignReport, Revoked, SecretUse, SecretsReport};
+pub use sessionbox_guest::{Change, Imported, Resigned, ScanReport, SessionInfo};
 
 use crate::bindings::{check, to_wit, wit};
 use crate::data::{to_json, unreadable_as_data, Data, Loaded, MAX_DATA_DEPTH};
@@ -88,6 +94,8 @@ struct Inner {
     watch: Option<directory::DirWatch>,
     /// Django's `signed_cookies` engine: the key is the session.
     signed_cookies: bool,
+    /// The store this one reads through to ([`Store::with_fallback`]).
+    fallback: std::sync::OnceLock<Store>,
 }
 
 /// The database of Django's `db` or `cached_db` engine.
@@ -341,7 +349,7 @@ impl Store {
             Backend::Dir(dir) => Some(directory::DirWatch::new(dir.clone())),
             Backend::Kv(_) => None,
         };
-        let inner = Inner { backend, about, settings, wit_settings, options, idle: Mutex::new(Vec::new()), watch, signed_cookies };
+        let inner = Inner { backend, about, settings, wit_settings, options, idle: Mutex::new(Vec::new()), watch, signed_cookies, fallback: Default::default() };
         let store = Store { inner: Arc::new(inner) };
         // Start one instance now, so a bad directory or a broken runtime shows
         // up here rather than at the first request.
@@ -422,7 +430,10 @@ impl Store {
         if self.inner.signed_cookies {
             return self.decode_cookie_wit(key);
         }
-        let loaded = self.call_brief(|api, store, handle| api.call_load(store, handle, key))?;
+        let mut loaded = self.call_brief(|api, store, handle| api.call_load(store, handle, key))?;
+        if matches!(loaded, wit::Loaded::Missing) && self.adopt(key)? {
+            loaded = self.call_brief(|api, store, handle| api.call_load(store, handle, key))?;
+        }
         if matches!(loaded, wit::Loaded::BadSignature) {
             log::warn!(target: "sessionbox::security", "Session data corrupted: bad signature");
         }
@@ -443,7 +454,47 @@ impl Store {
                 "a signed-cookie store keeps nothing under a key: save through a Session, or call create, which returns the new cookie value".into(),
             ));
         }
-        self.call(|api, store, handle| api.call_save(store, handle, key, json, must_create))
+        let save = || self.call(|api, store, handle| api.call_save(store, handle, key, json, must_create));
+        match save() {
+            Err(crate::Error::NotFound) if !must_create && self.adopt(key)? => save(),
+            other => other,
+        }
+    }
+
+    /// Applies `changes` to session `key` as it is stored now (not as this
+    /// request loaded it) and saves it, so that concurrent requests that
+    /// each change different keys all keep their changes: the component
+    /// writes only if the session still holds what it read, else reads
+    /// again. Exact on Redis, SQL and in memory; on a directory a save
+    /// landing in the microseconds between the check and the rename is
+    /// replaced (docs/operations.md). A session deleted meanwhile (a
+    /// logout) is [`Error::NotFound`] and stays deleted.
+    pub fn update(&self, key: &str, changes: &[Change]) -> Result<()> {
+        if self.inner.signed_cookies {
+            return Err(crate::Error::Config("a signed-cookie store keeps nothing under a key to update: save through a Session".into()));
+        }
+        let changes: Vec<wit::Change> = changes.iter().map(Into::into).collect();
+        let update = || self.call(|api, store, handle| api.call_update(store, handle, key, &changes));
+        match update() {
+            Err(crate::Error::NotFound) if self.adopt(key)? => update(),
+            other => other,
+        }
+    }
+
+    /// Extends session `key`'s life as a save of its unchanged data would,
+    /// without rewriting it: a Redis key's TTL (`PEXPIRE`), a row's
+    /// `expire_date`, a file's modification time (a session with a fixed
+    /// `_session_expiry` date has nothing to extend). `false` when no live
+    /// session has the key.
+    pub fn touch(&self, key: &str) -> Result<bool> {
+        if self.inner.signed_cookies {
+            return Ok(false);
+        }
+        let touch = || self.call_brief(|api, store, handle| api.call_touch(store, handle, key));
+        match touch()? {
+            false if self.adopt(key)? => touch(),
+            touched => Ok(touched),
+        }
     }
 
     /// Whether a file for session `key` exists (a key too short or too long
@@ -452,7 +503,11 @@ impl Store {
         if self.inner.signed_cookies {
             return Ok(false);
         }
-        self.call_brief(|api, store, handle| api.call_exists(store, handle, key))
+        let here = self.call_brief(|api, store, handle| api.call_exists(store, handle, key))?;
+        match self.inner.fallback.get() {
+            Some(old) if !here => old.exists(key),
+            _ => Ok(here),
+        }
     }
 
     /// Deletes session `key`; returns whether a file was deleted (a missing
@@ -461,7 +516,11 @@ impl Store {
         if self.inner.signed_cookies {
             return Ok(false);
         }
-        self.call_brief(|api, store, handle| api.call_delete(store, handle, key))
+        let here = self.call_brief(|api, store, handle| api.call_delete(store, handle, key))?;
+        match self.inner.fallback.get() {
+            Some(old) => Ok(old.delete(key)? | here),
+            None => Ok(here),
+        }
     }
 
     /// Moves `data` to a new key and deletes session `key`; returns the new key.
@@ -474,7 +533,11 @@ impl Store {
         if self.inner.signed_cookies {
             return self.encode_cookie_json(json);
         }
-        self.call(|api, store, handle| api.call_cycle_key(store, handle, key, json))
+        let new_key = self.call(|api, store, handle| api.call_cycle_key(store, handle, key, json))?;
+        if let Some(old) = self.inner.fallback.get() {
+            old.delete(key)?;
+        }
+        Ok(new_key)
     }
 
 }

@@ -59,31 +59,45 @@ impl Store {
     /// range), summing the batches' reports into `progress`.
     fn sweep_ranges(&self, ranges: &[SweepRange], progress: &mut dyn FnMut(&SweepReport)) -> Result<SweepReport> {
         let mut total = SweepReport::default();
+        self.on_ranges(ranges, &|range, stop, done| self.sweep_range(range, stop, done), &mut |report| {
+            total.add(report);
+            progress(&total);
+        })?;
+        Ok(total)
+    }
+
+    /// Runs `work` on each of `ranges`, one thread each (the calling thread
+    /// alone for one range), passing what each batch yields to `on_batch`
+    /// on the calling thread. On an error the other threads stop after
+    /// their current batch (`work` sees the flag set) and the first error is
+    /// returned.
+    pub(crate) fn on_ranges<T: Send>(
+        &self,
+        ranges: &[SweepRange],
+        work: &(dyn Fn(&SweepRange, &AtomicBool, &mut dyn FnMut(T)) -> Result<()> + Sync),
+        on_batch: &mut dyn FnMut(T),
+    ) -> Result<()> {
         let stop = AtomicBool::new(false);
         if let [range] = ranges {
-            self.sweep_range(range, &stop, &mut |report| {
-                total.add(report);
-                progress(&total);
-            })?;
-            return Ok(total);
+            return work(range, &stop, on_batch);
         }
         std::thread::scope(|scope| {
-            let (sender, reports) = mpsc::channel();
+            let (sender, batches) = mpsc::channel();
             let mut threads = Vec::new();
             let mut failed = None;
             for range in ranges {
                 let (sender, stop) = (sender.clone(), &stop);
-                let swept = std::thread::Builder::new().name("sessionbox-sweep".into()).spawn_scoped(scope, move || {
-                    let swept = self.sweep_range(range, stop, &mut |report| {
+                let started = std::thread::Builder::new().name("sessionbox-sweep".into()).spawn_scoped(scope, move || {
+                    let done = work(range, stop, &mut |batch| {
                         // Only a panicking caller closes the channel.
-                        let _ = sender.send(report);
+                        let _ = sender.send(batch);
                     });
-                    if swept.is_err() {
+                    if done.is_err() {
                         stop.store(true, Ordering::Relaxed);
                     }
-                    swept
+                    done
                 });
-                match swept {
+                match started {
                     Ok(thread) => threads.push(thread),
                     Err(e) => {
                         stop.store(true, Ordering::Relaxed);
@@ -94,9 +108,8 @@ impl Store {
             }
             // The channel closes when the last thread drops its sender.
             drop(sender);
-            for report in reports {
-                total.add(report);
-                progress(&total);
+            for batch in batches {
+                on_batch(batch);
             }
             for thread in threads {
                 match thread.join() {
@@ -105,7 +118,7 @@ impl Store {
                     Err(panic) => std::panic::resume_unwind(panic),
                 }
             }
-            failed.map_or(Ok(total), Err)
+            failed.map_or(Ok(()), Err)
         })
     }
 
@@ -139,7 +152,7 @@ impl Store {
     }
 
     /// One batch's budget in whole milliseconds ([`Options::sweep_batch`]).
-    fn sweep_budget_ms(&self) -> u32 {
+    pub(crate) fn sweep_budget_ms(&self) -> u32 {
         let options = &self.inner.options;
         let budget = options.sweep_batch.unwrap_or((options.deadline / 4).min(Duration::from_secs(1)));
         u32::try_from(budget.as_millis()).unwrap_or(u32::MAX).max(1)

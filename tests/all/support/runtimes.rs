@@ -30,7 +30,7 @@ pub const PREVIEW2_SHIM_VERSION: &str = "0.26.1";
 /// The exported interface, as `wasmtime run --invoke` names its functions:
 /// `sessionbox:store/sessions.<func>@0.3.0(<WAVE args>)`.
 pub const INTERFACE: &str = "sessionbox:store/sessions";
-pub const INTERFACE_VERSION: &str = "0.5.0";
+pub const INTERFACE_VERSION: &str = "0.5.1";
 
 // ---------------------------------------------------------------------------
 // Installation

@@ -9,6 +9,7 @@ mod write;
 use crate::dir::{read_to_end, Dir, File, Metadata, NotAFile};
 use crate::system::System;
 use crate::store::{Age, Core, Format, Storage, Stored, SweepBatch, Unread, MAX_NAME_LEN, TEMP_MARKER};
+use crate::time::Time;
 use crate::Error;
 use std::io::ErrorKind;
 
@@ -109,23 +110,56 @@ impl<D: Dir> Files<D> {
     /// the aside name too, and what it deletes there stays deleted. Should
     /// the process die in between, that newer session is lost (never
     /// brought back after a logout).
-    fn remove_unchanged(&self, name: &str, opened: &Opened<D::File>) -> Result<bool, Error> {
-        let io = |e: std::io::Error| Error::io("delete", name, e);
+    /// Whether `name` still holds the file that was opened, unchanged since
+    /// the stat its content was judged with: `Some` with the file's
+    /// identity, `None` when it holds something else or nothing.
+    fn still_holds(&self, name: &str, opened: &Opened<D::File>, doing: &str) -> Result<Option<u128>, Error> {
+        let io = |e: std::io::Error| Error::io(doing, name, e);
         // The open file's own metadata: a rename between the stat and the
         // open paired an old mtime with newer content.
         let now = opened.file.metadata().map_err(io)?;
         if now.modified != opened.meta.modified || now.len != opened.meta.len {
-            return Ok(false);
+            return Ok(None);
         }
         // The file is held open, so its inode cannot be reused meanwhile:
         // equal identities mean the name holds this very file.
         let judged = opened.file.identity().map_err(io)?;
         match self.dir.identity(name) {
-            Ok(id) if id == judged => {}
-            Ok(_) => return Ok(false),
-            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(false),
-            Err(e) => return Err(io(e)),
+            Ok(id) if id == judged => Ok(Some(judged)),
+            Ok(_) => Ok(None),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io(e)),
         }
+    }
+
+    /// Writes `content` as `name` only while it holds the file `opened`
+    /// unchanged: a temporary file, then the check, then the rename. POSIX
+    /// has no rename-if-unchanged: a save renamed over the name between
+    /// the check and the rename (microseconds) is replaced.
+    fn replace_unchanged<S: System>(&self, core: &Core<S>, name: &str, opened: &Opened<D::File>, content: &[u8]) -> Result<bool, Error> {
+        let temp = self.write_temp(core, name, content)?;
+        let placed = match self.still_holds(name, opened, "replace") {
+            Ok(Some(_)) => match self.dir.rename(&temp, name) {
+                Ok(()) => Ok(true),
+                // The sessionbox host renames only over an existing file.
+                Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
+                Err(e) => Err(Error::io("rename to", name, e)),
+            },
+            other => other.map(|_| false),
+        };
+        if placed != Ok(true) {
+            let _ = self.dir.remove_file(&temp);
+            return placed;
+        }
+        if core.settings.durability == crate::Durability::Full {
+            self.dir.sync().map_err(|e| Error::io("sync directory after writing", name, e))?;
+        }
+        Ok(true)
+    }
+
+    fn remove_unchanged(&self, name: &str, opened: &Opened<D::File>) -> Result<bool, Error> {
+        let io = |e: std::io::Error| Error::io("delete", name, e);
+        let Some(judged) = self.still_holds(name, opened, "delete")? else { return Ok(false) };
         // No file is created for this: a sweep must still delete when the
         // filesystem has no inode or quota left.
         let aside = Self::aside_name(name);
@@ -222,5 +256,32 @@ impl<D: Dir> Storage for Files<D> {
 
     fn sweep<S: System>(&self, core: &Core<S>, cursor: Option<&str>, upto: Option<&str>, budget_nanos: Option<u64>) -> Result<SweepBatch, Error> {
         self.sweep_files(core, cursor, upto, budget_nanos)
+    }
+
+    fn replace<S: System>(&self, core: &Core<S>, name: &str, read: &Stored<Self::Opened>, content: &[u8], _ttl_ms: Option<u64>) -> Result<bool, Error> {
+        self.replace_unchanged(core, name, &read.opened, content)
+    }
+
+    fn retime<S: System>(&self, _core: &Core<S>, name: &str, read: &Stored<Self::Opened>, written_at: Time, _ttl_ms: Option<u64>) -> Result<bool, Error> {
+        if self.still_holds(name, &read.opened, "touch")?.is_none() {
+            return Ok(false);
+        }
+        match self.dir.set_modified(name, written_at) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(Error::io("touch", name, e)),
+        }
+    }
+
+    fn walk<S: System>(
+        &self,
+        core: &Core<S>,
+        prefix: &str,
+        cursor: Option<&str>,
+        upto: Option<&str>,
+        budget_nanos: Option<u64>,
+        visit: &mut dyn FnMut(&str),
+    ) -> Result<(Option<String>, u32), Error> {
+        self.walk_names(core, prefix, cursor, upto, budget_nanos, visit)
     }
 }

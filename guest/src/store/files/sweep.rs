@@ -57,19 +57,48 @@ impl<D: Dir> Files<D> {
     /// kept for the next batch from the cursor this one returns.
     pub(super) fn sweep_files<S: System>(&self, core: &Core<S>, cursor: Option<&str>, upto: Option<&str>, budget_nanos: Option<u64>) -> Result<SweepBatch, Error> {
         let mut batch = SweepBatch::default();
+        let now = core.system.now();
+        let prefix = core.settings.file_prefix.as_str();
+        let mut report = SweepReport::default();
+        let (next, not_utf8) = self.walk_names(core, prefix, cursor, upto, budget_nanos, &mut |name| self.sweep_one(core, name, now, &mut report))?;
+        report.skipped += not_utf8;
+        batch.report = report;
+        batch.cursor = next;
+        Ok(batch)
+    }
+
+    /// Calls `visit` with the names with `prefix` after `cursor` and, with
+    /// `upto`, not after it, in byte order, until `budget_nanos` have passed
+    /// after listing them (at least one name per batch, so a walk always
+    /// progresses); returns the cursor of the next batch (`None`: done) and,
+    /// for a batch without a cursor, the count of names that are not UTF-8
+    /// (they have no place in byte order as strings, so the range that
+    /// starts at the beginning owns them). The listing is kept for the next
+    /// batch from the cursor this one returns: the sweep and the scan share
+    /// it. Entries created meanwhile before the cursor wait for the next
+    /// walk.
+    pub(super) fn walk_names<S: System>(
+        &self,
+        core: &Core<S>,
+        prefix: &str,
+        cursor: Option<&str>,
+        upto: Option<&str>,
+        budget_nanos: Option<u64>,
+        visit: &mut dyn FnMut(&str),
+    ) -> Result<(Option<String>, u32), Error> {
+        let mut not_utf8_count = 0;
         let cached = self.sweep_rest.lock().ok().and_then(|mut rest| rest.take());
         let Window { mut names, more } = match (cursor, cached) {
             (Some(cursor), Some((at, at_upto, rest))) if at == cursor && at_upto.as_deref() == upto => rest,
             _ => {
-                let (window, not_utf8) = self.next_names(&core.settings.file_prefix, cursor, upto)?;
+                let (window, not_utf8) = self.next_names(prefix, cursor, upto)?;
                 if cursor.is_none() {
-                    batch.report.skipped = not_utf8;
+                    not_utf8_count = not_utf8;
                 }
                 window
             }
         };
         let started = core.system.monotonic_nanos();
-        let now = core.system.now();
         let mut done = names.len();
         for (i, name) in names.iter().enumerate() {
             let out_of_time = budget_nanos.is_some_and(|budget| core.system.monotonic_nanos().saturating_sub(started) >= budget);
@@ -77,21 +106,22 @@ impl<D: Dir> Files<D> {
                 done = i;
                 break;
             }
-            self.sweep_one(core, name, now, &mut batch.report);
+            visit(name);
         }
+        let mut next = None;
         if done < names.len() {
             let rest = names.split_off(done);
             let at = names.pop().unwrap_or_default();
-            batch.cursor = Some(at.clone());
+            next = Some(at.clone());
             if let Ok(mut slot) = self.sweep_rest.lock() {
                 *slot = Some((at, upto.map(str::to_owned), Window { names: rest, more }));
             }
         } else if more {
             // The window is done but the directory holds more: the next
-            // batch lists again, after the last name judged.
-            batch.cursor = names.pop();
+            // batch lists again, after the last name visited.
+            next = names.pop();
         }
-        Ok(batch)
+        Ok((next, not_utf8_count))
     }
 
     /// The first [`SWEEP_WINDOW`] names with the file prefix after `cursor`

@@ -83,7 +83,7 @@ impl<D: Dir> Files<D> {
     }
 
     /// Writes `content` to a fresh temporary file beside `name`.
-    fn write_temp<S: System>(&self, core: &Core<S>, name: &str, content: &[u8]) -> Result<String, Error> {
+    pub(super) fn write_temp<S: System>(&self, core: &Core<S>, name: &str, content: &[u8]) -> Result<String, Error> {
         let (temp, file) = self.create_temp(core, name)?;
         let written = file
             .write_all(content)

@@ -5,7 +5,7 @@
 //! Both are [`KeyValue`](crate::kv::KeyValue) providers in the
 //! [`Format::DjangoDb`](crate::kv::Format) format: the component signs and
 //! encodes each session exactly as Django's `db` backend does, and the
-//! provider maps the five calls to one SQL statement each:
+//! provider maps each call to one SQL statement:
 //!
 //! | `kv` call        | SQL                                                        |
 //! |------------------|------------------------------------------------------------|
@@ -14,6 +14,9 @@
 //! | `set-if-present` | `UPDATE … WHERE session_key = ? AND expire_date > now`: an expired or deleted session is never brought back |
 //! | `delete`         | `DELETE … WHERE session_key = ?`                           |
 //! | `exists`         | `SELECT 1 … WHERE session_key = ? AND expire_date > now`   |
+//! | `set-if-equal`   | `UPDATE … WHERE session_key = ? AND expire_date > now AND session_data = ?` |
+//! | `set-ttl`        | `UPDATE … SET expire_date = ? WHERE session_key = ? AND expire_date > now` |
+//! | `keys`           | `SELECT session_key … WHERE session_key > ? ORDER BY session_key LIMIT ?`: one pass over the primary key |
 //! | `clear_expired`  | `DELETE … WHERE expire_date < now` (Django's `clear_expired`), 5000 rows a statement |
 //!
 //! `expire_date` is the session's expiry, in UTC: what Django writes with
@@ -88,6 +91,12 @@ struct Statements {
     update: String,
     delete: String,
     exists: String,
+    /// The update only while the row holds what was read.
+    update_if_equal: String,
+    /// A new `expire_date`, the data untouched.
+    retime: String,
+    /// A page of keys, in key order, after a key.
+    keys: String,
     /// Whether the table has Django's columns.
     probe: String,
 }
@@ -106,6 +115,11 @@ impl Statements {
             update: format!("UPDATE {t} SET session_data = {p}2, expire_date = {p}3 WHERE session_key = {p}1 AND expire_date > {p}4"),
             delete: format!("DELETE FROM {t} WHERE session_key = {p}1"),
             exists: format!("SELECT 1 FROM {t} WHERE session_key = {p}1 AND expire_date > {p}2"),
+            update_if_equal: format!(
+                "UPDATE {t} SET session_data = {p}2, expire_date = {p}3 WHERE session_key = {p}1 AND expire_date > {p}4 AND session_data = {p}5"
+            ),
+            retime: format!("UPDATE {t} SET expire_date = {p}2 WHERE session_key = {p}1 AND expire_date > {p}3"),
+            keys: format!("SELECT session_key FROM {t} WHERE session_key > {p}1 ORDER BY session_key LIMIT {p}2"),
             probe: format!("SELECT session_key, session_data, expire_date FROM {t} LIMIT 0"),
         }
     }
@@ -134,6 +148,14 @@ impl<C> Idle<C> {
             idle.push(conn);
         }
     }
+}
+
+/// The page `keys` returns from the rows a `keys` statement found (asked
+/// for `count` of them): those with `prefix`, and the last key as the
+/// cursor when the page was full.
+fn key_page(rows: Vec<String>, prefix: &str, count: u32) -> crate::kv::KeyPage {
+    let cursor = (rows.len() as u64 >= u64::from(count.max(1))).then(|| rows.last().cloned()).flatten();
+    crate::kv::KeyPage { keys: rows.into_iter().filter(|k| k.starts_with(prefix)).collect(), cursor }
 }
 
 /// Seconds and nanoseconds since the epoch of `t` (none before 1970).

@@ -21,7 +21,7 @@
 
 use super::{expire_date, latest, quoted_table, ttl_ms, Idle, DJANGO_SESSION_TABLE};
 use crate::error::{Error, Result};
-use crate::kv::{Format, KeyValue, KvEntry, KvError};
+use crate::kv::{Format, KeyPage, KeyValue, KvEntry, KvError};
 use std::future::Future;
 use std::path::Path;
 use std::str::FromStr;
@@ -144,6 +144,9 @@ struct Conn {
     delete: Statement,
     exists: Statement,
     clear_expired: Statement,
+    update_if_equal: Statement,
+    retime: Statement,
+    keys: Statement,
 }
 
 struct Sql {
@@ -339,6 +342,9 @@ impl PostgresKv {
             self.sql.common.delete.clone(),
             self.sql.common.exists.clone(),
             self.sql.clear_expired.clone(),
+            self.sql.common.update_if_equal.clone(),
+            self.sql.common.retime.clone(),
+            self.sql.common.keys.clone(),
         ];
         let budget = self.options.connect_timeout + self.options.response_timeout;
         self.run(budget, async move {
@@ -349,7 +355,18 @@ impl PostgresKv {
             }
             let mut p = prepared.into_iter();
             let mut next = || p.next().expect("one statement per text");
-            Ok(Conn { get: next(), insert: next(), update: next(), delete: next(), exists: next(), clear_expired: next(), client })
+            Ok(Conn {
+                get: next(),
+                insert: next(),
+                update: next(),
+                delete: next(),
+                exists: next(),
+                clear_expired: next(),
+                update_if_equal: next(),
+                retime: next(),
+                keys: next(),
+                client,
+            })
         })
         .map_err(|e| describe("connect", e, budget))
     }
@@ -625,6 +642,38 @@ impl KeyValue for PostgresKv {
             let key = key.clone();
             async move { Ok(c.client.query_opt(&c.exists, &[&key, &now]).await?.is_some()) }
         })
+    }
+
+    fn set_if_equal(&self, key: &str, expected: &[u8], value: &[u8], ttl: Option<u64>) -> std::result::Result<bool, KvError> {
+        let (key, data, expected, now) = (key.to_owned(), text(value)?, text(expected)?, SystemTime::now());
+        let expire = expire_date(now, ttl);
+        let changed = self.with("update", true, move |c| {
+            let (key, data, expected) = (key.clone(), data.clone(), expected.clone());
+            async move { c.client.execute(&c.update_if_equal, &[&key, &data, &expire, &now, &expected]).await }
+        })?;
+        Ok(changed == 1)
+    }
+
+    fn set_ttl(&self, key: &str, ttl: Option<u64>) -> std::result::Result<bool, KvError> {
+        let (key, now) = (key.to_owned(), SystemTime::now());
+        let expire = expire_date(now, ttl);
+        let changed = self.with("update", true, move |c| {
+            let key = key.clone();
+            async move { c.client.execute(&c.retime, &[&key, &expire, &now]).await }
+        })?;
+        Ok(changed == 1)
+    }
+
+    fn keys(&self, prefix: &str, cursor: Option<&str>, count: u32) -> std::result::Result<KeyPage, KvError> {
+        let (after, limit) = (cursor.unwrap_or("").to_owned(), i64::from(count.max(1)));
+        let rows = self.with("list", true, move |c| {
+            let after = after.clone();
+            async move {
+                let rows = c.client.query(&c.keys, &[&after, &limit]).await?;
+                rows.iter().map(|row| row.try_get::<_, String>(0)).collect::<std::result::Result<Vec<String>, _>>()
+            }
+        })?;
+        Ok(super::key_page(rows, prefix, count))
     }
 
     /// In batches of [`CLEAR_BATCH`](super::CLEAR_BATCH) rows, each its own

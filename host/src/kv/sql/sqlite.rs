@@ -11,7 +11,7 @@
 
 use super::{expire_date, latest, quoted_table, ttl_ms, unix, Idle, DJANGO_SESSION_TABLE};
 use crate::error::{Error, Result};
-use crate::kv::{Format, KeyValue, KvEntry, KvError};
+use crate::kv::{Format, KeyPage, KeyValue, KvEntry, KvError};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
@@ -222,6 +222,31 @@ impl KeyValue for SqliteKv {
     fn exists(&self, key: &str) -> std::result::Result<bool, KvError> {
         let now = format_time(SystemTime::now());
         self.with("read", |conn| conn.prepare_cached(&self.sql.common.exists)?.exists(params![key, now]))
+    }
+
+    fn set_if_equal(&self, key: &str, expected: &[u8], value: &[u8], ttl: Option<u64>) -> std::result::Result<bool, KvError> {
+        let (data, expected) = (text(value)?, text(expected)?);
+        let now = SystemTime::now();
+        let changed = self.with("update", |conn| {
+            conn.prepare_cached(&self.sql.common.update_if_equal)?.execute(params![key, data, format_time(expire_date(now, ttl)), format_time(now), expected])
+        })?;
+        Ok(changed == 1)
+    }
+
+    fn set_ttl(&self, key: &str, ttl: Option<u64>) -> std::result::Result<bool, KvError> {
+        let now = SystemTime::now();
+        let changed = self.with("update", |conn| {
+            conn.prepare_cached(&self.sql.common.retime)?.execute(params![key, format_time(expire_date(now, ttl)), format_time(now)])
+        })?;
+        Ok(changed == 1)
+    }
+
+    fn keys(&self, prefix: &str, cursor: Option<&str>, count: u32) -> std::result::Result<KeyPage, KvError> {
+        let after = cursor.unwrap_or("");
+        let rows = self.with("list", |conn| {
+            conn.prepare_cached(&self.sql.common.keys)?.query_map(params![after, i64::from(count.max(1))], |row| row.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<String>>>()
+        })?;
+        Ok(super::key_page(rows, prefix, count))
     }
 
     /// In batches of [`CLEAR_BATCH`](super::CLEAR_BATCH) rows, each its own
