@@ -86,6 +86,11 @@ impl Session {
         Session { store: store.clone(), key, cache: None, loaded_expiry: None, accessed: false, modified: false, changes: Vec::new(), from_store: false }
     }
 
+    /// The store this session lives in.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// The session key, if the session has one (read-only: it changes only by
     /// saving, cycling or flushing, and is cleared by loading a session that is
     /// missing, expired, tampered or corrupt).

@@ -85,6 +85,24 @@ pub async fn logout(session: &Session) -> Result<()> {
     session.flush().await
 }
 
+/// Logs the session's user out everywhere: deletes every session of that
+/// user in the store (every browser and device they are signed in on),
+/// this one included, and empties this one; the response deletes the
+/// cookie. Returns what the store did ([`sessionbox::Store::revoke_user`]),
+/// or `None` when nobody is logged in to this session (which is then
+/// logged out as by [`logout`]). It reads every session in the store:
+/// meant for a "sign out of all devices" button, not for every request.
+pub async fn logout_everywhere(session: &Session) -> Result<Option<sessionbox::Revoked>> {
+    let Some(user) = user_id(session).await? else {
+        logout(session).await?;
+        return Ok(None);
+    };
+    let store = session.with(|s| Ok(s.store().clone())).await?;
+    let revoked = store.revoke_user(&user, None)?;
+    session.flush().await?;
+    Ok(Some(revoked))
+}
+
 /// The logged-in user's primary key, if the session names one. This does not
 /// check the user still exists or the hash still matches; see
 /// [`verified_user_id`] for the check Django makes on every request.

@@ -117,8 +117,14 @@ fn finish<B: Default>(config: &SessionConfig, session: &Session, cookie: &cookie
         },
         Err(e) => return fail(response, e),
     };
-    if let Err(e) = session.save(false) {
-        return fail(response, e);
+    // Saved every request but changed by none: its life is extended
+    // without rewriting it (a Redis TTL, a row's expire_date, a file's
+    // mtime). A session gone meanwhile falls to the save, which says so.
+    let touched = !session.modified() && session.key().is_some() && matches!(session.touch(), Ok(true));
+    if !touched {
+        if let Err(e) = session.save(false) {
+            return fail(response, e);
+        }
     }
     match session.key() {
         // A signed cookie past what browsers keep would be dropped by the
