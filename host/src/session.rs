@@ -332,8 +332,10 @@ impl Session {
         if must_create && self.cache.is_none() {
             self.cache = Some(Entries::default());
         }
-        if !must_create && self.from_store && !self.changes.is_empty() {
-            // Only what this request changed, onto what is stored now.
+        if !must_create && self.from_store {
+            // Only what this request changed, onto what is stored now (with
+            // no change: what is stored now, saved again with a fresh
+            // expiry; never this request's possibly stale copy).
             self.store.update(&key, &self.changes)?;
             self.changes.clear();
             return Ok(());

@@ -120,7 +120,13 @@ fn finish<B: Default>(config: &SessionConfig, session: &Session, cookie: &cookie
     // Saved every request but changed by none: its life is extended
     // without rewriting it (a Redis TTL, a row's expire_date, a file's
     // mtime). A session gone meanwhile falls to the save, which says so.
-    let touched = !session.modified() && session.key().is_some() && matches!(session.touch(), Ok(true));
+    let touched = match !session.modified() && session.key().is_some() {
+        true => match session.touch() {
+            Ok(touched) => touched,
+            Err(e) => return fail(response, e),
+        },
+        false => false,
+    };
     if !touched {
         if let Err(e) = session.save(false) {
             return fail(response, e);

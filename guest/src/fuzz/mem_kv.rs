@@ -85,14 +85,14 @@ impl KeyValue for MemKv {
         }
     }
 
-    fn set_ttl(&self, key: &str, ttl_ms: Option<u64>) -> Result<bool, KvError> {
+    fn set_ttl(&self, key: &str, expected: &[u8], ttl_ms: Option<u64>) -> Result<bool, KvError> {
         match self.keys.borrow_mut().get_mut(key) {
-            Some(MemValue::Plain(_, ttl)) => {
+            Some(MemValue::Plain(value, ttl)) if value == expected => {
                 *ttl = ttl_ms;
                 Ok(true)
             }
             Some(MemValue::Other) => Err(KvError::WrongType),
-            None => Ok(false),
+            _ => Ok(false),
         }
     }
 

@@ -67,7 +67,7 @@ impl<B: Storage, S: System> SessionStore<B, S> {
         let from = Time::new(0, 0);
         let relative = expiry::expires_at(field.as_ref(), from, core.settings.cookie_age);
         let fixed = relative == expiry::expires_at(field.as_ref(), from.plus_secs(1000), core.settings.cookie_age);
-        let stamp = if fixed { now } else { expires_at.plus_secs(relative.secs.saturating_neg()) }.min(now);
+        let stamp = if fixed { now } else { expires_at.plus_secs(relative.secs.saturating_neg()) }.min(now).max(Time::new(0, 0));
         let source_written = written_at.unwrap_or(stamp);
         let content = match self.backend.format() {
             Format::Signed | Format::DjangoDb | Format::DjangoCachedDb => core.codec.encode(&json, stamp.secs).into_bytes(),
@@ -97,22 +97,23 @@ impl<B: Storage, S: System> SessionStore<B, S> {
                     Imported::Replaced
                 }
             };
-            self.restamp(&name, stamp)?;
+            self.restamp(&name, &content, stamp)?;
             return Ok(outcome);
         }
         Err(Error::Io(format!("the session changed under each of {MAX_ATTEMPTS} attempts to import it")))
     }
 
-    /// Gives the file `name` just written the write time `stamp` (a no-op
-    /// where entries carry a TTL instead), unless a save replaced it since.
-    fn restamp(&self, name: &str, stamp: Time) -> Result<(), Error> {
+    /// Gives the file `name` just written with `content` the write time
+    /// `stamp` (a no-op where entries carry a TTL instead), unless a save
+    /// replaced it since: then the save's own time stands.
+    fn restamp(&self, name: &str, content: &[u8], stamp: Time) -> Result<(), Error> {
         if B::EXPIRES_ENTRIES {
             return Ok(());
         }
-        if let Some(written) = self.read_for_write(name)? {
-            self.backend.retime(&self.core, name, &written, stamp, None)?;
+        match self.read_for_write(name)? {
+            Some(written) if written.content == content => self.backend.retime(&self.core, name, &written, stamp, None).map(drop),
+            _ => Ok(()),
         }
-        Ok(())
     }
 
     /// Re-signs session `key` with the current secret when only a fallback
@@ -141,7 +142,7 @@ impl<B: Storage, S: System> SessionStore<B, S> {
                 continue;
             }
             if let Some(written_at) = live.written_at {
-                self.restamp(&name, written_at)?;
+                self.restamp(&name, content.as_bytes(), written_at)?;
             }
             return Ok(Resigned::Resigned);
         }

@@ -105,13 +105,11 @@ pub trait KeyValue {
     }
 
     /// Sets the time `key` has left without rewriting its value (Redis
-    /// `PEXPIRE`); whether the key exists. The default rewrites the value
-    /// it reads, if unchanged meanwhile.
-    fn set_ttl(&self, key: &str, ttl_ms: Option<u64>) -> Result<bool, KvError> {
-        match self.get(key, u64::MAX)? {
-            Some(entry) => self.set_if_equal(key, &entry.value, &entry.value, ttl_ms),
-            None => Ok(false),
-        }
+    /// `PEXPIRE`), only if it holds exactly `expected` now; whether it did.
+    /// The default rewrites the value through
+    /// [`set_if_equal`](Self::set_if_equal).
+    fn set_ttl(&self, key: &str, expected: &[u8], ttl_ms: Option<u64>) -> Result<bool, KvError> {
+        self.set_if_equal(key, expected, expected, ttl_ms)
     }
 
     /// One page of the keys that start with `prefix`: from the start for
@@ -163,8 +161,8 @@ impl<K: KeyValue + ?Sized> KeyValue for std::sync::Arc<K> {
     fn set_if_equal(&self, key: &str, expected: &[u8], value: &[u8], ttl_ms: Option<u64>) -> Result<bool, KvError> {
         (**self).set_if_equal(key, expected, value, ttl_ms)
     }
-    fn set_ttl(&self, key: &str, ttl_ms: Option<u64>) -> Result<bool, KvError> {
-        (**self).set_ttl(key, ttl_ms)
+    fn set_ttl(&self, key: &str, expected: &[u8], ttl_ms: Option<u64>) -> Result<bool, KvError> {
+        (**self).set_ttl(key, expected, ttl_ms)
     }
     fn keys(&self, prefix: &str, cursor: Option<&str>, count: u32) -> Result<KeyPage, KvError> {
         (**self).keys(prefix, cursor, count)
@@ -238,8 +236,10 @@ impl<K: KeyValue> Kv<K> {
     }
 }
 
-/// Keys asked of one [`KeyValue::keys`] page: a scan batch.
-const KEYS_PER_PAGE: u32 = 1000;
+/// Keys asked of one [`KeyValue::keys`] page: a scan batch, whose sessions
+/// are then read one by one within the one call (at 10 ms a read, a
+/// second).
+const KEYS_PER_PAGE: u32 = 100;
 
 /// The cache's name for `cached_db` session `name` (Django's `cache_key`).
 fn cache_name(name: &str) -> String {
@@ -345,11 +345,12 @@ impl<K: KeyValue> Storage for Kv<K> {
         Ok(replaced)
     }
 
-    /// The TTL only: a key-value entry's expiry counts from nothing else.
-    /// For `cached_db`, the database row's; the cache entry may go first,
-    /// and the next load refills it from the row.
-    fn retime<S: System>(&self, _core: &Core<S>, name: &str, _read: &Stored<()>, _written_at: Time, ttl_ms: Option<u64>) -> Result<bool, Error> {
-        self.kv.set_ttl(name, ttl_ms).map_err(|e| io("touch", name, e))
+    /// The TTL only (a key-value entry's expiry counts from nothing else),
+    /// while the entry holds what was read. For `cached_db`, the database
+    /// row's; the cache entry may go first, and the next load refills it
+    /// from the row.
+    fn retime<S: System>(&self, _core: &Core<S>, name: &str, read: &Stored<()>, _written_at: Time, ttl_ms: Option<u64>) -> Result<bool, Error> {
+        self.kv.set_ttl(name, &read.content, ttl_ms).map_err(|e| io("touch", name, e))
     }
 
     /// One page of [`KeyValue::keys`]; a page is one batch, whatever the

@@ -193,3 +193,16 @@ fn resign_moves_fallback_sessions_to_the_current_secret() {
     assert_eq!(after.resign(&key).unwrap(), Resigned::Gone);
     assert_eq!(plain.load(&key).unwrap(), Loaded::Missing, "not brought back");
 }
+
+/// An update applies changes to the stored text: a session nested deeper
+/// than any tree could be built for (within the size limit) still updates.
+#[test]
+fn update_keeps_nesting_of_any_depth() {
+    let (_tmp, store) = dir_store(&settings());
+    let depth = 150_000;
+    let deep = format!("{{\"a\":{}{}}}", "[".repeat(depth), "]".repeat(depth));
+    let key = store.create(&deep).unwrap();
+    store.update(&key, &[Change::Set("b".into(), "1".into())]).unwrap();
+    let data = store.load(&key).unwrap().into_data().unwrap();
+    assert!(data.starts_with("{\"a\":[[[") && data.ends_with("]]],\"b\":1}"), "{}", &data[data.len() - 20..]);
+}

@@ -34,24 +34,35 @@ impl<B: Storage, S: System> SessionStore<B, S> {
 
     fn update_named(&self, key: &str, changes: &[Change]) -> Result<(), Error> {
         let Some(name) = self.session_name(key)? else { return Err(Error::NotFound) };
-        // Every value is checked before anything is read or written.
-        let mut parsed = Vec::with_capacity(changes.len());
+        // Every value is checked, and put in Python's compact form, before
+        // anything is read or written. Values stay text throughout: no
+        // tree is built, so nesting of any depth works (as in `save`).
+        let mut values = Vec::with_capacity(changes.len());
         for change in changes {
-            if let Change::Set(field, value) = change {
-                let value = json::parse(value).map_err(|e| Error::InvalidData(format!("the value of {field:?}: {e}")))?;
-                parsed.push(Some(value));
-            } else {
-                parsed.push(None);
-            }
+            values.push(match change {
+                Change::Set(field, value) => {
+                    let wrapped = json::canonical_object(&format!("{{\"v\":{value}}}"))
+                        .map_err(|e| Error::InvalidData(format!("the value of {field:?}: {e}")))?;
+                    // `{"v":` and `}` around the compact value.
+                    Some(wrapped[5..wrapped.len() - 1].to_owned())
+                }
+                _ => None,
+            });
         }
         for _ in 0..MAX_UPDATE_ATTEMPTS {
             let stored = self.read_for_write(&name)?.ok_or(Error::NotFound)?;
             let Judgement::Live(live) = self.judge(&stored, self.core.system.now())? else { return Err(Error::NotFound) };
-            let mut data = json::parse_object(&live.json).map_err(|e| Error::InvalidData(e.to_string()))?;
-            for (change, value) in changes.iter().zip(&parsed) {
+            let members = json::object_members_of_valid(&live.json, usize::MAX).map_err(|e| Error::InvalidData(e.to_string()))?;
+            // A Python dict's rules: a key set again keeps its place.
+            let mut data: indexmap::IndexMap<String, &str> = indexmap::IndexMap::with_capacity(members.members.len() + changes.len());
+            for member in &members.members {
+                let raw = live.json.get(member.value.clone()).ok_or_else(|| Error::InvalidData("a stored value lies outside its text".into()))?;
+                data.insert(member.key.clone(), raw);
+            }
+            for (change, value) in changes.iter().zip(&values) {
                 match (change, value) {
                     (Change::Set(field, _), Some(value)) => {
-                        data.insert(field.clone(), value.clone());
+                        data.insert(field.clone(), value);
                     }
                     (Change::Remove(field), _) => {
                         data.shift_remove(field);
@@ -60,7 +71,18 @@ impl<B: Storage, S: System> SessionStore<B, S> {
                     (Change::Set(..), None) => {}
                 }
             }
-            let encoded = self.encode(&json::object_to_string(&data))?;
+            let mut text = String::with_capacity(live.json.len() + 64);
+            text.push('{');
+            for (i, (k, v)) in data.iter().enumerate() {
+                if i > 0 {
+                    text.push(',');
+                }
+                json::write_string(&mut text, k);
+                text.push(':');
+                text.push_str(v);
+            }
+            text.push('}');
+            let encoded = self.encode(&text)?;
             if encoded.expired {
                 // The changes expired it (as `save` does with such data).
                 self.backend.remove(&name)?;

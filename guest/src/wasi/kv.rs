@@ -62,8 +62,8 @@ impl KeyValue for WasiKv {
         Ok(wit::set_if_equal(key, expected, value, ttl_ms)?)
     }
 
-    fn set_ttl(&self, key: &str, ttl_ms: Option<u64>) -> Result<bool, KvError> {
-        Ok(wit::set_ttl(key, ttl_ms)?)
+    fn set_ttl(&self, key: &str, expected: &[u8], ttl_ms: Option<u64>) -> Result<bool, KvError> {
+        Ok(wit::set_ttl(key, expected, ttl_ms)?)
     }
 
     fn keys(&self, prefix: &str, cursor: Option<&str>, count: u32) -> Result<KeyPage, KvError> {

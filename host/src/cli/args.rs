@@ -289,8 +289,14 @@ pub enum Command {
         to: String,
         /// Write nothing: count the live sessions and how many the
         /// destination already has.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "move_sessions")]
         dry_run: bool,
+        /// Delete each session from the source once the destination has it:
+        /// for an app already running on the destination with the source
+        /// as its read-through fallback, where a copy left behind would come
+        /// back after a logout that did not read through.
+        #[arg(long = "move", id = "move_sessions")]
+        move_sessions: bool,
     },
     /// Django's signed_cookies engine, where the cookie is the session:
     /// print {"cookie": VALUE}, the session cookie's value holding the data,

@@ -406,16 +406,16 @@ fn secrets_report(store: &Store, resign: bool) -> Result<Printed, Failure> {
 }
 
 /// `migrate`: every live session of `from` copied to `to`.
-pub fn migrate(from: &Store, to: &Store, dry_run: bool) -> Result<Printed, Failure> {
+pub fn migrate(from: &Store, to: &Store, dry_run: bool, move_sessions: bool) -> Result<Printed, Failure> {
     let mut progress = Progress::new();
-    let r = from.migrate_to(to, dry_run, &mut |r| {
-        progress.show(&format!("scanned {}, copied {}, already there {}", r.scan.scanned, r.created + r.replaced, r.kept_newer))
-    })?;
+    let mut show = |r: &sessionbox::MigrateReport| progress.show(&format!("scanned {}, copied {}, already there {}", r.scan.scanned, r.created + r.replaced, r.kept_newer));
+    let r = if move_sessions { from.move_to(to, &mut show)? } else { from.migrate_to(to, dry_run, &mut show)? };
     progress.end();
     let mut out = scan_json(&r.scan);
     (out["created"], out["replaced"], out["kept_newer"], out["gone"], out["refused"]) =
         (json!(r.created), json!(r.replaced), json!(r.kept_newer), json!(r.gone), json!(r.refused));
     out["dry_run"] = json!(dry_run);
+    out["moved"] = json!(move_sessions);
     let copied = r.created + r.replaced;
     Ok(Printed { text: ascii(&out)?, done: (!dry_run && copied > 0).then(|| format!("{copied} sessions were copied")) })
 }

@@ -58,13 +58,13 @@ pub fn run(stdout_was_closed: bool) -> ExitCode {
     }
     let outcome = secret::settings(&cli).and_then(|settings| {
         let options = sessionbox::Options { deadline: cli.deadline, ..sessionbox::Options::default() };
-        if let args::Command::Migrate { from, to, dry_run } = &cli.command {
+        if let args::Command::Migrate { from, to, dry_run, move_sessions } = &cli.command {
             let source = match from {
                 Some(spec) => open_spec(&cli, spec, settings.clone(), options.clone())?,
                 None => open_store(&cli, settings.clone(), options.clone())?,
             };
             let destination = open_spec(&cli, to, settings, options)?;
-            return commands::migrate(&source, &destination, *dry_run);
+            return commands::migrate(&source, &destination, *dry_run, *move_sessions);
         }
         let store = open_store(&cli, settings, options)?;
         commands::run(&store, &cli.command, cli.output)

@@ -64,8 +64,8 @@ impl KeyValue for CachedDbKv {
     fn set_if_equal(&self, key: &str, expected: &[u8], value: &[u8], ttl_ms: Option<u64>) -> Result<bool, KvError> {
         self.route(key).set_if_equal(key, expected, value, ttl_ms)
     }
-    fn set_ttl(&self, key: &str, ttl_ms: Option<u64>) -> Result<bool, KvError> {
-        self.route(key).set_ttl(key, ttl_ms)
+    fn set_ttl(&self, key: &str, expected: &[u8], ttl_ms: Option<u64>) -> Result<bool, KvError> {
+        self.route(key).set_ttl(key, expected, ttl_ms)
     }
     /// The database's keys: every session has its row there.
     fn keys(&self, prefix: &str, cursor: Option<&str>, count: u32) -> Result<KeyPage, KvError> {

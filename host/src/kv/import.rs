@@ -47,8 +47,8 @@ impl wit::Host for HostState {
         Ok(provider(self)?.set_if_equal(&key, &expected, &value, ttl_ms)?)
     }
 
-    fn set_ttl(&mut self, key: String, ttl_ms: Option<u64>) -> Result<bool, wit::Error> {
-        Ok(provider(self)?.set_ttl(&key, ttl_ms)?)
+    fn set_ttl(&mut self, key: String, expected: Vec<u8>, ttl_ms: Option<u64>) -> Result<bool, wit::Error> {
+        Ok(provider(self)?.set_ttl(&key, &expected, ttl_ms)?)
     }
 
     fn keys(&mut self, prefix: String, cursor: Option<String>, count: u32) -> Result<wit::KeyPage, wit::Error> {

@@ -158,11 +158,11 @@ impl KeyValue for MemoryKv {
         Ok(true)
     }
 
-    fn set_ttl(&self, key: &str, ttl_ms: Option<u64>) -> Result<bool, KvError> {
+    fn set_ttl(&self, key: &str, expected: &[u8], ttl_ms: Option<u64>) -> Result<bool, KvError> {
         let now = Instant::now();
         let mut state = self.lock();
         match state.entries.get_mut(key) {
-            Some(v) if v.live(now) => {
+            Some(v) if v.live(now) && v.bytes == expected => {
                 v.expires = ttl_ms.map(|ms| now.checked_add(Duration::from_millis(ms)).unwrap_or(now + Duration::from_secs(100 * 365 * 86_400)));
                 Ok(true)
             }

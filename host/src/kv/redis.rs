@@ -10,8 +10,8 @@
 //! | `set-if-present` | `SET key value XX [PX ttl]`           |
 //! | `delete`         | `DEL`                                 |
 //! | `exists`         | `EXISTS`                              |
-//! | `set-if-equal`   | `EVALSHA` of `CAS_SCRIPT` (`GET`, compare, `SET [PX ttl]`): one atomic step |
-//! | `set-ttl`        | `PEXPIRE` (`PERSIST` and `EXISTS` for no TTL) |
+//! | `set-if-equal`   | `WATCH`, `GET`, compare, `MULTI`, `SET [PX ttl]`, `EXEC`: one atomic step, no script; on a cluster `EVALSHA` of `CAS_SCRIPT` |
+//! | `set-ttl`        | the same with `PEXPIRE` (`PERSIST` for no TTL); on a cluster `TTL_SCRIPT` |
 //! | `keys`           | `SCAN cursor MATCH <prefix>* COUNT n` (never `KEYS`); not on a cluster |
 //!
 //! Every command touches one key, so none crosses cluster slots. `SCAN`
@@ -292,8 +292,11 @@ pub struct RedisKv {
     describe: String,
     /// `READ_SCRIPT`, run by its SHA-1 (on a cluster).
     get_script: redis::Script,
-    /// `CAS_SCRIPT`, run by its SHA-1.
+    /// `CAS_SCRIPT`, run by its SHA-1 (on a cluster, or for a user refused
+    /// transactions).
     cas_script: redis::Script,
+    /// `TTL_SCRIPT`, likewise.
+    ttl_script: redis::Script,
     /// Whether the server is a cluster, whose client runs no transactions.
     cluster: bool,
     /// Set once the server refused `MULTI` to this user: reads use the
@@ -379,6 +382,7 @@ impl RedisKv {
         drop(first);
         let get_script = redis::Script::new(READ_SCRIPT);
         let cas_script = redis::Script::new(CAS_SCRIPT);
+        let ttl_script = redis::Script::new(TTL_SCRIPT);
         Ok(RedisKv {
             pool,
             prefix: options.format.key_prefix(),
@@ -386,6 +390,7 @@ impl RedisKv {
             describe,
             get_script,
             cas_script,
+            ttl_script,
             cluster: options.cluster,
             no_transactions: Default::default(),
             response_timeout: options.response_timeout,
@@ -475,6 +480,62 @@ impl RedisKv {
 
     fn key(&self, key: &str) -> String {
         format!("{}{key}", self.prefix)
+    }
+
+    /// Runs what `write` adds to a transaction only while the Redis key
+    /// `key` holds `expected`; whether it ran. On a single server:
+    /// `WATCH`, `GET`, then `MULTI`/`EXEC` (nil when the key changed after
+    /// the `WATCH`). On a cluster, or once the server refused this user
+    /// transactions, `script` with `KEYS[1] = key`, `ARGV[1] = expected`
+    /// and what `args` adds.
+    fn compare_and(
+        &self,
+        key: &str,
+        expected: &[u8],
+        write: &dyn Fn(&mut redis::Pipeline),
+        script: &redis::Script,
+        args: &dyn Fn(&mut redis::ScriptInvocation<'_>),
+    ) -> std::result::Result<bool, KvError> {
+        let by_script = || -> std::result::Result<bool, KvError> {
+            let done: i64 = self.with_conn(key, |conn| {
+                let mut invocation = script.key(key);
+                invocation.arg(expected);
+                args(&mut invocation);
+                invocation.invoke(conn.as_like())
+            })?;
+            Ok(done == 1)
+        };
+        if self.cluster || self.no_transactions.load(std::sync::atomic::Ordering::Relaxed) {
+            return by_script();
+        }
+        let watched = self.with_conn(key, |conn| {
+            let conn = conn.as_like();
+            redis::cmd("WATCH").arg(key).query::<()>(conn)?;
+            let now: Option<Vec<u8>> = match redis::cmd("GET").arg(key).query(conn) {
+                Ok(now) => now,
+                Err(e) => {
+                    let _ = redis::cmd("UNWATCH").query::<()>(conn);
+                    return Err(e);
+                }
+            };
+            if now.as_deref() != Some(expected) {
+                redis::cmd("UNWATCH").query::<()>(conn)?;
+                return Ok(false);
+            }
+            let mut pipe = redis::pipe();
+            pipe.atomic();
+            write(&mut pipe);
+            // Nil when a write to the key came between the WATCH and EXEC.
+            Ok(pipe.query::<Option<Vec<Value>>>(conn)?.is_some())
+        });
+        match watched {
+            Err(KvError::AccessDenied(why)) if why.contains("NOPERM") => {
+                log::debug!(target: "sessionbox::redis", "WATCH/MULTI refused; comparing with the script");
+                self.no_transactions.store(true, std::sync::atomic::Ordering::Relaxed);
+                by_script()
+            }
+            other => other,
+        }
     }
 
     fn set(&self, key: &str, value: &[u8], ttl_ms: Option<u64>, condition: &str) -> std::result::Result<bool, KvError> {
@@ -663,22 +724,38 @@ impl KeyValue for RedisKv {
         self.with_conn(&key, |conn| Ok(redis::cmd("EXISTS").arg(&key).query::<i64>(conn.as_like())? > 0))
     }
 
-    /// [`CAS_SCRIPT`]: compared and set in one atomic step on the server.
+    /// Compared and set in one atomic step: `WATCH`, `GET`, compare, then
+    /// `MULTI`/`SET`/`EXEC`, which the server refuses to run if the key
+    /// changed after the `WATCH` (no script, so an ACL without scripting
+    /// serves it); on a cluster, or for a user refused transactions,
+    /// [`CAS_SCRIPT`].
     fn set_if_equal(&self, key: &str, expected: &[u8], value: &[u8], ttl_ms: Option<u64>) -> std::result::Result<bool, KvError> {
         let key = self.key(key);
-        let ttl = ttl_ms.map(|ms| ms.clamp(1, i64::MAX as u64 / 2).to_string()).unwrap_or_default();
-        let set: i64 = self.with_conn(&key, |conn| self.cas_script.key(&key).arg(expected).arg(value).arg(&ttl).invoke(conn.as_like()))?;
-        Ok(set == 1)
+        let ttl = ttl_ms.map(|ms| ms.clamp(1, i64::MAX as u64 / 2));
+        self.compare_and(&key, expected, &|pipe| {
+            pipe.cmd("SET").arg(&key).arg(value);
+            if let Some(ms) = ttl {
+                pipe.arg("PX").arg(ms);
+            }
+        }, &self.cas_script, &|script| {
+            script.arg(value).arg(ttl.map(|ms| ms.to_string()).unwrap_or_default());
+        })
     }
 
-    fn set_ttl(&self, key: &str, ttl_ms: Option<u64>) -> std::result::Result<bool, KvError> {
+    /// `PEXPIRE` (`PERSIST` for no TTL) while the key holds `expected`, in
+    /// one step as [`set_if_equal`](Self::set_if_equal) does.
+    fn set_ttl(&self, key: &str, expected: &[u8], ttl_ms: Option<u64>) -> std::result::Result<bool, KvError> {
         let key = self.key(key);
-        self.with_conn(&key, |conn| match ttl_ms {
-            Some(ms) => Ok(redis::cmd("PEXPIRE").arg(&key).arg(ms.clamp(1, i64::MAX as u64 / 2)).query::<i64>(conn.as_like())? == 1),
-            None => {
-                redis::cmd("PERSIST").arg(&key).query::<i64>(conn.as_like())?;
-                Ok(redis::cmd("EXISTS").arg(&key).query::<i64>(conn.as_like())? > 0)
+        let ttl = ttl_ms.map(|ms| ms.clamp(1, i64::MAX as u64 / 2));
+        self.compare_and(&key, expected, &|pipe| match ttl {
+            Some(ms) => {
+                pipe.cmd("PEXPIRE").arg(&key).arg(ms);
             }
+            None => {
+                pipe.cmd("PERSIST").arg(&key);
+            }
+        }, &self.ttl_script, &|script| {
+            script.arg(ttl.map(|ms| ms.to_string()).unwrap_or_default());
         })
     }
 
@@ -706,6 +783,16 @@ impl KeyValue for RedisKv {
     }
 }
 
+/// The Lua script of `set-ttl` on a cluster (or for a user refused
+/// `MULTI`): sets the TTL of `KEYS[1]` to `ARGV[2]` milliseconds (none when
+/// empty) only if it holds exactly `ARGV[1]`; replies 1 when set, 0 when
+/// not.
+pub const TTL_SCRIPT: &str = r#"
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[2] == '' then redis.call('PERSIST', KEYS[1]) else redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 1
+"#;
+
 /// `text` with the glob characters of `SCAN MATCH` escaped.
 fn glob_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -718,10 +805,10 @@ fn glob_escape(text: &str) -> String {
     out
 }
 
-/// The Lua script of `set-if-equal`: sets `KEYS[1]` to `ARGV[2]` (with a TTL
-/// of `ARGV[3]` milliseconds, or none when empty) only if it holds exactly
-/// `ARGV[1]`; replies 1 when set, 0 when not. Operators whose servers
-/// restrict scripts must allow this one for merged saves and re-signing.
+/// The Lua script of `set-if-equal` on a cluster (or for a user refused
+/// `MULTI`): sets `KEYS[1]` to `ARGV[2]` (with a TTL of `ARGV[3]`
+/// milliseconds, or none when empty) only if it holds exactly `ARGV[1]`;
+/// replies 1 when set, 0 when not.
 pub const CAS_SCRIPT: &str = r#"
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 if ARGV[3] == '' then redis.call('SET', KEYS[1], ARGV[2]) else redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end

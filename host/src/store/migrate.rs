@@ -45,6 +45,20 @@ impl Store {
     /// `dry_run` nothing is written and the report counts what `to`
     /// already has. `progress` gets the totals after each batch.
     pub fn migrate_to(&self, to: &Store, dry_run: bool, progress: &mut dyn FnMut(&MigrateReport)) -> Result<MigrateReport> {
+        self.transfer(to, dry_run, false, progress)
+    }
+
+    /// [`migrate_to`](Self::migrate_to), deleting each session here once
+    /// `to` has it (copied now, or already there as late or later): for
+    /// moving while the app runs on `to` with this store as its fallback
+    /// ([`with_fallback`](Self::with_fallback)). A copy left behind would
+    /// come back through the fallback after a logout on `to` that did not
+    /// read through (Django's own logout, a `revoke-user` on `to` alone).
+    pub fn move_to(&self, to: &Store, progress: &mut dyn FnMut(&MigrateReport)) -> Result<MigrateReport> {
+        self.transfer(to, false, true, progress)
+    }
+
+    fn transfer(&self, to: &Store, dry_run: bool, delete_source: bool, progress: &mut dyn FnMut(&MigrateReport)) -> Result<MigrateReport> {
         if to.inner.signed_cookies {
             return Err(Error::Config("a signed-cookie store keeps no sessions to migrate to: the cookie is the session".into()));
         }
@@ -64,13 +78,19 @@ impl Store {
                     r.gone += 1;
                     continue;
                 };
-                match to.import_json(&session.key, &data, expires_at, session.written_at.map(|t| t.to_system_time())) {
+                let imported = to.import_json(&session.key, &data, expires_at, session.written_at.map(|t| t.to_system_time()));
+                if delete_source && imported.is_ok() {
+                    self.delete(&session.key)?;
+                }
+                match imported {
                     Ok(Imported::Created) => r.created += 1,
                     Ok(Imported::Replaced) => r.replaced += 1,
                     Ok(Imported::KeptNewer) => r.kept_newer += 1,
                     // Expired between the load and the import.
                     Err(Error::InvalidData(_)) => r.gone += 1,
-                    Err(Error::TooLarge) => r.refused += 1,
+                    // Too large for the destination's limit, or a key too
+                    // long for its names.
+                    Err(Error::TooLarge | Error::InvalidKey) => r.refused += 1,
                     Err(e) => return Err(e),
                 }
             }
@@ -132,13 +152,24 @@ impl Store {
         let Some(old) = self.inner.fallback.get() else { return Ok(false) };
         let Loaded::Found { data, expires_at } = old.load_json(key)? else { return Ok(false) };
         if !old.delete(key)? {
-            // Another request moved it (or a logout took it): look again here.
-            return Ok(true);
+            // Another request is moving it (or a logout took it): give that
+            // move a moment to land here before answering.
+            for _ in 0..20 {
+                if self.call_brief(|api, store, handle| api.call_exists(store, handle, key))? {
+                    return Ok(true);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            return Ok(false);
         }
         match self.import_json(key, &data, expires_at, None) {
             Ok(_) => Ok(true),
             Err(Error::InvalidData(_)) => Ok(false),
-            Err(e) => Err(e),
+            Err(e) => {
+                // Not here: back where it was, so the session is not lost.
+                let _ = old.import_json(key, &data, expires_at, None);
+                Err(e)
+            }
         }
     }
 }

@@ -122,12 +122,21 @@ impl Store {
         let budget_ms = self.sweep_budget_ms();
         let mut cursor = range.after.clone();
         let upto = range.upto.as_deref();
+        // Redis' SCAN may return a key twice: each session is passed on once.
+        let mut seen = std::collections::HashSet::new();
+        let dedupe = matches!(self.inner.backend, crate::instance::Backend::Kv(_));
         loop {
             let batch = instance.call(self.inner.options.deadline, |api, store, handle| {
                 api.call_scan(store, handle, user, cursor.as_deref(), upto, Some(budget_ms))
             })?;
             let batch: ScanBatch = match batch {
-                Ok(batch) => batch.into(),
+                Ok(batch) => {
+                    let mut batch: ScanBatch = batch.into();
+                    if dedupe {
+                        batch.sessions.retain(|s| seen.insert(s.key.clone()));
+                    }
+                    batch
+                }
                 Err(e) => {
                     self.release(instance);
                     return Err(from_wit(e));
@@ -151,9 +160,15 @@ impl Store {
 
     /// The live sessions of `user` (Django's `_auth_user_id`, as text: a
     /// user's primary key `42` is `"42"`), in no set order.
+    /// With a fallback store ([`with_fallback`](Self::with_fallback)), its
+    /// sessions of `user` are listed too (once each).
     pub fn sessions_of(&self, user: &str) -> Result<Vec<SessionInfo>> {
         let mut found = Vec::new();
         self.scan_with(Some(user), &|sessions| Ok(sessions.to_vec()), &mut |_, batch| found.extend(batch))?;
+        if let Some(old) = self.fallback() {
+            let here: std::collections::HashSet<String> = found.iter().map(|s| s.key.clone()).collect();
+            found.extend(old.sessions_of(user)?.into_iter().filter(|s| !here.contains(&s.key)));
+        }
         Ok(found)
     }
 
@@ -167,8 +182,24 @@ impl Store {
     }
 
     /// [`revoke_user`](Self::revoke_user), calling `progress` with the
-    /// totals after each batch.
+    /// totals after each batch. With a fallback store
+    /// ([`with_fallback`](Self::with_fallback)), the user's sessions there
+    /// go too: one not yet moved would otherwise be moved back in on its
+    /// next request.
     pub fn revoke_user_with(&self, user: &str, keep: Option<&str>, progress: &mut dyn FnMut(&Revoked)) -> Result<Revoked> {
+        let mut revoked = self.revoke_here(user, keep, progress)?;
+        if let Some(old) = self.fallback() {
+            let there = old.revoke_user_with(user, keep, progress)?;
+            revoked.found += there.found;
+            revoked.deleted += there.deleted;
+            revoked.kept = revoked.kept.max(there.kept);
+            revoked.gone += there.gone;
+            revoked.scan.add(there.scan);
+        }
+        Ok(revoked)
+    }
+
+    fn revoke_here(&self, user: &str, keep: Option<&str>, progress: &mut dyn FnMut(&Revoked)) -> Result<Revoked> {
         let mut revoked = Revoked::default();
         let each = |sessions: &[SessionInfo]| -> Result<Revoked> {
             let mut r = Revoked::default();

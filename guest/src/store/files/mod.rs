@@ -114,11 +114,19 @@ impl<D: Dir> Files<D> {
     /// the stat its content was judged with: `Some` with the file's
     /// identity, `None` when it holds something else or nothing.
     fn still_holds(&self, name: &str, opened: &Opened<D::File>, doing: &str) -> Result<Option<u128>, Error> {
+        self.holds(name, opened, doing, true)
+    }
+
+    /// [`still_holds`](Self::still_holds), with `same_mtime` false for a
+    /// write that replaces the content: only a rename changes a session's
+    /// content (a new file), so the identity decides, and a touch (a new
+    /// mtime, same content) meanwhile does not make the write start over.
+    fn holds(&self, name: &str, opened: &Opened<D::File>, doing: &str, same_mtime: bool) -> Result<Option<u128>, Error> {
         let io = |e: std::io::Error| Error::io(doing, name, e);
         // The open file's own metadata: a rename between the stat and the
         // open paired an old mtime with newer content.
         let now = opened.file.metadata().map_err(io)?;
-        if now.modified != opened.meta.modified || now.len != opened.meta.len {
+        if (same_mtime && now.modified != opened.meta.modified) || now.len != opened.meta.len {
             return Ok(None);
         }
         // The file is held open, so its inode cannot be reused meanwhile:
@@ -137,8 +145,12 @@ impl<D: Dir> Files<D> {
     /// has no rename-if-unchanged: a save renamed over the name between
     /// the check and the rename (microseconds) is replaced.
     fn replace_unchanged<S: System>(&self, core: &Core<S>, name: &str, opened: &Opened<D::File>, content: &[u8]) -> Result<bool, Error> {
+        // Checked first too: a write that has already lost costs no file.
+        if self.holds(name, opened, "replace", false)?.is_none() {
+            return Ok(false);
+        }
         let temp = self.write_temp(core, name, content)?;
-        let placed = match self.still_holds(name, opened, "replace") {
+        let placed = match self.holds(name, opened, "replace", false) {
             Ok(Some(_)) => match self.dir.rename(&temp, name) {
                 Ok(()) => Ok(true),
                 // The sessionbox host renames only over an existing file.

@@ -15,7 +15,7 @@
 //! | `delete`         | `DELETE … WHERE session_key = ?`                           |
 //! | `exists`         | `SELECT 1 … WHERE session_key = ? AND expire_date > now`   |
 //! | `set-if-equal`   | `UPDATE … WHERE session_key = ? AND expire_date > now AND session_data = ?` |
-//! | `set-ttl`        | `UPDATE … SET expire_date = ? WHERE session_key = ? AND expire_date > now` |
+//! | `set-ttl`        | `UPDATE … SET expire_date = ? WHERE session_key = ? AND expire_date > now AND session_data = ?` |
 //! | `keys`           | `SELECT session_key … WHERE session_key > ? ORDER BY session_key LIMIT ?`: one pass over the primary key |
 //! | `clear_expired`  | `DELETE … WHERE expire_date < now` (Django's `clear_expired`), 5000 rows a statement |
 //!
@@ -118,7 +118,7 @@ impl Statements {
             update_if_equal: format!(
                 "UPDATE {t} SET session_data = {p}2, expire_date = {p}3 WHERE session_key = {p}1 AND expire_date > {p}4 AND session_data = {p}5"
             ),
-            retime: format!("UPDATE {t} SET expire_date = {p}2 WHERE session_key = {p}1 AND expire_date > {p}3"),
+            retime: format!("UPDATE {t} SET expire_date = {p}2 WHERE session_key = {p}1 AND expire_date > {p}3 AND session_data = {p}4"),
             keys: format!("SELECT session_key FROM {t} WHERE session_key > {p}1 ORDER BY session_key LIMIT {p}2"),
             probe: format!("SELECT session_key, session_data, expire_date FROM {t} LIMIT 0"),
         }

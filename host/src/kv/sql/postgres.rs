@@ -654,12 +654,12 @@ impl KeyValue for PostgresKv {
         Ok(changed == 1)
     }
 
-    fn set_ttl(&self, key: &str, ttl: Option<u64>) -> std::result::Result<bool, KvError> {
-        let (key, now) = (key.to_owned(), SystemTime::now());
+    fn set_ttl(&self, key: &str, expected: &[u8], ttl: Option<u64>) -> std::result::Result<bool, KvError> {
+        let (key, expected, now) = (key.to_owned(), text(expected)?, SystemTime::now());
         let expire = expire_date(now, ttl);
         let changed = self.with("update", true, move |c| {
-            let key = key.clone();
-            async move { c.client.execute(&c.retime, &[&key, &expire, &now]).await }
+            let (key, expected) = (key.clone(), expected.clone());
+            async move { c.client.execute(&c.retime, &[&key, &expire, &now, &expected]).await }
         })?;
         Ok(changed == 1)
     }

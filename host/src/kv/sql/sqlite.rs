@@ -233,10 +233,11 @@ impl KeyValue for SqliteKv {
         Ok(changed == 1)
     }
 
-    fn set_ttl(&self, key: &str, ttl: Option<u64>) -> std::result::Result<bool, KvError> {
+    fn set_ttl(&self, key: &str, expected: &[u8], ttl: Option<u64>) -> std::result::Result<bool, KvError> {
+        let expected = text(expected)?;
         let now = SystemTime::now();
         let changed = self.with("update", |conn| {
-            conn.prepare_cached(&self.sql.common.retime)?.execute(params![key, format_time(expire_date(now, ttl)), format_time(now)])
+            conn.prepare_cached(&self.sql.common.retime)?.execute(params![key, format_time(expire_date(now, ttl)), format_time(now), expected])
         })?;
         Ok(changed == 1)
     }
