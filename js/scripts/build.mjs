@@ -7,7 +7,9 @@
 // (`package sessionbox:store@X.Y.Z;` in wit/sessionbox.wit): the npm version
 // is the component's version.
 //
-//   node scripts/build.mjs            (npm run build; npm pack runs it too)
+//   node scripts/build.mjs [--force]  (npm run build; npm pack runs it too)
+//
+// Without --force it does nothing when gen/ already holds this component.
 //
 // SESSIONBOX_COMPONENT overrides the component's path.
 
@@ -41,8 +43,20 @@ if (!existsSync(wasmPath)) {
     process.exit(1);
 }
 const wasm = readFileSync(wasmPath);
-const jco = join(root, "node_modules", ".bin", "jco");
+const wasmSha256 = createHash("sha256").update(wasm).digest("hex");
 const gen = join(root, "gen");
+// Up to date: nothing to do (tests read gen/ while `npm pack` runs this).
+if (!process.argv.includes("--force")) {
+    try {
+        const built = JSON.parse(readFileSync(join(gen, "component.json"), "utf8"));
+        if (built.version === version && built.wasmSha256 === wasmSha256 && existsSync(join(gen, "sessionbox.js"))) {
+            process.exit(0);
+        }
+    } catch {
+        // not built yet
+    }
+}
+const jco = join(root, "node_modules", ".bin", "jco");
 const partial = join(root, "gen.partial");
 rmSync(partial, { recursive: true, force: true });
 mkdirSync(partial, { recursive: true });
@@ -57,7 +71,7 @@ writeFileSync(
         {
             witPackage: `${pkg.sessionbox.witPackage}@${version}`,
             version,
-            wasmSha256: createHash("sha256").update(wasm).digest("hex"),
+            wasmSha256,
             wasmBytes: wasm.length,
         },
         null,

@@ -27,6 +27,7 @@ mod file_modes;
 mod key_redaction;
 mod kv_provider;
 mod limits;
+mod node_store;
 mod packaging;
 mod plugins;
 mod postgres;
