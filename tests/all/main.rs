@@ -39,6 +39,7 @@ mod sandbox;
 mod session_lazy;
 mod serve;
 mod shared_login;
+mod shared_login_node;
 mod sizes;
 mod sweep;
 mod store_open;
