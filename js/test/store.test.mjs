@@ -103,7 +103,7 @@ test("logout deletes the file and the cookie; no request brings the session back
     assert.deepEqual(readdirSync(dir), []);
 });
 
-test("a logout racing two dozen requests that loaded the session: 0 of 24 saves bring it back", async (t) => {
+test("a logout racing two dozen requests that loaded the session: 0 of 24 saves bring it back", { timeout: 60_000 }, async (t) => {
     let release;
     const gate = new Promise((resolve) => (release = resolve));
     let loaded = 0;

@@ -80,7 +80,7 @@ pub fn js_ready() -> PathBuf {
 fn the_node_package_passes_its_own_tests() {
     let js = js_ready();
     let out = Command::new("node")
-        .args(["--test", "--test-reporter=spec", "test/"])
+        .args(["--test", "--test-reporter=spec", "--test-timeout=300000", "test/"])
         .current_dir(&js)
         .env_remove("NODE_OPTIONS")
         .output()
