@@ -9,7 +9,13 @@
 //! cargo bench -p sessionbox --bench sessions -- --only redis [--quick]
 //! cargo bench -p sessionbox --bench sessions -- --only peers [--quick]
 //! cargo bench -p sessionbox --bench sessions -- --only sweep [--quick]
+//! cargo bench -p sessionbox --bench sessions -- --only node [--quick]
 //! ```
+//!
+//! `--only node` runs only the Node workload (node.rs: the express-session
+//! store of `js/` beside session-file-store and MemoryStore in one Node
+//! process) and prints its section; without `--quick` it also puts that
+//! section into BENCHMARKS.md.
 //!
 //! `--only peers` runs only the peers workload (php.rs: sessionbox beside
 //! PHP's `files` session handler, tower-sessions-file-store, and the
@@ -53,6 +59,7 @@ mod bounds;
 mod django;
 mod http;
 mod in_tokio;
+mod node;
 mod oneshot;
 mod php;
 mod plugins;
@@ -123,8 +130,9 @@ fn main() {
             let serve_for = std::time::Duration::from_millis(if quick { 300 } else { 2_000 });
             return http::probe(plan.rounds, plan.ops, serve_for, &Payload::new(auth_session(0)));
         }
+        Some("node") => return node::run_only(quick),
         Some("loads") => {}
-        Some(other) => panic!("--only takes `http`, `http-probe`, `loads`, `peers`, `plugins`, `redis` or `sweep`, not {other:?}"),
+        Some(other) => panic!("--only takes `http`, `http-probe`, `loads`, `node`, `peers`, `plugins`, `redis` or `sweep`, not {other:?}"),
     }
     // `--only loads`: the load rows at durability `none` and the bounds that
     // explain them, a minute's run for trying a change to the read path.
@@ -238,6 +246,9 @@ fn main() {
     if !plan.quick {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../BENCHMARKS.md");
         std::fs::write(path, report.markdown(false)).expect("write BENCHMARKS.md");
+        // The Node section (node.rs) goes in beside the report's own.
+        let command = "cargo bench -p sessionbox --bench sessions -- --only node";
+        node::splice(std::path::Path::new(path), &node::section(&node::measure(1_000, 5), command));
         eprintln!("wrote {path}");
     }
 }
