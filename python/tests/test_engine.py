@@ -162,9 +162,9 @@ class LogoutRaceTests(EngineTestCase):
             if SessionStore().exists(key):
                 undone += 1
                 SessionStore(key).delete()
-        # The race ran: saves met the logout and were refused.
-        self.assertGreater(refused, self.ROUNDS)
         self.assertEqual(undone, 0, f"{undone} of {self.ROUNDS} logouts undone by a racing save")
+        # And the race ran: saves met the logout and were refused.
+        self.assertGreater(refused, self.ROUNDS)
 
 
 def write_session(directory, key, data, age_s, *, secret="sessionbox-django-tests-secret-key-0123456789-abcdefghij"):
