@@ -9,12 +9,15 @@ and the compiled component are shared by the threads of a process and made
 again after a fork.
 """
 
+import ctypes
 import os
 import threading
 from importlib import resources
 
 import wasmtime
+from wasmtime import _ffi as ffi
 from wasmtime import component as wc
+from wasmtime.component._enter import enter_wasm
 
 from . import __version__
 
@@ -67,6 +70,97 @@ def unwrap(result):
         error = result.payload if result.tag == "err" else result
         raise SessionboxError(error.tag, error.payload)
     return result
+
+
+_memo_classes = {}
+
+
+def _memo_class(cls, names):
+    """A subclass of the wasmtime-py type class `cls` whose type queries
+    `names` (and `_tagged`, for variants) return what the instance holds."""
+    key = (cls, names)
+    sub = _memo_classes.get(key)
+    if sub is None:
+        attrs = {name: property(lambda self, name=name: self.__dict__["_sb_" + name]) for name in names}
+        if issubclass(cls, (wc.VariantType, wc.OptionType, wc.ResultType)):
+            attrs["_tagged"] = lambda self: self.__dict__["_sb_tagged"]
+        sub = _memo_classes[key] = type(cls.__name__, (cls,), attrs)
+    return sub
+
+
+def memoize(ty):
+    """Makes the wasmtime-py type `ty` (and the types inside it) answer its
+    type queries from values computed once.
+
+    wasmtime-py 51 asks the C API for a record's fields, a variant's cases,
+    an option's payload... on every value it lowers or lifts, and works out
+    again whether a variant lowers tagged; that is most of a call's time
+    (docs/python.md). The answers never change for a given type, so each is
+    computed here once and the object's class is swapped for a subclass
+    that returns them; the conversions themselves are wasmtime-py's own."""
+    if ty is None or "_sb_memo" in ty.__dict__:
+        return ty
+    values = {}
+    if isinstance(ty, wc.RecordType):
+        values["fields"] = [(name, memoize(t)) for name, t in ty.fields]
+    elif isinstance(ty, wc.VariantType):
+        values["cases"] = [(name, memoize(t)) for name, t in ty.cases]
+    elif isinstance(ty, wc.OptionType):
+        values["payload"] = memoize(ty.payload)
+    elif isinstance(ty, wc.ResultType):
+        values["ok"] = memoize(ty.ok)
+        values["err"] = memoize(ty.err)
+    elif isinstance(ty, wc.ListType):
+        values["element"] = memoize(ty.element)
+    elif isinstance(ty, wc.TupleType):
+        values["elements"] = [memoize(t) for t in ty.elements]
+    elif isinstance(ty, wc.EnumType):
+        values["names"] = ty.names
+    if values:
+        for name, value in values.items():
+            ty.__dict__["_sb_" + name] = value
+        ty.__class__ = _memo_class(type(ty), tuple(sorted(values)))
+        if isinstance(ty, (wc.VariantType, wc.OptionType, wc.ResultType)):
+            ty.__dict__["_sb_tagged"] = super(type(ty), ty)._tagged()
+    ty.__dict__["_sb_memo"] = True
+    return ty
+
+
+class FastFunc:
+    """A component function with its parameter and result types looked up
+    (and memoized) once: `wasmtime.component.Func.__call__`, minus asking
+    for the function's type on every call."""
+
+    def __init__(self, func, store):
+        self.func = func
+        self.ty = func.type(store)
+        self.params = [memoize(t) for _, t in self.ty.params]
+        self.result = memoize(self.ty.result)
+
+    def __call__(self, store, *params):
+        if len(params) != len(self.params):
+            raise TypeError(f"wrong number of parameters: given {len(params)}, expected {len(self.params)}")
+        param_capi = (ffi.wasmtime_component_val_t * len(params))()
+        n = 0
+        try:
+            for ty, val in zip(self.params, params):
+                ty.convert_to_c(store, val, ctypes.pointer(param_capi[n]))
+                n += 1
+            result_space = result_capi = None
+            if self.result is not None:
+                result_space = ffi.wasmtime_component_val_t()
+                result_capi = ctypes.byref(result_space)
+
+            def run():
+                return ffi.wasmtime_component_func_call(ctypes.byref(self.func._func), store._context(), param_capi, n, result_capi, 1 if result_capi is not None else 0)
+
+            enter_wasm(run)
+            if result_space is None:
+                return None
+            return self.result.convert_from_c(result_space)
+        finally:
+            for i in range(n):
+                ffi.wasmtime_component_val_delete(ctypes.byref(param_capi[i]))
 
 
 class _Process:
@@ -127,7 +221,7 @@ class Instance:
             func = instance.get_func(self.store, index) if index is not None else None
             if func is None:
                 raise RuntimeError(f"the component {name} has no function {fn} in {SESSIONS}")
-            self.funcs[fn] = func
+            self.funcs[fn] = FastFunc(func, self.store)
 
     def call(self, fn, *args):
         """Calls `fn` of `sessions` and returns its ok value (SessionboxError
