@@ -20,6 +20,7 @@ mod disk_full;
 mod django_cached_db;
 mod django_cookies;
 mod django_db;
+mod django_engine;
 mod django_interop;
 mod django_redis;
 mod expiry;

@@ -68,7 +68,7 @@ pub fn django_redis_python() -> PathBuf {
 /// The venv's Python with `requirement` pip-installed too (importable as
 /// `module`). Installed once, with its own marker file, so a venv made
 /// before the tests that need it gains it.
-fn django_python_with(name: &str, requirement: &str, module: &str) -> PathBuf {
+pub fn django_python_with(name: &str, requirement: &str, module: &str) -> PathBuf {
     let python = django_python();
     let done = django_venv().join(format!("{name}-version.txt"));
     install_once("django-5.2-venv", &done, || {
@@ -77,7 +77,10 @@ fn django_python_with(name: &str, requirement: &str, module: &str) -> PathBuf {
                 .args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--quiet", requirement])
                 .env("PIP_NO_INPUT", "1"),
         );
-        let version = run_ok(Command::new(&python).args(["-c", &format!("import {module}; print({module}.__version__)")]));
+        // Not every package has `__version__` (wasmtime-py has not): then
+        // the installed distribution's, named as the module.
+        let probe = format!("import importlib.metadata, {module}; print(getattr({module}, '__version__', None) or importlib.metadata.version('{module}'))");
+        let version = run_ok(Command::new(&python).args(["-c", &probe]));
         let version = version.trim();
         std::fs::write(&done, format!("{version}\n")).unwrap_or_else(|e| panic!("writing {}: {e}", done.display()));
         eprintln!("sessionbox tests: {name} {version} installed in the Django venv");

@@ -10,12 +10,18 @@
 //! cargo bench -p sessionbox --bench sessions -- --only peers [--quick]
 //! cargo bench -p sessionbox --bench sessions -- --only sweep [--quick]
 //! cargo bench -p sessionbox --bench sessions -- --only node [--quick]
+//! cargo bench -p sessionbox --bench sessions -- --only python [--quick]
 //! ```
 //!
 //! `--only node` runs only the Node workload (node.rs: the express-session
 //! store of `js/` beside session-file-store and MemoryStore in one Node
 //! process) and prints its section; without `--quick` it also puts that
 //! section into BENCHMARKS.md.
+//!
+//! `--only python` runs only the Python workload (python.rs: the Django
+//! engine in python/ beside Django's file backend in one Python process,
+//! and where its time goes) and prints its section; without `--quick` it
+//! also writes that section into BENCHMARKS.md (and so does the full run).
 //!
 //! `--only peers` runs only the peers workload (php.rs: sessionbox beside
 //! PHP's `files` session handler, tower-sessions-file-store, and the
@@ -63,6 +69,7 @@ mod node;
 mod oneshot;
 mod php;
 mod plugins;
+mod python;
 mod redis;
 mod report;
 mod sweep;
@@ -126,13 +133,27 @@ fn main() {
             let (n, rounds, command) = if quick { (10_000, 2, "cargo bench -p sessionbox --bench sessions -- --only sweep --quick") } else { (100_000, 5, "cargo bench -p sessionbox --bench sessions -- --only sweep") };
             return print!("{}", sweep::section(&sweep::measure(n, rounds, &Payload::new(auth_session(0))), command));
         }
+        Some("python") => {
+            let command = if quick { "cargo bench -p sessionbox --bench sessions -- --only python --quick" } else { "cargo bench -p sessionbox --bench sessions -- --only python" };
+            let measured = measure_python(&plan);
+            if let Err(e) = &measured {
+                panic!("the Python workload could not run: {e}");
+            }
+            let section = python::section(&measured, command);
+            if !quick {
+                let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../BENCHMARKS.md");
+                python::write_into(path, &section).expect("write BENCHMARKS.md");
+                eprintln!("wrote the Python section into {path}");
+            }
+            return print!("{section}");
+        }
         Some("http-probe") => {
             let serve_for = std::time::Duration::from_millis(if quick { 300 } else { 2_000 });
             return http::probe(plan.rounds, plan.ops, serve_for, &Payload::new(auth_session(0)));
         }
         Some("node") => return node::run_only(quick),
         Some("loads") => {}
-        Some(other) => panic!("--only takes `http`, `http-probe`, `loads`, `node`, `peers`, `plugins`, `redis` or `sweep`, not {other:?}"),
+        Some(other) => panic!("--only takes `http`, `http-probe`, `loads`, `node`, `peers`, `plugins`, `python`, `redis` or `sweep`, not {other:?}"),
     }
     // `--only loads`: the load rows at durability `none` and the bounds that
     // explain them, a minute's run for trying a change to the read path.
@@ -242,15 +263,26 @@ fn main() {
         Err(e.downcast_ref::<String>().cloned().or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_else(|| "the Redis workload panicked".into()))
     }));
 
-    print!("{}", report.markdown(plan.quick));
+    let python = measure_python(&plan);
+    if let (Err(e), true) = (&python, std::env::var_os("CI").is_some()) {
+        panic!("the Python workload could not run: {e}");
+    }
+    let python = python::section(&python, "cargo bench -p sessionbox --bench sessions");
+    print!("{}\n{python}", report.markdown(plan.quick));
     if !plan.quick {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../BENCHMARKS.md");
         std::fs::write(path, report.markdown(false)).expect("write BENCHMARKS.md");
+        python::write_into(path, &python).expect("write BENCHMARKS.md");
         // The Node section (node.rs) goes in beside the report's own.
         let command = "cargo bench -p sessionbox --bench sessions -- --only node";
         node::splice(std::path::Path::new(path), &node::section(&node::measure(1_000, 5), command));
         eprintln!("wrote {path}");
     }
+}
+
+/// The Python workload at the plan's size.
+fn measure_python(plan: &Plan) -> Result<python::PythonBench, String> {
+    python::measure(plan.ops / 2, plan.rounds, &auth_session(0), &auth_session(1))
 }
 
 /// An authenticated user's session, about 200 bytes of JSON.
