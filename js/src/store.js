@@ -296,27 +296,16 @@ export class SessionboxStore extends ExpressStore {
 
     /**
      * express-session's `touch`, called after a request that left its
-     * session unmodified: with `touch: true` (the default), the session is
-     * read and written back as it is now (a load and a save in one
-     * synchronous step), which restarts its age counted from the file's
-     * last write; a session deleted meanwhile stays deleted. With
-     * `touch: false` nothing is written, as Django does without
+     * session unmodified: with `touch: true` (the default), the component's
+     * `touch` moves the file's last write to now without rewriting it,
+     * which restarts its age; a session deleted meanwhile stays deleted.
+     * With `touch: false` nothing is written, as Django does without
      * SESSION_SAVE_EVERY_REQUEST.
      */
     touch(sid, _sess, cb) {
         try {
             if (this.touchSaves && isSessionKey(sid)) {
-                const loaded = this.call("touching the session", sid, () => this.handle.load(sid));
-                if (loaded.tag === "found") {
-                    try {
-                        this.handle.save(sid, loaded.val.data, false);
-                    } catch (e) {
-                        const err = toError(e, "touching the session", sid);
-                        if (err.code !== "SESSIONBOX_NOT_FOUND") {
-                            throw err;
-                        }
-                    }
-                }
+                this.call("touching the session", sid, () => this.handle.touch(sid));
             }
         } catch (e) {
             return later(cb, e);

@@ -4,7 +4,7 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SessionboxStore, isSessionKey, newSessionKey } from "sessionbox-express";
 import { SECRET, fileName, request, serve, tempDir } from "./helpers.mjs";
@@ -219,16 +219,18 @@ test("without _session_expiry a session expires cookieAge after its file's last 
     assert.equal(existsSync(path), false);
 });
 
-test("touch re-saves an unmodified session (its age restarts); with touch: false nothing is written", async (t) => {
+test("touch moves an unmodified session's last write without rewriting it; with touch: false nothing is written", async (t) => {
     for (const touch of [true, false]) {
         const { base, dir } = await serve(t, counter, { touch });
         const key = (await request(base, "/")).session;
         const path = join(dir, fileName(key));
         const old = new Date(Date.now() - 30_000);
         utimesSync(path, old, old);
+        const bytes = readFileSync(path);
         assert.equal(JSON.parse((await request(base, "/peek", { cookie: `sessionid=${key}` })).body).counter, 1);
         const moved = statSync(path).mtimeMs > old.getTime() + 1000;
         assert.equal(moved, touch, `touch: ${touch}`);
+        assert.deepEqual(readFileSync(path), bytes, "touched, not rewritten");
         assert.deepEqual(readBack(dir, key), { counter: 1 });
     }
 });

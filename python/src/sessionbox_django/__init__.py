@@ -7,4 +7,4 @@ component (wit/sessionbox.wit) through wasmtime. See python/README.md.
 
 #: This package's version: always the version of the component's WIT package
 #: (`sessionbox:store@<version>`) whose interfaces it calls.
-__version__ = "0.5.0"
+__version__ = "0.5.1"

@@ -90,6 +90,9 @@ class KvHost:
                 kv.add_func("set-if-present", lambda _s, key, value, ttl: self.set(key, value, ttl, xx=True))
                 kv.add_func("delete", self.delete)
                 kv.add_func("exists", self.exists)
+                kv.add_func("set-if-equal", self.set_if_equal)
+                kv.add_func("set-ttl", self.set_ttl)
+                kv.add_func("keys", self.keys)
 
     def get(self, _store, key, max_len):
         # wasmtime-py 51 cannot return the `err` of this result (its
@@ -124,6 +127,49 @@ class KvHost:
     def exists(self, _store, key):
         try:
             return _client(self.url).exists(self.namespace + key) > 0
+        except Exception as e:
+            return self.error(e)
+
+    def set_if_equal(self, _store, key, expected, value, ttl):
+        return self._compare_and(key, bytes(expected), lambda pipe, k: pipe.set(k, bytes(value), px=ttl))
+
+    def set_ttl(self, _store, key, expected, ttl):
+        return self._compare_and(key, bytes(expected), lambda pipe, k: pipe.pexpire(k, ttl) if ttl is not None else pipe.persist(k))
+
+    def _compare_and(self, key, expected, write):
+        """Runs `write` only while the key holds `expected`: WATCH, GET,
+        then MULTI/EXEC, which Redis refuses when the key changed meanwhile."""
+        import redis
+
+        k = self.namespace + key
+        try:
+            with _client(self.url).pipeline(transaction=True) as pipe:
+                try:
+                    pipe.watch(k)
+                    if pipe.get(k) != expected:
+                        pipe.unwatch()
+                        return False
+                    pipe.multi()
+                    write(pipe, k)
+                    pipe.execute()
+                    return True
+                except redis.WatchError:
+                    return False
+        except Exception as e:
+            return self.error(e)
+
+    def keys(self, _store, prefix, cursor, count):
+        """One SCAN page (never KEYS) of the keys under the namespace."""
+        import re
+
+        try:
+            pattern = re.sub(r"([*?\[\]\\])", r"\\\1", self.namespace + prefix) + "*"
+            nxt, keys = _client(self.url).scan(cursor=int(cursor or 0), match=pattern, count=max(count, 1))
+            cut = len(self.namespace)
+            page = Record()
+            page.keys = [k[cut:].decode("utf-8", "replace") for k in keys]
+            page.cursor = None if int(nxt) == 0 else str(nxt)
+            return page
         except Exception as e:
             return self.error(e)
 
