@@ -129,17 +129,18 @@ fn a_read_then_an_unmodified_save_stores_the_same_data() {
     store.session(Some(key)).save(false).unwrap();
     assert_eq!(stored_json(&store, key), expected);
 
-    // Lone surrogates: the store keeps them, but `Data` reads each as
-    // U+FFFD, so a session saves that, read or not.
+    // Lone surrogates: `Data` reads each as U+FFFD, but a save of a loaded
+    // session writes its changes onto the stored text (`Store::update`),
+    // so the values keep them as stored (as Django's dict would); a key
+    // is written as `Data` reads it.
     let text = r#"{"a":"x\ud800y","\udc00":1,"b":2}"#;
     let key = store.create_json(text).unwrap();
     assert_eq!(stored_json(&store, &key), text);
-    let expected = saved_form(&whole(&store, &key));
-    assert_eq!(expected, r#"{"a":"x\ufffdy","\ufffd":1,"b":2}"#);
+    assert_eq!(saved_form(&whole(&store, &key)), r#"{"a":"x\ufffdy","\ufffd":1,"b":2}"#);
     let mut session = store.session(Some(&key));
     assert_eq!(session.get("b").unwrap(), Some(json!(2)));
     session.save(false).unwrap();
-    assert_eq!(stored_json(&store, &key), expected);
+    assert_eq!(stored_json(&store, &key), r#"{"a":"x\ud800y","\ufffd":1,"b":2}"#);
 }
 
 #[test]
@@ -166,7 +167,11 @@ fn an_insert_after_a_lazy_read_saves_every_other_key_exactly() {
 
         expected.insert("visits".into(), json!(visits + 1));
         expected.insert("new".into(), json!("value"));
-        assert_eq!(stored_json(&store, &key), saved_form(&expected), "case {i}");
+        let expected = saved_form(&expected);
+        // A value's lone surrogate stays as stored (the save writes the
+        // changes onto the stored text); `Data` reads it as U+FFFD.
+        let expected = if i == 2 { expected.replacen(r#""x\ufffd""#, r#""x\ud800""#, 1) } else { expected };
+        assert_eq!(stored_json(&store, &key), expected, "case {i}");
     }
     // The first case spelled out: every other value as written, in
     // Python's compact form.

@@ -186,8 +186,10 @@ impl Dir for WasiDir {
     }
 
     fn set_modified(&self, name: &str, modified: Time) -> io::Result<()> {
-        let mtime = NewTimestamp::Timestamp(Datetime { seconds: modified.secs as u64, nanoseconds: modified.nanos });
-        self.0.set_times_at(PathFlags::empty(), name, NewTimestamp::NoChange, mtime).map_err(to_io)
+        // The access time too: jco's shim answers `no-change` by a stat of
+        // the preopen itself, which it cannot do, and nothing reads atimes.
+        let at = || NewTimestamp::Timestamp(Datetime { seconds: modified.secs.max(0) as u64, nanoseconds: modified.nanos });
+        self.0.set_times_at(PathFlags::empty(), name, at(), at()).map_err(to_io)
     }
 
     fn sync(&self) -> io::Result<()> {
