@@ -31,6 +31,7 @@ mod packaging;
 mod plugins;
 mod postgres;
 mod races;
+mod revoke;
 mod redis;
 mod redis_frozen;
 mod runtimes;

@@ -1,0 +1,237 @@
+//! Logging a user out everywhere (issue 26, part 1): `sessionbox
+//! sessions-of` and `revoke-user` through the real CLI on every backend
+//! sessionbox has (a directory, Redis in both formats, SQLite, PostgreSQL,
+//! cached_db), against sessions a real Django logged in (file, cache and db
+//! engines), racing a dozen concurrent saves of the user's session, and in
+//! real browsers on the Django site and the demo app at once.
+
+use crate::support::data;
+use crate::support::postgres::{PostgresServer, PASSWORD};
+use crate::support::redis::RedisServer;
+use serde_json::{json, Value};
+use sessionbox::kv::redis::RedisOptions;
+use sessionbox::kv::sql::{postgres::PostgresOptions, sqlite::SqliteOptions};
+use sessionbox::{DbOptions, Loaded, Options, RedisFormat, Settings, Store};
+
+const SECRET: &str = "revoke-secret-9d2e71";
+/// A writer with another secret: its sessions have a bad signature here.
+const OTHER_SECRET: &str = "someone-else-entirely-3f0b";
+
+/// One backend: the library's store on it (to seed and to check), a store
+/// with another secret on the same place (to write sessions with a bad
+/// signature), and the CLI's arguments naming it.
+struct Backend {
+    name: &'static str,
+    store: Store,
+    forger: Store,
+    args: Vec<String>,
+    env: Vec<(&'static str, String)>,
+    redis: Option<RedisServer>,
+    signed: bool,
+    _postgres: Option<PostgresServer>,
+    _dir: tempfile::TempDir,
+}
+
+fn settings(secret: &str) -> Settings {
+    Settings::new(secret)
+}
+
+fn sqlite_options(path: &std::path::Path) -> SqliteOptions {
+    SqliteOptions { create_table: true, ..SqliteOptions::new(path) }
+}
+
+impl Backend {
+    fn dir() -> Backend {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("sessions");
+        let store = Store::open(&dir, settings(SECRET)).unwrap();
+        let forger = Store::open(&dir, settings(OTHER_SECRET)).unwrap();
+        let args = vec!["--dir".into(), dir.display().to_string()];
+        Backend { name: "dir", store, forger, args, env: vec![], redis: None, signed: true, _postgres: None, _dir: tmp }
+    }
+
+    fn redis(format: RedisFormat) -> Backend {
+        let redis = RedisServer::start();
+        let options = RedisOptions { format: format.clone(), ..RedisOptions::new(redis.url()) };
+        let store = Store::open_redis(&options, settings(SECRET)).unwrap();
+        let forger = Store::open_redis(&options, settings(OTHER_SECRET)).unwrap();
+        let signed = matches!(format, RedisFormat::Signed { .. });
+        let mut args = vec!["--redis".to_owned(), redis.url()];
+        let name = if signed {
+            "redis (signed)"
+        } else {
+            args.extend(["--redis-format".to_owned(), "django".to_owned()]);
+            "redis (django)"
+        };
+        Backend { name, store, forger, args, env: vec![], redis: Some(redis), signed, _postgres: None, _dir: tempfile::tempdir().unwrap() }
+    }
+
+    fn sqlite() -> Backend {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("db.sqlite3");
+        let store = Store::open_sqlite(&sqlite_options(&path), settings(SECRET), Options::default()).unwrap();
+        let forger = Store::open_sqlite(&sqlite_options(&path), settings(OTHER_SECRET), Options::default()).unwrap();
+        let args = vec!["--sqlite".into(), path.display().to_string()];
+        Backend { name: "sqlite", store, forger, args, env: vec![], redis: None, signed: true, _postgres: None, _dir: tmp }
+    }
+
+    fn postgres() -> Backend {
+        let server = PostgresServer::start();
+        let options = PostgresOptions { create_table: true, ..PostgresOptions::new(server.url("sessionbox")) };
+        let store = Store::open_postgres(&options, settings(SECRET), Options::default()).unwrap();
+        let forger = Store::open_postgres(&options, settings(OTHER_SECRET), Options::default()).unwrap();
+        let args = vec!["--postgres".into(), server.url_without_password("sessionbox")];
+        let env = vec![("SESSIONBOX_POSTGRES_PASSWORD", PASSWORD.to_owned())];
+        Backend { name: "postgres", store, forger, args, env, redis: None, signed: true, _postgres: Some(server), _dir: tempfile::tempdir().unwrap() }
+    }
+
+    fn cached_db() -> Backend {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("db.sqlite3");
+        let redis = RedisServer::start();
+        let signed_cache = RedisOptions::new(redis.url());
+        let db = DbOptions::Sqlite(sqlite_options(&path));
+        // The signed format would cache under names no other process
+        // reads, so a revoke elsewhere would leave this process's copy
+        // loading: refused.
+        let refused = Store::open_cached_db(&db, &signed_cache, settings(SECRET), Options::default()).map(|_| ()).unwrap_err();
+        assert!(matches!(refused, sessionbox::Error::Config(_)) && refused.to_string().contains("RedisFormat::Django"), "{refused}");
+        let cache = RedisOptions { format: RedisFormat::django(), ..signed_cache };
+        let store = Store::open_cached_db(&db, &cache, settings(SECRET), Options::default()).unwrap();
+        let forger = Store::open_cached_db(&db, &cache, settings(OTHER_SECRET), Options::default()).unwrap();
+        let args = vec!["--cached-db".into(), "--redis".into(), redis.url(), "--sqlite".into(), path.display().to_string()];
+        Backend { name: "cached_db", store, forger, args, env: vec![], redis: Some(redis), signed: true, _postgres: None, _dir: tmp }
+    }
+
+    /// Runs the CLI on this backend; its JSON output (it must succeed).
+    fn cli(&self, args: &[&str]) -> Value {
+        let mut cmd = crate::support::sessionbox(SECRET);
+        cmd.args(&self.args).args(args);
+        for (name, value) in &self.env {
+            cmd.env(name, value);
+        }
+        serde_json::from_str(&crate::support::run_ok(&mut cmd)).unwrap()
+    }
+}
+
+/// The data Django's `login()` leaves in a session.
+fn login(user: &str) -> sessionbox::Data {
+    data(json!({
+        "_auth_user_id": user,
+        "_auth_user_backend": "django.contrib.auth.backends.ModelBackend",
+        "_auth_user_hash": format!("{:0>64}", user),
+        "cart": [1, 2, 3],
+    }))
+}
+
+fn logged_in_as(store: &Store, key: &str) -> Option<String> {
+    match store.load(key).unwrap() {
+        Loaded::Found { data, .. } => data.get("_auth_user_id").and_then(|v| v.as_str()).map(str::to_owned),
+        _ => None,
+    }
+}
+
+fn keys_of(listing: &Value) -> Vec<String> {
+    let mut keys: Vec<String> = listing["sessions"].as_array().unwrap().iter().map(|s| s["key"].as_str().unwrap().to_owned()).collect();
+    keys.sort();
+    keys
+}
+
+fn sorted(mut keys: Vec<String>) -> Vec<String> {
+    keys.sort();
+    keys
+}
+
+/// User 7 has three sessions, user 8 two, one visitor none; another
+/// writer's session claiming user 7 has a bad signature (not on pickled
+/// Redis, which has no signature). `sessions-of 7` lists the three with
+/// their expiry; `revoke-user 7 --keep K` deletes two, keeps K, counts the
+/// bad one and leaves it; user 8's sessions still load with their data.
+fn revoke_user_through_the_cli(b: Backend) {
+    let store = &b.store;
+    let sevens: Vec<String> = (0..3).map(|_| store.create(&login("7")).unwrap()).collect();
+    let eights: Vec<String> = (0..2).map(|_| store.create(&login("8")).unwrap()).collect();
+    let visitor = store.create(&data(json!({"theme": "dark"}))).unwrap();
+    let forged = b.signed.then(|| b.forger.create(&login("7")).unwrap());
+    let total = 6 + u32::from(b.signed);
+
+    let listed = b.cli(&["sessions-of", "7"]);
+    assert_eq!(keys_of(&listed), sorted(sevens.clone()), "{}: {listed}", b.name);
+    assert_eq!(listed["user"], json!("7"), "{}", b.name);
+    assert_eq!((listed["scanned"].as_u64(), listed["live"].as_u64()), (Some(total.into()), Some(6)), "{}: {listed}", b.name);
+    assert_eq!(listed["bad_signature"], json!(u32::from(b.signed)), "{}: {listed}", b.name);
+    for s in listed["sessions"].as_array().unwrap() {
+        let Loaded::Found { expires_at, .. } = store.load(s["key"].as_str().unwrap()).unwrap() else { panic!("{}: {s}", b.name) };
+        let expires = expires_at.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+        assert!((s["expires_at"].as_i64().unwrap() - expires).abs() <= 1, "{}: {s} vs {expires}", b.name);
+    }
+    assert_eq!(keys_of(&b.cli(&["sessions-of", "8"])), sorted(eights.clone()), "{}", b.name);
+    assert!(keys_of(&b.cli(&["sessions-of", "9"])).is_empty(), "{}", b.name);
+
+    let revoked = b.cli(&["revoke-user", "7", "--keep", &sevens[0]]);
+    let counts = ["found", "deleted", "kept", "gone", "bad_signature"].map(|k| revoked[k].as_u64().unwrap());
+    assert_eq!(counts, [3, 2, 1, 0, u64::from(b.signed)], "{}: {revoked}", b.name);
+    assert_eq!(logged_in_as(store, &sevens[0]).as_deref(), Some("7"), "{}: the kept session", b.name);
+    for key in &sevens[1..] {
+        assert_eq!(logged_in_as(store, key), None, "{}: a revoked session still loads", b.name);
+        assert!(!store.exists(key).unwrap(), "{}: a revoked session is still stored", b.name);
+    }
+    for key in &eights {
+        let Loaded::Found { data, .. } = store.load(key).unwrap() else { panic!("{}: user 8's session is gone", b.name) };
+        assert_eq!(data, login("8"), "{}: user 8's session changed", b.name);
+    }
+    assert!(matches!(store.load(&visitor).unwrap(), Loaded::Found { .. }), "{}: the visitor's session is gone", b.name);
+    if let Some(forged) = &forged {
+        assert_eq!(logged_in_as(&b.forger, forged).as_deref(), Some("7"), "{}: the badly signed session was touched", b.name);
+    }
+    assert_eq!(keys_of(&b.cli(&["sessions-of", "7"])), vec![sevens[0].clone()], "{}", b.name);
+    // Without --keep, the last one goes too; a second run finds nothing.
+    let revoked = b.cli(&["revoke-user", "7"]);
+    assert_eq!((revoked["found"].as_u64(), revoked["deleted"].as_u64()), (Some(1), Some(1)), "{}: {revoked}", b.name);
+    let revoked = b.cli(&["revoke-user", "7"]);
+    assert_eq!((revoked["found"].as_u64(), revoked["deleted"].as_u64()), (Some(0), Some(0)), "{}: {revoked}", b.name);
+    assert_eq!(keys_of(&b.cli(&["sessions-of", "8"])), sorted(eights), "{}", b.name);
+
+    if let Some(redis) = &b.redis {
+        // On Redis the listing is SCAN, never KEYS (which blocks the
+        // server); cached_db lists its database's rows and asks the cache
+        // for nothing but the sessions themselves.
+        let stats = redis.cli(&["info", "commandstats"]);
+        let cached_db = b.name == "cached_db";
+        assert_eq!(stats.contains("cmdstat_scan:"), !cached_db, "{}: SCAN:\n{stats}", b.name);
+        assert!(!stats.contains("cmdstat_keys:"), "{}: KEYS ran:\n{stats}", b.name);
+    }
+}
+
+macro_rules! on_every_backend {
+    ($($test:ident => $backend:expr;)*) => {
+        $(#[test] fn $test() { revoke_user_through_the_cli($backend) })*
+    };
+}
+
+on_every_backend! {
+    revoke_user_through_the_cli_on_a_directory => Backend::dir();
+    revoke_user_through_the_cli_on_redis_signed => Backend::redis(RedisFormat::signed());
+    revoke_user_through_the_cli_on_redis_django => Backend::redis(RedisFormat::django());
+    revoke_user_through_the_cli_on_sqlite => Backend::sqlite();
+    revoke_user_through_the_cli_on_postgres => Backend::postgres();
+    revoke_user_through_the_cli_on_cached_db => Backend::cached_db();
+}
+
+/// A signed-cookie store keeps no sessions: each is its browser's cookie,
+/// so there is nothing to list or revoke (only a new secret ends them),
+/// and every operator call says so instead of reporting zero.
+#[test]
+fn a_signed_cookie_store_says_why_it_cannot_list_or_revoke() {
+    let store = Store::open_signed_cookies(settings(SECRET), Options::default()).unwrap();
+    let errors = [
+        store.sessions_of("7").map(|_| ()).unwrap_err(),
+        store.revoke_user("7", None).map(|_| ()).unwrap_err(),
+        store.secrets_report().map(|_| ()).unwrap_err(),
+    ];
+    for e in errors {
+        let text = e.to_string();
+        assert!(matches!(e, sessionbox::Error::Config(_)), "{text}");
+        assert!(text.contains("signed-cookie") && text.contains("cookie"), "{text}");
+    }
+}
