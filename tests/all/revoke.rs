@@ -235,3 +235,157 @@ fn a_signed_cookie_store_says_why_it_cannot_list_or_revoke() {
         assert!(text.contains("signed-cookie") && text.contains("cookie"), "{text}");
     }
 }
+
+/// Django's side of one engine: its own `SessionStore` (the driver), and
+/// the CLI's arguments naming the same sessions.
+struct DjangoSide {
+    django: crate::support::django::Driver,
+    args: Vec<String>,
+    _redis: Option<RedisServer>,
+    _dir: tempfile::TempDir,
+}
+
+impl DjangoSide {
+    fn start(engine: &str) -> DjangoSide {
+        use crate::support::django;
+        let tmp = tempfile::tempdir().unwrap();
+        let mut config = json!({"engine": engine, "secret_key": SECRET});
+        let (python, args, redis) = match engine {
+            "file" => {
+                let dir = tmp.path().join("sessions");
+                std::fs::create_dir(&dir).unwrap();
+                config["dir"] = json!(dir);
+                (django::django_python(), vec!["--dir".to_owned(), dir.display().to_string()], None)
+            }
+            "cache" => {
+                let redis = RedisServer::start();
+                config["cache"] = json!({"url": redis.url()});
+                (django::django_redis_python(), vec!["--redis".to_owned(), redis.url(), "--redis-format".to_owned(), "django".to_owned()], Some(redis))
+            }
+            "db" => {
+                let path = tmp.path().join("db.sqlite3");
+                config["database"] = json!({"sqlite": path});
+                config["migrate"] = json!(true);
+                (django::django_python(), vec!["--sqlite".to_owned(), path.display().to_string()], None)
+            }
+            _ => unreachable!("{engine}"),
+        };
+        DjangoSide { django: django::Driver::start(&python, &config), args, _redis: redis, _dir: tmp }
+    }
+
+    /// A session Django's own store created holding what `login()` keeps.
+    fn log_in(&mut self, user: &str) -> String {
+        let data = Value::Object(login(user));
+        self.django.ok(&json!({"op": "create", "data": data}))["key"].as_str().unwrap().to_owned()
+    }
+
+    /// The user Django's own `load()` finds logged in on `key`, if any.
+    fn user_of(&mut self, key: &str) -> Option<String> {
+        let loaded = self.django.ok(&json!({"op": "load", "key": key}));
+        loaded["data"]["_auth_user_id"].as_str().map(str::to_owned)
+    }
+
+    fn cli(&self, args: &[&str]) -> Value {
+        let mut cmd = crate::support::sessionbox(SECRET);
+        cmd.args(&self.args).args(args);
+        serde_json::from_str(&crate::support::run_ok(&mut cmd)).unwrap()
+    }
+}
+
+/// User 7 logged in twice and user 8 once, each by Django's own
+/// `SessionStore` on `engine`; `sessionbox revoke-user 7` ends both of
+/// 7's sessions for Django (its load finds nothing) and leaves 8's.
+fn revoke_user_ends_djangos_sessions(engine: &str) {
+    let mut side = DjangoSide::start(engine);
+    let sevens = [side.log_in("7"), side.log_in("7")];
+    let eight = side.log_in("8");
+    let listed = side.cli(&["sessions-of", "7"]);
+    assert_eq!(keys_of(&listed), sorted(sevens.to_vec()), "{engine}: {listed}");
+    let revoked = side.cli(&["revoke-user", "7"]);
+    assert_eq!((revoked["found"].as_u64(), revoked["deleted"].as_u64()), (Some(2), Some(2)), "{engine}: {revoked}");
+    for key in &sevens {
+        assert_eq!(side.user_of(key), None, "{engine}: Django still finds user 7 logged in");
+    }
+    assert_eq!(side.user_of(&eight).as_deref(), Some("8"), "{engine}: user 8 was logged out");
+}
+
+#[test]
+fn revoke_user_ends_djangos_file_sessions() {
+    revoke_user_ends_djangos_sessions("file");
+}
+
+#[test]
+fn revoke_user_ends_djangos_cache_sessions_on_redis() {
+    revoke_user_ends_djangos_sessions("cache");
+}
+
+#[test]
+fn revoke_user_ends_djangos_db_sessions() {
+    revoke_user_ends_djangos_sessions("db");
+}
+
+/// The logout rule for a revocation: per round, user 7's session gets 11
+/// concurrent saves (each a request: load, set a key, save) while
+/// `revoke_user("7")` runs. Afterwards no session of user 7 may exist: a
+/// save that loaded before the delete must not write it back.
+fn a_revocation_racing_a_dozen_saves_is_never_undone(store: &Store, what: &str) {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::Barrier;
+    let rounds = 20;
+    let (saved, refused) = (AtomicU32::new(0), AtomicU32::new(0));
+    let mut resurrected = 0;
+    for round in 0..rounds {
+        let key = store.create(&login("7")).unwrap();
+        let other = store.create(&login("8")).unwrap();
+        let barrier = Barrier::new(12);
+        std::thread::scope(|s| {
+            for i in 0..12 {
+                let (barrier, key, saved, refused) = (&barrier, &key, &saved, &refused);
+                s.spawn(move || {
+                    barrier.wait();
+                    if i == 6 {
+                        store.revoke_user("7", None).unwrap();
+                    } else {
+                        for n in 0..3 {
+                            let mut session = store.session(Some(key));
+                            session.insert(format!("request{i}"), json!(n)).unwrap();
+                            // Saved before the revocation, or refused after it.
+                            match session.save(false) {
+                                Ok(()) => _ = saved.fetch_add(1, Ordering::Relaxed),
+                                Err(sessionbox::Error::NotFound) => _ = refused.fetch_add(1, Ordering::Relaxed),
+                                Err(e) => panic!("{what}: a save failed: {e}"),
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        let left = store.sessions_of("7").unwrap();
+        resurrected += u32::from(!left.is_empty() || logged_in_as(store, &key).is_some());
+        for s in left {
+            store.delete(&s.key).unwrap();
+        }
+        assert_eq!(logged_in_as(store, &other).as_deref(), Some("8"), "{what}: round {round}: user 8's session");
+    }
+    let (saved, refused) = (saved.into_inner(), refused.into_inner());
+    eprintln!("{what}: a revocation among 12 concurrent saves: undone in {resurrected} of {rounds} rounds ({saved} saves before it, {refused} refused after)");
+    // Both sides of the race ran: saves landed before the delete, others came after it.
+    assert!(saved > 0 && refused > 0, "{what}: the saves and the revocation did not overlap ({saved} saved, {refused} refused)");
+    assert_eq!(resurrected, 0, "{what}: a revoked session came back in {resurrected} of {rounds} rounds");
+}
+
+#[test]
+fn a_revocation_racing_a_dozen_saves_on_a_directory_is_never_undone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = Store::open(tmp.path().join("sessions"), settings(SECRET)).unwrap();
+    a_revocation_racing_a_dozen_saves_is_never_undone(&store, "directory");
+}
+
+#[test]
+fn a_revocation_racing_a_dozen_saves_on_redis_is_never_undone() {
+    let redis = RedisServer::start();
+    for format in [RedisFormat::signed(), RedisFormat::django()] {
+        let store = Store::open_redis(&RedisOptions { format: format.clone(), ..RedisOptions::new(redis.url()) }, settings(SECRET)).unwrap();
+        a_revocation_racing_a_dozen_saves_is_never_undone(&store, &format!("redis {format:?}"));
+    }
+}
