@@ -36,6 +36,7 @@ mod redis;
 mod redis_frozen;
 mod runtimes;
 mod sandbox;
+mod secrets;
 mod session_lazy;
 mod serve;
 mod shared_login;
