@@ -389,3 +389,126 @@ fn a_revocation_racing_a_dozen_saves_on_redis_is_never_undone() {
         a_revocation_racing_a_dozen_saves_is_never_undone(&store, &format!("redis {format:?}"));
     }
 }
+
+/// A Redis Cluster cannot be listed (`SCAN` walks one node): the CLI
+/// says so instead of reporting one node's share as the whole.
+#[test]
+fn on_a_redis_cluster_listing_is_refused_with_the_reason() {
+    let cluster = crate::support::redis::RedisCluster::start();
+    for args in [&["sessions-of", "7"][..], &["revoke-user", "7"], &["secrets-report"]] {
+        let mut cmd = crate::support::sessionbox(SECRET);
+        for url in cluster.urls() {
+            cmd.args(["--redis", &url]);
+        }
+        let out = cmd.arg("--redis-cluster").args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains("Redis Cluster is not supported (SCAN walks one node)"), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}: {}", String::from_utf8_lossy(&out.stdout));
+    }
+}
+
+mod browsers {
+    //! The proof in browsers: Django's site and the demo app share one
+    //! session directory; alice is logged in in two Chromium sessions (one
+    //! through Django's login, one through the demo's), bob in a third.
+    //! `sessionbox revoke-user` (and the demo's "sign out of all devices",
+    //! `auth::logout_everywhere`) logs both of alice's browsers out of both
+    //! apps; bob stays logged in.
+
+    use super::SECRET;
+    use crate::support::web::{Browser, DemoApp, DjangoServer, DJANGO_PASSWORD, DJANGO_USER};
+    use sessionbox::{Options, Settings};
+    use sessionbox_demo::{DemoUser, Sessions};
+
+    const BOB: &str = "bob";
+    const BOB_PASSWORD: &str = "bob-battery-staple-3";
+
+    struct Site {
+        sessions: std::path::PathBuf,
+        django: DjangoServer,
+        demo: DemoApp,
+        alice_id: String,
+        _tmp: tempfile::TempDir,
+    }
+
+    fn start() -> Site {
+        let tmp = tempfile::tempdir().unwrap();
+        let sessions = tmp.path().join("sessions");
+        let django = DjangoServer::start(&sessions, SECRET, &[]);
+        let info = django.user_info(DJANGO_USER);
+        let alice_id = info["id"].as_str().unwrap().to_owned();
+        let alice = DemoUser { id: alice_id.clone(), username: DJANGO_USER.to_owned(), password_hash: info["password"].as_str().unwrap().to_owned() };
+        // Bob is the demo's own user, with an id Django's alice does not have.
+        let bob = DemoUser::with_password(&format!("{alice_id}000"), BOB, BOB_PASSWORD, 1000);
+        let (store, _) = sessionbox_demo::open_store(&Sessions::Dir(sessions.clone()), Settings::new(SECRET), Options::default()).unwrap();
+        let demo = DemoApp::start(store, vec![alice, bob]);
+        Site { sessions, django, demo, alice_id, _tmp: tmp }
+    }
+
+    impl Site {
+        /// Who Django's whoami shows in `b`, after a reload.
+        fn on_django(&self, b: &Browser) -> String {
+            b.goto(&self.django.url("/django/whoami/"));
+            b.text("user")
+        }
+
+        /// Who the demo shows in `b`, after a reload.
+        fn on_demo(&self, b: &Browser) -> String {
+            b.goto(&self.demo.url("/session"));
+            b.text("user")
+        }
+
+        fn django_login(&self, b: &Browser) {
+            b.goto(&self.django.url("/django/login/"));
+            b.submit_form(&[("username", DJANGO_USER), ("password", DJANGO_PASSWORD)], "submit");
+            assert_eq!(b.text("user"), DJANGO_USER, "Django's whoami after its login");
+        }
+
+        fn demo_login(&self, b: &Browser, user: &str, password: &str) {
+            b.goto(&self.demo.url("/login"));
+            b.submit_form(&[("username", user), ("password", password)], "submit");
+            assert_eq!(b.text("user"), user, "the demo after its login");
+        }
+
+        /// Alice in `one` through Django, in `two` through the demo; both
+        /// apps see her in both.
+        fn alice_in_two(&self, one: &Browser, two: &Browser) {
+            self.django_login(one);
+            self.demo_login(two, DJANGO_USER, DJANGO_PASSWORD);
+            for b in [one, two] {
+                assert_eq!((self.on_django(b), self.on_demo(b)), (DJANGO_USER.to_owned(), DJANGO_USER.to_owned()));
+            }
+            assert_ne!(one.cookie("sessionid").unwrap().value, two.cookie("sessionid").unwrap().value, "two sessions");
+        }
+    }
+
+    #[test]
+    fn revoke_user_logs_a_user_out_of_django_and_the_demo_in_every_browser() {
+        let site = start();
+        let (one, two, three) = (Browser::start(), Browser::start(), Browser::start());
+        site.alice_in_two(&one, &two);
+        site.demo_login(&three, BOB, BOB_PASSWORD);
+
+        let out = crate::support::run_ok(crate::support::sessionbox_on(&site.sessions, SECRET).args(["revoke-user", &site.alice_id]));
+        let revoked: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!((revoked["found"].as_u64(), revoked["deleted"].as_u64()), (Some(2), Some(2)), "{revoked}");
+        for b in [&one, &two] {
+            assert_eq!(site.on_django(b), "anonymous", "Django, on reload after revoke-user");
+            assert_eq!(site.on_demo(b), "anonymous", "the demo, on reload after revoke-user");
+        }
+        assert_eq!(site.on_demo(&three), BOB, "bob's session was touched");
+
+        // The same through the demo's "sign out of all devices".
+        site.alice_in_two(&one, &two);
+        two.goto(&site.demo.url("/logout-everywhere"));
+        two.click_and_wait("logout-everywhere");
+        assert_eq!(two.text("revoked"), "2", "both of alice's sessions ended");
+        assert!(two.cookie("sessionid").is_none(), "the cookie is deleted: {:?}", two.cookies());
+        for b in [&one, &two] {
+            assert_eq!(site.on_django(b), "anonymous", "Django, after the demo's sign-out everywhere");
+            assert_eq!(site.on_demo(b), "anonymous", "the demo, after its sign-out everywhere");
+        }
+        assert_eq!(site.on_demo(&three), BOB, "bob stays logged in");
+    }
+}
