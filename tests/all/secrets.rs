@@ -142,6 +142,8 @@ fn rotate_on(engine: &'static str) {
     let latest = |i: usize| fallbacks[i]["latest_expiry"].as_i64().unwrap();
     assert!((latest(0) - (now + COOKIE_AGE as i64)).abs() <= 5, "{engine}: MID's latest expiry {} vs {}", latest(0), now + COOKIE_AGE as i64);
     assert!((latest(1) - (now + month_out)).abs() <= 5, "{engine}: OLD's latest expiry {} vs the 30-day session's {}", latest(1), now + month_out);
+    assert!(fallbacks[0]["advice"].as_str().unwrap().starts_with("1 session needs it until 20"), "{report}");
+    assert!(fallbacks[1]["advice"].as_str().unwrap().starts_with("3 sessions need it until 20"), "{report}");
     assert!(fallbacks[1]["advice"].as_str().unwrap().contains("--resign"), "{report}");
     assert_eq!(report["unsigned"], json!(0), "{engine}: {report}");
 
