@@ -9,6 +9,10 @@
 //!   deleted, and its cookie; with signed cookies the cookie is all there
 //!   is to delete). Logging out takes a POST, as in Django 5, so a link or an
 //!   image on another site cannot log the user out.
+//! - `/logout-everywhere`: a form whose POST signs the user out of every
+//!   browser and device (`auth::logout_everywhere`: every session of the
+//!   user in the store is deleted, this one too); the page says how many
+//!   (`#revoked`).
 //! - `/session`: the session's data as JSON (`#session`), its key, the user,
 //!   and its expiry (`#expiry-age`, `#expiry-date`).
 //! - `/set?key=K&value=V`: stores a string in the session.
@@ -206,6 +210,7 @@ pub fn app(store: Store, config: SessionConfig, users: Vec<DemoUser>) -> Router 
         .route("/", get(counter))
         .route("/login", get(login_form).post(login))
         .route("/logout", get(logout_form).post(logout))
+        .route("/logout-everywhere", get(logout_everywhere_form).post(logout_everywhere))
         .route("/session", get(show_session))
         .route("/set", get(set))
         .route("/expiry", get(expiry))
@@ -291,6 +296,20 @@ async fn logout_form() -> Html<String> {
 async fn logout(session: Session) -> Result<Html<String>> {
     auth::logout(&session).await?;
     Ok(page("Logged out", &user_line(&None)))
+}
+
+async fn logout_everywhere_form() -> Html<String> {
+    page(
+        "Sign out everywhere",
+        "<form method=\"post\" action=\"/logout-everywhere\"><button id=\"logout-everywhere\" type=\"submit\">Sign out of all devices</button></form>",
+    )
+}
+
+/// A POST, as `/logout`: a link on another site cannot sign anyone out.
+async fn logout_everywhere(session: Session) -> Result<Html<String>> {
+    let revoked = auth::logout_everywhere(&session).await?;
+    let deleted = revoked.map_or(0, |r| r.deleted);
+    Ok(page("Signed out everywhere", &format!("{}<p>Sessions ended: <span id=\"revoked\">{deleted}</span></p>", user_line(&None))))
 }
 
 async fn show_session(State(demo): State<Demo>, session: Session) -> Result<Html<String>> {

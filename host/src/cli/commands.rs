@@ -360,7 +360,10 @@ fn report_json(store: &Store, r: &SecretsReport) -> serde_json::Value {
         .map(|(i, f)| {
             let advice = match expiry(f.latest_expiry) {
                 None => "no live session needs it: it can go now".to_owned(),
-                Some(secs) => format!("{} sessions need it until {}; it can go then, or now after secrets-report --resign", f.sessions, iso(secs)),
+                Some(secs) => {
+                    let (n, needs) = if f.sessions == 1 { ("1 session".to_owned(), "needs") } else { (format!("{} sessions", f.sessions), "need") };
+                    format!("{n} {needs} it until {}; it can go then, or now after secrets-report --resign", iso(secs))
+                }
             };
             json!({ "fallback": i + 1, "sessions": f.sessions, "latest_expiry": expiry(f.latest_expiry), "advice": advice })
         })

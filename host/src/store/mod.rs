@@ -220,15 +220,21 @@ impl Store {
     /// Opens Django's `cached_db` engine: the database `db` (as for
     /// [`open_sqlite`](Self::open_sqlite) or
     /// [`open_postgres`](Self::open_postgres)) with Redis in front of it,
-    /// in Django's cache format (`redis.format` should be
+    /// in Django's cache format (`redis.format` must be
     /// [`RedisFormat::Django`](crate::kv::redis::RedisFormat::Django) with
-    /// Django's cache `KEY_PREFIX` and `VERSION`). A load may ask both
+    /// Django's cache `KEY_PREFIX` and `VERSION`; the signed format is
+    /// [`Error::Config`]: its cache entries would sit under other names
+    /// than every other process's, so a logout or a `revoke_user` there
+    /// would leave this process's cached copy loading). A load may ask both
     /// (and fill the cache), so the Redis and PostgreSQL timeouts are
     /// capped at an eighth of [`Options::deadline`], and so is SQLite's busy
     /// timeout.
     #[cfg(all(feature = "redis", any(feature = "sqlite", feature = "postgres")))]
     pub fn open_cached_db(db: &DbOptions, redis: &crate::kv::redis::RedisOptions, settings: Settings, options: Options) -> Result<Store> {
         check(&settings)?;
+        if !matches!(redis.format, crate::kv::redis::RedisFormat::Django { .. }) {
+            return Err(crate::error::Error::Config("cached_db keeps its cache in Django's format: set the Redis options' format to RedisFormat::Django (with Django's cache KEY_PREFIX and VERSION)".into()));
+        }
         let budget = (options.deadline / 8).max(Duration::from_millis(1));
         let mut redis = redis.clone();
         redis.connect_timeout = redis.connect_timeout.min(budget);

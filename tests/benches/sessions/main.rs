@@ -11,6 +11,7 @@
 //! cargo bench -p sessionbox --bench sessions -- --only sweep [--quick]
 //! cargo bench -p sessionbox --bench sessions -- --only node [--quick]
 //! cargo bench -p sessionbox --bench sessions -- --only python [--quick]
+//! cargo bench -p sessionbox-tests --bench sessions -- --only operators [--quick]
 //! ```
 //!
 //! `--only node` runs only the Node workload (node.rs: the express-session
@@ -34,6 +35,10 @@
 //! on two, natively and through the component, beside the syscall floor;
 //! the cost of the listing alone; and load latency on another thread during
 //! a sweep) and prints its section.
+//!
+//! `--only operators` runs only operators.rs: `revoke_user` beside
+//! `clear_expired` on one directory of 100k sessions (10k with `--quick`),
+//! 1 % of them one user's, and prints its section.
 //!
 //! `--only redis` runs only the Redis workload (redis.rs: sessionbox on a
 //! `redis-server` the benchmark starts, in both formats, beside bare `redis`
@@ -71,6 +76,7 @@ mod php;
 mod plugins;
 mod python;
 mod redis;
+mod operators;
 mod report;
 mod sweep;
 mod variants;
@@ -147,13 +153,20 @@ fn main() {
             }
             return print!("{section}");
         }
+        Some("operators") => {
+            let (n, rounds, command) = if quick { (10_000, 2, "cargo bench -p sessionbox-tests --bench sessions -- --only operators --quick") } else { (100_000, 3, "cargo bench -p sessionbox-tests --bench sessions -- --only operators") };
+            let others = Payload::new(auth_session(0));
+            let theirs = Payload::new(auth_session(0).replace("\"_auth_user_id\":\"4200\"", "\"_auth_user_id\":\"7\""));
+            assert!(theirs.json.contains("\"_auth_user_id\":\"7\""), "the user's payload");
+            return print!("{}", operators::section(&operators::measure(n, rounds, &others, &theirs), command));
+        }
         Some("http-probe") => {
             let serve_for = std::time::Duration::from_millis(if quick { 300 } else { 2_000 });
             return http::probe(plan.rounds, plan.ops, serve_for, &Payload::new(auth_session(0)));
         }
         Some("node") => return node::run_only(quick),
         Some("loads") => {}
-        Some(other) => panic!("--only takes `http`, `http-probe`, `loads`, `node`, `peers`, `plugins`, `python`, `redis` or `sweep`, not {other:?}"),
+        Some(other) => panic!("--only takes `http`, `http-probe`, `loads`, `node`, `operators`, `peers`, `plugins`, `python`, `redis` or `sweep`, not {other:?}"),
     }
     // `--only loads`: the load rows at durability `none` and the bounds that
     // explain them, a minute's run for trying a change to the read path.
