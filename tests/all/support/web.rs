@@ -719,13 +719,18 @@ impl DemoApp {
     /// The demo app on `store`, whatever holds its sessions.
     pub fn start(store: sessionbox::Store, users: Vec<sessionbox_demo::DemoUser>) -> DemoApp {
         let config = sessionbox_tower::SessionConfig::for_store(&store);
-        let app = sessionbox_demo::app(store, config, users);
+        DemoApp::serve(sessionbox_demo::app(store, config, users), 2)
+    }
+
+    /// Any axum app served the same way, on `workers` runtime threads (a
+    /// test's own routes, for what the demo has none).
+    pub fn serve(app: axum::Router, workers: usize) -> DemoApp {
         let port = free_port();
         let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
         listener.set_nonblocking(true).unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build().unwrap();
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(listener).unwrap();
                 axum::serve(listener, app).with_graceful_shutdown(async move { drop(rx.await) }).await.unwrap();

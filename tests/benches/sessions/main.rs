@@ -12,6 +12,7 @@
 //! cargo bench -p sessionbox --bench sessions -- --only node [--quick]
 //! cargo bench -p sessionbox --bench sessions -- --only python [--quick]
 //! cargo bench -p sessionbox-tests --bench sessions -- --only operators [--quick]
+//! cargo bench -p sessionbox --bench sessions -- --only writes [--quick]
 //! ```
 //!
 //! `--only node` runs only the Node workload (node.rs: the express-session
@@ -23,6 +24,10 @@
 //! engine in python/ beside Django's file backend in one Python process,
 //! and where its time goes) and prints its section; without `--quick` it
 //! also writes that section into BENCHMARKS.md (and so does the full run).
+//!
+//! `--only writes` runs only the writes workload (writes.rs: a merging
+//! update and a touch against a full save of one session, on a directory,
+//! Redis, SQLite and PostgreSQL servers it starts) and prints its section.
 //!
 //! `--only peers` runs only the peers workload (php.rs: sessionbox beside
 //! PHP's `files` session handler, tower-sessions-file-store, and the
@@ -81,6 +86,23 @@ mod report;
 mod sweep;
 mod variants;
 mod workloads;
+mod writes;
+
+/// The test suite's own Redis and PostgreSQL servers (tests/all/support),
+/// for the writes workload.
+#[path = "../../all/support"]
+#[allow(dead_code)]
+mod support {
+    pub mod postgres;
+    pub mod redis;
+
+    /// Runs `cmd`, which must succeed; its stdout.
+    pub fn run_ok(cmd: &mut std::process::Command) -> String {
+        let out = cmd.output().unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
+        assert!(out.status.success(), "{cmd:?} failed ({}): {}", out.status, String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
 
 pub use workloads::median;
 
@@ -165,8 +187,12 @@ fn main() {
             return http::probe(plan.rounds, plan.ops, serve_for, &Payload::new(auth_session(0)));
         }
         Some("node") => return node::run_only(quick),
+        Some("writes") => {
+            let (rounds, ops) = if quick { (3, 50) } else { (7, 400) };
+            return print!("{}", writes::section(&writes::measure(rounds, ops, &Payload::new(auth_session(0)))));
+        }
         Some("loads") => {}
-        Some(other) => panic!("--only takes `http`, `http-probe`, `loads`, `node`, `operators`, `peers`, `plugins`, `python`, `redis` or `sweep`, not {other:?}"),
+        Some(other) => panic!("--only takes `http`, `http-probe`, `loads`, `node`, `operators`, `peers`, `plugins`, `python`, `redis`, `sweep` or `writes`, not {other:?}"),
     }
     // `--only loads`: the load rows at durability `none` and the bounds that
     // explain them, a minute's run for trying a change to the read path.
