@@ -138,6 +138,10 @@ impl Dir for NativeDir {
 }
 
 impl System for NativeSystem {
+    fn sleep(&self, nanos: u64) {
+        std::thread::sleep(std::time::Duration::from_nanos(nanos));
+    }
+
     fn now(&self) -> Time {
         Time::from_system_time(SystemTime::now())
     }

@@ -12,4 +12,12 @@ pub trait System {
     fn monotonic_nanos(&self) -> u64;
     /// Fills `buf` from a cryptographically secure generator.
     fn fill_random(&self, buf: &mut [u8]);
+    /// Waits about `nanos` nanoseconds (the default spins on the monotonic
+    /// clock).
+    fn sleep(&self, nanos: u64) {
+        let until = self.monotonic_nanos().saturating_add(nanos);
+        while self.monotonic_nanos() < until {
+            std::hint::spin_loop();
+        }
+    }
 }

@@ -157,7 +157,7 @@ fn migrate_contract(source: &Source, to: &str, dest: &Store, extra: &[&str]) {
     let first = args(false);
     let expect = json!({
         "scanned": n + source.expired + source.tampered, "live": n, "expired": source.expired, "bad_signature": source.tampered, "skipped": 0,
-        "created": n - 1, "replaced": 0, "kept_newer": 1, "gone": 0, "refused": 0, "dry_run": false,
+        "created": n - 1, "replaced": 0, "kept_newer": 1, "gone": 0, "refused": 0, "dry_run": false, "moved": false,
     });
     assert_eq!(first, expect, "first run to {to}");
     source.assert_copied(dest, Some((newer_key, &newer_data)));

@@ -17,6 +17,10 @@ impl System for WasiSystem {
         wasip2::clocks::monotonic_clock::now()
     }
 
+    fn sleep(&self, nanos: u64) {
+        wasip2::clocks::monotonic_clock::subscribe_duration(nanos).block();
+    }
+
     fn fill_random(&self, buf: &mut [u8]) {
         let bytes = wasip2::random::random::get_random_bytes(buf.len() as u64);
         buf.copy_from_slice(&bytes[..buf.len()]);

@@ -471,10 +471,11 @@ impl Store {
     /// request loaded it) and saves it, so that concurrent requests that
     /// each change different keys all keep their changes: the component
     /// writes only if the session still holds what it read, else reads
-    /// again. Exact on Redis, SQL and in memory; on a directory a save
-    /// landing in the microseconds between the check and the rename is
-    /// replaced (docs/operations.md). A session deleted meanwhile (a
-    /// logout) is [`Error::NotFound`] and stays deleted.
+    /// again. Exact on Redis, SQL and in memory; on a directory the check
+    /// and the rename run under the session's lock file, so two updates
+    /// never interleave (a plain [`save`](Self::save) takes no lock;
+    /// docs/operations.md). A session deleted meanwhile (a logout) is
+    /// [`Error::NotFound`] and stays deleted.
     pub fn update(&self, key: &str, changes: &[Change]) -> Result<()> {
         if self.inner.signed_cookies {
             return Err(crate::Error::Config("a signed-cookie store keeps nothing under a key to update: save through a Session".into()));

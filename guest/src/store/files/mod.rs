@@ -142,14 +142,18 @@ impl<D: Dir> Files<D> {
 
     /// Writes `content` as `name` only while it holds the file `opened`
     /// unchanged: a temporary file, then the check, then the rename. POSIX
-    /// has no rename-if-unchanged: a save renamed over the name between
-    /// the check and the rename (microseconds) is replaced.
+    /// has no rename-if-unchanged, so the check and the rename run under
+    /// the session's lock file (an exclusive create of its lock name, gone
+    /// right after): two such writes never interleave there. A lock older
+    /// than [`STALE_LOCK_SECS`] (its writer died) is broken. A plain save
+    /// (not one of these) takes no lock and can still land in between.
     fn replace_unchanged<S: System>(&self, core: &Core<S>, name: &str, opened: &Opened<D::File>, content: &[u8]) -> Result<bool, Error> {
         // Checked first too: a write that has already lost costs no file.
         if self.holds(name, opened, "replace", false)?.is_none() {
             return Ok(false);
         }
         let temp = self.write_temp(core, name, content)?;
+        let locked = self.lock(core, name);
         let placed = match self.holds(name, opened, "replace", false) {
             Ok(Some(_)) => match self.dir.rename(&temp, name) {
                 Ok(()) => Ok(true),
@@ -159,6 +163,9 @@ impl<D: Dir> Files<D> {
             },
             other => other.map(|_| false),
         };
+        if let Some(lock) = locked {
+            let _ = self.dir.remove_file(&lock);
+        }
         if placed != Ok(true) {
             let _ = self.dir.remove_file(&temp);
             return placed;
@@ -220,6 +227,47 @@ impl<D: Dir> Files<D> {
 
 /// What ends a session's aside name (after the temporary-file marker).
 const ASIDE: &str = "aside";
+
+/// What ends a session's lock name (after the temporary-file marker).
+const LOCK: &str = "lock";
+
+/// A lock file older than this was left by a writer that died: broken.
+const STALE_LOCK_SECS: i64 = 2;
+
+/// How long a write waits for a session's lock, in all.
+const LOCK_WAIT_NANOS: u64 = 500_000_000;
+
+impl<D: Dir> Files<D> {
+    /// Takes session `name`'s lock (an exclusive create of its lock name),
+    /// waiting for another holder up to [`LOCK_WAIT_NANOS`]; the lock's
+    /// name, to delete when done, or `None` when it could not be had (a
+    /// full filesystem, a holder that does not let go): the write then goes
+    /// on unlocked, as before locks.
+    fn lock<S: System>(&self, core: &Core<S>, name: &str) -> Option<String> {
+        let stem = &name[..name.len().min(MAX_NAME_LEN - TEMP_MARKER.len() - LOCK.len())];
+        let lock = format!("{stem}{TEMP_MARKER}{LOCK}");
+        let started = core.system.monotonic_nanos();
+        let mut pause = 20_000;
+        loop {
+            match self.dir.create_new(&lock) {
+                Ok(_) => return Some(lock),
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                    let stale = self.dir.symlink_metadata(&lock).is_ok_and(|m| m.modified.whole_secs_until(core.system.now()) >= STALE_LOCK_SECS);
+                    if stale {
+                        let _ = self.dir.remove_file(&lock);
+                        continue;
+                    }
+                }
+                Err(_) => return None,
+            }
+            if core.system.monotonic_nanos().saturating_sub(started) > LOCK_WAIT_NANOS {
+                return None;
+            }
+            core.system.sleep(pause);
+            pause = (pause * 2).min(2_000_000);
+        }
+    }
+}
 
 impl<D: Dir> Storage for Files<D> {
     const EXPIRES_ENTRIES: bool = false;
